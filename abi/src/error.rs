@@ -1,0 +1,396 @@
+//! The one error type of the crate: what was rejected, where, and why.
+
+use core::fmt;
+
+use crate::kind::{Magic, RecordKind};
+
+/// Why a record was refused, or why a record could not be built.
+///
+/// Every variant names the record kind, and the place (a byte offset inside the record, or an
+/// entry index and its byte offset) with the expected and the found value where there is one,
+/// so a kernel log line is enough to act on. Three families are kept apart on purpose:
+/// [`Error::NoRecord`] (nothing was handed over), [`Error::UnsupportedMajor`] and
+/// [`Error::UnsupportedFeatures`] (a record this reader does not understand, left by a
+/// different kernel), and everything else (a corrupt or inconsistent record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is empty, or its magic is zero: nothing was handed over.
+    NoRecord {
+        /// The kind that was looked for.
+        kind: RecordKind,
+    },
+    /// The input ends before the record does.
+    TooShort {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// Bytes needed to go on.
+        needed: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The magic at offset 0 is not the one of the expected kind.
+    BadMagic {
+        /// The kind expected.
+        kind: RecordKind,
+        /// The magic found.
+        found: u32,
+    },
+    /// The record has a major version this reader does not read.
+    UnsupportedMajor {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// The major version found.
+        found: u16,
+        /// Lowest major this reader supports.
+        min: u16,
+        /// Highest major this reader supports.
+        max: u16,
+    },
+    /// The record sets incompatible feature bits this reader does not know.
+    UnsupportedFeatures {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// The unknown incompatible bits.
+        unknown: u32,
+    },
+    /// The recorded header length is not valid for the record's version.
+    HeaderSize {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// The recorded header length.
+        found: u16,
+        /// Smallest valid value.
+        min: u16,
+        /// Largest valid value.
+        max: u16,
+    },
+    /// The recorded entry size is not valid for the record's version.
+    EntrySize {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// The recorded entry size.
+        found: u16,
+        /// Smallest valid value.
+        min: u16,
+        /// Largest valid value.
+        max: u16,
+    },
+    /// Two recorded quantities disagree (arithmetic overflow counts as disagreement).
+    Inconsistent {
+        /// The kind being decoded or built.
+        kind: RecordKind,
+        /// Which quantity.
+        field: Field,
+        /// The value implied by the rest of the record (a maximum for counts).
+        expected: u64,
+        /// The value found.
+        found: u64,
+    },
+    /// The stored CRC-32C does not match the bytes.
+    Checksum {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// CRC stored in the header.
+        stored: u32,
+        /// CRC computed over the record.
+        computed: u32,
+    },
+    /// The record belongs to another live update than the one being read.
+    Generation {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// Generation of the root record.
+        expected: u64,
+        /// Generation found in this record.
+        found: u64,
+    },
+    /// A reserved or padding byte, or an unused entry slot, is not zero.
+    Reserved {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// Byte offset of the first non-zero byte, from the start of the record.
+        offset: u64,
+    },
+    /// One entry of a table is invalid.
+    Entry {
+        /// The kind being decoded or built.
+        kind: RecordKind,
+        /// Index of the entry.
+        index: u32,
+        /// Byte offset of the entry from the start of the record.
+        offset: u64,
+        /// What is wrong with it.
+        fault: EntryFault,
+    },
+    /// A record does not match the root directory entry that references it.
+    Directory {
+        /// The kind of the referenced record.
+        kind: RecordKind,
+        /// Which field of the directory entry disagrees.
+        field: DirectoryField,
+        /// The value in the directory.
+        expected: u64,
+        /// The value of the referenced record.
+        found: u64,
+    },
+    /// The record sets read-only-compatible feature bits this writer does not know, so it
+    /// may be read but not rewritten.
+    ReadOnly {
+        /// The kind of the record.
+        kind: RecordKind,
+        /// The unknown read-only-compatible bits.
+        unknown: u32,
+    },
+    /// The output buffer is too small for the record.
+    BufferTooSmall {
+        /// The kind being built.
+        kind: RecordKind,
+        /// Bytes the record needs.
+        needed: u64,
+        /// Bytes available.
+        found: u64,
+    },
+    /// More entries were given than the record's capacity holds.
+    CapacityExceeded {
+        /// The kind being built.
+        kind: RecordKind,
+        /// The capacity.
+        capacity: u32,
+    },
+}
+
+/// A quantity named by [`Error::Inconsistent`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Field {
+    /// `record_len` against `header_len + entry_capacity * entry_size`.
+    RecordLength,
+    /// `entry_count` against `entry_capacity`.
+    EntryCount,
+    /// The length of the input against `record_len`.
+    InputLength,
+    /// A capacity whose record would not fit a `u32` length.
+    Capacity,
+}
+
+impl Field {
+    const fn name(self) -> &'static str {
+        match self {
+            Field::RecordLength => "record_len",
+            Field::EntryCount => "entry_count",
+            Field::InputLength => "input length",
+            Field::Capacity => "entry_capacity",
+        }
+    }
+}
+
+/// A field of a root directory entry, named by [`Error::Directory`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirectoryField {
+    /// The referenced record's length.
+    Length,
+    /// The referenced record's stored CRC-32C.
+    Crc,
+}
+
+impl DirectoryField {
+    const fn name(self) -> &'static str {
+        match self {
+            DirectoryField::Length => "length",
+            DirectoryField::Crc => "crc",
+        }
+    }
+}
+
+/// What is wrong with one table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryFault {
+    /// The name is empty.
+    NameEmpty,
+    /// The name has no terminating NUL inside its field.
+    NameUnterminated,
+    /// The name holds a byte that is not printable ASCII (at this byte of the name).
+    NameNotPrintable {
+        /// Position of the byte inside the name.
+        at: u8,
+    },
+    /// A byte after the terminating NUL is not zero.
+    NamePadding,
+    /// The name equals the previous entry's.
+    DuplicateName,
+    /// The entry does not sort strictly after the previous one.
+    OutOfOrder,
+    /// The entry's key equals the previous entry's.
+    Duplicate,
+    /// An FLB with no dependent files.
+    ZeroFileCount,
+    /// A PCI device with a zero refcount.
+    ZeroRefcount,
+    /// Flag bits this version does not define.
+    UnknownFlags {
+        /// The unknown bits.
+        bits: u32,
+    },
+    /// A reserved field of the entry is not zero.
+    Reserved,
+    /// A directory entry references a record shorter than a record header.
+    RecordTooSmall {
+        /// The recorded length.
+        length: u32,
+    },
+    /// A directory entry references a root record.
+    NestedRoot,
+    /// A directory entry's byte range wraps around the physical address space.
+    AddressOverflow,
+}
+
+impl fmt::Display for EntryFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EntryFault::NameEmpty => f.write_str("name is empty"),
+            EntryFault::NameUnterminated => f.write_str("name has no terminating NUL"),
+            EntryFault::NameNotPrintable { at } => {
+                write!(f, "name byte {at} is not printable ASCII")
+            }
+            EntryFault::NamePadding => f.write_str("name has non-zero bytes after its NUL"),
+            EntryFault::DuplicateName => f.write_str("name repeats the previous entry's"),
+            EntryFault::OutOfOrder => f.write_str("not strictly after the previous entry"),
+            EntryFault::Duplicate => f.write_str("repeats the previous entry's key"),
+            EntryFault::ZeroFileCount => f.write_str("file count is zero"),
+            EntryFault::ZeroRefcount => f.write_str("refcount is zero"),
+            EntryFault::UnknownFlags { bits } => write!(f, "unknown flag bits {bits:#x}"),
+            EntryFault::Reserved => f.write_str("reserved field is not zero"),
+            EntryFault::RecordTooSmall { length } => {
+                write!(
+                    f,
+                    "referenced length {length} is smaller than a record header"
+                )
+            }
+            EntryFault::NestedRoot => f.write_str("references a root record"),
+            EntryFault::AddressOverflow => f.write_str("address + length overflows u64"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    #[allow(clippy::too_many_lines)] // one arm per variant
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::NoRecord { kind } => write!(f, "{kind}: no record (empty input or zero magic)"),
+            Error::TooShort {
+                kind,
+                needed,
+                found,
+            } => write!(f, "{kind}: too short: need {needed} bytes, found {found}"),
+            Error::BadMagic { kind, found } => write!(
+                f,
+                "{kind}: bad magic at offset 0: expected {}, found {}",
+                Magic(kind.magic()),
+                Magic(found)
+            ),
+            Error::UnsupportedMajor {
+                kind,
+                found,
+                min,
+                max,
+            } => write!(
+                f,
+                "{kind}: unsupported major version {found} at offset 4 (this reader supports {min}..={max})"
+            ),
+            Error::UnsupportedFeatures { kind, unknown } => write!(
+                f,
+                "{kind}: unknown incompatible features {unknown:#010x} at offset 40"
+            ),
+            Error::HeaderSize {
+                kind,
+                found,
+                min,
+                max,
+            } => write!(
+                f,
+                "{kind}: header_len {found} at offset 8 is invalid (expected a multiple of 8 in {min}..={max})"
+            ),
+            Error::EntrySize {
+                kind,
+                found,
+                min,
+                max,
+            } => write!(
+                f,
+                "{kind}: entry_size {found} at offset 10 is invalid (expected a multiple of 8 in {min}..={max})"
+            ),
+            Error::Inconsistent {
+                kind,
+                field,
+                expected,
+                found,
+            } => match field {
+                Field::EntryCount | Field::Capacity => write!(
+                    f,
+                    "{kind}: {} is {found}, more than the maximum {expected}",
+                    field.name()
+                ),
+                Field::RecordLength | Field::InputLength => write!(
+                    f,
+                    "{kind}: {} is {found}, expected {expected}",
+                    field.name()
+                ),
+            },
+            Error::Checksum {
+                kind,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "{kind}: CRC-32C mismatch: stored {stored:#010x}, computed {computed:#010x}"
+            ),
+            Error::Generation {
+                kind,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{kind}: generation {found} at offset 24 does not match the root's {expected} (left over from another update)"
+            ),
+            Error::Reserved { kind, offset } => {
+                write!(f, "{kind}: non-zero reserved byte at offset {offset}")
+            }
+            Error::Entry {
+                kind,
+                index,
+                offset,
+                fault,
+            } => write!(f, "{kind}: entry {index} at offset {offset}: {fault}"),
+            Error::Directory {
+                kind,
+                field,
+                expected,
+                found,
+            } => write!(
+                f,
+                "root directory entry for the {kind}: {} is {expected:#x} in the directory but {found:#x} in the record",
+                field.name()
+            ),
+            Error::ReadOnly { kind, unknown } => write!(
+                f,
+                "{kind}: read-only: unknown read-only-compatible features {unknown:#010x} forbid rewriting it"
+            ),
+            Error::BufferTooSmall {
+                kind,
+                needed,
+                found,
+            } => write!(
+                f,
+                "{kind}: output buffer too small: need {needed} bytes, have {found}"
+            ),
+            Error::CapacityExceeded { kind, capacity } => {
+                write!(f, "{kind}: more entries than the capacity of {capacity}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

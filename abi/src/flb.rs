@@ -1,0 +1,189 @@
+//! The FLB table: one entry per File-Lifecycle-Bound global object, sorted by name.
+
+use core::mem::{offset_of, size_of};
+
+use bitflags::bitflags;
+use zerocopy::little_endian::{U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+use crate::error::EntryFault;
+use crate::kind::RecordKind;
+use crate::record::{Entry, Record, Sealed};
+
+/// A decoded FLB table.
+pub type FlbTable<'a> = Record<'a, FlbEntry>;
+
+/// Bytes of the name field, NUL terminator included; names hold at most 47 characters.
+pub const NAME_LEN: usize = 48;
+
+bitflags! {
+    /// Flags of an FLB entry.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct FlbFlags: u32 {
+        /// `data` is the physical address of KHO-preserved memory that the FLB owns, so a
+        /// kernel that finds the entry unclaimed may free it.
+        const DATA_IS_PHYS = 1 << 0;
+    }
+}
+
+/// One FLB. 72 bytes, little-endian.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 48 | `name` — compatible string: printable ASCII, NUL-terminated, zero-padded |
+/// | 48 | 8 | `data` — the handle `preserve` returned |
+/// | 56 | 8 | `file_count` — preserved files depending on it, at least 1 |
+/// | 64 | 4 | `flags` ([`FlbFlags`]) |
+/// | 68 | 4 | reserved, zero |
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct FlbEntry {
+    name: [u8; NAME_LEN],
+    data: U64,
+    file_count: U64,
+    flags: U32,
+    reserved: U32,
+}
+
+const _: () = {
+    assert!(size_of::<FlbEntry>() == 72);
+    assert!(offset_of!(FlbEntry, name) == 0);
+    assert!(offset_of!(FlbEntry, data) == 48);
+    assert!(offset_of!(FlbEntry, file_count) == 56);
+    assert!(offset_of!(FlbEntry, flags) == 64);
+    assert!(offset_of!(FlbEntry, reserved) == 68);
+};
+
+/// Checks a name field: printable ASCII, non-empty, NUL-terminated, zero after the NUL.
+/// Returns the name's length.
+pub(crate) fn check_name(name: &[u8; NAME_LEN]) -> Result<usize, EntryFault> {
+    let len = name
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(EntryFault::NameUnterminated)?;
+    if len == 0 {
+        return Err(EntryFault::NameEmpty);
+    }
+    let (text, pad) = name.split_at(len);
+    if let Some(at) = text.iter().position(|b| !b.is_ascii_graphic()) {
+        // at < NAME_LEN = 48.
+        #[allow(clippy::cast_possible_truncation)]
+        return Err(EntryFault::NameNotPrintable { at: at as u8 });
+    }
+    if pad.iter().any(|&b| b != 0) {
+        return Err(EntryFault::NamePadding);
+    }
+    Ok(len)
+}
+
+impl FlbEntry {
+    /// An entry for the FLB `name` (printable ASCII, 1 to 47 bytes).
+    ///
+    /// # Errors
+    ///
+    /// The name's fault: [`EntryFault::NameEmpty`], [`EntryFault::NameUnterminated`] (too
+    /// long) or [`EntryFault::NameNotPrintable`].
+    pub fn new(
+        name: &str,
+        data: u64,
+        file_count: u64,
+        flags: FlbFlags,
+    ) -> Result<FlbEntry, EntryFault> {
+        let mut field = [0u8; NAME_LEN];
+        let bytes = name.as_bytes();
+        field
+            .get_mut(..bytes.len())
+            .filter(|_| bytes.len() < NAME_LEN)
+            .ok_or(EntryFault::NameUnterminated)?
+            .copy_from_slice(bytes);
+        check_name(&field)?;
+        Ok(FlbEntry {
+            name: field,
+            data: U64::new(data),
+            file_count: U64::new(file_count),
+            flags: U32::new(flags.bits()),
+            reserved: U32::ZERO,
+        })
+    }
+
+    /// The compatible name. Entries of a decoded table always have a valid one; for bytes that
+    /// were never validated this is `""`.
+    pub fn name(&self) -> &str {
+        check_name(&self.name)
+            .ok()
+            .and_then(|len| self.name.get(..len))
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// The raw name field.
+    pub fn name_field(&self) -> &[u8; NAME_LEN] {
+        &self.name
+    }
+
+    /// The data handle `preserve` returned.
+    pub fn data(&self) -> u64 {
+        self.data.get()
+    }
+
+    /// Preserved files depending on this FLB when the table was written.
+    pub fn file_count(&self) -> u64 {
+        self.file_count.get()
+    }
+
+    /// The flags; bits unknown to this version are kept (a newer minor may define them).
+    pub fn flags(&self) -> FlbFlags {
+        FlbFlags::from_bits_retain(self.flags.get())
+    }
+}
+
+impl Sealed for FlbEntry {}
+
+impl Entry for FlbEntry {
+    const KIND: RecordKind = RecordKind::FlbTable;
+
+    fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {
+        check_name(&self.name)?;
+        if self.file_count() == 0 {
+            return Err(EntryFault::ZeroFileCount);
+        }
+        if !newer {
+            let unknown = self.flags.get() & !FlbFlags::all().bits();
+            if unknown != 0 {
+                return Err(EntryFault::UnknownFlags { bits: unknown });
+            }
+            if self.reserved.get() != 0 {
+                return Err(EntryFault::Reserved);
+            }
+        }
+        match prev.map(|p| p.name.cmp(&self.name)) {
+            Some(core::cmp::Ordering::Equal) => Err(EntryFault::DuplicateName),
+            Some(core::cmp::Ordering::Greater) => Err(EntryFault::OutOfOrder),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<'a> Record<'a, FlbEntry> {
+    /// The entry named `name`, by binary search: O(log n).
+    pub fn find(&self, name: &str) -> Option<&'a FlbEntry> {
+        let mut key = [0u8; NAME_LEN];
+        key.get_mut(..name.len())
+            .filter(|_| name.len() < NAME_LEN)?
+            .copy_from_slice(name.as_bytes());
+        let entries = self.entries();
+        let (mut lo, mut hi) = (0usize, entries.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = entries.get(mid)?;
+            match e.name.cmp(&key) {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return Some(e),
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,414 @@
+//! The common record header, the version policy and the feature bits.
+//!
+//! Every record starts with the same 64-byte [`RecordHeader`] and is followed by
+//! `entry_capacity` entries of `entry_size` bytes, of which the first `entry_count` are in
+//! use and the rest are zero. The header records every size, so a reader never assumes one.
+
+use core::mem::{offset_of, size_of};
+
+use bitflags::bitflags;
+use zerocopy::little_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+use crate::checksum::record_crc;
+use crate::error::{Error, Field};
+use crate::kind::RecordKind;
+
+/// The major version this crate reads and writes. A record of another major is refused.
+pub const MAJOR: u16 = 1;
+/// The minor version this crate writes, and the newest it knows every field of.
+pub const MINOR: u16 = 0;
+/// Size of the header defined by [`MAJOR`].[`MINOR`].
+pub const HEADER_LEN: usize = HEADER_LEN_U16 as usize;
+const HEADER_LEN_U16: u16 = 64;
+/// Byte offset of the CRC field, read as zero when the CRC is computed.
+pub const CRC_OFFSET: usize = offset_of!(RecordHeader, crc);
+/// Largest header length or entry size a newer minor may record (a multiple of 8).
+pub const MAX_SIZE_FIELD: u16 = 0xFFF8;
+
+/// The common header at offset 0 of every record. All fields little-endian.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | `magic` — the record kind |
+/// | 4 | 2 | `major` |
+/// | 6 | 2 | `minor` |
+/// | 8 | 2 | `header_len` — bytes before the first entry |
+/// | 10 | 2 | `entry_size` — bytes from one entry to the next |
+/// | 12 | 4 | `entry_count` — entries in use |
+/// | 16 | 4 | `entry_capacity` — entry slots in the record |
+/// | 20 | 4 | `record_len` — `header_len + entry_capacity * entry_size` |
+/// | 24 | 8 | `generation` — live-update sequence number |
+/// | 32 | 4 | `compat` features |
+/// | 36 | 4 | `ro_compat` features |
+/// | 40 | 4 | `incompat` features |
+/// | 44 | 4 | `crc` — CRC-32C of the record with this field as zero |
+/// | 48 | 16 | reserved, zero |
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct RecordHeader {
+    magic: U32,
+    major: U16,
+    minor: U16,
+    header_len: U16,
+    entry_size: U16,
+    entry_count: U32,
+    entry_capacity: U32,
+    record_len: U32,
+    generation: U64,
+    compat: U32,
+    ro_compat: U32,
+    incompat: U32,
+    crc: U32,
+    reserved: [u8; 16],
+}
+
+const _: () = {
+    assert!(size_of::<RecordHeader>() == HEADER_LEN);
+    assert!(offset_of!(RecordHeader, magic) == 0);
+    assert!(offset_of!(RecordHeader, major) == 4);
+    assert!(offset_of!(RecordHeader, minor) == 6);
+    assert!(offset_of!(RecordHeader, header_len) == 8);
+    assert!(offset_of!(RecordHeader, entry_size) == 10);
+    assert!(offset_of!(RecordHeader, entry_count) == 12);
+    assert!(offset_of!(RecordHeader, entry_capacity) == 16);
+    assert!(offset_of!(RecordHeader, record_len) == 20);
+    assert!(offset_of!(RecordHeader, generation) == 24);
+    assert!(offset_of!(RecordHeader, compat) == 32);
+    assert!(offset_of!(RecordHeader, ro_compat) == 36);
+    assert!(offset_of!(RecordHeader, incompat) == 40);
+    assert!(offset_of!(RecordHeader, crc) == 44);
+    assert!(offset_of!(RecordHeader, reserved) == 48);
+};
+
+bitflags! {
+    /// Compatible features: a reader ignores a bit it does not know.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct CompatFeatures: u32 {}
+}
+
+bitflags! {
+    /// Read-only-compatible features: a reader that does not know a bit may read the record
+    /// but must not rewrite it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct RoCompatFeatures: u32 {}
+}
+
+bitflags! {
+    /// Incompatible features: a reader that does not know a bit refuses the record.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct IncompatFeatures: u32 {}
+}
+
+/// The three feature sets of a record, unknown bits retained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Features {
+    /// Bits a reader may ignore.
+    pub compat: CompatFeatures,
+    /// Bits that forbid rewriting when unknown.
+    pub ro_compat: RoCompatFeatures,
+    /// Bits that forbid reading when unknown.
+    pub incompat: IncompatFeatures,
+}
+
+impl Features {
+    /// No feature bits: what this version writes.
+    pub const NONE: Features = Features {
+        compat: CompatFeatures::empty(),
+        ro_compat: RoCompatFeatures::empty(),
+        incompat: IncompatFeatures::empty(),
+    };
+}
+
+/// What a reader may do with a decoded record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Every feature is known: the record may be read and rewritten.
+    ReadWrite,
+    /// Unknown read-only-compatible features are set: read it, do not rewrite it.
+    ReadOnly {
+        /// The unknown read-only-compatible bits.
+        unknown: u32,
+    },
+}
+
+impl RecordHeader {
+    /// The magic (record kind) as stored.
+    pub fn magic(&self) -> u32 {
+        self.magic.get()
+    }
+    /// Major version.
+    pub fn major(&self) -> u16 {
+        self.major.get()
+    }
+    /// Minor version.
+    pub fn minor(&self) -> u16 {
+        self.minor.get()
+    }
+    /// Bytes from the start of the record to its first entry.
+    pub fn header_len(&self) -> u16 {
+        self.header_len.get()
+    }
+    /// Bytes from one entry to the next.
+    pub fn entry_size(&self) -> u16 {
+        self.entry_size.get()
+    }
+    /// Entries in use.
+    pub fn entry_count(&self) -> u32 {
+        self.entry_count.get()
+    }
+    /// Entry slots the record has room for.
+    pub fn entry_capacity(&self) -> u32 {
+        self.entry_capacity.get()
+    }
+    /// Total length of the record in bytes.
+    pub fn record_len(&self) -> u32 {
+        self.record_len.get()
+    }
+    /// The live-update sequence number the record belongs to.
+    pub fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+    /// The stored CRC-32C.
+    pub fn crc(&self) -> u32 {
+        self.crc.get()
+    }
+    /// The feature bits, unknown ones retained.
+    pub fn features(&self) -> Features {
+        Features {
+            compat: CompatFeatures::from_bits_retain(self.compat.get()),
+            ro_compat: RoCompatFeatures::from_bits_retain(self.ro_compat.get()),
+            incompat: IncompatFeatures::from_bits_retain(self.incompat.get()),
+        }
+    }
+    /// Whether this reader may rewrite the record.
+    pub fn access(&self) -> Access {
+        let unknown = self.ro_compat.get() & !RoCompatFeatures::all().bits();
+        if unknown == 0 {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly { unknown }
+        }
+    }
+}
+
+/// The sizes of a record whose header passed the structural checks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout<'a> {
+    pub header: &'a RecordHeader,
+    /// The record's exact bytes (`record_len`).
+    pub record: &'a [u8],
+    /// Offset of the first entry.
+    pub header_len: usize,
+    /// Distance between entries.
+    pub stride: usize,
+    /// Entries in use.
+    pub count: usize,
+    /// Whether the record has a newer minor than this reader.
+    pub newer: bool,
+}
+
+/// Checks a size field: exact for a minor this reader knows, at least `known` (and a multiple
+/// of 8, at most [`MAX_SIZE_FIELD`]) for a newer one.
+fn size_ok(found: u16, known: u16, newer: bool) -> Result<(), (u16, u16)> {
+    let max = if newer { MAX_SIZE_FIELD } else { known };
+    if found >= known && found <= max && found.is_multiple_of(8) {
+        Ok(())
+    } else {
+        Err((known, max))
+    }
+}
+
+/// The structural checks, in the order SPEC.md gives: presence, magic, major, header and entry
+/// sizes, count against capacity, record length, input length. No CRC yet.
+pub(crate) fn layout(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<Layout<'_>, Error> {
+    let too_short = |needed: usize| Error::TooShort {
+        kind,
+        needed: needed as u64,
+        found: bytes.len() as u64,
+    };
+    let magic = bytes
+        .get(..4)
+        .and_then(|m| U32::read_from_bytes(m).ok())
+        .map(U32::get);
+    match magic {
+        None if bytes.is_empty() => return Err(Error::NoRecord { kind }),
+        None => return Err(too_short(4)),
+        Some(0) => return Err(Error::NoRecord { kind }),
+        Some(m) if m != kind.magic() => return Err(Error::BadMagic { kind, found: m }),
+        Some(_) => {}
+    }
+    let major = bytes
+        .get(4..6)
+        .and_then(|m| U16::read_from_bytes(m).ok())
+        .map(U16::get)
+        .ok_or_else(|| too_short(6))?;
+    if major != MAJOR {
+        return Err(Error::UnsupportedMajor {
+            kind,
+            found: major,
+            min: MAJOR,
+            max: MAJOR,
+        });
+    }
+    let (header, _) = RecordHeader::ref_from_prefix(bytes).map_err(|_| too_short(HEADER_LEN))?;
+    let newer = header.minor() > MINOR;
+    size_ok(header.header_len(), HEADER_LEN_U16, newer).map_err(|(min, max)| {
+        Error::HeaderSize {
+            kind,
+            found: header.header_len(),
+            min,
+            max,
+        }
+    })?;
+    size_ok(header.entry_size(), entry_size, newer).map_err(|(min, max)| Error::EntrySize {
+        kind,
+        found: header.entry_size(),
+        min,
+        max,
+    })?;
+    if header.entry_count() > header.entry_capacity() {
+        return Err(Error::Inconsistent {
+            kind,
+            field: Field::EntryCount,
+            expected: u64::from(header.entry_capacity()),
+            found: u64::from(header.entry_count()),
+        });
+    }
+    // u16 + u32 * u16 < 2^49: cannot overflow u64.
+    let implied = u64::from(header.header_len()).saturating_add(
+        u64::from(header.entry_capacity()).saturating_mul(u64::from(header.entry_size())),
+    );
+    if implied != u64::from(header.record_len()) {
+        return Err(Error::Inconsistent {
+            kind,
+            field: Field::RecordLength,
+            expected: implied,
+            found: u64::from(header.record_len()),
+        });
+    }
+    let record_len = usize::try_from(header.record_len()).map_err(|_| too_short(usize::MAX))?;
+    let record = match bytes.get(..record_len) {
+        Some(r) if r.len() == bytes.len() => r,
+        Some(_) => {
+            return Err(Error::Inconsistent {
+                kind,
+                field: Field::InputLength,
+                expected: u64::from(header.record_len()),
+                found: bytes.len() as u64,
+            });
+        }
+        None => return Err(too_short(record_len)),
+    };
+    Ok(Layout {
+        header,
+        record,
+        header_len: usize::from(header.header_len()),
+        stride: usize::from(header.entry_size()),
+        // entry_count <= entry_capacity and the record holds them all, so this fits usize.
+        count: usize::try_from(header.entry_count()).unwrap_or(usize::MAX),
+        newer,
+    })
+}
+
+/// Everything [`layout`] checks, then the CRC, the incompatible features and the reserved
+/// bytes. Entries are the caller's.
+pub(crate) fn check(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<Layout<'_>, Error> {
+    let layout = layout(bytes, kind, entry_size)?;
+    let header = layout.header;
+    let computed = record_crc(layout.record);
+    if computed != header.crc() {
+        return Err(Error::Checksum {
+            kind,
+            stored: header.crc(),
+            computed,
+        });
+    }
+    let unknown = header.incompat.get() & !IncompatFeatures::all().bits();
+    if unknown != 0 {
+        return Err(Error::UnsupportedFeatures { kind, unknown });
+    }
+    if !layout.newer {
+        // A newer minor may give reserved bytes a meaning; ours must be zero.
+        first_nonzero(&header.reserved, offset_of!(RecordHeader, reserved), kind)?;
+        let extra = layout
+            .record
+            .get(HEADER_LEN..layout.header_len)
+            .unwrap_or(&[]);
+        first_nonzero(extra, HEADER_LEN, kind)?;
+    }
+    // Unused entry slots are zero whatever the minor.
+    let used_end = layout
+        .count
+        .checked_mul(layout.stride)
+        .and_then(|n| n.checked_add(layout.header_len))
+        .unwrap_or(usize::MAX);
+    first_nonzero(layout.record.get(used_end..).unwrap_or(&[]), used_end, kind)?;
+    Ok(layout)
+}
+
+/// Fails with [`Error::Reserved`] at the first non-zero byte of `bytes`, which starts at
+/// record offset `base`.
+pub(crate) fn first_nonzero(bytes: &[u8], base: usize, kind: RecordKind) -> Result<(), Error> {
+    match bytes.iter().position(|&b| b != 0) {
+        None => Ok(()),
+        Some(at) => Err(Error::Reserved {
+            kind,
+            offset: base.saturating_add(at) as u64,
+        }),
+    }
+}
+
+/// Writes a header for this version into `out[..HEADER_LEN]`, CRC zero.
+pub(crate) fn write(
+    out: &mut [u8],
+    kind: RecordKind,
+    entry_size: u16,
+    count: u32,
+    capacity: u32,
+    record_len: u32,
+    generation: u64,
+) {
+    let header = RecordHeader {
+        magic: U32::new(kind.magic()),
+        major: U16::new(MAJOR),
+        minor: U16::new(MINOR),
+        header_len: U16::new(HEADER_LEN_U16),
+        entry_size: U16::new(entry_size),
+        entry_count: U32::new(count),
+        entry_capacity: U32::new(capacity),
+        record_len: U32::new(record_len),
+        generation: U64::new(generation),
+        compat: U32::ZERO,
+        ro_compat: U32::ZERO,
+        incompat: U32::ZERO,
+        crc: U32::ZERO,
+        reserved: [0; 16],
+    };
+    // `out` holds at least HEADER_LEN bytes (checked by the caller); a shorter one is left alone.
+    let _ = header.write_to_prefix(out);
+}
+
+/// Recomputes and stores the CRC-32C of a record that was edited in place.
+///
+/// Checks the header structurally first (magic of `kind`, major, sizes, `record_len` equal to
+/// `record.len()`) and refuses a record with unknown read-only-compatible features. The entries
+/// are not validated: decode the record afterwards to check them. Returns the new CRC.
+///
+/// # Errors
+///
+/// The structural errors of decoding, and [`Error::ReadOnly`].
+pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
+    let entry_size = crate::record::known_entry_size(kind);
+    let layout = layout(record, kind, entry_size)?;
+    if let Access::ReadOnly { unknown } = layout.header.access() {
+        return Err(Error::ReadOnly { kind, unknown });
+    }
+    let crc = record_crc(layout.record);
+    if let Some(field) = record.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
+        field.copy_from_slice(&crc.to_le_bytes());
+    }
+    Ok(crc)
+}

@@ -1,0 +1,174 @@
+//! The root record: the one blob registered under a KHO name, with the live update's
+//! generation and a directory of every other record.
+
+use core::mem::{offset_of, size_of};
+
+use zerocopy::little_endian::{U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+use crate::error::{DirectoryField, EntryFault, Error};
+use crate::header::HEADER_LEN;
+use crate::kind::RecordKind;
+use crate::record::{Entry, Record, Sealed};
+
+/// A decoded root record.
+pub type Root<'a> = Record<'a, DirEntry>;
+
+/// The KHO name under which a kernel registers the root record.
+pub const KHO_NAME: &str = "liveupdate-v1";
+
+/// A directory entry: where one record lives and what it must hash to. 24 bytes.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | `kind` — the referenced record's magic |
+/// | 4 | 4 | `crc` — the referenced record's stored CRC-32C |
+/// | 8 | 8 | `phys_addr` — physical address of its first byte |
+/// | 16 | 4 | `length` — its `record_len` |
+/// | 20 | 4 | reserved, zero |
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct DirEntry {
+    kind: U32,
+    crc: U32,
+    phys_addr: U64,
+    length: U32,
+    reserved: U32,
+}
+
+const _: () = {
+    assert!(size_of::<DirEntry>() == 24);
+    assert!(offset_of!(DirEntry, kind) == 0);
+    assert!(offset_of!(DirEntry, crc) == 4);
+    assert!(offset_of!(DirEntry, phys_addr) == 8);
+    assert!(offset_of!(DirEntry, length) == 16);
+    assert!(offset_of!(DirEntry, reserved) == 20);
+};
+
+impl DirEntry {
+    /// An entry referencing a record of `kind` at `phys_addr`, `length` bytes long, whose
+    /// stored CRC is `crc`.
+    pub const fn new(kind: RecordKind, phys_addr: u64, length: u32, crc: u32) -> DirEntry {
+        DirEntry {
+            kind: U32::new(kind.magic()),
+            crc: U32::new(crc),
+            phys_addr: U64::new(phys_addr),
+            length: U32::new(length),
+            reserved: U32::ZERO,
+        }
+    }
+
+    /// An entry referencing `record`, placed at `phys_addr`.
+    pub fn for_record<E: Entry>(phys_addr: u64, record: &Record<'_, E>) -> DirEntry {
+        DirEntry::new(
+            E::KIND,
+            phys_addr,
+            record.header().record_len(),
+            record.header().crc(),
+        )
+    }
+
+    /// The referenced record's magic.
+    pub fn magic(&self) -> u32 {
+        self.kind.get()
+    }
+
+    /// The referenced record's kind, if this version knows it.
+    pub fn kind(&self) -> Option<RecordKind> {
+        RecordKind::from_magic(self.kind.get())
+    }
+
+    /// The referenced record's stored CRC-32C.
+    pub fn crc(&self) -> u32 {
+        self.crc.get()
+    }
+
+    /// Physical address of the referenced record.
+    pub fn phys_addr(&self) -> u64 {
+        self.phys_addr.get()
+    }
+
+    /// Length of the referenced record in bytes.
+    pub fn length(&self) -> u32 {
+        self.length.get()
+    }
+}
+
+impl Sealed for DirEntry {}
+
+impl Entry for DirEntry {
+    const KIND: RecordKind = RecordKind::Root;
+
+    fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {
+        if self.magic() == RecordKind::Root.magic() {
+            return Err(EntryFault::NestedRoot);
+        }
+        if (self.length() as usize) < HEADER_LEN {
+            return Err(EntryFault::RecordTooSmall {
+                length: self.length(),
+            });
+        }
+        if self
+            .phys_addr()
+            .checked_add(u64::from(self.length()))
+            .is_none()
+        {
+            return Err(EntryFault::AddressOverflow);
+        }
+        if !newer && self.reserved.get() != 0 {
+            return Err(EntryFault::Reserved);
+        }
+        // Kinds strictly ascending: at most one record of each kind, found by binary search.
+        match prev.map(|p| p.magic().cmp(&self.magic())) {
+            Some(core::cmp::Ordering::Equal) => Err(EntryFault::Duplicate),
+            Some(core::cmp::Ordering::Greater) => Err(EntryFault::OutOfOrder),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<'a> Record<'a, DirEntry> {
+    /// The directory entry for `kind`, if the root references a record of that kind.
+    pub fn find(&self, kind: RecordKind) -> Option<&'a DirEntry> {
+        self.entries().iter().find(|e| e.magic() == kind.magic())
+    }
+
+    /// Decodes `bytes` as the record of kind `E::KIND` that this root references, and checks
+    /// it against its directory entry: same length, same stored CRC, same generation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoRecord`] when the root references no record of that kind; the decoder's
+    /// errors; [`Error::Directory`] naming the field that disagrees; [`Error::Generation`].
+    pub fn open<'b, E: Entry>(&self, bytes: &'b [u8]) -> Result<Record<'b, E>, Error> {
+        let kind = E::KIND;
+        let entry = self.find(kind).ok_or(Error::NoRecord { kind })?;
+        if bytes.len() as u64 != u64::from(entry.length()) {
+            return Err(Error::Directory {
+                kind,
+                field: DirectoryField::Length,
+                expected: u64::from(entry.length()),
+                found: bytes.len() as u64,
+            });
+        }
+        let record = Record::<E>::decode(bytes)?;
+        if record.header().crc() != entry.crc() {
+            return Err(Error::Directory {
+                kind,
+                field: DirectoryField::Crc,
+                expected: u64::from(entry.crc()),
+                found: u64::from(record.header().crc()),
+            });
+        }
+        if record.generation() != self.generation() {
+            return Err(Error::Generation {
+                kind,
+                expected: self.generation(),
+                found: record.generation(),
+            });
+        }
+        Ok(record)
+    }
+}

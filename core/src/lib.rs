@@ -1,0 +1,2 @@
+//! Runtime for liveupdate records.
+#![no_std]

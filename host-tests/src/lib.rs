@@ -1,0 +1,1 @@
+//! Host-side simulation and tools for liveupdate records (grows with the `luo` tool).
