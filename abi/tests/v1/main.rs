@@ -1,0 +1,8 @@
+//! Integration tests of the v1 format: the golden vectors, every error the decoder and the
+//! encoders can return, the version policy, the root directory, property tests, and the
+//! annotated hex dumps of SPEC.md.
+//!
+//! One test binary (modules below) keeps the build small.
+
+mod common;
+mod golden;
