@@ -154,6 +154,17 @@ pub fn put_u64(buf: &mut [u8], at: usize, v: u64) {
     buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
+pub fn get_u32(buf: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(buf[at..at + 4].try_into().unwrap())
+}
+
+/// Re-seals a hand-edited record through the crate, asserting the CRC it stores.
+pub fn reseal(kind: RecordKind, bytes: &mut [u8]) {
+    let crc = liveupdate_abi::seal(kind, bytes).unwrap();
+    assert_eq!(crc, spec_crc(bytes));
+    assert_eq!(get_u32(bytes, 44), crc);
+}
+
 /// CRC-32C of a record as SPEC.md defines it, computed without the crate: Castagnoli
 /// parameters, over all of `record` with bytes 44..48 read as zero.
 pub fn spec_crc(record: &[u8]) -> u32 {

@@ -5,4 +5,5 @@
 //! One test binary (modules below) keeps the build small.
 
 mod common;
+mod errors;
 mod golden;
