@@ -7,3 +7,5 @@
 mod common;
 mod errors;
 mod golden;
+mod root_open;
+mod version;
