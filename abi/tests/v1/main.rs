@@ -5,6 +5,7 @@
 //! One test binary (modules below) keeps the build small.
 
 mod common;
+mod display;
 mod errors;
 mod golden;
 mod root_open;
