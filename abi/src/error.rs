@@ -15,7 +15,8 @@ use crate::kind::{Magic, RecordKind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The input is empty, or its magic is zero: nothing was handed over.
+    /// The input is empty, its magic is zero, or the root directory has no entry of this
+    /// kind: nothing was handed over.
     NoRecord {
         /// The kind that was looked for.
         kind: RecordKind,
@@ -279,7 +280,10 @@ impl fmt::Display for Error {
     #[allow(clippy::too_many_lines)] // one arm per variant
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::NoRecord { kind } => write!(f, "{kind}: no record (empty input or zero magic)"),
+            Error::NoRecord { kind } => write!(
+                f,
+                "{kind}: no record (empty input, zero magic, or absent from the root directory)"
+            ),
             Error::TooShort {
                 kind,
                 needed,
