@@ -8,5 +8,6 @@ mod common;
 mod display;
 mod errors;
 mod golden;
+mod props;
 mod root_open;
 mod version;
