@@ -1,0 +1,160 @@
+//! The incoming side: "was this device preserved?", answered from the previous kernel's
+//! table until the PCI state is finished, and never after.
+
+use core::fmt;
+
+use liveupdate_abi::{PciAddress, PciTable};
+
+use super::PciError;
+use crate::sync::{AtomicUsize, Ordering, RaceProbe, spin_hint};
+
+/// The `gate` bit that marks the state finished; the bits below count readers inside.
+const FINISHED: usize = 1 << (usize::BITS - 1);
+
+/// The previous kernel's PCI table, readable from any number of threads until
+/// [`PciIncoming::finish`].
+///
+/// Lifecycle: empty -> loaded ([`PciIncoming::load`]) -> finished ([`PciIncoming::finish`],
+/// from the PCI FLB's `finish` callback). A lookup costs a relaxed load, an acquire
+/// increment and a release decrement of one atomic word, plus the binary search.
+///
+/// ```
+/// use liveupdate_abi::{PciAddress, PciEntry, PciTable};
+/// use liveupdate_core::pci::{PciError, PciIncoming};
+///
+/// let gpu = PciAddress::new(0, 0x3b, 0, 0);
+/// let mut buf = [0u8; 128];
+/// let len = PciTable::encode(&mut buf, 1, 4, [PciEntry::new(gpu, 1)])?;
+///
+/// let pci = PciIncoming::new();
+/// assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));
+/// pci.load(PciTable::decode(&buf[..len])?).unwrap();
+/// assert_eq!(pci.is_preserved(gpu), Ok(true));
+/// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1)), Ok(false));
+/// pci.finish().unwrap();
+/// assert_eq!(pci.is_preserved(gpu), Err(PciError::Finished));
+/// # Ok::<(), liveupdate_abi::Error>(())
+/// ```
+pub struct PciIncoming<'m> {
+    table: spin::Once<PciTable<'m>>,
+    /// [`FINISHED`] | number of readers inside.
+    gate: AtomicUsize,
+    /// Under loom: the table's memory, "read" by lookups and "freed" by `finish`.
+    probe: RaceProbe,
+}
+
+impl fmt::Debug for PciIncoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PciIncoming")
+            .field("loaded", &self.table.is_completed())
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PciIncoming<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'m> PciIncoming<'m> {
+    /// No table yet.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        PciIncoming {
+            table: spin::Once::new(),
+            gate: AtomicUsize::new(0),
+            probe: RaceProbe::new(),
+        }
+    }
+
+    /// No table yet.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        PciIncoming {
+            table: spin::Once::new(),
+            gate: AtomicUsize::new(0),
+            probe: RaceProbe::new(),
+        }
+    }
+
+    /// Installs the validated table (from
+    /// [`Handover::pci_table`](crate::graph::Handover::pci_table)). Once only.
+    ///
+    /// # Errors
+    ///
+    /// [`PciError::AlreadyLoaded`]; [`PciError::Finished`].
+    pub fn load(&self, table: PciTable<'m>) -> Result<(), PciError> {
+        if self.is_finished() {
+            return Err(PciError::Finished);
+        }
+        let mut stored = false;
+        self.table.call_once(|| {
+            stored = true;
+            table
+        });
+        if stored {
+            Ok(())
+        } else {
+            Err(PciError::AlreadyLoaded)
+        }
+    }
+
+    /// Whether the previous kernel preserved the device at `address`: O(log n), lock-free,
+    /// from any number of threads at once.
+    ///
+    /// # Errors
+    ///
+    /// [`PciError::NoIncomingData`] when no table was loaded (a fresh boot is not "no device
+    /// preserved"); [`PciError::Finished`] once [`PciIncoming::finish`] has begun.
+    pub fn is_preserved(&self, address: PciAddress) -> Result<bool, PciError> {
+        // Cheap early exit; it also keeps late readers out of the count `finish` waits on.
+        if self.gate.load(Ordering::Relaxed) & FINISHED != 0 {
+            return Err(PciError::Finished);
+        }
+        // Acquire: the table is read only after this reader is counted.
+        let before = self.gate.fetch_add(1, Ordering::Acquire);
+        let answer = if before & FINISHED != 0 {
+            Err(PciError::Finished)
+        } else {
+            match self.table.get() {
+                Some(table) => {
+                    self.probe.read();
+                    Ok(table.is_preserved(address))
+                }
+                None => Err(PciError::NoIncomingData),
+            }
+        };
+        // Release: the reads above happen before `finish` sees this reader leave.
+        self.gate.fetch_sub(1, Ordering::Release);
+        answer
+    }
+
+    /// Marks the state finished, so every later lookup returns [`PciError::Finished`], then
+    /// waits for the lookups already running to return. When `Ok(())` comes back nothing
+    /// reads the table any more and its memory may be released; only that one caller may
+    /// release it.
+    ///
+    /// The wait spins, bounded by one binary search per thread that was inside a lookup.
+    ///
+    /// # Errors
+    ///
+    /// [`PciError::Finished`] when already finished (by this or another caller).
+    pub fn finish(&self) -> Result<(), PciError> {
+        let before = self.gate.fetch_or(FINISHED, Ordering::AcqRel);
+        if before & FINISHED != 0 {
+            return Err(PciError::Finished);
+        }
+        while self.gate.load(Ordering::Acquire) & !FINISHED != 0 {
+            spin_hint();
+        }
+        self.probe.write();
+        Ok(())
+    }
+
+    /// Whether [`PciIncoming::finish`] has begun.
+    pub fn is_finished(&self) -> bool {
+        self.gate.load(Ordering::Acquire) & FINISHED != 0
+    }
+}
