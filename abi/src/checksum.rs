@@ -4,42 +4,152 @@
 //! value `0xFFFFFFFF`, input and output reflected, final XOR `0xFFFFFFFF`; check value of
 //! `"123456789"` is `0xE3069283`. A record's CRC covers its whole length (`record_len`), header
 //! included, with the 4 bytes of the CRC field itself read as zero.
+//!
+//! # Engines
+//!
+//! Every CRC this crate computes, when decoding, encoding or sealing, goes through [`update`],
+//! which uses, in this order of preference:
+//!
+//! 1. the function an embedder gave to [`install`]: a kernel passes its own `crc32c()`, which
+//!    knows whether vector registers may be used in the current context;
+//! 2. the CPU's CRC-32C instructions, found by run-time detection that needs no `std` and is
+//!    cached after the first call: on `x86_64` SSE4.2 and PCLMULQDQ (three interleaved `crc32`
+//!    streams, combined with carry-less multiplies), on aarch64 the CRC extension (`crc32cx`);
+//! 3. [`table_update`], the `crc` crate's slicing-by-16 tables (16 KiB, about 4 GB/s).
+//!
+//! All of them compute the same function; the tests check each against the `crc` crate on every
+//! length and alignment. The `x86_64` engine uses XMM registers, so it is compiled only when SSE2
+//! is a target feature: not on `x86_64-unknown-none` or in kernel code built without SSE, where
+//! the embedder installs the kernel's own function instead.
+//!
+//! ```
+//! use liveupdate_abi::checksum::{self, Engine};
+//!
+//! // The raw register convention of Linux's `crc32c()`: no inversion inside.
+//! let state = checksum::update(!0, b"1234");
+//! let state = checksum::update(state, b"56789");
+//! assert_eq!(!state, 0xE306_9283);
+//! assert_eq!(checksum::crc32c(b"123456789"), 0xE306_9283);
+//! assert_ne!(checksum::active(), Engine::Installed);
+//! ```
 
 use crc::{Crc, Table};
 
 use crate::header::CRC_OFFSET;
 
-/// The table-driven engine: 16 KiB of tables built at compile time, about 4 GB/s.
+mod engine;
+
+pub use engine::{Engine, active, hardware, install};
+
+/// A CRC-32C update function: takes the raw CRC register and bytes, returns the register
+/// after them. "Raw" means no inversion inside, as Linux's `crc32c(crc, p, len)`: the CRC of
+/// `bytes` is `!f(!0, bytes)`, and `f(f(s, a), b) == f(s, a ++ b)`.
+pub type UpdateFn = fn(u32, &[u8]) -> u32;
+
+/// The portable engine: 16 KiB of tables built at compile time.
 static CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_ISCSI);
 
-/// CRC-32C of `bytes`.
+/// CRC-32C of `bytes`, through the selected engine.
 pub fn crc32c(bytes: &[u8]) -> u32 {
-    CRC32C.checksum(bytes)
+    !update(!0, bytes)
+}
+
+/// Advances the raw CRC-32C register `state` over `bytes`, through the selected engine (see
+/// the [module docs](self)).
+#[inline]
+pub fn update(state: u32, bytes: &[u8]) -> u32 {
+    engine::update(state, bytes)
+}
+
+/// The portable engine, always available: `crc`'s `Table<16>`. Same convention as [`update`].
+/// Installing it (`install(Some(table_update))`) turns the hardware engine off.
+pub fn table_update(state: u32, bytes: &[u8]) -> u32 {
+    // `crc` reflects the initial value it is given and inverts on finalize; undo both so that
+    // `state` is the raw register in and out.
+    let mut digest = CRC32C.digest_with_initial(state.reverse_bits());
+    digest.update(bytes);
+    digest.finalize() ^ crc::CRC_32_ISCSI.xorout
 }
 
 /// CRC-32C of a record: all of `record`, with the CRC field (offset 44, 4 bytes) taken as
 /// zero. `record` is the exact record (`record_len` bytes).
 pub(crate) fn record_crc(record: &[u8]) -> u32 {
-    let mut digest = CRC32C.digest();
     let (head, tail) = record.split_at_checked(CRC_OFFSET).unwrap_or((record, &[]));
-    digest.update(head);
-    if tail.len() >= 4 {
-        digest.update(&[0; 4]);
-        digest.update(tail.get(4..).unwrap_or(&[]));
-    } else {
+    let mut state = update(!0, head);
+    match tail.split_at_checked(4) {
+        Some((_, rest)) => {
+            state = update(state, &[0; 4]);
+            state = update(state, rest);
+        }
         // Shorter than the CRC field: never a valid record, but hash what is there.
-        digest.update(tail);
+        None => state = update(state, tail),
     }
-    digest.finalize()
+    !state
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: the `crc` crate with its default (byte-table) implementation.
+    const REFERENCE: Crc<u32> = Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+    /// Every engine this machine can run, by name.
+    fn engines() -> impl Iterator<Item = (&'static str, UpdateFn)> {
+        [("table", table_update as UpdateFn), ("selected", update)]
+            .into_iter()
+            .chain(hardware().map(|f| ("hardware", f)))
+    }
+
+    /// Deterministic bytes that are not a repeating pattern.
+    fn noise(len: usize) -> std::vec::Vec<u8> {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[3]
+            })
+            .collect()
+    }
+
+    extern crate std;
 
     #[test]
     fn check_value_matches_the_catalogue() {
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        for (name, f) in engines() {
+            assert_eq!(!f(!0, b"123456789"), 0xE306_9283, "{name}");
+        }
+    }
+
+    #[test]
+    fn hardware_is_found_when_std_finds_it() {
+        #[cfg(target_arch = "x86_64")]
+        let expected = cfg!(target_feature = "sse2")
+            && std::is_x86_feature_detected!("sse4.2")
+            && std::is_x86_feature_detected!("pclmulqdq");
+        #[cfg(target_arch = "aarch64")]
+        let expected = std::arch::is_aarch64_feature_detected!("crc");
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        let expected = false;
+        assert_eq!(hardware().is_some(), expected);
+    }
+
+    #[test]
+    fn every_engine_matches_crc_on_every_length_and_alignment() {
+        let data = noise(4096 + 300 + 16);
+        for align in 0..16 {
+            for len in (0..=1100).chain((1101..=4096 + 300).step_by(37)) {
+                let bytes = &data[align..align + len];
+                let expected = REFERENCE.checksum(bytes);
+                for (name, f) in engines() {
+                    assert_eq!(!f(!0, bytes), expected, "{name} len {len} align {align}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -50,7 +160,29 @@ mod tests {
         b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&[0, 0, 0, 0]);
         assert_eq!(record_crc(&a), record_crc(&b));
         assert_eq!(record_crc(&b), crc32c(&b));
+        assert_eq!(record_crc(&b), REFERENCE.checksum(&b));
         b[79] ^= 1;
         assert_ne!(record_crc(&a), record_crc(&b));
+        // Shorter than the CRC field: the plain CRC of what is there.
+        assert_eq!(record_crc(&b[..46]), REFERENCE.checksum(&b[..46]));
+    }
+
+    proptest! {
+        #[test]
+        fn engines_match_crc_on_arbitrary_input(
+            data in proptest::collection::vec(any::<u8>(), 0..=70_000),
+            align in 0usize..16,
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let bytes = &data[align.min(data.len())..];
+            let expected = REFERENCE.checksum(bytes);
+            let cut = cut.index(bytes.len() + 1);
+            for (name, f) in engines() {
+                prop_assert_eq!(!f(!0, bytes), expected, "{}", name);
+                // The raw register chains: any split gives the same result.
+                let (a, b) = bytes.split_at(cut);
+                prop_assert_eq!(!f(f(!0, a), b), expected, "{} split at {}", name, cut);
+            }
+        }
     }
 }

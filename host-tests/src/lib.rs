@@ -1,1 +1,3 @@
 //! Host-side simulation and tools for liveupdate records (grows with the `luo` tool).
+
+pub mod fuzz;

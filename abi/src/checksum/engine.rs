@@ -1,0 +1,301 @@
+//! Engine selection and the hardware CRC-32C engines: the one module of this crate with
+//! `unsafe` code.
+//!
+//! Three kinds of `unsafe`, each audited below:
+//! - calling a `#[target_feature]` function, only after run-time detection said the CPU has
+//!   the feature (or it is a compile-time target feature);
+//! - reading the CPU's feature registers (`cpuid` on `x86_64`, `mrs ID_AA64ISAR0_EL1` on aarch64);
+//! - turning the pointer that [`install`] stored back into the [`UpdateFn`] it came from.
+#![allow(unsafe_code)]
+
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+
+use super::{UpdateFn, table_update};
+
+/// The engine [`update`](super::update) uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Engine {
+    /// `crc`'s `Table<16>`: no usable CRC instructions were found.
+    Table,
+    /// `x86_64` SSE4.2: three interleaved `crc32` streams, combined with PCLMULQDQ.
+    X86Sse42,
+    /// aarch64 CRC extension (`crc32cx`).
+    Arm64Crc,
+    /// The function given to [`install`].
+    Installed,
+}
+
+/// The function [`install`] stored, cast to a data pointer; null when none is installed.
+static INSTALLED: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+/// Cached result of CPU detection.
+static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const ABSENT: u8 = 1;
+const PRESENT: u8 = 2;
+
+/// Makes every CRC of this crate go through `f` (`Some`), or restores the automatic choice
+/// (`None`). Takes effect for calls that start afterwards, on every thread.
+///
+/// `f` must compute CRC-32C with the raw-register convention of [`UpdateFn`] (Linux's
+/// `crc32c()` does); a wrong function makes every record fail its checksum, nothing worse.
+/// It must not call back into this crate's CRC functions, which would recurse.
+pub fn install(f: Option<UpdateFn>) {
+    let p = f.map_or(ptr::null_mut(), |f| f as *mut ());
+    // Release: whatever the embedder set up before installing `f` is visible to the threads
+    // that call it.
+    INSTALLED.store(p, Ordering::Release);
+}
+
+/// The installed function, if any.
+#[inline]
+fn installed() -> Option<UpdateFn> {
+    let p = INSTALLED.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `INSTALLED` holds null or a pointer made by `install` from an `UpdateFn` with
+    // `as *mut ()`; transmuting it back yields that same function pointer (the round trip the
+    // `transmute` docs show; the sizes are equal, which `transmute` checks at compile time).
+    Some(unsafe { core::mem::transmute::<*mut (), UpdateFn>(p) })
+}
+
+/// Whether the CPU has the hardware engine, detected once and cached.
+#[inline]
+fn has_hardware() -> bool {
+    match DETECTED.load(Ordering::Relaxed) {
+        PRESENT => true,
+        ABSENT => false,
+        _ => {
+            // Detection is idempotent, so racing threads may both run it.
+            let found = hw::detect();
+            DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
+            found
+        }
+    }
+}
+
+/// The engine [`update`](super::update) uses now.
+pub fn active() -> Engine {
+    if installed().is_some() {
+        Engine::Installed
+    } else if has_hardware() {
+        hw::ENGINE
+    } else {
+        Engine::Table
+    }
+}
+
+/// The CPU's CRC-32C engine, if this CPU has one, whatever is installed: for benchmarks,
+/// tests, and an embedder that wants to compare.
+pub fn hardware() -> Option<UpdateFn> {
+    has_hardware().then_some(hw::update_detected as UpdateFn)
+}
+
+/// [`update`](super::update).
+#[inline]
+pub(super) fn update(state: u32, bytes: &[u8]) -> u32 {
+    if let Some(f) = installed() {
+        f(state, bytes)
+    } else if has_hardware() {
+        hw::update_detected(state, bytes)
+    } else {
+        table_update(state, bytes)
+    }
+}
+
+/// `x86_64` with SSE2 as a target feature (so XMM registers may be used at all).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod hw {
+    use core::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_crc32_u8, _mm_crc32_u64, _mm_cvtsi64_si128, _mm_cvtsi128_si64,
+    };
+
+    use super::Engine;
+
+    pub(super) const ENGINE: Engine = Engine::X86Sse42;
+
+    /// Whether the CPU has SSE4.2 (`crc32`) and PCLMULQDQ.
+    pub(super) fn detect() -> bool {
+        if cfg!(all(target_feature = "sse4.2", target_feature = "pclmulqdq")) {
+            return true;
+        }
+        let ecx = cpuid_leaf1_ecx();
+        ecx & (1 << 20) != 0 && ecx & (1 << 1) != 0
+    }
+
+    // `__cpuid` is a safe function since Rust 1.94 and an `unsafe fn` before.
+    #[allow(unused_unsafe)]
+    fn cpuid_leaf1_ecx() -> u32 {
+        // SAFETY: every x86_64 CPU has `cpuid`, and leaf 1 exists on all of them.
+        unsafe { core::arch::x86_64::__cpuid(1) }.ecx
+    }
+
+    /// The engine, callable once `detect` returned true.
+    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
+        // SAFETY: only reached through `hardware()`/`update()` after `detect()` (cached in
+        // `DETECTED`) confirmed SSE4.2 and PCLMULQDQ.
+        unsafe { update(state, bytes) }
+    }
+
+    /// Words per stream of a long round (3 x 4 KiB) and of a short one (3 x 256 bytes).
+    const LONG: usize = 512;
+    const SHORT: usize = 32;
+
+    /// `x^e mod P`, bit-reflected (bit 31 is `x^0`), where P is the CRC-32C polynomial.
+    const fn xpow(e: usize) -> u64 {
+        let mut r: u32 = 0x8000_0000;
+        let mut i = 0;
+        while i < e {
+            r = if r & 1 == 0 {
+                r >> 1
+            } else {
+                (r >> 1) ^ 0x82F6_3B78
+            };
+            i += 1;
+        }
+        r as u64
+    }
+
+    /// The key that moves a register over `words` 8-byte words of zeros: `x^(64w - 33)`.
+    /// The 33 accounts for the `crc32` that finishes the shift (32) and for the reflected
+    /// carry-less product being one bit short (1).
+    const fn shift_key(words: usize) -> u64 {
+        xpow(64 * words - 33)
+    }
+
+    /// `crc32(0, x * k)`: the register `x` moved over the zeros `k` was made for.
+    #[inline]
+    #[target_feature(enable = "sse4.2,pclmulqdq")]
+    fn shift(x: u64, k: u64) -> u64 {
+        // Bit patterns, not numbers.
+        #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+        let product = _mm_cvtsi128_si64(_mm_clmulepi64_si128::<0x00>(
+            _mm_cvtsi64_si128(x as i64),
+            _mm_cvtsi64_si128(k as i64),
+        )) as u64;
+        _mm_crc32_u64(0, product)
+    }
+
+    /// Rounds of three `crc32` streams over consecutive blocks of `W` words each: one stream
+    /// is bound by the instruction's 3-cycle latency, three fill its 1-per-cycle throughput.
+    /// The first two registers are then shifted over the blocks after them and xored into
+    /// the third. Returns the register and the words left over.
+    #[inline]
+    #[target_feature(enable = "sse4.2,pclmulqdq")]
+    fn three_way<const W: usize>(state: u32, words: &[[u8; 8]]) -> (u32, &[[u8; 8]]) {
+        let mut rounds = words.chunks_exact(3 * W);
+        let mut crc = state;
+        for round in rounds.by_ref() {
+            let (first, rest) = round.split_at(W);
+            let (second, third) = rest.split_at(W);
+            let (mut r1, mut r2, mut r3) = (u64::from(crc), 0, 0);
+            for ((w1, w2), w3) in first.iter().zip(second).zip(third) {
+                r1 = _mm_crc32_u64(r1, u64::from_le_bytes(*w1));
+                r2 = _mm_crc32_u64(r2, u64::from_le_bytes(*w2));
+                r3 = _mm_crc32_u64(r3, u64::from_le_bytes(*w3));
+            }
+            let moved = shift(r1, const { shift_key(2 * W) }) ^ shift(r2, const { shift_key(W) });
+            // A 32-bit register zero-extended.
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                crc = (moved ^ r3) as u32;
+            }
+        }
+        (crc, rounds.remainder())
+    }
+
+    #[target_feature(enable = "sse4.2,pclmulqdq")]
+    fn update(state: u32, bytes: &[u8]) -> u32 {
+        let (words, tail) = bytes.as_chunks::<8>();
+        let (state, words) = three_way::<LONG>(state, words);
+        let (state, words) = three_way::<SHORT>(state, words);
+        let mut crc = u64::from(state);
+        for w in words {
+            crc = _mm_crc32_u64(crc, u64::from_le_bytes(*w));
+        }
+        // A 32-bit register zero-extended.
+        #[allow(clippy::cast_possible_truncation)]
+        let mut crc = crc as u32;
+        for &b in tail {
+            crc = _mm_crc32_u8(crc, b);
+        }
+        crc
+    }
+}
+
+/// aarch64: the CRC extension, mandatory from Armv8.1 and present on nearly every v8.0 core.
+#[cfg(target_arch = "aarch64")]
+mod hw {
+    use core::arch::aarch64::{__crc32cb, __crc32cd};
+
+    use super::Engine;
+
+    pub(super) const ENGINE: Engine = Engine::Arm64Crc;
+
+    /// Whether the CPU has the CRC extension: a compile-time target feature, or
+    /// `ID_AA64ISAR0_EL1.CRC32` read where that register is readable (at EL1, as in a kernel
+    /// or boot stub, and at EL0 under Linux, which emulates the read since 4.11).
+    pub(super) fn detect() -> bool {
+        if cfg!(target_feature = "crc") {
+            return true;
+        }
+        #[cfg(any(target_os = "linux", target_os = "none"))]
+        {
+            let isar0: u64;
+            // SAFETY: reading an ID register has no side effect; it is readable at EL1 and
+            // emulated for EL0 by Linux (HWCAP_CPUID).
+            unsafe {
+                core::arch::asm!(
+                    "mrs {}, ID_AA64ISAR0_EL1",
+                    out(reg) isar0,
+                    options(nomem, nostack, preserves_flags)
+                );
+            }
+            (isar0 >> 16) & 0xf != 0
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "none")))]
+        false
+    }
+
+    /// The engine, callable once `detect` returned true.
+    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
+        // SAFETY: only reached through `hardware()`/`update()` after `detect()` (cached in
+        // `DETECTED`) confirmed the CRC extension.
+        unsafe { update(state, bytes) }
+    }
+
+    #[target_feature(enable = "crc")]
+    fn update(state: u32, bytes: &[u8]) -> u32 {
+        let (words, tail) = bytes.as_chunks::<8>();
+        let mut crc = state;
+        for w in words {
+            crc = __crc32cd(crc, u64::from_le_bytes(*w));
+        }
+        for &b in tail {
+            crc = __crc32cb(crc, b);
+        }
+        crc
+    }
+}
+
+/// Elsewhere: no hardware engine.
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    target_arch = "aarch64"
+)))]
+mod hw {
+    use super::Engine;
+
+    pub(super) const ENGINE: Engine = Engine::Table;
+
+    pub(super) fn detect() -> bool {
+        false
+    }
+
+    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
+        super::table_update(state, bytes)
+    }
+}
