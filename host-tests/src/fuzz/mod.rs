@@ -1,0 +1,47 @@
+//! Bodies of the cargo-fuzz targets in `fuzz/`, as plain functions over bytes.
+//!
+//! Each `fuzz/fuzz_targets/<name>.rs` is one line calling the function of the same name here,
+//! so a stable `cargo test` (`tests/fuzz_replay.rs`) replays every committed corpus file and
+//! crash input through exactly the code the fuzzer ran. A body panics when an invariant
+//! breaks; returning means the input was handled correctly (accepted or rejected).
+//!
+//! The bodies do more than call a decoder: every accessor of a decoded view is exercised,
+//! lookups are compared with a linear scan, errors are checked to point at the byte they
+//! name, and whatever decodes is re-encoded and compared.
+
+#![allow(
+    clippy::missing_panics_doc,
+    reason = "a body panics exactly when an invariant breaks: that is its job"
+)]
+
+mod open;
+mod records;
+mod roundtrip;
+
+pub use open::root_open;
+pub use records::{flb, flb_sealed, pci, pci_sealed, root, root_sealed};
+pub use roundtrip::{roundtrip_flb, roundtrip_pci, roundtrip_root};
+
+/// A fuzz target body.
+pub type Body = fn(&[u8]);
+
+/// Every target: its name and its body, the function of that name in this module, which
+/// `fuzz/fuzz_targets/<name>.rs` calls; its inputs are in `fuzz/corpus/<name>/` and
+/// `fuzz/artifacts/<name>/`.
+pub const TARGETS: &[(&str, Body)] = &[
+    ("root", root),
+    ("root_sealed", root_sealed),
+    ("flb", flb),
+    ("flb_sealed", flb_sealed),
+    ("pci", pci),
+    ("pci_sealed", pci_sealed),
+    ("roundtrip_root", roundtrip_root),
+    ("roundtrip_flb", roundtrip_flb),
+    ("roundtrip_pci", roundtrip_pci),
+    ("root_open", root_open),
+];
+
+/// The body of the target called `name`.
+pub fn body(name: &str) -> Option<Body> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
