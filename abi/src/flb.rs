@@ -98,6 +98,12 @@ impl FlbEntry {
             .filter(|_| bytes.len() < NAME_LEN)
             .ok_or(EntryFault::NameUnterminated)?
             .copy_from_slice(bytes);
+        // Every byte of `name`, a NUL included, must be printable: "a\0" is not the name "a".
+        if let Some(at) = bytes.iter().position(|b| !b.is_ascii_graphic()) {
+            return Err(EntryFault::NameNotPrintable {
+                at: u8::try_from(at).unwrap_or(u8::MAX),
+            });
+        }
         check_name(&field)?;
         Ok(FlbEntry {
             name: field,
@@ -173,6 +179,10 @@ impl<'a> Record<'a, FlbEntry> {
         key.get_mut(..name.len())
             .filter(|_| name.len() < NAME_LEN)?
             .copy_from_slice(name.as_bytes());
+        // Only a valid name can match: "a\0" must not find the entry "a".
+        if check_name(&key).ok()? != name.len() {
+            return None;
+        }
         let entries = self.entries();
         let (mut lo, mut hi) = (0usize, entries.len());
         while lo < hi {

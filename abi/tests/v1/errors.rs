@@ -509,9 +509,14 @@ fn flb_name_padding() {
         decode_entries(FLB, vec![flb(&last)]),
         Err(entry_err(FLB, 0, EntryFault::NamePadding))
     );
+    // A NUL in a name given to `new` is a non-printable byte, wherever it is.
     assert_eq!(
         FlbEntry::new("a\0b", 1, 1, FlbFlags::empty()),
-        Err(EntryFault::NamePadding)
+        Err(EntryFault::NameNotPrintable { at: 1 })
+    );
+    assert_eq!(
+        FlbEntry::new("a\0", 1, 1, FlbFlags::empty()),
+        Err(EntryFault::NameNotPrintable { at: 1 })
     );
 }
 

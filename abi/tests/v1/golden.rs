@@ -142,6 +142,8 @@ pub fn assert_flb_inputs(table: &FlbTable<'_>) {
     }
     assert!(table.find("pci-v2").is_none());
     assert!(table.find("").is_none());
+    // A trailing NUL makes another name, not "pci-v1" (found by the roundtrip_flb fuzz target).
+    assert!(table.find("pci-v1\0").is_none());
 }
 
 #[test]
