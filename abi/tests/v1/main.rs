@@ -10,4 +10,5 @@ mod errors;
 mod golden;
 mod props;
 mod root_open;
+mod spec;
 mod version;
