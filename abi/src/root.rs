@@ -15,7 +15,7 @@ use crate::record::{Entry, Record, Sealed};
 pub type Root<'a> = Record<'a, DirEntry>;
 
 /// The KHO name under which a kernel registers the root record.
-pub const KHO_NAME: &str = "liveupdate-v1";
+pub const KHO_NAME: &str = "liveupdate";
 
 /// A directory entry: where one record lives and what it must hash to. 24 bytes.
 ///

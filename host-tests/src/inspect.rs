@@ -1,0 +1,276 @@
+//! What `luo verify` and `luo dump` do with an image file: load it, find the handover under
+//! its KHO name, validate the whole graph, and describe it as a tree or as JSON.
+
+use std::fmt::Write as _;
+
+use liveupdate_abi::root::KHO_NAME;
+use liveupdate_abi::{Entry, Record, RecordHeader, RecordKind};
+use liveupdate_core::graph::{GraphError, Handover};
+use serde::Serialize;
+
+use crate::image::{self, ImageError};
+use crate::kho::KhoMemory;
+
+/// Why an image is not a valid handover. `Display` is the one line `luo verify` prints.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The image framing is invalid.
+    #[error("{0}")]
+    Image(#[from] ImageError),
+    /// The image holds no root record under the KHO name.
+    #[error("no handover: the image registers nothing under the KHO name {KHO_NAME:?}")]
+    NoHandover,
+    /// A record of the handover is invalid.
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+}
+
+/// A record's header, as `luo dump` shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RecordDump {
+    /// Record kind.
+    pub kind: String,
+    /// Physical address.
+    pub phys: u64,
+    /// Length in bytes.
+    pub len: u32,
+    /// Version, `major.minor`.
+    pub version: String,
+    /// Live-update generation.
+    pub generation: u64,
+    /// Entries in use.
+    pub entries: u32,
+    /// Entry slots.
+    pub capacity: u32,
+    /// Stored CRC-32C.
+    pub crc: u32,
+    /// Whether this reader may rewrite it (no unknown read-only-compatible feature).
+    pub rewritable: bool,
+}
+
+impl RecordDump {
+    fn new<E: Entry>(phys: u64, record: &Record<'_, E>) -> RecordDump {
+        let h: &RecordHeader = record.header();
+        RecordDump {
+            kind: E::KIND.to_string(),
+            phys,
+            len: h.record_len(),
+            version: format!("{}.{}", h.major(), h.minor()),
+            generation: h.generation(),
+            entries: h.entry_count(),
+            capacity: h.entry_capacity(),
+            crc: h.crc(),
+            rewritable: record.access() == liveupdate_abi::Access::ReadWrite,
+        }
+    }
+}
+
+/// One FLB entry.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FlbDump {
+    /// Compatible name.
+    pub name: String,
+    /// Data handle.
+    pub data: u64,
+    /// Dependent files.
+    pub file_count: u64,
+    /// Flag bits.
+    pub flags: u32,
+}
+
+/// One PCI device.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DeviceDump {
+    /// `DDDD:BB:DD.F`.
+    pub address: String,
+    /// Domain (segment).
+    pub domain: u32,
+    /// Bus.
+    pub bus: u8,
+    /// Device.
+    pub device: u8,
+    /// Function.
+    pub function: u8,
+    /// Times preserved.
+    pub refcount: u16,
+}
+
+/// A directory entry of a kind this reader does not know (listed, not followed).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct UnknownDump {
+    /// The record's magic.
+    pub magic: u32,
+    /// Physical address.
+    pub phys: u64,
+    /// Length.
+    pub len: u32,
+}
+
+/// Everything in a valid image.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Dump {
+    /// The KHO name of the root record.
+    pub kho_name: String,
+    /// The root record.
+    pub root: RecordDump,
+    /// The FLB table, if the root references one.
+    pub flb_table: Option<RecordDump>,
+    /// Its entries.
+    pub flbs: Vec<FlbDump>,
+    /// The PCI table, if the root references one.
+    pub pci_table: Option<RecordDump>,
+    /// Its devices.
+    pub devices: Vec<DeviceDump>,
+    /// Directory entries of unknown kinds.
+    pub unknown: Vec<UnknownDump>,
+}
+
+/// Loads and validates an image: the framing, the KHO name, and every record of the graph.
+///
+/// # Errors
+///
+/// The first problem found, as one line.
+pub fn load(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
+    let mem = image::load(bytes)?;
+    handover(&mem)?;
+    Ok(mem)
+}
+
+/// The validated handover in `mem`.
+///
+/// # Errors
+///
+/// [`VerifyError::NoHandover`] or [`VerifyError::Graph`].
+pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
+    let blob = mem.lookup(KHO_NAME).ok_or(VerifyError::NoHandover)?;
+    let len = usize::try_from(blob.len).map_err(|_| VerifyError::NoHandover)?;
+    Ok(Handover::load(mem, blob.phys, len)?)
+}
+
+/// Describes the handover in a valid `mem`.
+///
+/// # Errors
+///
+/// As [`handover`].
+pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
+    let h = handover(mem)?;
+    let root = h.root();
+    let phys_of = |kind: RecordKind| {
+        root.find(kind)
+            .map_or(0, liveupdate_abi::DirEntry::phys_addr)
+    };
+    let root_phys = mem.lookup(KHO_NAME).map_or(0, |b| b.phys);
+    let flb_table = h.flb_table();
+    let pci_table = h.pci_table();
+    Ok(Dump {
+        kho_name: KHO_NAME.to_owned(),
+        root: RecordDump::new(root_phys, &root),
+        flb_table: flb_table.map(|t| RecordDump::new(phys_of(RecordKind::FlbTable), &t)),
+        flbs: flb_table
+            .iter()
+            .flat_map(Record::entries)
+            .map(|e| FlbDump {
+                name: e.name().to_owned(),
+                data: e.data(),
+                file_count: e.file_count(),
+                flags: e.flags().bits(),
+            })
+            .collect(),
+        pci_table: pci_table.map(|t| RecordDump::new(phys_of(RecordKind::PciTable), &t)),
+        devices: pci_table
+            .iter()
+            .flat_map(Record::entries)
+            .map(|e| {
+                let a = e.address();
+                DeviceDump {
+                    address: a.to_string(),
+                    domain: a.domain,
+                    bus: a.bus(),
+                    device: a.device(),
+                    function: a.function(),
+                    refcount: e.refcount(),
+                }
+            })
+            .collect(),
+        unknown: h
+            .unknown()
+            .map(|e| UnknownDump {
+                magic: e.magic(),
+                phys: e.phys_addr(),
+                len: e.length(),
+            })
+            .collect(),
+    })
+}
+
+fn record_line(r: &RecordDump) -> String {
+    format!(
+        "{} v{} at {:#x}, {} bytes, generation {}, {} of {} entries, crc {:#010x}{}",
+        r.kind,
+        r.version,
+        r.phys,
+        r.len,
+        r.generation,
+        r.entries,
+        r.capacity,
+        r.crc,
+        if r.rewritable { "" } else { ", read-only" }
+    )
+}
+
+/// The tree `luo dump` prints.
+pub fn render(d: &Dump) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "KHO name {:?}", d.kho_name);
+    let _ = writeln!(s, "└─ {}", record_line(&d.root));
+    let mut children: Vec<String> = Vec::new();
+    if let Some(t) = &d.flb_table {
+        let mut c = record_line(t);
+        for (i, f) in d.flbs.iter().enumerate() {
+            let branch = if i + 1 == d.flbs.len() {
+                "└─"
+            } else {
+                "├─"
+            };
+            let _ = write!(
+                c,
+                "\n{branch} {:<47} data {:#018x}  files {:>3}  flags {:#x}",
+                f.name, f.data, f.file_count, f.flags
+            );
+        }
+        children.push(c);
+    }
+    if let Some(t) = &d.pci_table {
+        let mut c = record_line(t);
+        for (i, dev) in d.devices.iter().enumerate() {
+            let branch = if i + 1 == d.devices.len() {
+                "└─"
+            } else {
+                "├─"
+            };
+            let _ = write!(c, "\n{branch} {}  refcount {}", dev.address, dev.refcount);
+        }
+        children.push(c);
+    }
+    for u in &d.unknown {
+        children.push(format!(
+            "unknown record {} at {:#x}, {} bytes (not followed)",
+            liveupdate_abi::kind::Magic(u.magic),
+            u.phys,
+            u.len
+        ));
+    }
+    for (i, c) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        for (j, line) in c.lines().enumerate() {
+            let lead = match (j, last) {
+                (0, true) => "   └─ ",
+                (0, false) => "   ├─ ",
+                (_, true) => "      ",
+                (_, false) => "   │  ",
+            };
+            let _ = writeln!(s, "{lead}{line}");
+        }
+    }
+    s
+}
