@@ -23,6 +23,14 @@ pub enum VerifyError {
     /// A record of the handover is invalid.
     #[error("{0}")]
     Graph(#[from] GraphError),
+    /// The image checksum failed, and parsing it regardless shows which record is damaged.
+    #[error("{record} (and {image})")]
+    Damaged {
+        /// The checksum failure.
+        image: ImageError,
+        /// The first invalid record.
+        record: GraphError,
+    },
 }
 
 /// A record's header, as `luo dump` shows it.
@@ -131,9 +139,24 @@ pub struct Dump {
 ///
 /// The first problem found, as one line.
 pub fn load(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
-    let mem = image::load(bytes)?;
+    let mem = image::load(bytes).map_err(|e| diagnose(bytes, e))?;
     handover(&mem)?;
     Ok(mem)
+}
+
+/// When the image checksum fails, looks through the unverified image for the first damaged
+/// record, so the message names it rather than only the image.
+fn diagnose(bytes: &[u8], error: ImageError) -> VerifyError {
+    if !matches!(error, ImageError::Checksum { .. }) {
+        return error.into();
+    }
+    match image::load_unverified(bytes).map(|mem| handover(&mem).err()) {
+        Ok(Some(VerifyError::Graph(record))) => VerifyError::Damaged {
+            image: error,
+            record,
+        },
+        _ => error.into(),
+    }
 }
 
 /// The validated handover in `mem`.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use liveupdate_host_tests::inspect::{self, VerifyError};
+use liveupdate_host_tests::inspect;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
 use liveupdate_host_tests::{image, kho::KhoMemory};
@@ -245,8 +245,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Dump { json, file } => {
             let bytes = read(&file)?;
-            let mem = image::load(&bytes)
-                .map_err(|e| invalid(format!("{}: {}", file.display(), VerifyError::from(e))))?;
+            let mem = inspect::load(&bytes)
+                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             let dump =
                 inspect::dump(&mem).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             if json {
