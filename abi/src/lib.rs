@@ -57,6 +57,7 @@ pub mod error;
 pub mod flb;
 pub mod header;
 pub mod kind;
+pub mod linux;
 pub mod pci;
 pub mod record;
 pub mod root;

@@ -1,0 +1,322 @@
+//! Fuzz bodies for the upstream decoders: plain functions over bytes that a cargo-fuzz target
+//! (or a corpus replay test) wraps, panicking on `Err`.
+//!
+//! Each body decodes its input; a refused input only has its error formatted (which must not
+//! panic). An accepted input is converted to this crate's types and re-encoded, and the
+//! result must decode to the same thing: `Err` names the invariant that broke. Buffers are on
+//! the stack (no allocation); inputs too large for them are only decoded.
+#![allow(
+    clippy::missing_errors_doc,
+    reason = "a body's Err is a broken invariant, which its message names"
+)]
+
+use core::fmt::{self, Write};
+
+use zerocopy::FromZeros;
+
+use crate::flb::FlbEntry;
+use crate::linux::PageSize;
+use crate::linux::block::BlockBuf;
+use crate::linux::flb::FlbArea;
+use crate::linux::image::PhysImage;
+use crate::linux::luo::LuoSer;
+use crate::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use crate::pci::PciEntry;
+
+/// The outcome of a body: `Err` names a broken invariant.
+pub type Verdict = Result<(), &'static str>;
+
+/// Formats `value` into nothing: errors' `Display` must not panic on any input.
+fn exercise(value: &dyn fmt::Display) {
+    struct Sink;
+    impl Write for Sink {
+        fn write_str(&mut self, _: &str) -> fmt::Result {
+            Ok(())
+        }
+    }
+    let _ = write!(Sink, "{value}");
+}
+
+/// `luo_ser`: what decodes re-encodes to the same bytes.
+pub fn luo_ser(data: &[u8]) -> Verdict {
+    let ser = match LuoSer::decode(data) {
+        Ok(ser) => ser,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    let mut out = [0u8; 128];
+    let len = LuoSer::encode(
+        &mut out,
+        ser.compatible(),
+        ser.liveupdate_num(),
+        ser.sessions_pa(),
+        ser.flbs_pa(),
+    )
+    .map_err(|_| "a decoded luo_ser does not re-encode")?;
+    if out.get(..len) != Some(data) || len != ser.len() {
+        return Err("luo_ser re-encoding differs from the input");
+    }
+    Ok(())
+}
+
+const FLB_MAX: usize = 128;
+
+/// FLB area (4 KiB pages): entries convert, re-encode and decode to the same entries.
+pub fn flb(data: &[u8]) -> Verdict {
+    let area = match FlbArea::decode(data, PageSize::SIZE_4K) {
+        Ok(area) => area,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    if area.entries().len() as u64 > area.capacity() {
+        return Err("FLB count above capacity accepted");
+    }
+    if area.entries().len() > FLB_MAX {
+        return Ok(());
+    }
+    let mut first = <[FlbEntry; FLB_MAX]>::new_zeroed();
+    let entries = match area.to_entries(&mut first) {
+        Ok(e) => e,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    if entries
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.name_field() >= b.name_field()))
+    {
+        return Err("converted FLB entries not strictly sorted");
+    }
+    let mut out = [0u8; 16 + 64 * FLB_MAX];
+    let len = FlbArea::encode(&mut out, area.pgcnt(), PageSize::SIZE_4K, entries.iter())
+        .map_err(|_| "converted FLB entries do not encode")?;
+    let again = FlbArea::decode(out.get(..len).unwrap_or(&[]), PageSize::SIZE_4K)
+        .map_err(|_| "encoded FLB area does not decode")?;
+    let mut second = <[FlbEntry; FLB_MAX]>::new_zeroed();
+    let round = again
+        .to_entries(&mut second)
+        .map_err(|_| "re-encoded FLB entries do not convert")?;
+    if round != entries {
+        return Err("FLB entries changed through a round trip");
+    }
+    Ok(())
+}
+
+const PCI_MAX: usize = 1024;
+
+/// The array formats, selected by the first input byte.
+const ARRAY_FORMATS: [(PciLayout, PciCompat); 4] = [
+    (PciLayout::ArrayU64, PciCompat::V1),
+    (PciLayout::Array, PciCompat::V1),
+    (PciLayout::Array, PciCompat::V2),
+    (PciLayout::Array, PciCompat::V3),
+];
+
+/// Array-form `pci_ser`; the first byte picks the format, the rest is the blob. Devices
+/// convert, re-encode in the same format and decode to the same devices.
+pub fn pci_array(data: &[u8]) -> Verdict {
+    let Some((&selector, blob)) = data.split_first() else {
+        return Ok(());
+    };
+    let (layout, compat) = ARRAY_FORMATS
+        .get(usize::from(selector) % ARRAY_FORMATS.len())
+        .copied()
+        .unwrap_or((PciLayout::Array, PciCompat::V2));
+    let format = PciFormat::new(layout, compat).map_err(|_| "array format table invalid")?;
+    let ser = match PciSer::decode(blob, format) {
+        Ok(ser) => ser,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    let Some(max) = ser.max_nr_devices() else {
+        return Err("array form decoded without max_nr_devices");
+    };
+    if ser.nr_devices() > max
+        || ser.slots().filter(|s| s.entry.is_some()).count() as u64 != ser.nr_devices()
+    {
+        return Err("nr_devices disagrees with the slots in use");
+    }
+    if max > PCI_MAX as u64 {
+        return Ok(());
+    }
+    let mut first = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let entries = match ser.to_entries(&mut first) {
+        Ok(e) => e,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    check_sorted(entries)?;
+    let mut out = [0u8; 16 + 8 * PCI_MAX];
+    let len = PciSer::encode(&mut out, format, max, entries.iter())
+        .map_err(|_| "converted PCI entries do not encode")?;
+    let again = PciSer::decode(out.get(..len).unwrap_or(&[]), format)
+        .map_err(|_| "encoded pci_ser does not decode")?;
+    let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let round = again
+        .to_entries(&mut second)
+        .map_err(|_| "re-encoded PCI entries do not convert")?;
+    if round != entries {
+        return Err("PCI entries changed through a round trip");
+    }
+    Ok(())
+}
+
+const CHAIN_BLOCKS: usize = 3;
+const PAGE: usize = 4096;
+
+/// An image holding a `pci_ser` (chain or array form). The compatible is the image's, else
+/// `pci-v1`/`pci-v2` by the parity of the input length. Devices convert, re-encode as a
+/// 4 KiB-page chain in a new image and decode to the same devices.
+pub fn pci_image(data: &[u8]) -> Verdict {
+    let image = match PhysImage::parse(data) {
+        Ok(image) => image,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    let compat = image.compatible().and_then(PciCompat::from_name).unwrap_or(
+        if data.len().is_multiple_of(2) {
+            PciCompat::V1
+        } else {
+            PciCompat::V2
+        },
+    );
+    let layout = if image.blob().len() == PciLayout::Chain.header_len() {
+        PciLayout::Chain
+    } else {
+        PciLayout::Array
+    };
+    let Ok(format) = PciFormat::new(layout, compat) else {
+        return Ok(());
+    };
+    let ser = match PciSer::decode_image(image, format) {
+        Ok(ser) => ser,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    if ser.nr_devices() > PCI_MAX as u64 {
+        return Ok(());
+    }
+    let mut first = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let entries = match ser.to_entries(&mut first) {
+        Ok(e) => e,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    check_sorted(entries)?;
+    chain_round_trip(entries)
+}
+
+/// Re-encodes `entries` as a chain of the newest chain compatible (which holds any
+/// refcount) in a new image, and checks that it decodes to the same entries.
+fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
+    const SER_PHYS: u64 = 0x8000;
+    let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
+    let mut blocks = [
+        BlockBuf {
+            phys: 0x1000,
+            buf: &mut p0,
+        },
+        BlockBuf {
+            phys: 0x2000,
+            buf: &mut p1,
+        },
+        BlockBuf {
+            phys: 0x3000,
+            buf: &mut p2,
+        },
+    ];
+    let mut ser_bytes = [0u8; 12];
+    // PCI_MAX devices fit three 4 KiB blocks of 510.
+    let Ok(written) = PciSer::encode_chain(
+        &mut ser_bytes,
+        SER_PHYS,
+        &mut blocks,
+        PciCompat::V2,
+        PageSize::SIZE_4K,
+        entries.iter(),
+    ) else {
+        return Err("converted PCI entries do not encode as a chain");
+    };
+    let used = usize::try_from(written.blocks)
+        .unwrap_or(0)
+        .min(CHAIN_BLOCKS);
+    let mut segments: [(u64, &[u8]); CHAIN_BLOCKS + 1] = [(0, &[]); CHAIN_BLOCKS + 1];
+    for (seg, block) in segments.iter_mut().zip(blocks.iter().take(used)) {
+        *seg = (block.phys, &*block.buf);
+    }
+    if let Some(seg) = segments.get_mut(used) {
+        *seg = (SER_PHYS, &ser_bytes[..]);
+    }
+    let segments = segments.get(..=used).unwrap_or(&[]);
+    let mut file = [0u8; 80 + (16 + PAGE) * CHAIN_BLOCKS + 32];
+    let len = PhysImage::write(
+        &mut file,
+        SER_PHYS,
+        PageSize::SIZE_4K,
+        Some("pci-v2"),
+        segments,
+    )
+    .map_err(|_| "chain image does not write")?;
+    let image = PhysImage::parse(file.get(..len).unwrap_or(&[]))
+        .map_err(|_| "written image does not parse")?;
+    let format =
+        PciFormat::new(PciLayout::Chain, PciCompat::V2).map_err(|_| "chain format invalid")?;
+    let again = PciSer::decode_image(image, format).map_err(|_| "encoded chain does not decode")?;
+    let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let round = again
+        .to_entries(&mut second)
+        .map_err(|_| "re-encoded chain entries do not convert")?;
+    if round != entries {
+        return Err("PCI entries changed through a chain round trip");
+    }
+    Ok(())
+}
+
+/// The image container alone: every segment reads back through the image as memory.
+pub fn phys_image(data: &[u8]) -> Verdict {
+    let image = match PhysImage::parse(data) {
+        Ok(image) => image,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    let mut count: u32 = 0;
+    let mut blob_seen = false;
+    for seg in image.segments() {
+        count = count.saturating_add(1);
+        if image.get(seg.phys, seg.bytes.len()) != Some(seg.bytes) {
+            return Err("an image segment does not read back");
+        }
+        blob_seen |= seg.phys == image.blob_phys() && seg.bytes == image.blob();
+    }
+    if count != image.segment_count() || !blob_seen {
+        return Err("image segments disagree with its header");
+    }
+    Ok(())
+}
+
+fn check_sorted(entries: &[PciEntry]) -> Verdict {
+    if entries
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.address().key() >= b.address().key()))
+    {
+        return Err("converted PCI entries not strictly sorted");
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Upstream Linux live-update formats: decoders, validators and encoders for the blobs a
+//! Linux kernel hands over in KHO memory today, and conversions to and from this crate's types.
+//!
+//! | module | upstream structure | upstream source |
+//! |---|---|---|
+//! | [`luo`] | `struct luo_ser`, the root registered under KHO name `"LUO"` | `include/linux/kho/abi/luo.h` |
+//! | [`flb`] | `struct luo_flb_header_ser` + `struct luo_flb_ser[]` at `luo_ser.flbs_pa` | `include/linux/kho/abi/luo.h` |
+//! | [`pci`] | `struct pci_ser` + `struct pci_dev_ser`, the data of the FLB `"pci-vN"` | `include/linux/kho/abi/pci.h` |
+//! | [`block`] | `struct kho_block_header_ser` chains | `include/linux/kho/abi/block.h` |
+//! | [`image`] | (ours) a file holding a blob and the physical pages it points to | — |
+//! | [`mod@file`] | (ours) the entry points behind `luo verify/dump --linux KIND FILE` | — |
+//!
+//! `abi/LINUX-FORMATS.md` gives every layout with the patch each was read from.
+//!
+//! # Byte order and packing
+//!
+//! Upstream fields are plain CPU-native `u16/u32/u64` in `__packed` structs, with no byte-order
+//! marker. This module decodes them as **little-endian**, the byte order of every architecture
+//! the cited KHO trees support (`x86_64`, arm64); a blob written by a big-endian kernel is not
+//! supported and will in general be refused by the checks rather than misread, but nothing
+//! in the blob allows to tell. Fields are read through `zerocopy` little-endian types of
+//! alignment 1, so packed layouts such as the misaligned `u64` at offset 4 of the v7
+//! `pci_ser` decode at any address.
+//!
+//! # Validation
+//!
+//! Upstream blobs carry no magic, length or checksum. The decoders check everything the
+//! kernel checks (a NUL inside every name, `count != 0` for FLBs and blocks, at most
+//! [`KHO_MAX_BLOCKS`] blocks, no cycle, `count` within a block's capacity) and what the
+//! writers guarantee (counts within capacities, free slots zeroed, refcounts as the
+//! compatible defines them, no duplicate device), and name what and where in a
+//! [`LinuxError`]. Nothing here allocates or panics.
+//!
+//! # Example
+//!
+//! ```
+//! use liveupdate_abi::linux::{luo::LuoSer, luo::LuoAbi};
+//!
+//! // A luo-v3 root as a kernel registers it: "luo-v3\0\0", then three u64s.
+//! let mut blob = [0u8; 32];
+//! let len = LuoSer::encode(&mut blob, "luo-v3", 7, 0x1000, 0x2000)?;
+//! assert_eq!(len, 32);
+//!
+//! let root = LuoSer::decode(&blob)?;
+//! assert_eq!(root.abi(), Some(LuoAbi::V3));
+//! assert_eq!((root.liveupdate_num(), root.flbs_pa()), (7, 0x2000));
+//! # Ok::<(), liveupdate_abi::linux::LinuxError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod block;
+pub mod error;
+pub mod file;
+pub mod flb;
+pub mod fuzz;
+pub mod image;
+pub mod layout;
+pub mod luo;
+pub mod pci;
+
+mod name;
+
+pub use block::{BlockBuf, KHO_MAX_BLOCKS, PhysFn, PhysMem};
+pub use error::{
+    BlockFault, CountField, ImageFault, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
+};
+pub use file::{LinuxBlob, LinuxKind};
+pub use image::PhysImage;
+
+/// A kernel page size: the size of a KHO block and the unit of `luo_flb_header_ser.pgcnt`.
+///
+/// Upstream ties both to `PAGE_SIZE` ("live update between kernels with different page sizes
+/// is not supported by KHO"), so a decoder must be told the writer's page size. Valid sizes
+/// are the powers of two from 4 KiB to 64 KiB (`x86_64` uses 4 KiB; arm64 4, 16 or 64 KiB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    /// 4 KiB, the page size of `x86_64` and of most arm64 kernels.
+    pub const SIZE_4K: PageSize = PageSize(4096);
+
+    /// The page size of `bytes` bytes, if it is a power of two from 4 KiB to 64 KiB.
+    pub const fn new(bytes: u64) -> Option<PageSize> {
+        if bytes.is_power_of_two() && bytes >= 4096 && bytes <= 65536 {
+            // bytes <= 65536 fits u32.
+            #[allow(clippy::cast_possible_truncation)]
+            Some(PageSize(bytes as u32))
+        } else {
+            None
+        }
+    }
+
+    /// The size in bytes.
+    pub const fn bytes(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The size in bytes, as a `u64`.
+    pub const fn get(self) -> u64 {
+        self.0 as u64
+    }
+}
+
+impl Default for PageSize {
+    fn default() -> PageSize {
+        PageSize::SIZE_4K
+    }
+}

@@ -1,0 +1,768 @@
+//! KHO block chains, the v7 chain-form `pci_ser`, and the image container: golden layouts,
+//! cycle/length/overlap detection, round trips, every refusal.
+
+use crate::support::{Blob, Pages, devs};
+use liveupdate_abi::linux::block::{Chain, block_capacity};
+use liveupdate_abi::linux::image::{COMPAT_LEN, HEADER_LEN};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::{
+    BlockBuf, BlockFault, CountField, ImageFault, KHO_MAX_BLOCKS, LinuxError, NameFault, PageSize,
+    PhysImage, PhysMem, ReprFault, SlotFault, Struct, Where,
+};
+use liveupdate_abi::{PciAddress, PciEntry};
+use proptest::prelude::*;
+
+const PAGE: PageSize = PageSize::SIZE_4K;
+const SER_PHYS: u64 = 0x9000;
+
+/// v7 `pci_ser`: `{u32 nr_devices; u64 devices}`, 12 bytes, the u64 at offset 4.
+fn ser(nr: u32, devices: u64) -> Vec<u8> {
+    Blob::new().u32(nr).u64(devices).build()
+}
+
+fn addr(domain: u32, bdf: u16) -> PciAddress {
+    PciAddress { domain, bdf }
+}
+
+fn buf() -> Vec<PciEntry> {
+    vec![PciEntry::new(addr(0, 0), 1); 2048]
+}
+
+/// Two blocks: 0x20000 holds a device, a freed slot and a device; 0x5000 one device.
+fn golden_mem() -> Pages {
+    let mut mem = Pages::new(4096);
+    mem.block(
+        0x20000,
+        0x5000,
+        3,
+        &devs(&[(0, 0x10, 1), (0, 0, 0), (1, 0x08, 1)]),
+    );
+    mem.block(0x5000, 0, 1, &devs(&[(0, 0x08, 1)]));
+    mem
+}
+
+fn decode<'a>(blob: &'a [u8], mem: &'a Pages, compat: PciCompat) -> Result<PciSer<'a>, LinuxError> {
+    PciSer::decode_chain(blob, Some(SER_PHYS), compat, mem, PAGE)
+}
+
+fn block_err(index: u32, phys: u64, fault: BlockFault) -> LinuxError {
+    LinuxError::Block { index, phys, fault }
+}
+
+#[test]
+fn golden_v7_chain_decodes_with_its_misaligned_u64() {
+    let blob = ser(3, 0x20000);
+    assert_eq!(blob.len(), 12);
+    assert_eq!(&blob[4..12], &0x20000u64.to_le_bytes());
+    let mem = golden_mem();
+    let pci = decode(&blob, &mem, PciCompat::V1).unwrap();
+    assert_eq!(pci.devices_pa(), Some(0x20000));
+    assert_eq!(pci.max_nr_devices(), None);
+    assert_eq!((pci.nr_devices(), pci.slot_count()), (3, 4));
+    let chain = pci.chain().unwrap();
+    assert_eq!(
+        (chain.head(), chain.blocks(), chain.entries()),
+        (0x20000, 2, 4)
+    );
+    let at: Vec<_> = pci.slots().map(|s| (s.index, s.at)).collect();
+    assert_eq!(
+        at,
+        [
+            (0, Where::Phys(0x20010)),
+            (1, Where::Phys(0x20018)),
+            (2, Where::Phys(0x20020)),
+            (3, Where::Phys(0x5010)),
+        ]
+    );
+    let mut out = buf();
+    let entries = pci.to_entries(&mut out).unwrap();
+    let got: Vec<_> = entries
+        .iter()
+        .map(|e| (e.address(), e.refcount()))
+        .collect();
+    assert_eq!(
+        got,
+        [(addr(0, 0x08), 1), (addr(0, 0x10), 1), (addr(1, 0x08), 1)]
+    );
+}
+
+#[test]
+fn an_empty_chain_needs_no_memory() {
+    let blob = ser(0, 0);
+    let pci = PciSer::decode(
+        &blob,
+        PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (pci.nr_devices(), pci.slot_count(), pci.devices_pa()),
+        (0, 0, Some(0))
+    );
+    // Without memory, a non-empty chain cannot be read.
+    let blob = ser(1, 0x20000);
+    assert_eq!(
+        PciSer::decode(
+            &blob,
+            PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()
+        )
+        .unwrap_err(),
+        block_err(0, 0x20000, BlockFault::Unmapped)
+    );
+}
+
+#[test]
+fn blob_length_is_exactly_twelve() {
+    let mem = golden_mem();
+    let blob = ser(3, 0x20000);
+    assert_eq!(
+        decode(&blob[..11], &mem, PciCompat::V1).unwrap_err(),
+        LinuxError::TooShort {
+            what: Struct::PciSer,
+            needed: 12,
+            found: 11
+        }
+    );
+    let mut long = blob.clone();
+    long.push(0);
+    assert_eq!(
+        decode(&long, &mem, PciCompat::V1).unwrap_err(),
+        LinuxError::TooLong {
+            what: Struct::PciSer,
+            max: 12,
+            found: 13
+        }
+    );
+    assert_eq!(
+        decode(&blob, &mem, PciCompat::V3).unwrap_err(),
+        LinuxError::Format {
+            layout: PciLayout::Chain,
+            compat: PciCompat::V3
+        }
+    );
+}
+
+#[test]
+fn block_faults_name_the_block() {
+    let blob = |head| ser(1, head);
+    let mut mem = golden_mem();
+    assert_eq!(
+        decode(&blob(0x20008), &mem, PciCompat::V2).unwrap_err(),
+        block_err(0, 0x20008, BlockFault::Misaligned)
+    );
+    assert_eq!(
+        decode(&blob(0x7000), &mem, PciCompat::V2).unwrap_err(),
+        block_err(0, 0x7000, BlockFault::Unmapped)
+    );
+    assert_eq!(
+        PciSer::decode_chain(&blob(0x20000), Some(0x20ff4), PciCompat::V2, &mem, PAGE).unwrap_err(),
+        block_err(0, 0x20000, BlockFault::OverlapsBlob)
+    );
+    // The blob just below the block does not overlap it.
+    assert!(matches!(
+        PciSer::decode_chain(
+            &blob(0x20000),
+            Some(0x20000 - 12),
+            PciCompat::V2,
+            &mem,
+            PAGE
+        ),
+        Err(LinuxError::DeviceCount { .. })
+    ));
+    mem.block(0x30000, 0, 0, &[]);
+    assert_eq!(
+        decode(&blob(0x30000), &mem, PciCompat::V2).unwrap_err(),
+        block_err(0, 0x30000, BlockFault::ZeroCount)
+    );
+    mem.block(0x30000, 0, 511, &[]);
+    let err = decode(&blob(0x30000), &mem, PciCompat::V2).unwrap_err();
+    assert_eq!(
+        err,
+        block_err(
+            0,
+            0x30000,
+            BlockFault::OverCapacity {
+                count: 511,
+                capacity: 510
+            }
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        "kho block 0 at 0x30000: count 511 exceeds the block capacity 510"
+    );
+    // The second block's entries run past the memory available.
+    mem.block(0x30000, 0x40000, 1, &devs(&[(0, 1, 1)]));
+    mem.raw(0x40000, Blob::new().u64(0).u64(2).dev(0, 2, 1).build());
+    assert_eq!(
+        decode(&blob(0x30000), &mem, PciCompat::V2).unwrap_err(),
+        block_err(1, 0x40000, BlockFault::Unmapped)
+    );
+}
+
+#[test]
+fn cycles_are_found_whatever_their_shape() {
+    let mut mem = Pages::new(4096);
+    mem.block(0x1000, 0x1000, 1, &devs(&[(0, 1, 1)]));
+    assert_eq!(
+        Chain::validate(&mem, 0x1000, 8, PAGE, None),
+        Err(LinuxError::ChainCycle { phys: 0x1000 })
+    );
+    // A -> B -> C -> B.
+    mem.block(0x1000, 0x2000, 1, &devs(&[(0, 1, 1)]));
+    mem.block(0x2000, 0x3000, 1, &devs(&[(0, 2, 1)]));
+    mem.block(0x3000, 0x2000, 1, &devs(&[(0, 3, 1)]));
+    let err = Chain::validate(&mem, 0x1000, 8, PAGE, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LinuxError::ChainCycle {
+                phys: 0x2000 | 0x3000
+            }
+        ),
+        "{err:?}"
+    );
+    // Through the pci decoder, a cycle is refused before any slot is looked at.
+    let blob = ser(3, 0x1000);
+    assert!(matches!(
+        decode(&blob, &mem, PciCompat::V2),
+        Err(LinuxError::ChainCycle { .. })
+    ));
+}
+
+/// A chain of `n` blocks at 0x1000 * (i + 1), the last pointing at `last_next`. Only the
+/// used 24 bytes of each page are stored.
+fn long_chain(n: u64, last_next: u64) -> Pages {
+    let mut mem = Pages::new(4096);
+    for i in 0..n {
+        let phys = 0x1000 * (i + 1);
+        let next = if i + 1 == n { last_next } else { phys + 0x1000 };
+        mem.raw(phys, Blob::new().u64(next).u64(1).dev(0, 1, 0).build());
+    }
+    mem
+}
+
+#[test]
+fn chains_are_bounded_by_kho_max_blocks() {
+    let max = u64::from(KHO_MAX_BLOCKS);
+    let ok = long_chain(max, 0);
+    let chain = Chain::validate(&ok, 0x1000, 8, PAGE, None).unwrap();
+    assert_eq!((chain.blocks(), chain.entries()), (KHO_MAX_BLOCKS, max));
+    assert_eq!(chain.iter(&ok).count(), KHO_MAX_BLOCKS as usize);
+
+    let too_long = long_chain(max + 1, 0);
+    assert_eq!(
+        Chain::validate(&too_long, 0x1000, 8, PAGE, None),
+        Err(LinuxError::ChainTooLong {
+            max: KHO_MAX_BLOCKS
+        })
+    );
+    // A cycle longer than what the validating walk covers is still called a cycle: 100
+    // blocks, then a loop over the remaining 9900.
+    let big_cycle = long_chain(max, 0x1000 * 101);
+    assert_eq!(
+        Chain::validate(&big_cycle, 0x1000, 8, PAGE, None)
+            .map_err(|e| matches!(e, LinuxError::ChainCycle { .. })),
+        Err(true)
+    );
+}
+
+#[test]
+fn pci_slot_rules_hold_across_blocks() {
+    let mut mem = golden_mem();
+    // pci-v1 chain: refcount is 0 or 1.
+    mem.block(0x5000, 0, 1, &devs(&[(0, 0x08, 2)]));
+    let blob = ser(3, 0x20000);
+    assert_eq!(
+        decode(&blob, &mem, PciCompat::V1).unwrap_err(),
+        LinuxError::Slot {
+            index: 3,
+            at: Where::Phys(0x5010),
+            fault: SlotFault::Refcount { value: 2 }
+        }
+    );
+    // pci-v2 chain: hierarchical, so the same bytes are fine.
+    let pci = decode(&blob, &mem, PciCompat::V2).unwrap();
+    let mut out = buf();
+    assert_eq!(pci.to_entries(&mut out).unwrap()[0].refcount(), 2);
+    // Free slot not zeroed.
+    mem.block(0x5000, 0, 1, &devs(&[(7, 0, 0)]));
+    assert_eq!(
+        decode(&blob, &mem, PciCompat::V2).unwrap_err(),
+        LinuxError::Slot {
+            index: 3,
+            at: Where::Phys(0x5010),
+            fault: SlotFault::FreeNotZero
+        }
+    );
+    // nr_devices against the slots in use.
+    let mem = golden_mem();
+    assert_eq!(
+        decode(&ser(4, 0x20000), &mem, PciCompat::V1).unwrap_err(),
+        LinuxError::DeviceCount {
+            declared: 4,
+            found: 3
+        }
+    );
+    // A duplicate across blocks names the global slot indices.
+    let mut mem = golden_mem();
+    mem.block(0x5000, 0, 1, &devs(&[(1, 0x08, 1)]));
+    let pci = decode(&blob, &mem, PciCompat::V1).unwrap();
+    assert_eq!(
+        pci.to_entries(&mut out).unwrap_err(),
+        LinuxError::Duplicate {
+            what: Struct::PciDevSer,
+            first: 2,
+            second: 3
+        }
+    );
+}
+
+fn pages<const N: usize>() -> Vec<[u8; 4096]> {
+    vec![[0u8; 4096]; N]
+}
+
+fn bufs(pages: &mut [[u8; 4096]], base: u64) -> Vec<BlockBuf<'_>> {
+    pages
+        .iter_mut()
+        .enumerate()
+        .map(|(i, p)| BlockBuf {
+            phys: base + 0x1000 * i as u64,
+            buf: p,
+        })
+        .collect()
+}
+
+#[test]
+fn encode_chain_writes_the_kernel_layout() {
+    let entries = [
+        PciEntry::new(addr(0, 0x08), 1),
+        PciEntry::new(addr(0, 0x10), 3),
+    ];
+    let mut p = pages::<2>();
+    let mut blocks = bufs(&mut p, 0x40000);
+    let mut blob = [0u8; 12];
+    let w = PciSer::encode_chain(
+        &mut blob,
+        SER_PHYS,
+        &mut blocks,
+        PciCompat::V2,
+        PAGE,
+        &entries,
+    )
+    .unwrap();
+    assert_eq!((w.len, w.head, w.blocks), (12, 0x40000, 1));
+    assert_eq!(blob.to_vec(), ser(2, 0x40000));
+    let mut expected = Blob::new()
+        .u64(0)
+        .u64(2)
+        .bytes(&devs(&[(0, 0x08, 1), (0, 0x10, 3)]))
+        .build();
+    expected.resize(4096, 0);
+    assert_eq!(p[0].to_vec(), expected);
+    assert!(p[1].iter().all(|&b| b == 0), "unused block untouched");
+}
+
+#[test]
+fn encode_chain_spills_into_the_next_block() {
+    let entries: Vec<_> = (0..511u32).map(|i| PciEntry::new(addr(i, 0), 1)).collect();
+    let mut p = pages::<3>();
+    let mut blocks = bufs(&mut p, 0x40000);
+    let mut blob = [0u8; 12];
+    let w = PciSer::encode_chain(
+        &mut blob,
+        SER_PHYS,
+        &mut blocks,
+        PciCompat::V1,
+        PAGE,
+        &entries,
+    )
+    .unwrap();
+    assert_eq!((w.head, w.blocks), (0x40000, 2));
+    assert_eq!(&p[0][..16], &Blob::new().u64(0x41000).u64(510).build()[..]);
+    assert_eq!(&p[1][..16], &Blob::new().u64(0).u64(1).build()[..]);
+    let mut mem = Pages::new(4096);
+    mem.raw(0x40000, p[0].to_vec());
+    mem.raw(0x41000, p[1].to_vec());
+    let pci = decode(&blob, &mem, PciCompat::V1).unwrap();
+    let mut out = buf();
+    assert_eq!(pci.to_entries(&mut out).unwrap(), &entries[..]);
+}
+
+#[test]
+fn encode_chain_refusals() {
+    let one = [PciEntry::new(addr(0, 8), 1)];
+    let mut blob = [0u8; 12];
+    let mut p = pages::<2>();
+    let mut blocks = bufs(&mut p, 0x40000);
+    assert_eq!(
+        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V3, PAGE, &one),
+        Err(LinuxError::Format {
+            layout: PciLayout::Chain,
+            compat: PciCompat::V3
+        })
+    );
+    assert_eq!(
+        PciSer::encode_chain(
+            &mut blob[..11],
+            SER_PHYS,
+            &mut blocks,
+            PciCompat::V1,
+            PAGE,
+            &one
+        ),
+        Err(LinuxError::BufferTooSmall {
+            what: Struct::PciSer,
+            needed: 12,
+            found: 11
+        })
+    );
+    assert_eq!(
+        PciSer::encode_chain(
+            &mut blob,
+            SER_PHYS,
+            &mut blocks[..0],
+            PciCompat::V1,
+            PAGE,
+            &one
+        ),
+        Err(LinuxError::Count {
+            what: Struct::BlockHeader,
+            field: CountField::Blocks,
+            max: 0,
+            found: 1
+        })
+    );
+    assert_eq!(
+        PciSer::encode_chain(&mut blob, 0x40004, &mut blocks, PciCompat::V1, PAGE, &one),
+        Err(block_err(0, 0x40000, BlockFault::OverlapsBlob))
+    );
+    let two_refs = [PciEntry::new(addr(0, 8), 2)];
+    assert_eq!(
+        PciSer::encode_chain(
+            &mut blob,
+            SER_PHYS,
+            &mut blocks,
+            PciCompat::V1,
+            PAGE,
+            &two_refs
+        ),
+        Err(LinuxError::NotRepresentable {
+            what: Struct::PciDevSer,
+            index: 0,
+            fault: ReprFault::Refcount { refcount: 2 }
+        })
+    );
+    let huge = std::iter::repeat_n(&one[0], u32::MAX as usize + 1);
+    assert_eq!(
+        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, huge),
+        Err(LinuxError::Count {
+            what: Struct::PciSer,
+            field: CountField::NrDevices,
+            max: u64::from(u32::MAX),
+            found: u64::from(u32::MAX) + 1
+        })
+    );
+}
+
+#[test]
+fn encode_chain_refuses_bad_block_buffers() {
+    let one = [PciEntry::new(addr(0, 8), 1)];
+    let mut blob = [0u8; 12];
+    // Block addresses: 0, misaligned, repeated; and a short buffer.
+    let many: Vec<_> = (0..600u32).map(|i| PciEntry::new(addr(i, 0), 1)).collect();
+    for (phys, fault) in [
+        ([0x0, 0x1000], block_err(0, 0, BlockFault::Null)),
+        (
+            [0x1000, 0x2008],
+            block_err(1, 0x2008, BlockFault::Misaligned),
+        ),
+        ([0x1000, 0x1000], block_err(1, 0x1000, BlockFault::Repeated)),
+    ] {
+        let mut p = pages::<2>();
+        let [a, b] = &mut p[..] else { unreachable!() };
+        let mut blocks = [
+            BlockBuf {
+                phys: phys[0],
+                buf: a,
+            },
+            BlockBuf {
+                phys: phys[1],
+                buf: b,
+            },
+        ];
+        assert_eq!(
+            PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, &many),
+            Err(fault)
+        );
+    }
+    let mut short = [0u8; 4095];
+    let mut blocks = [BlockBuf {
+        phys: 0x1000,
+        buf: &mut short,
+    }];
+    assert_eq!(
+        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, &one),
+        Err(LinuxError::BufferTooSmall {
+            what: Struct::BlockHeader,
+            needed: 4096,
+            found: 4095
+        })
+    );
+}
+
+#[test]
+fn block_capacity_follows_the_page_size() {
+    assert_eq!(block_capacity(PAGE, 8), 510);
+    assert_eq!(block_capacity(PageSize::new(65536).unwrap(), 8), 8190);
+    assert_eq!(block_capacity(PAGE, 0), 0);
+    for bad in [0, 1, 2048, 4097, 131_072] {
+        assert_eq!(PageSize::new(bad), None, "{bad}");
+    }
+    assert_eq!(PageSize::new(16384).map(PageSize::bytes), Some(16384));
+    assert_eq!(PageSize::default(), PAGE);
+}
+
+// ---- the image container ----
+
+fn image_of(blob_phys: u64, compat: Option<&str>, segments: &[(u64, &[u8])]) -> Vec<u8> {
+    let mut out = vec![0u8; PhysImage::len_for(segments)];
+    let len = PhysImage::write(&mut out, blob_phys, PAGE, compat, segments).unwrap();
+    assert_eq!(len, out.len());
+    out
+}
+
+/// The golden chain of [`golden_mem`] as an image: blob at `SER_PHYS`, two blocks.
+fn golden_image() -> Vec<u8> {
+    let mem = golden_mem();
+    let blob = ser(3, 0x20000);
+    image_of(
+        SER_PHYS,
+        Some("pci-v1"),
+        &[
+            (0x5000, &mem.pages[&0x5000]),
+            (SER_PHYS, &blob),
+            (0x20000, &mem.pages[&0x20000]),
+        ],
+    )
+}
+
+#[test]
+fn image_layout_is_as_documented() {
+    let img = image_of(0x10, None, &[(0x10, b"abc")]);
+    let expected = Blob::new()
+        .bytes(b"KHOIMAGE")
+        .u32(1)
+        .u32(1)
+        .u64(0x10)
+        .u64(4096)
+        .zeros(COMPAT_LEN)
+        .u64(0x10)
+        .u64(3)
+        .bytes(b"abc")
+        .zeros(5)
+        .build();
+    assert_eq!(img, expected);
+    assert_eq!(HEADER_LEN, 80);
+    let parsed = PhysImage::parse(&img).unwrap();
+    assert_eq!(
+        (parsed.blob(), parsed.blob_phys(), parsed.compatible()),
+        (&b"abc"[..], 0x10, None)
+    );
+    assert_eq!(parsed.page_size(), PAGE);
+}
+
+#[test]
+fn image_holds_a_chain_and_reads_as_memory() {
+    let img = golden_image();
+    let image = PhysImage::parse(&img).unwrap();
+    assert_eq!(
+        (image.segment_count(), image.compatible()),
+        (3, Some("pci-v1"))
+    );
+    assert_eq!(image.read(0x20010, 8), Some(&devs(&[(0, 0x10, 1)])[..]));
+    assert_eq!(image.read(0x20ffc, 8), None, "reads do not cross segments");
+    assert_eq!(image.read(0x4fff, 2), None);
+    assert_eq!(
+        image.segments().map(|s| s.phys).collect::<Vec<_>>(),
+        [0x5000, SER_PHYS, 0x20000]
+    );
+    let pci = PciSer::decode_image(
+        image,
+        PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pci.nr_devices(), 3);
+    // An image can hold an array-form blob too.
+    let array = Blob::new().u32(1).u32(1).dev(0, 8, 1).build();
+    let img = image_of(0x1000, Some("pci-v2"), &[(0x1000, &array)]);
+    let image = PhysImage::parse(&img).unwrap();
+    let pci = PciSer::decode_image(
+        image,
+        PciFormat::new(PciLayout::Array, PciCompat::V2).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pci.max_nr_devices(), Some(1));
+}
+
+fn image_err(offset: u64, fault: ImageFault) -> LinuxError {
+    LinuxError::Image { offset, fault }
+}
+
+#[test]
+fn image_refusals() {
+    let good = image_of(
+        0x1000,
+        Some("pci-v2"),
+        &[(0x1000, &[1, 2, 3]), (0x2000, &[4; 8])],
+    );
+    let patch = |at: usize, bytes: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+        b
+    };
+    assert_eq!(
+        PhysImage::parse(&good[..79]),
+        Err(LinuxError::TooShort {
+            what: Struct::Image,
+            needed: 80,
+            found: 79
+        })
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(0, b"X")),
+        Err(image_err(0, ImageFault::Magic))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(8, &[2])),
+        Err(image_err(8, ImageFault::Version { found: 2 }))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(24, &3u64.to_le_bytes())),
+        Err(image_err(24, ImageFault::PageSize { found: 3 }))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(32, b"pci v2")),
+        Err(image_err(
+            32,
+            ImageFault::Compatible(NameFault::NotPrintable { at: 3 })
+        ))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(16, &0x3000u64.to_le_bytes())),
+        Err(image_err(16, ImageFault::NoBlob))
+    );
+    // Segment 0 at 80: phys, len, 3 bytes, 5 padding; segment 1 at 104.
+    assert_eq!(
+        PhysImage::parse(&patch(88, &0u64.to_le_bytes())),
+        Err(image_err(80, ImageFault::EmptySegment))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(99, &[9])),
+        Err(image_err(99, ImageFault::Padding))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(104, &0x1002u64.to_le_bytes())),
+        Err(image_err(104, ImageFault::SegmentOrder))
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(104, &(u64::MAX - 3).to_le_bytes())),
+        Err(image_err(104, ImageFault::AddressOverflow))
+    );
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(&[0; 8]);
+    assert_eq!(good.len(), 128);
+    assert_eq!(
+        PhysImage::parse(&trailing),
+        Err(image_err(128, ImageFault::Trailing))
+    );
+    assert_eq!(
+        PhysImage::parse(&good[..127]),
+        Err(LinuxError::TooShort {
+            what: Struct::Image,
+            needed: 128,
+            found: 127
+        })
+    );
+    assert_eq!(
+        PhysImage::parse(&patch(12, &3u32.to_le_bytes())),
+        Err(LinuxError::TooShort {
+            what: Struct::Image,
+            needed: 144,
+            found: 128
+        })
+    );
+}
+
+#[test]
+fn image_writer_refuses_what_the_parser_would() {
+    let mut out = vec![0u8; 256];
+    assert_eq!(
+        PhysImage::write(
+            &mut out,
+            0x2000,
+            PAGE,
+            None,
+            &[(0x2000, &[1]), (0x1000, &[2])]
+        ),
+        Err(image_err(104, ImageFault::SegmentOrder))
+    );
+    assert_eq!(
+        PhysImage::write(&mut out[..100], 0x2000, PAGE, None, &[(0x2000, &[1; 8])]),
+        Err(LinuxError::BufferTooSmall {
+            what: Struct::Image,
+            needed: 104,
+            found: 100
+        })
+    );
+    assert_eq!(
+        PhysImage::write(
+            &mut out,
+            0x2000,
+            PAGE,
+            Some(&"x".repeat(48)),
+            &[(0x2000, &[1])]
+        ),
+        Err(image_err(
+            32,
+            ImageFault::Compatible(NameFault::TooLong { max: 47 })
+        ))
+    );
+}
+
+proptest! {
+    #[test]
+    fn chains_round_trip_through_images(
+        set in proptest::collection::btree_map((any::<u32>(), any::<u16>()), 1u16..=3, 0..1200),
+        base in 1u64..64,
+    ) {
+        let entries: Vec<_> = set.into_iter().map(|((d, b), r)| PciEntry::new(addr(d, b), r)).collect();
+        let mut p = pages::<3>();
+        // Blocks in descending addresses: the chain need not be sorted.
+        let mut blocks: Vec<_> = p
+            .iter_mut()
+            .enumerate()
+            .map(|(i, buf)| BlockBuf { phys: (base + 10 - i as u64) * 0x1000, buf })
+            .collect();
+        let mut blob = [0u8; 12];
+        let w = PciSer::encode_chain(&mut blob, 0x100, &mut blocks, PciCompat::V2, PAGE, &entries).unwrap();
+        let used = w.blocks as usize;
+        let mut segments: Vec<(u64, &[u8])> = vec![(0x100, &blob[..])];
+        segments.extend(blocks.iter().take(used).map(|b| (b.phys, &*b.buf)));
+        segments.sort_by_key(|s| s.0);
+        let img = image_of(0x100, Some("pci-v2"), &segments);
+        let image = PhysImage::parse(&img).unwrap();
+        let pci = PciSer::decode_image(image, PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()).unwrap();
+        prop_assert_eq!(pci.chain().unwrap().blocks() as usize, used);
+        let mut out = buf();
+        prop_assert_eq!(pci.to_entries(&mut out).unwrap(), &entries[..]);
+    }
+
+    #[test]
+    fn image_parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut b = bytes;
+        if b.len() >= 8 { b[..8].copy_from_slice(b"KHOIMAGE"); }
+        if let Ok(image) = PhysImage::parse(&b) {
+            prop_assert_eq!(image.segments().count(), image.segment_count() as usize);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The file entry points behind `luo --linux KIND FILE`, and the fuzz bodies on real inputs.
+
+use crate::support::{Blob, devs};
+use liveupdate_abi::linux::file::{self, DEFAULT_PCI_COMPAT};
+use liveupdate_abi::linux::flb::FlbSer;
+use liveupdate_abi::linux::fuzz;
+use liveupdate_abi::linux::pci::{PciCompat, PciLayout};
+use liveupdate_abi::linux::{
+    LinuxBlob, LinuxError, LinuxKind, NameFault, PageSize, PhysImage, SlotFault, Struct, Where,
+};
+
+const PAGE: PageSize = PageSize::SIZE_4K;
+
+fn image(compat: Option<&str>, blob: &[u8], blocks: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut segments: Vec<(u64, &[u8])> = vec![(0x100, blob)];
+    segments.extend(blocks.iter().map(|(p, b)| (*p, &b[..])));
+    segments.sort_by_key(|s| s.0);
+    let mut out = vec![0u8; PhysImage::len_for(&segments)];
+    PhysImage::write(&mut out, 0x100, PAGE, compat, &segments).unwrap();
+    out
+}
+
+fn block(next: u64, list: &[(u32, u16, u16)]) -> Vec<u8> {
+    Blob::new()
+        .u64(next)
+        .u64(list.len() as u64)
+        .bytes(&devs(list))
+        .build()
+}
+
+#[test]
+fn kind_names_round_trip() {
+    for name in LinuxKind::NAMES {
+        assert_eq!(LinuxKind::from_name(name).map(LinuxKind::name), Some(name));
+    }
+    assert_eq!(LinuxKind::from_name("pci-v4"), None);
+    assert_eq!(LinuxKind::from_name("root"), None);
+    assert_eq!(
+        LinuxKind::from_name("pci-v2"),
+        Some(LinuxKind::Pci(Some(PciCompat::V2)))
+    );
+}
+
+#[test]
+fn luo_and_flb_files() {
+    let luo = Blob::new()
+        .str_field("luo-v3", 8)
+        .u64(1)
+        .u64(2)
+        .u64(3)
+        .build();
+    match file::decode(LinuxKind::Luo, &luo, PAGE).unwrap() {
+        LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), 3),
+        other => panic!("{other:?}"),
+    }
+    let flb = Blob::new().u64(1).u64(1).flb("pci-v2", 0x100, 1).build();
+    match file::decode(LinuxKind::Flb, &flb, PAGE).unwrap() {
+        LinuxBlob::Flb(area) => assert_eq!(area.find("pci-v2").map(FlbSer::data), Some(0x100)),
+        other => panic!("{other:?}"),
+    }
+    // A luo file is not an FLB area.
+    assert!(file::decode(LinuxKind::Flb, &luo, PAGE).is_err());
+}
+
+#[test]
+fn raw_pci_arrays_default_to_pci_v2() {
+    assert_eq!(DEFAULT_PCI_COMPAT, PciCompat::V2);
+    let blob = Blob::new().u32(2).u32(1).dev(0, 0, 0).dev(0, 16, 1).build();
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &blob, PAGE).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (pci.format().layout(), pci.format().compat()),
+        (PciLayout::Array, PciCompat::V2)
+    );
+    // Under pci-v1 the same bytes are a dense array whose second slot should be free.
+    assert_eq!(
+        file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &blob, PAGE).unwrap_err(),
+        LinuxError::Slot {
+            index: 1,
+            at: Where::Offset(16),
+            fault: SlotFault::FreeNotZero
+        }
+    );
+    let old = Blob::new().u64(1).u64(1).dev(3, 8, 0).build();
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::PciU64, &old, PAGE).unwrap() else {
+        panic!()
+    };
+    assert_eq!(pci.format().layout(), PciLayout::ArrayU64);
+}
+
+#[test]
+fn chain_images_take_the_recorded_compatible() {
+    let blob = Blob::new().u32(1).u64(0x2000).build();
+    let blocks = [(0x2000, block(0, &[(0, 8, 2)]))];
+    // Recorded pci-v2 (hierarchical): refcount 2 is valid.
+    let img = image(Some("pci-v2"), &blob, &blocks);
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (pci.format().layout(), pci.format().compat()),
+        (PciLayout::Chain, PciCompat::V2)
+    );
+    // KIND must agree with the image.
+    let mismatch = LinuxError::Name {
+        what: Struct::Image,
+        index: 0,
+        at: Where::Offset(32),
+        fault: NameFault::Mismatch,
+    };
+    assert_eq!(
+        file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &img, PAGE).unwrap_err(),
+        mismatch
+    );
+    // Recorded pci-v1 (slot semantics): refcount 2 is refused.
+    let img = image(Some("pci-v1"), &blob, &blocks);
+    assert!(matches!(
+        file::decode(LinuxKind::Pci(None), &img, PAGE),
+        Err(LinuxError::Slot {
+            fault: SlotFault::Refcount { value: 2 },
+            ..
+        })
+    ));
+    // No recorded compatible: KIND's, else the default.
+    let img = image(None, &blob, &blocks);
+    assert!(file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &img, PAGE).is_err());
+    assert!(file::decode(LinuxKind::Pci(None), &img, PAGE).is_ok());
+    // An image recording a compatible that is no PCI one.
+    let img = image(Some("iommu-v1"), &blob, &blocks);
+    assert_eq!(
+        file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap_err(),
+        mismatch
+    );
+    // A chain under pci-v3 was never published.
+    let img = image(Some("pci-v3"), &blob, &blocks);
+    assert_eq!(
+        file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap_err(),
+        LinuxError::Format {
+            layout: PciLayout::Chain,
+            compat: PciCompat::V3
+        }
+    );
+}
+
+#[test]
+fn fuzz_bodies_accept_valid_inputs_and_refusals() {
+    let luo = Blob::new()
+        .str_field("luo-v5;block-v1", 16)
+        .u64(1)
+        .u64(2)
+        .u64(3)
+        .build();
+    let flb = Blob::new()
+        .u64(1)
+        .u64(2)
+        .flb("b", 1, 1)
+        .flb("a", 2, 3)
+        .build();
+    let pci = Blob::new()
+        .u32(3)
+        .u32(2)
+        .dev(0, 16, 1)
+        .dev(0, 0, 0)
+        .dev(5, 8, 1)
+        .build();
+    let chain_blob = Blob::new().u32(2).u64(0x2000).build();
+    let img = image(
+        Some("pci-v1"),
+        &chain_blob,
+        &[
+            (0x2000, block(0x3000, &[(0, 8, 1)])),
+            (0x3000, block(0, &[(0, 9, 1)])),
+        ],
+    );
+    // The valid inputs are valid, so the bodies run their round trips on them.
+    assert!(file::decode(LinuxKind::Luo, &luo, PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Flb, &flb, PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Pci(Some(PciCompat::V2)), &pci, PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Pci(None), &img, PAGE).is_ok());
+    for input in [&luo[..], &flb, &pci, &img, &[], &[0xFF; 33]] {
+        assert_eq!(fuzz::luo_ser(input), Ok(()));
+        assert_eq!(fuzz::flb(input), Ok(()));
+        assert_eq!(fuzz::pci_image(input), Ok(()));
+        assert_eq!(fuzz::phys_image(input), Ok(()));
+        for selector in 0..4u8 {
+            let mut data = vec![selector];
+            data.extend_from_slice(input);
+            assert_eq!(fuzz::pci_array(&data), Ok(()));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The upstream Linux formats (`liveupdate_abi::linux`): golden blobs built byte by byte from
+//! the reference layouts, round trips, and every refusal.
+
+mod chain;
+mod file;
+mod flb;
+mod luo;
+mod pci;
+mod support;

@@ -1,0 +1,98 @@
+//! Helpers for the upstream-format tests: blobs built byte by byte from the layouts in
+//! `../shared/reference/linux-liveupdate-abi.md` (independently of the crate's encoders), and
+//! a page-granular physical memory.
+
+use std::collections::BTreeMap;
+
+use liveupdate_abi::linux::PhysMem;
+
+/// Little-endian byte builder: the kernel's native order on `x86_64` and arm64.
+#[derive(Default, Clone)]
+pub struct Blob(pub Vec<u8>);
+
+impl Blob {
+    pub fn new() -> Blob {
+        Blob(Vec::new())
+    }
+    pub fn u16(mut self, v: u16) -> Blob {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    pub fn u32(mut self, v: u32) -> Blob {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    pub fn u64(mut self, v: u64) -> Blob {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    /// `s` in a NUL-padded field of `len` bytes.
+    pub fn str_field(mut self, s: &str, len: usize) -> Blob {
+        assert!(s.len() <= len);
+        self.0.extend_from_slice(s.as_bytes());
+        self.0.resize(self.0.len() + len - s.len(), 0);
+        self
+    }
+    pub fn bytes(mut self, b: &[u8]) -> Blob {
+        self.0.extend_from_slice(b);
+        self
+    }
+    pub fn zeros(mut self, n: usize) -> Blob {
+        self.0.resize(self.0.len() + n, 0);
+        self
+    }
+    /// `struct pci_dev_ser {u32 domain; u16 bdf; u16 refcount}`.
+    pub fn dev(self, domain: u32, bdf: u16, refcount: u16) -> Blob {
+        self.u32(domain).u16(bdf).u16(refcount)
+    }
+    /// `struct luo_flb_ser {char name[48]; u64 data; u64 count}`.
+    pub fn flb(self, name: &str, data: u64, count: u64) -> Blob {
+        self.str_field(name, 48).u64(data).u64(count)
+    }
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Physical memory made of pages at chosen addresses. Reads may not cross a page.
+#[derive(Default)]
+pub struct Pages {
+    pub page: u64,
+    pub pages: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Pages {
+    pub fn new(page: u64) -> Pages {
+        Pages {
+            page,
+            pages: BTreeMap::new(),
+        }
+    }
+
+    /// Puts a block `{next, count}` + `entries` (each `entry` bytes long) at `phys`.
+    pub fn block(&mut self, phys: u64, next: u64, count: u64, entries: &[u8]) {
+        let mut page = Blob::new().u64(next).u64(count).bytes(entries).build();
+        page.resize(usize::try_from(self.page).unwrap(), 0);
+        self.pages.insert(phys, page);
+    }
+
+    /// Raw page content.
+    pub fn raw(&mut self, phys: u64, bytes: Vec<u8>) {
+        self.pages.insert(phys, bytes);
+    }
+}
+
+impl PhysMem for Pages {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        let (&base, page) = self.pages.range(..=phys).next_back()?;
+        let start = usize::try_from(phys - base).ok()?;
+        page.get(start..start.checked_add(len)?)
+    }
+}
+
+/// PCI `pci_dev_ser` bytes of `(domain, bdf, refcount)` triples.
+pub fn devs(list: &[(u32, u16, u16)]) -> Vec<u8> {
+    list.iter()
+        .fold(Blob::new(), |b, &(d, f, r)| b.dev(d, f, r))
+        .build()
+}
