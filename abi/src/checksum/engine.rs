@@ -94,15 +94,15 @@ pub fn hardware() -> Option<UpdateFn> {
     has_hardware().then_some(hw::update_detected as UpdateFn)
 }
 
-/// [`update`](super::update).
+/// The function [`update`](super::update) calls now.
 #[inline]
-pub(super) fn update(state: u32, bytes: &[u8]) -> u32 {
+pub(super) fn current() -> UpdateFn {
     if let Some(f) = installed() {
-        f(state, bytes)
+        f
     } else if has_hardware() {
-        hw::update_detected(state, bytes)
+        hw::update_detected
     } else {
-        table_update(state, bytes)
+        table_update
     }
 }
 
@@ -140,9 +140,28 @@ mod hw {
         unsafe { update(state, bytes) }
     }
 
-    /// Words per stream of a long round (3 x 4 KiB) and of a short one (3 x 256 bytes).
-    const LONG: usize = 512;
-    const SHORT: usize = 32;
+    /// The round sizes, longest first: 3 streams of 4 KiB, then of 256 bytes (the shifts cost
+    /// the same whatever the length, so long rounds amortise them; short ones serve records
+    /// of a few KiB).
+    const TIERS: [Tier; 2] = [Tier::new(512), Tier::new(32)];
+
+    /// Rounds of three streams of `words` 8-byte words, with the keys that shift the first two
+    /// registers over the blocks after them.
+    struct Tier {
+        words: usize,
+        two_blocks: u64,
+        one_block: u64,
+    }
+
+    impl Tier {
+        const fn new(words: usize) -> Tier {
+            Tier {
+                words,
+                two_blocks: shift_key(2 * words),
+                one_block: shift_key(words),
+            }
+        }
+    }
 
     /// `x^e mod P`, bit-reflected (bit 31 is `x^0`), where P is the CRC-32C polynomial.
     const fn xpow(e: usize) -> u64 {
@@ -179,25 +198,26 @@ mod hw {
         _mm_crc32_u64(0, product)
     }
 
-    /// Rounds of three `crc32` streams over consecutive blocks of `W` words each: one stream
-    /// is bound by the instruction's 3-cycle latency, three fill its 1-per-cycle throughput.
-    /// The first two registers are then shifted over the blocks after them and xored into
-    /// the third. Returns the register and the words left over.
-    #[inline]
+    /// Rounds of three `crc32` streams over consecutive blocks of `tier.words` words each: one
+    /// stream is bound by the instruction's 3-cycle latency, three fill its 1-per-cycle
+    /// throughput. The first two registers are then shifted over the blocks after them and
+    /// xored into the third. Returns the register and the words left over. Not inlined: one
+    /// copy of the loop serves every tier.
+    #[inline(never)]
     #[target_feature(enable = "sse4.2,pclmulqdq")]
-    fn three_way<const W: usize>(state: u32, words: &[[u8; 8]]) -> (u32, &[[u8; 8]]) {
-        let mut rounds = words.chunks_exact(3 * W);
+    fn three_way<'a>(state: u32, words: &'a [[u8; 8]], tier: &Tier) -> (u32, &'a [[u8; 8]]) {
         let mut crc = state;
+        let mut rounds = words.chunks_exact(3 * tier.words);
         for round in rounds.by_ref() {
-            let (first, rest) = round.split_at(W);
-            let (second, third) = rest.split_at(W);
+            let (first, rest) = round.split_at(tier.words);
+            let (second, third) = rest.split_at(tier.words);
             let (mut r1, mut r2, mut r3) = (u64::from(crc), 0, 0);
             for ((w1, w2), w3) in first.iter().zip(second).zip(third) {
                 r1 = _mm_crc32_u64(r1, u64::from_le_bytes(*w1));
                 r2 = _mm_crc32_u64(r2, u64::from_le_bytes(*w2));
                 r3 = _mm_crc32_u64(r3, u64::from_le_bytes(*w3));
             }
-            let moved = shift(r1, const { shift_key(2 * W) }) ^ shift(r2, const { shift_key(W) });
+            let moved = shift(r1, tier.two_blocks) ^ shift(r2, tier.one_block);
             // A 32-bit register zero-extended.
             #[allow(clippy::cast_possible_truncation)]
             {
@@ -209,9 +229,13 @@ mod hw {
 
     #[target_feature(enable = "sse4.2,pclmulqdq")]
     fn update(state: u32, bytes: &[u8]) -> u32 {
-        let (words, tail) = bytes.as_chunks::<8>();
-        let (state, words) = three_way::<LONG>(state, words);
-        let (state, words) = three_way::<SHORT>(state, words);
+        let (mut words, tail) = bytes.as_chunks::<8>();
+        let mut state = state;
+        for tier in &TIERS {
+            if words.len() >= 3 * tier.words {
+                (state, words) = three_way(state, words, tier);
+            }
+        }
         let mut crc = u64::from(state);
         for w in words {
             crc = _mm_crc32_u64(crc, u64::from_le_bytes(*w));
