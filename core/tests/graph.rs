@@ -1,0 +1,521 @@
+//! The handover graph: loading validates everything, every failure is named, and writing
+//! produces what loading accepts.
+// loom's primitives only work inside `loom::model`: these tests are for normal builds.
+#![cfg(not(loom))]
+
+mod common;
+
+use common::{Recorder, Registry};
+use liveupdate_abi::header::HEADER_LEN;
+use liveupdate_abi::{
+    DirEntry, DirectoryField, EntryFault, Error, FlbEntry, FlbTable, PciAddress, PciTable,
+    RecordKind, Root, seal,
+};
+use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
+use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemoryMut, SliceMemory};
+use liveupdate_core::pci::PciTracker;
+use proptest::prelude::*;
+
+const BASE: u64 = 0x10_0000;
+const SIZE: usize = 0x3000;
+const FLB_AT: u64 = BASE;
+const PCI_AT: u64 = BASE + 0x1000;
+const ROOT_AT: u64 = BASE + 0x2000;
+const LUOX: u32 = u32::from_le_bytes(*b"LUOX");
+
+type Pci = PciTracker<16>;
+
+/// A valid handover in `SIZE` bytes at `BASE`: an FLB table, a PCI table, a root.
+fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
+    let reg = Registry::new();
+    reg.register("pci-v1", Recorder::leak("pci-v1", 0x55, 0))
+        .unwrap();
+    reg.preserve_file("pci-v1").unwrap();
+    let pci = Pci::new();
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
+    let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    let flb = reg.serialize(&mut mem, FLB_AT, generation).unwrap();
+    let pci = pci.serialize(&mut mem, PCI_AT, generation).unwrap();
+    let root_len = write_root(&mut mem, ROOT_AT, generation, &[pci, flb]).unwrap();
+    (mem.into_inner(), root_len, [flb, pci])
+}
+
+/// A root record whose directory holds exactly `entries` (magic, addr, len, crc), which may
+/// be of kinds this version does not know (the encoder only takes known kinds).
+fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
+    let cap = u32::try_from(entries.len()).unwrap();
+    let mut bytes = vec![0u8; Root::len_for(cap).unwrap()];
+    Root::encode(&mut bytes, generation, cap, []).unwrap();
+    for (i, &(magic, addr, len, crc)) in entries.iter().enumerate() {
+        let at = HEADER_LEN + 24 * i;
+        bytes[at..at + 4].copy_from_slice(&magic.to_le_bytes());
+        bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+        bytes[at + 8..at + 16].copy_from_slice(&addr.to_le_bytes());
+        bytes[at + 16..at + 20].copy_from_slice(&len.to_le_bytes());
+    }
+    bytes[12..16].copy_from_slice(&cap.to_le_bytes()); // entry_count
+    seal(RecordKind::Root, &mut bytes).unwrap();
+    bytes
+}
+
+fn put(mem: &mut [u8], addr: u64, bytes: &[u8]) {
+    let at = usize::try_from(addr - BASE).unwrap();
+    mem[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+// ---------------------------------------------------------------- loading
+
+#[test]
+fn load_returns_every_record_validated() {
+    let (bytes, root_len, _) = image(4);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let handover = Handover::load(&mem, ROOT_AT, root_len).unwrap();
+    assert_eq!(handover.generation(), 4);
+    assert_eq!(
+        handover.root_span(),
+        Span {
+            magic: RecordKind::Root.magic(),
+            addr: ROOT_AT,
+            len: root_len as u64
+        }
+    );
+    let flb = handover.flb_table().unwrap();
+    assert_eq!(flb.find("pci-v1").map(FlbEntry::data), Some(0x55));
+    let pci = handover.pci_table().unwrap();
+    assert!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 0)));
+    assert_eq!(handover.unknown().count(), 0);
+    assert_eq!(handover.root().entries().len(), 2);
+}
+
+#[test]
+fn load_works_through_a_direct_map() {
+    let (bytes, root_len, _) = image(1);
+    let virt = bytes.as_ptr().expose_provenance();
+    let offset = virt - usize::try_from(BASE).unwrap();
+    // SAFETY: `bytes` outlives `map` and the handover, is not written while they live, and
+    // its address was exposed above.
+    let map = unsafe { DirectMap::new(offset, BASE, bytes.len()) }.unwrap();
+    let handover = Handover::load(&map, ROOT_AT, root_len).unwrap();
+    assert_eq!(handover.pci_table().unwrap().entries().len(), 1);
+    assert!(matches!(
+        Handover::load(&map, ROOT_AT + 0x1000, root_len),
+        Err(GraphError::Memory {
+            kind: RecordKind::Root,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn no_handover_is_its_own_case() {
+    let mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    assert_eq!(
+        Handover::load(&mem, ROOT_AT, 0).unwrap_err(),
+        GraphError::NoHandover
+    );
+    assert_eq!(
+        Handover::load(&mem, 0, 0).unwrap_err(),
+        GraphError::NoHandover
+    );
+    // Zeroed memory: a zero magic.
+    assert_eq!(
+        Handover::load(&mem, ROOT_AT, 112).unwrap_err(),
+        GraphError::NoHandover
+    );
+    assert_eq!(
+        GraphError::NoHandover.to_string(),
+        "no handover: the root record has zero length or zero magic"
+    );
+}
+
+#[test]
+fn an_unmapped_root_is_a_memory_error() {
+    let (bytes, root_len, _) = image(1);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let err = Handover::load(&mem, BASE + SIZE as u64 - 8, root_len).unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::Memory {
+            kind: RecordKind::Root,
+            error: MemError {
+                addr: BASE + SIZE as u64 - 8,
+                len: root_len,
+                fault: MemFault::Unmapped {
+                    base: BASE,
+                    size: SIZE as u64
+                }
+            }
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "root: physical range at 0x102ff8 of {root_len} bytes is outside mapped memory at 0x100000 of 12288 bytes"
+        )
+    );
+    assert!(matches!(
+        Handover::load(&mem, u64::MAX, 2),
+        Err(GraphError::Memory {
+            error: MemError {
+                fault: MemFault::Overflow,
+                ..
+            },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_corrupt_root_is_a_record_error() {
+    let (mut bytes, root_len, _) = image(1);
+    put(&mut bytes, ROOT_AT + 70, &[0xee]);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert!(matches!(
+        Handover::load(&mem, ROOT_AT, root_len),
+        Err(GraphError::Record(Error::Checksum {
+            kind: RecordKind::Root,
+            ..
+        }))
+    ));
+    // A length that is not the root's.
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert!(matches!(
+        Handover::load(&mem, ROOT_AT, root_len - 8),
+        Err(GraphError::Record(_))
+    ));
+}
+
+#[test]
+fn a_record_outside_memory_is_a_memory_error_naming_it() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    let outside = BASE + SIZE as u64;
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), outside, pci.length(), pci.crc()),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert_eq!(
+        Handover::load(&mem, ROOT_AT, root.len()).unwrap_err(),
+        GraphError::Memory {
+            kind: RecordKind::PciTable,
+            error: MemError {
+                addr: outside,
+                len: pci.length() as usize,
+                fault: MemFault::Unmapped {
+                    base: BASE,
+                    size: SIZE as u64
+                }
+            }
+        }
+    );
+}
+
+#[test]
+fn a_corrupt_record_is_caught_by_its_checksum() {
+    let (mut bytes, root_len, _) = image(1);
+    put(&mut bytes, PCI_AT + 64, &[0x01]);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert!(matches!(
+        Handover::load(&mem, ROOT_AT, root_len),
+        Err(GraphError::Record(Error::Checksum {
+            kind: RecordKind::PciTable,
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn a_record_the_directory_does_not_describe_is_refused() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    // Stale CRC in the directory: a valid record, but not the one the root was written for.
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc() ^ 1),
+            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert!(matches!(
+        Handover::load(&mem, ROOT_AT, root.len()),
+        Err(GraphError::Record(Error::Directory {
+            kind: RecordKind::FlbTable,
+            field: DirectoryField::Crc,
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn a_record_of_another_generation_is_refused() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    let root = raw_root(
+        2,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    assert_eq!(
+        Handover::load(&mem, ROOT_AT, root.len()).unwrap_err(),
+        GraphError::Record(Error::Generation {
+            kind: RecordKind::FlbTable,
+            expected: 2,
+            found: 1
+        })
+    );
+}
+
+#[test]
+fn overlapping_records_are_refused_naming_both() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    // The PCI table's directory entry claims to start inside the FLB table.
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), FLB_AT + 0x100, pci.length(), pci.crc()),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    let first = Span {
+        magic: flb.magic(),
+        addr: FLB_AT,
+        len: u64::from(flb.length()),
+    };
+    let second = Span {
+        magic: pci.magic(),
+        addr: FLB_AT + 0x100,
+        len: u64::from(pci.length()),
+    };
+    assert_eq!(err, GraphError::Overlap { first, second });
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "flb table at [0x100000, {:#x}) overlaps pci table at [0x100100, {:#x})",
+            FLB_AT + u64::from(flb.length()),
+            FLB_AT + 0x100 + u64::from(pci.length())
+        )
+    );
+}
+
+#[test]
+fn a_record_overlapping_the_root_is_refused() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), ROOT_AT - 8, pci.length(), pci.crc()),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    match Handover::load(&mem, ROOT_AT, root.len()).unwrap_err() {
+        GraphError::Overlap { first, second } => {
+            assert_eq!(first.kind(), Some(RecordKind::PciTable));
+            assert_eq!(second.kind(), Some(RecordKind::Root));
+            assert_eq!(second.addr, ROOT_AT);
+        }
+        other => panic!("expected an overlap, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_kinds_are_listed_not_read_but_checked_for_overlap() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    // A newer kernel's record, placed outside the mapped memory: never read.
+    let far = 0x7000_0000;
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (LUOX, far, 4096, 0x1234),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let handover = Handover::load(&mem, ROOT_AT, root.len()).unwrap();
+    let unknown: Vec<_> = handover
+        .unknown()
+        .map(|e| (e.magic(), e.phys_addr(), e.length()))
+        .collect();
+    assert_eq!(unknown, [(LUOX, far, 4096)]);
+    assert!(handover.flb_table().is_some() && handover.pci_table().is_some());
+
+    // The same record placed over the PCI table is an overlap.
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (LUOX, PCI_AT + 8, 64, 0x1234),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "pci table at [0x101000, {:#x}) overlaps record 0x584f554c \"LUOX\" at [0x101008, 0x101048)",
+            PCI_AT + u64::from(pci.length())
+        )
+    );
+}
+
+#[test]
+fn a_directory_over_the_limit_is_refused() {
+    let entries: Vec<_> = (0..=u32::try_from(MAX_RECORDS).unwrap())
+        .map(|i| (LUOX + i, 0x1000_0000 + u64::from(i) * 0x1000, 64, 0))
+        .collect();
+    let root = raw_root(1, &entries);
+    let mem = SliceMemory::new(0, &root[..]);
+    let err = Handover::load(&mem, 0, root.len()).unwrap_err();
+    assert_eq!(err, GraphError::TooManyRecords { count: 17, max: 16 });
+    assert_eq!(
+        err.to_string(),
+        "root: the directory references 17 records, this reader accepts at most 16"
+    );
+    // Exactly the limit is fine.
+    let root = raw_root(1, &entries[..MAX_RECORDS]);
+    let mem = SliceMemory::new(0, &root[..]);
+    assert_eq!(
+        Handover::load(&mem, 0, root.len())
+            .unwrap()
+            .unknown()
+            .count(),
+        16
+    );
+}
+
+#[test]
+fn a_root_without_records_is_a_handover_without_tables() {
+    let root = raw_root(7, &[]);
+    let mem = SliceMemory::new(0x5000, &root[..]);
+    let handover = Handover::load(&mem, 0x5000, root.len()).unwrap();
+    assert!(handover.flb_table().is_none() && handover.pci_table().is_none());
+    assert_eq!(handover.generation(), 7);
+}
+
+// ---------------------------------------------------------------- writing
+
+#[test]
+fn write_root_checks_before_writing() {
+    let (bytes, _, [flb, pci]) = image(1);
+    let fresh = || SliceMemory::new(BASE, bytes.clone());
+
+    let too_many = vec![flb; MAX_RECORDS + 1];
+    assert_eq!(
+        write_root(&mut fresh(), ROOT_AT, 1, &too_many),
+        Err(GraphError::TooManyRecords { count: 17, max: 16 })
+    );
+    // Two FLB tables (at different places: at the same place they would overlap).
+    let second_flb = DirEntry::new(RecordKind::FlbTable, PCI_AT, pci.length(), pci.crc());
+    assert!(matches!(
+        write_root(&mut fresh(), ROOT_AT, 1, &[flb, second_flb]),
+        Err(GraphError::Record(Error::Entry {
+            kind: RecordKind::Root,
+            fault: EntryFault::Duplicate,
+            ..
+        }))
+    ));
+    // The root would cover the PCI table.
+    let mut mem = fresh();
+    assert!(matches!(
+        write_root(&mut mem, PCI_AT + 16, 1, &[flb, pci]),
+        Err(GraphError::Overlap { .. })
+    ));
+    assert_eq!(mem.into_inner(), bytes, "nothing written");
+    assert!(matches!(
+        write_root(&mut fresh(), BASE + SIZE as u64 - 16, 1, &[flb, pci]),
+        Err(GraphError::Memory {
+            kind: RecordKind::Root,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn write_root_reads_back_what_the_next_kernel_will_read() {
+    let (bytes, _, [flb, pci]) = image(1);
+    // The records are generation 1: a root of generation 2 does not describe them.
+    assert_eq!(
+        write_root(
+            &mut SliceMemory::new(BASE, bytes.clone()),
+            ROOT_AT,
+            2,
+            &[flb, pci]
+        ),
+        Err(GraphError::Record(Error::Generation {
+            kind: RecordKind::FlbTable,
+            expected: 2,
+            found: 1
+        }))
+    );
+    // A record that is not in memory.
+    let mut empty = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    assert!(matches!(
+        write_root(&mut empty, ROOT_AT, 1, &[flb]),
+        Err(GraphError::Record(Error::NoRecord {
+            kind: RecordKind::FlbTable
+        }))
+    ));
+}
+
+#[test]
+fn write_root_through_a_mutable_trait_object() {
+    let (bytes, _, [flb, pci]) = image(3);
+    let mut mem = SliceMemory::new(BASE, bytes);
+    let dynamic: &mut dyn PhysMemoryMut = &mut mem;
+    let len = write_root(dynamic, ROOT_AT, 3, &[flb, pci]).unwrap();
+    let bytes = mem.into_inner();
+    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
+    assert_eq!(
+        FlbTable::decode(handover.flb_table().unwrap().as_bytes())
+            .unwrap()
+            .generation(),
+        3
+    );
+    assert_eq!(
+        PciTable::decode(handover.pci_table().unwrap().as_bytes())
+            .unwrap()
+            .entries()
+            .len(),
+        1
+    );
+}
+
+// ---------------------------------------------------------------- every byte
+
+proptest! {
+    /// Changing any one byte of the image fails the load exactly when the byte belongs to the
+    /// root or to a record it references; bytes between records do not matter.
+    #[test]
+    fn one_changed_byte_fails_the_load_iff_it_is_in_a_record(
+        offset in 0..SIZE,
+        xor in 1u8..=255,
+    ) {
+        let (mut bytes, root_len, [flb, pci]) = image(1);
+        bytes[offset] ^= xor;
+        let addr = BASE + offset as u64;
+        let within = |at: u64, len: u64| (at..at + len).contains(&addr);
+        let in_record = within(ROOT_AT, root_len as u64)
+            || within(flb.phys_addr(), u64::from(flb.length()))
+            || within(pci.phys_addr(), u64::from(pci.length()));
+        let mem = SliceMemory::new(BASE, &bytes[..]);
+        let result = Handover::load(&mem, ROOT_AT, root_len);
+        prop_assert_eq!(result.is_err(), in_record, "{:?}", result.err());
+    }
+}
