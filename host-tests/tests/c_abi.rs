@@ -1,0 +1,660 @@
+//! The C header `abi/include/liveupdate_abi.h` and the C implementation in `c/liveupdate_c.c`
+//! (compiled by `build.rs`) against the Rust crate: every size, offset and constant the C
+//! compiler sees equals the Rust side; records encoded in C decode in Rust (and are the same
+//! bytes the Rust encoder writes); records encoded in Rust verify in C; both sides refuse the
+//! same damaged records.
+
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString, c_char, c_int, c_long};
+
+use liveupdate_abi::checksum::crc32c;
+use liveupdate_abi::flb::NAME_LEN;
+use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, MAJOR, MAX_SIZE_FIELD, MINOR};
+use liveupdate_abi::root::KHO_NAME;
+use liveupdate_abi::{
+    DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record, RecordHeader,
+    RecordKind, Root, seal,
+};
+use proptest::prelude::*;
+use zerocopy::FromBytes;
+
+#[repr(C)]
+struct LuPciDev {
+    domain: u32,
+    bdf: u16,
+    refcount: u16,
+}
+
+#[repr(C)]
+struct LuFlb {
+    name: *const c_char,
+    data: u64,
+    file_count: u64,
+    flags: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Default, PartialEq, Eq)]
+struct LuRecordInfo {
+    magic: u32,
+    major: u16,
+    minor: u16,
+    header_len: u16,
+    entry_size: u16,
+    entry_count: u32,
+    entry_capacity: u32,
+    record_len: u32,
+    generation: u64,
+    crc: u32,
+}
+
+// The library `build.rs` compiles from `c/` (its directory is on the link search path).
+#[link(name = "liveupdate_c", kind = "static")]
+unsafe extern "C" {
+    fn lu_crc32c(buf: *const u8, len: usize) -> u32;
+    fn lu_record_crc(rec: *const u8, len: usize) -> u32;
+    fn lu_encode_pci_table(
+        out: *mut u8,
+        out_len: usize,
+        generation: u64,
+        capacity: u32,
+        devs: *const LuPciDev,
+        n: u32,
+    ) -> c_long;
+    fn lu_encode_flb_table(
+        out: *mut u8,
+        out_len: usize,
+        generation: u64,
+        capacity: u32,
+        flbs: *const LuFlb,
+        n: u32,
+    ) -> c_long;
+    fn lu_verify_record(rec: *const u8, len: usize, magic: u32, info: *mut LuRecordInfo) -> c_int;
+    fn lu_layout_count() -> usize;
+    fn lu_layout_name(i: usize) -> *const c_char;
+    fn lu_layout_value(i: usize) -> u64;
+    fn lu_kho_name() -> *const c_char;
+}
+
+// The C status codes (liveupdate_c.h).
+const LU_OK: c_int = 0;
+const LU_E_SHORT: c_int = -1;
+const LU_E_MAGIC: c_int = -2;
+const LU_E_MAJOR: c_int = -3;
+const LU_E_HEADER_LEN: c_int = -4;
+const LU_E_ENTRY_SIZE: c_int = -5;
+const LU_E_COUNT: c_int = -6;
+const LU_E_RECORD_LEN: c_int = -7;
+const LU_E_LENGTH: c_int = -8;
+const LU_E_CRC: c_int = -9;
+const LU_E_RESERVED: c_int = -10;
+const LU_E_ORDER: c_int = -11;
+const LU_E_REFCOUNT: c_int = -12;
+const LU_E_NAME: c_int = -13;
+const LU_E_FILE_COUNT: c_int = -14;
+const LU_E_FLAGS: c_int = -15;
+const LU_E_CAPACITY: c_int = -16;
+const LU_E_BUFFER: c_int = -17;
+const LU_E_FEATURES: c_int = -18;
+
+fn c_crc32c(bytes: &[u8]) -> u32 {
+    // SAFETY: the pointer and length describe `bytes`, which the C function only reads.
+    unsafe { lu_crc32c(bytes.as_ptr(), bytes.len()) }
+}
+
+fn c_record_crc(bytes: &[u8]) -> u32 {
+    // SAFETY: as for `c_crc32c`.
+    unsafe { lu_record_crc(bytes.as_ptr(), bytes.len()) }
+}
+
+/// Encodes in C; `Ok(record)` or the C status.
+fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>, c_long> {
+    let devs: Vec<LuPciDev> = entries
+        .iter()
+        .map(|e| LuPciDev {
+            domain: e.address().domain,
+            bdf: e.address().bdf,
+            refcount: e.refcount(),
+        })
+        .collect();
+    // Large enough for any capacity the tests encode; a huge capacity fails before writing.
+    let size = (64 + 8 * u64::from(capacity)).min(1 << 20);
+    let mut out = vec![0u8; usize::try_from(size).unwrap()];
+    let n = u32::try_from(devs.len()).unwrap();
+    // SAFETY: `out` is writable for `out.len()` bytes and `devs` readable for `n` elements;
+    // the C function writes at most `out_len` bytes and reads `n` devices.
+    let len = unsafe {
+        lu_encode_pci_table(
+            out.as_mut_ptr(),
+            out.len(),
+            generation,
+            capacity,
+            devs.as_ptr(),
+            n,
+        )
+    };
+    let len = usize::try_from(len).map_err(|_| len)?;
+    out.truncate(len);
+    Ok(out)
+}
+
+fn c_flb(
+    generation: u64,
+    capacity: u32,
+    entries: &[(&str, u64, u64, u32)],
+) -> Result<Vec<u8>, c_long> {
+    let names: Vec<CString> = entries.iter().map(|e| CString::new(e.0).unwrap()).collect();
+    let flbs: Vec<LuFlb> = entries
+        .iter()
+        .zip(&names)
+        .map(|(e, n)| LuFlb {
+            name: n.as_ptr(),
+            data: e.1,
+            file_count: e.2,
+            flags: e.3,
+        })
+        .collect();
+    let mut out = vec![0u8; 64 + 72 * capacity as usize];
+    let n = u32::try_from(flbs.len()).unwrap();
+    // SAFETY: `out` is writable for its length, `flbs` readable for `n` elements whose names
+    // are NUL-terminated strings kept alive by `names` for the call.
+    let len = unsafe {
+        lu_encode_flb_table(
+            out.as_mut_ptr(),
+            out.len(),
+            generation,
+            capacity,
+            flbs.as_ptr(),
+            n,
+        )
+    };
+    let len = usize::try_from(len).map_err(|_| len)?;
+    out.truncate(len);
+    Ok(out)
+}
+
+/// Verifies in C.
+fn c_verify(bytes: &[u8], kind: RecordKind) -> Result<LuRecordInfo, c_int> {
+    let mut info = LuRecordInfo::default();
+    // SAFETY: `bytes` is readable for its length; `info` is a valid, exclusive `LuRecordInfo`
+    // with the C struct's layout (`repr(C)`, same field order and types).
+    let rc = unsafe { lu_verify_record(bytes.as_ptr(), bytes.len(), kind.magic(), &raw mut info) };
+    if rc == LU_OK { Ok(info) } else { Err(rc) }
+}
+
+fn cstr(p: *const c_char) -> String {
+    assert!(!p.is_null());
+    // SAFETY: the C side returns pointers to static NUL-terminated string literals.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+}
+
+/// What the C compiler sees: "kind name [field]" -> value.
+fn c_layout() -> BTreeMap<String, u64> {
+    // SAFETY: no arguments; returns a count.
+    let n = unsafe { lu_layout_count() };
+    (0..n)
+        .map(|i| {
+            // SAFETY: `i` is below the count; returns a static string.
+            let name = cstr(unsafe { lu_layout_name(i) });
+            // SAFETY: `i` is below the count.
+            let value = unsafe { lu_layout_value(i) };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Where a field's bytes are in a pattern buffer whose byte `i` is `i`: the field read
+/// through the Rust accessor gives back its own offset, byte by byte.
+fn located(value_le: &[u8]) -> u64 {
+    assert!(
+        value_le.windows(2).all(|w| w[1] == w[0] + 1),
+        "accessor bytes {value_le:?} are not one field"
+    );
+    u64::from(value_le[0])
+}
+
+fn pattern<const N: usize>() -> [u8; N] {
+    std::array::from_fn(|i| u8::try_from(i).unwrap())
+}
+
+/// Records offsets (located through accessors) and the one run of bytes no accessor covers
+/// (the reserved field, when `reserved` names it).
+fn fields(
+    m: &mut BTreeMap<String, u64>,
+    name: &str,
+    size: usize,
+    found: &[(&str, &[u8])],
+    reserved: Option<&str>,
+) {
+    m.insert(format!("sizeof {name}"), size as u64);
+    let mut covered = vec![false; size];
+    for (field, bytes) in found {
+        let at = located(bytes);
+        m.insert(format!("offsetof {name} {field}"), at);
+        let start = usize::try_from(at).unwrap();
+        for c in &mut covered[start..start + bytes.len()] {
+            assert!(!*c, "{name}.{field} overlaps another field");
+            *c = true;
+        }
+    }
+    let gap: Vec<usize> = (0..size).filter(|&i| !covered[i]).collect();
+    match reserved {
+        Some(field) => {
+            assert!(
+                gap.windows(2).all(|w| w[1] == w[0] + 1),
+                "{name}: one reserved run"
+            );
+            m.insert(format!("offsetof {name} {field}"), gap[0] as u64);
+            m.insert(format!("fieldsize {name} {field}"), gap.len() as u64);
+        }
+        None => assert!(gap.is_empty(), "{name}: bytes {gap:?} not covered"),
+    }
+}
+
+/// The same items, from the Rust definitions.
+fn rust_layout() -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    let bytes = pattern::<72>();
+
+    let h = RecordHeader::ref_from_bytes(&bytes[..64]).unwrap();
+    let features = h.features();
+    fields(
+        &mut m,
+        "liveupdate_v1_header",
+        size_of::<RecordHeader>(),
+        &[
+            ("magic", &h.magic().to_le_bytes()),
+            ("major", &h.major().to_le_bytes()),
+            ("minor", &h.minor().to_le_bytes()),
+            ("header_len", &h.header_len().to_le_bytes()),
+            ("entry_size", &h.entry_size().to_le_bytes()),
+            ("entry_count", &h.entry_count().to_le_bytes()),
+            ("entry_capacity", &h.entry_capacity().to_le_bytes()),
+            ("record_len", &h.record_len().to_le_bytes()),
+            ("generation", &h.generation().to_le_bytes()),
+            ("compat", &features.compat.bits().to_le_bytes()),
+            ("ro_compat", &features.ro_compat.bits().to_le_bytes()),
+            ("incompat", &features.incompat.bits().to_le_bytes()),
+            ("crc", &h.crc().to_le_bytes()),
+        ],
+        Some("reserved"),
+    );
+
+    let dir = DirEntry::ref_from_bytes(&bytes[..24]).unwrap();
+    fields(
+        &mut m,
+        "liveupdate_v1_dir_entry",
+        size_of::<DirEntry>(),
+        &[
+            ("kind", &dir.magic().to_le_bytes()),
+            ("crc", &dir.crc().to_le_bytes()),
+            ("phys_addr", &dir.phys_addr().to_le_bytes()),
+            ("length", &dir.length().to_le_bytes()),
+        ],
+        Some("reserved"),
+    );
+
+    let flb = FlbEntry::ref_from_bytes(&bytes[..72]).unwrap();
+    fields(
+        &mut m,
+        "liveupdate_v1_flb_entry",
+        size_of::<FlbEntry>(),
+        &[
+            ("name", flb.name_field()),
+            ("data", &flb.data().to_le_bytes()),
+            ("file_count", &flb.file_count().to_le_bytes()),
+            ("flags", &flb.flags().bits().to_le_bytes()),
+        ],
+        Some("reserved"),
+    );
+    m.insert(
+        "fieldsize liveupdate_v1_flb_entry name".into(),
+        flb.name_field().len() as u64,
+    );
+
+    let pci = PciEntry::ref_from_bytes(&bytes[..8]).unwrap();
+    fields(
+        &mut m,
+        "liveupdate_v1_pci_entry",
+        size_of::<PciEntry>(),
+        &[
+            ("domain", &pci.address().domain.to_le_bytes()),
+            ("bdf", &pci.address().bdf.to_le_bytes()),
+            ("refcount", &pci.refcount().to_le_bytes()),
+        ],
+        None,
+    );
+
+    for (name, value) in [
+        ("LIVEUPDATE_MAGIC_ROOT", u64::from(RecordKind::Root.magic())),
+        (
+            "LIVEUPDATE_MAGIC_FLB",
+            u64::from(RecordKind::FlbTable.magic()),
+        ),
+        (
+            "LIVEUPDATE_MAGIC_PCI",
+            u64::from(RecordKind::PciTable.magic()),
+        ),
+        // checksum.rs: polynomial 0x1EDC6F41, reflected.
+        (
+            "LIVEUPDATE_CRC32C_POLY",
+            u64::from(0x1EDC_6F41u32.reverse_bits()),
+        ),
+        ("LIVEUPDATE_CRC32C_CHECK", u64::from(crc32c(b"123456789"))),
+        ("LIVEUPDATE_MAX_SIZE_FIELD", u64::from(MAX_SIZE_FIELD)),
+        ("LIVEUPDATE_V1_MAJOR", u64::from(MAJOR)),
+        ("LIVEUPDATE_V1_MINOR", u64::from(MINOR)),
+        ("LIVEUPDATE_V1_HEADER_LEN", HEADER_LEN as u64),
+        ("LIVEUPDATE_V1_CRC_OFFSET", CRC_OFFSET as u64),
+        ("LIVEUPDATE_V1_DIR_ENTRY_SIZE", size_of::<DirEntry>() as u64),
+        ("LIVEUPDATE_V1_FLB_ENTRY_SIZE", size_of::<FlbEntry>() as u64),
+        ("LIVEUPDATE_V1_PCI_ENTRY_SIZE", size_of::<PciEntry>() as u64),
+        ("LIVEUPDATE_FLB_NAME_LEN", NAME_LEN as u64),
+        (
+            "LIVEUPDATE_V1_FLB_DATA_IS_PHYS",
+            u64::from(FlbFlags::DATA_IS_PHYS.bits()),
+        ),
+    ] {
+        m.insert(format!("const {name}"), value);
+    }
+    m
+}
+
+#[test]
+fn the_c_header_has_the_rust_layout_and_constants() {
+    let c = c_layout();
+    let rust = rust_layout();
+    let only_c: Vec<_> = c.keys().filter(|k| !rust.contains_key(*k)).collect();
+    let only_rust: Vec<_> = rust.keys().filter(|k| !c.contains_key(*k)).collect();
+    assert!(
+        only_c.is_empty() && only_rust.is_empty(),
+        "C only: {only_c:?}; Rust only: {only_rust:?}"
+    );
+    for (name, value) in &rust {
+        assert_eq!(c[name], *value, "{name}: C {:#x}, Rust {value:#x}", c[name]);
+    }
+    // SAFETY: no arguments; returns a static string.
+    assert_eq!(cstr(unsafe { lu_kho_name() }), KHO_NAME);
+}
+
+#[test]
+fn c_crc32c_is_rusts() {
+    assert_eq!(c_crc32c(b"123456789"), 0xE306_9283);
+    let bytes: Vec<u8> = (0..4099u32).map(|i| (i * 31 % 251) as u8).collect();
+    for len in [0, 1, 3, 8, 63, 64, 65, 4099] {
+        assert_eq!(c_crc32c(&bytes[..len]), crc32c(&bytes[..len]), "len {len}");
+    }
+}
+
+fn devices() -> Vec<PciEntry> {
+    vec![
+        PciEntry::new(PciAddress::new(0, 0, 3, 0), 1),
+        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 2),
+        PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0), 1),
+    ]
+}
+
+#[test]
+fn a_pci_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
+    let c = c_pci(42, 5, &devices()).unwrap();
+    let table = PciTable::decode(&c).unwrap();
+    assert_eq!(table.generation(), 42);
+    assert_eq!(table.entries().as_slice().unwrap(), &devices()[..]);
+    let mut rust = vec![0u8; c.len()];
+    let len = PciTable::encode(&mut rust, 42, 5, devices()).unwrap();
+    assert_eq!(rust[..len], c[..], "C and Rust write the same bytes");
+}
+
+fn flbs() -> Vec<(&'static str, u64, u64, u32)> {
+    vec![
+        ("iommu-v1", 0x2000, 1, 0),
+        ("pci-v2", 0x1_0000_0000, 4, FlbFlags::DATA_IS_PHYS.bits()),
+        ("vfio-v1", 7, 2, 0),
+    ]
+}
+
+#[test]
+fn an_flb_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
+    let c = c_flb(9, 4, &flbs()).unwrap();
+    let table = FlbTable::decode(&c).unwrap();
+    let got: Vec<_> = table
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e.name().to_owned(),
+                e.data(),
+                e.file_count(),
+                e.flags().bits(),
+            )
+        })
+        .collect();
+    let want: Vec<_> = flbs()
+        .into_iter()
+        .map(|(n, d, c, f)| (n.to_owned(), d, c, f))
+        .collect();
+    assert_eq!(got, want);
+    let entries: Vec<_> = flbs()
+        .into_iter()
+        .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
+        .collect();
+    let mut rust = vec![0u8; c.len()];
+    let len = FlbTable::encode(&mut rust, 9, 4, entries).unwrap();
+    assert_eq!(rust[..len], c[..]);
+}
+
+#[test]
+fn the_c_encoders_refuse_what_rust_refuses() {
+    let d = devices();
+    let unsorted = [d[1], d[0]];
+    assert_eq!(c_pci(1, 4, &unsorted), Err(LU_E_ORDER.into()));
+    assert_eq!(c_pci(1, 4, &[d[0], d[0]]), Err(LU_E_ORDER.into()));
+    assert_eq!(
+        c_pci(1, 4, &[PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]),
+        Err(LU_E_REFCOUNT.into())
+    );
+    assert_eq!(c_pci(1, 2, &d), Err(LU_E_CAPACITY.into()));
+    assert_eq!(
+        c_pci(1, u32::MAX, &d[..0]).map(|_| ()),
+        Err(LU_E_CAPACITY.into())
+    );
+    assert_eq!(
+        c_flb(1, 4, &[("b", 1, 1, 0), ("a", 1, 1, 0)]),
+        Err(LU_E_ORDER.into())
+    );
+    assert_eq!(c_flb(1, 4, &[("a b", 1, 1, 0)]), Err(LU_E_NAME.into()));
+    assert_eq!(c_flb(1, 4, &[("", 1, 1, 0)]), Err(LU_E_NAME.into()));
+    assert_eq!(
+        c_flb(1, 4, &[(&"x".repeat(48), 1, 1, 0)]),
+        Err(LU_E_NAME.into())
+    );
+    assert_eq!(c_flb(1, 4, &[("a", 1, 0, 0)]), Err(LU_E_FILE_COUNT.into()));
+    assert_eq!(c_flb(1, 4, &[("a", 1, 1, 2)]), Err(LU_E_FLAGS.into()));
+    // A buffer one byte short.
+    let devs = [LuPciDev {
+        domain: 0,
+        bdf: 8,
+        refcount: 1,
+    }];
+    let mut out = [0u8; 71];
+    // SAFETY: `out` is writable for its length and `devs` readable for one element.
+    let rc = unsafe { lu_encode_pci_table(out.as_mut_ptr(), out.len(), 0, 1, devs.as_ptr(), 1) };
+    assert_eq!(rc, LU_E_BUFFER.into());
+}
+
+#[test]
+fn records_encoded_in_rust_verify_in_c() {
+    let mut pci = [0u8; 64 + 8 * 4];
+    let len = PciTable::encode(&mut pci, 77, 4, devices()).unwrap();
+    let info = c_verify(&pci[..len], RecordKind::PciTable).unwrap();
+    let h = *PciTable::decode(&pci[..len]).unwrap().header();
+    assert_eq!(
+        info,
+        LuRecordInfo {
+            magic: h.magic(),
+            major: h.major(),
+            minor: h.minor(),
+            header_len: h.header_len(),
+            entry_size: h.entry_size(),
+            entry_count: h.entry_count(),
+            entry_capacity: h.entry_capacity(),
+            record_len: h.record_len(),
+            generation: 77,
+            crc: h.crc(),
+        }
+    );
+    assert_eq!(c_record_crc(&pci[..len]), h.crc());
+
+    let entries: Vec<_> = flbs()
+        .into_iter()
+        .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
+        .collect();
+    let mut flb = [0u8; 64 + 72 * 3];
+    let len = FlbTable::encode(&mut flb, 3, 3, entries).unwrap();
+    assert_eq!(
+        c_verify(&flb[..len], RecordKind::FlbTable)
+            .unwrap()
+            .entry_count,
+        3
+    );
+
+    let table = PciTable::decode(&pci[..64 + 8 * 4]).unwrap();
+    let mut root = [0u8; 64 + 24 * 2];
+    let len = Root::encode(&mut root, 77, 2, [DirEntry::for_record(0x10_0000, &table)]).unwrap();
+    assert_eq!(
+        c_verify(&root[..len], RecordKind::Root)
+            .unwrap()
+            .entry_count,
+        1
+    );
+    assert_eq!(
+        c_verify(&root[..len], RecordKind::PciTable),
+        Err(LU_E_MAGIC)
+    );
+}
+
+/// A PCI record of 2 entries in 4 slots, damaged by `damage`, re-sealed if `reseal`.
+fn damaged(damage: impl Fn(&mut Vec<u8>), reseal: bool) -> Vec<u8> {
+    let mut rec = vec![0u8; 64 + 8 * 4];
+    let len = PciTable::encode(&mut rec, 5, 4, devices()[..2].to_vec()).unwrap();
+    rec.truncate(len);
+    damage(&mut rec);
+    if reseal {
+        let crc = c_record_crc(&rec);
+        rec[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+    }
+    rec
+}
+
+#[test]
+fn c_and_rust_refuse_the_same_damaged_records() {
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let set16 =
+        |at: usize, v: u16| move |r: &mut Vec<u8>| r[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let set32 =
+        |at: usize, v: u32| move |r: &mut Vec<u8>| r[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let cases: Vec<(&str, Damage, bool, c_int)> = vec![
+        (
+            "magic",
+            Box::new(set32(0, RecordKind::FlbTable.magic())),
+            true,
+            LU_E_MAGIC,
+        ),
+        ("major", Box::new(set16(4, 2)), true, LU_E_MAJOR),
+        ("header_len", Box::new(set16(8, 72)), true, LU_E_HEADER_LEN),
+        ("entry_size", Box::new(set16(10, 16)), true, LU_E_ENTRY_SIZE),
+        ("count", Box::new(set32(12, 5)), true, LU_E_COUNT),
+        ("record_len", Box::new(set32(20, 97)), true, LU_E_RECORD_LEN),
+        (
+            "truncated",
+            Box::new(|r: &mut Vec<u8>| r.truncate(90)),
+            false,
+            LU_E_SHORT,
+        ),
+        (
+            "longer",
+            Box::new(|r: &mut Vec<u8>| r.push(0)),
+            false,
+            LU_E_LENGTH,
+        ),
+        (
+            "bit flip",
+            Box::new(|r: &mut Vec<u8>| r[70] ^= 4),
+            false,
+            LU_E_CRC,
+        ),
+        ("incompat", Box::new(set32(40, 1)), true, LU_E_FEATURES),
+        (
+            "reserved",
+            Box::new(|r: &mut Vec<u8>| r[50] = 1),
+            true,
+            LU_E_RESERVED,
+        ),
+        (
+            "unused slot",
+            Box::new(|r: &mut Vec<u8>| r[64 + 8 * 3] = 1),
+            true,
+            LU_E_RESERVED,
+        ),
+        (
+            "refcount 0",
+            Box::new(set16(64 + 6, 0)),
+            true,
+            LU_E_REFCOUNT,
+        ),
+        ("order", Box::new(set32(64, 0xFFFF)), true, LU_E_ORDER),
+    ];
+    for (what, damage, reseal, code) in cases {
+        let rec = damaged(damage, reseal);
+        assert_eq!(
+            c_verify(&rec, RecordKind::PciTable).map(|_| ()),
+            Err(code),
+            "C: {what}"
+        );
+        assert!(PciTable::decode(&rec).is_err(), "Rust accepted: {what}");
+    }
+    // A newer minor (wider entries, reserved bytes in use) is read by both.
+    let newer = damaged(
+        |r| {
+            r[6] = 1;
+            r[50] = 7;
+        },
+        true,
+    );
+    assert!(c_verify(&newer, RecordKind::PciTable).is_ok());
+    assert!(PciTable::decode(&newer).is_ok());
+    // Sealing in Rust after an edit is accepted by C too.
+    let mut edited = damaged(|_| {}, false);
+    edited[64 + 6] = 9;
+    seal(RecordKind::PciTable, &mut edited).unwrap();
+    assert_eq!(
+        Record::<PciEntry>::decode(&edited)
+            .unwrap()
+            .entries()
+            .get(0)
+            .unwrap()
+            .refcount(),
+        9
+    );
+    assert!(c_verify(&edited, RecordKind::PciTable).is_ok());
+}
+
+proptest! {
+    #[test]
+    fn c_and_rust_encoders_write_identical_pci_tables(
+        set in proptest::collection::btree_map((any::<u32>(), any::<u16>()), 1u16.., 0..50),
+        spare in 0u32..4,
+        generation: u64,
+    ) {
+        let entries: Vec<_> = set
+            .into_iter()
+            .map(|((domain, bdf), r)| PciEntry::new(PciAddress { domain, bdf }, r))
+            .collect();
+        let capacity = u32::try_from(entries.len()).unwrap() + spare;
+        let c = c_pci(generation, capacity, &entries).unwrap();
+        let mut rust = vec![0u8; c.len()];
+        PciTable::encode(&mut rust, generation, capacity, entries.iter().copied()).unwrap();
+        prop_assert_eq!(&rust, &c);
+        prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
+    }
+}
