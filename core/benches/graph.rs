@@ -1,0 +1,85 @@
+//! Full handover validation, `Handover::load` (the root, an FLB table of 64 entries and a PCI
+//! table of 4096 or 65536 devices: bounds, overlap, every CRC and entry, directory matches),
+//! beside `copy_from_slice` of the same bytes, with the hardware and the table CRC engine.
+#![allow(missing_docs, clippy::cast_possible_truncation)]
+
+#[path = "../../abi/benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use liveupdate_abi::{FlbEntry, FlbFlags, FlbTable, PciTable, checksum};
+use liveupdate_core::graph::{self, Handover};
+use liveupdate_core::mem::{PhysMemoryMut, SliceMemory};
+
+use common::ThreadCpu;
+
+const BASE: u64 = 0x1_0000_0000;
+const FLBS: u32 = 64;
+
+/// Memory holding a whole handover (FLB table, PCI table of `n` devices, root), the root's
+/// address and length, and the bytes the three records take.
+fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
+    let pci = common::pci_table(n);
+    let flb_len = FlbTable::len_for(FLBS).unwrap();
+    let pci_at = BASE + flb_len as u64;
+    let root_at = pci_at + pci.len() as u64;
+    let mut mem = SliceMemory::new(BASE, vec![0u8; flb_len + pci.len() + 4096]);
+    let flbs = (0..FLBS).map(|i| {
+        FlbEntry::new(
+            &format!("vendor,flb-{i:03}"),
+            u64::from(i),
+            1,
+            FlbFlags::empty(),
+        )
+        .unwrap()
+    });
+    let out = mem.slice_mut(BASE, flb_len).unwrap();
+    FlbTable::encode(out, 1, FLBS, flbs).unwrap();
+    let flb = liveupdate_abi::DirEntry::for_record(BASE, &FlbTable::decode(out).unwrap());
+    mem.slice_mut(pci_at, pci.len())
+        .unwrap()
+        .copy_from_slice(&pci);
+    let pci_entry = liveupdate_abi::DirEntry::for_record(pci_at, &PciTable::decode(&pci).unwrap());
+    let root_len = graph::write_root(&mut mem, root_at, 1, &[flb, pci_entry]).unwrap();
+    (mem, root_at, root_len, flb_len + pci.len() + root_len)
+}
+
+fn load(c: &mut Criterion<ThreadCpu>) {
+    for n in [4096usize, 65536] {
+        let (mem, root_at, root_len, total) = handover(n);
+        let handover_ok = Handover::load(&mem, root_at, root_len).unwrap();
+        assert_eq!(handover_ok.pci_table().unwrap().entries().len(), n);
+        let mut g = c.benchmark_group(format!("handover_load/{n}"));
+        g.throughput(Throughput::Bytes(total as u64));
+        let src = mem.clone().into_inner();
+        g.bench_function("memcpy", |b| {
+            let mut dst = vec![0u8; total];
+            b.iter(|| {
+                dst.copy_from_slice(&black_box(&src)[..total]);
+                black_box(&mut dst);
+            });
+        });
+        if checksum::hardware().is_some() {
+            g.bench_function("load_hardware", |b| {
+                b.iter(|| {
+                    Handover::load(black_box(&mem), root_at, root_len).map(|h| h.generation())
+                });
+            });
+        }
+        g.bench_function("load_table16", |b| {
+            checksum::install(Some(checksum::table_update));
+            b.iter(|| Handover::load(black_box(&mem), root_at, root_len).map(|h| h.generation()));
+            checksum::install(None);
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = load
+}
+criterion_main!(benches);
