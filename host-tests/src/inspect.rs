@@ -103,6 +103,20 @@ pub struct DeviceDump {
     pub refcount: u16,
 }
 
+impl From<&liveupdate_abi::PciEntry> for DeviceDump {
+    fn from(e: &liveupdate_abi::PciEntry) -> DeviceDump {
+        let a = e.address();
+        DeviceDump {
+            address: a.to_string(),
+            domain: a.domain,
+            bus: a.bus(),
+            device: a.device(),
+            function: a.function(),
+            refcount: e.refcount(),
+        }
+    }
+}
+
 /// A directory entry of a kind this reader does not know (listed, not followed).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct UnknownDump {
@@ -203,17 +217,7 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
         devices: pci_table
             .iter()
             .flat_map(Record::entries)
-            .map(|e| {
-                let a = e.address();
-                DeviceDump {
-                    address: a.to_string(),
-                    domain: a.domain,
-                    bus: a.bus(),
-                    device: a.device(),
-                    function: a.function(),
-                    refcount: e.refcount(),
-                }
-            })
+            .map(DeviceDump::from)
             .collect(),
         unknown: h
             .unknown()

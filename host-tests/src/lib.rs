@@ -5,6 +5,7 @@ pub mod fuzz;
 pub mod image;
 pub mod inspect;
 pub mod kho;
+pub mod linux;
 pub mod scenario;
 pub mod sim;
 

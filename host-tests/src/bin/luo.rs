@@ -4,15 +4,18 @@
 //! simulation whose incoming kernel did not get what the outgoing one sent; 2 usage or I/O
 //! errors. `luo` never panics on any input.
 
+use std::fmt::Write as _;
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use liveupdate_host_tests::inspect;
+use liveupdate_abi::linux::file::LinuxKind;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
 use liveupdate_host_tests::{image, kho::KhoMemory};
+use liveupdate_host_tests::{inspect, linux};
 
 /// Simulate a kexec live update's FLB and PCI handover, and inspect handover images.
 #[derive(Parser, Debug)]
@@ -53,16 +56,23 @@ enum Command {
     /// Check an image and every record in it; print one line naming what is wrong.
     #[command(after_help = EXIT_CODES)]
     Verify {
-        /// The image file.
+        /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci, pci-v1, pci-v2,
+        /// pci-v3 or pci-v1-u64 (file conventions: abi/LINUX-FORMATS.md).
+        #[arg(long, value_name = "KIND")]
+        linux: Option<String>,
+        /// The image file (or upstream blob).
         file: PathBuf,
     },
     /// Print the handover in an image as a tree, or as JSON.
     #[command(after_help = EXIT_CODES)]
     Dump {
+        /// Read FILE as a blob upstream Linux writes, of KIND (see `verify --help`).
+        #[arg(long, value_name = "KIND")]
+        linux: Option<String>,
         /// Print JSON instead of a tree.
         #[arg(long)]
         json: bool,
-        /// The image file.
+        /// The image file (or upstream blob).
         file: PathBuf,
     },
 }
@@ -130,6 +140,30 @@ fn invalid(message: impl Into<String>) -> Failure {
     }
 }
 
+/// Writes `text` to standard output. A closed pipe (`luo dump | head`) ends the output
+/// quietly; any other write error is an I/O error.
+fn emit(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(usage(format!("standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map(|mut s| {
+            s.push('\n');
+            s
+        })
+        .map_err(|e| usage(e.to_string()))
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
@@ -140,36 +174,43 @@ fn outgoing(args: ScenarioArgs) -> Result<(Scenario, KhoMemory), Failure> {
     Ok((scenario, mem))
 }
 
-fn print_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) {
+fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> String {
+    let mut out = String::new();
     let files: u64 = scenario.flbs.iter().map(|f| f.files).sum();
-    println!(
+    let _ = writeln!(
+        out,
         "luo simulate: seed {}, generation {}, ABI v1",
         scenario.seed, scenario.generation
     );
-    println!(
+    let _ = writeln!(
+        out,
         "outgoing: {} PCI devices preserved, {} FLBs with {} dependent files",
         scenario.devices.len(),
         scenario.flbs.len(),
         files
     );
     let record_bytes: u64 = incoming.records.iter().map(|r| r.len).sum();
-    println!(
+    let _ = writeln!(
+        out,
         "handover: {} records, {} bytes of records, image {} bytes",
         incoming.records.len(),
         record_bytes,
         image_len
     );
     for r in &incoming.records {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<10} at {:#x}  {:>7} bytes  crc {:#010x}",
             r.kind, r.phys, r.len, r.crc
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "incoming: graph validated in {:.1} µs",
         incoming.validation.as_secs_f64() * 1e6
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  devices: {} found, {}/{} preserved confirmed, {}/{} absent denied",
         incoming.devices_found,
         incoming.devices_confirmed,
@@ -177,7 +218,8 @@ fn print_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) {
         incoming.absent_denied,
         scenario.absent.len()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  FLBs: {}/{} retrieved, {}/{} finished exactly once, {} unclaimed",
         incoming.flbs_retrieved,
         scenario.flbs.len(),
@@ -186,13 +228,14 @@ fn print_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) {
         incoming.unclaimed.len()
     );
     if incoming.mismatches.is_empty() {
-        println!("result: OK, what came in is what went out");
+        let _ = writeln!(out, "result: OK, what came in is what went out");
     } else {
-        println!("result: FAILED");
+        let _ = writeln!(out, "result: FAILED");
         for m in &incoming.mismatches {
-            println!("  - {m}");
+            let _ = writeln!(out, "  - {m}");
         }
     }
+    out
 }
 
 fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Failure> {
@@ -202,10 +245,9 @@ fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Fai
     let report =
         sim::incoming(mem, scenario).map_err(|e| invalid(format!("incoming kernel: {e}")))?;
     if json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| usage(e.to_string()))?;
-        println!("{text}");
+        emit(&json_text(&report)?)?;
     } else {
-        print_report(scenario, bytes.len(), &report);
+        emit(&render_report(scenario, bytes.len(), &report))?;
     }
     if report.mismatches.is_empty() {
         Ok(())
@@ -215,6 +257,17 @@ fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Fai
             message: format!("{} mismatches", report.mismatches.len()),
         })
     }
+}
+
+fn linux_dump(kind: &str, file: &Path) -> Result<linux::LinuxDump, Failure> {
+    let bytes = read(file)?;
+    linux::dump(kind, &bytes).map_err(|e| match e {
+        None => usage(format!(
+            "unknown --linux KIND {kind:?}; one of: {}",
+            LinuxKind::NAMES.join(", ")
+        )),
+        Some(e) => invalid(format!("{}: {kind}: {e}", file.display())),
+    })
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -237,25 +290,45 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
             file,
         } => run_incoming(&scenario.scenario(), &read(&file)?, json),
-        Command::Verify { file } => {
-            let bytes = read(&file)?;
-            inspect::load(&bytes)
-                .map(|_| println!("{}: valid", file.display()))
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))
+        Command::Verify {
+            linux: Some(kind),
+            file,
+        } => {
+            linux_dump(&kind, &file)?;
+            emit(&format!("{}: valid {kind} blob\n", file.display()))
         }
-        Command::Dump { json, file } => {
+        Command::Dump {
+            linux: Some(kind),
+            json,
+            file,
+        } => {
+            let dump = linux_dump(&kind, &file)?;
+            if json {
+                emit(&json_text(&dump)?)?;
+            } else {
+                emit(&linux::render(&dump))?;
+            }
+            Ok(())
+        }
+        Command::Verify { linux: None, file } => {
             let bytes = read(&file)?;
-            let mem = inspect::load(&bytes)
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+            inspect::load(&bytes).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+            emit(&format!("{}: valid\n", file.display()))
+        }
+        Command::Dump {
+            linux: None,
+            json,
+            file,
+        } => {
+            let bytes = read(&file)?;
+            let mem =
+                inspect::load(&bytes).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             let dump =
                 inspect::dump(&mem).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&dump).map_err(|e| usage(e.to_string()))?
-                );
+                emit(&json_text(&dump)?)?;
             } else {
-                print!("{}", inspect::render(&dump));
+                emit(&inspect::render(&dump))?;
             }
             Ok(())
         }
