@@ -95,6 +95,36 @@ impl FlbSer {
     }
 }
 
+/// Checks an area's `pgcnt` (not zero, not overflowing) and `count` (within the pages) and
+/// returns the bytes its header and entries take. Shared by the decoder and the encoder, so
+/// both refuse exactly the same areas.
+fn area_len(pgcnt: u64, count: u64, page: PageSize) -> Result<u64, LinuxError> {
+    if pgcnt == 0 {
+        return Err(LinuxError::Zero {
+            what: Struct::FlbHeader,
+            field: CountField::Pgcnt,
+            index: 0,
+            at: Where::Offset(0),
+        });
+    }
+    let cap = capacity(pgcnt, page).ok_or(LinuxError::Count {
+        what: Struct::FlbHeader,
+        field: CountField::Pgcnt,
+        max: u64::MAX / page.get(),
+        found: pgcnt,
+    })?;
+    if count > cap {
+        return Err(LinuxError::Count {
+            what: Struct::FlbHeader,
+            field: CountField::FlbCount,
+            max: cap,
+            found: count,
+        });
+    }
+    // count <= cap, and cap * 64 + 16 <= pgcnt * PAGE_SIZE fits u64.
+    Ok(FLB_HEADER_LEN as u64 + count * FLB_SER_LEN as u64)
+}
+
 /// Entries an area of `pgcnt` pages holds: `(pgcnt * PAGE_SIZE - 16) / 64`, or `None` when
 /// the area's size overflows.
 pub fn capacity(pgcnt: u64, page: PageSize) -> Option<u64> {
@@ -128,30 +158,7 @@ impl<'a> FlbArea<'a> {
                 found: bytes.len() as u64,
             })?;
         let (pgcnt, count) = (header.pgcnt.get(), header.count.get());
-        if pgcnt == 0 {
-            return Err(LinuxError::Zero {
-                what: Struct::FlbHeader,
-                field: CountField::Pgcnt,
-                index: 0,
-                at: Where::Offset(0),
-            });
-        }
-        let cap = capacity(pgcnt, page).ok_or(LinuxError::Count {
-            what: Struct::FlbHeader,
-            field: CountField::Pgcnt,
-            max: u64::MAX / page.get(),
-            found: pgcnt,
-        })?;
-        if count > cap {
-            return Err(LinuxError::Count {
-                what: Struct::FlbHeader,
-                field: CountField::FlbCount,
-                max: cap,
-                found: count,
-            });
-        }
-        // count <= cap, and cap * 64 + 16 <= pgcnt * PAGE_SIZE fits u64.
-        let needed = FLB_HEADER_LEN as u64 + count * FLB_SER_LEN as u64;
+        let needed = area_len(pgcnt, count, page)?;
         let area = pgcnt * page.get();
         if (bytes.len() as u64) < needed {
             return Err(LinuxError::TooShort {
@@ -301,30 +308,7 @@ impl<'a> FlbArea<'a> {
     {
         let entries = entries.into_iter();
         let n = entries.len() as u64;
-        if pgcnt == 0 {
-            return Err(LinuxError::Zero {
-                what: Struct::FlbHeader,
-                field: CountField::Pgcnt,
-                index: 0,
-                at: Where::Offset(0),
-            });
-        }
-        let cap = capacity(pgcnt, page).ok_or(LinuxError::Count {
-            what: Struct::FlbHeader,
-            field: CountField::Pgcnt,
-            max: u64::MAX / page.get(),
-            found: pgcnt,
-        })?;
-        if n > cap {
-            return Err(LinuxError::Count {
-                what: Struct::FlbHeader,
-                field: CountField::FlbCount,
-                max: cap,
-                found: n,
-            });
-        }
-        // n <= cap < 2^64 / 64.
-        let needed = FLB_HEADER_LEN as u64 + n * FLB_SER_LEN as u64;
+        let needed = area_len(pgcnt, n, page)?;
         let found = out.len();
         let out = usize::try_from(needed)
             .ok()
