@@ -15,9 +15,19 @@ use std::path::{Path, PathBuf};
 
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
+use liveupdate_abi::linux::flb::FlbArea;
+use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::{BlockBuf, PageSize, PhysImage};
+use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind, seal,
 };
+use liveupdate_core::flb::{FlbOps, FlbRegistry, OpsError, Preserved};
+use liveupdate_core::graph::write_root;
+use liveupdate_core::mem::SliceMemory;
+use liveupdate_core::pci::PciTracker;
+use liveupdate_host_tests::{image, kho::KhoMemory};
 
 type Seeds = Vec<(String, Vec<u8>)>;
 
@@ -186,6 +196,182 @@ fn open_seeds() -> Seeds {
     seeds
 }
 
+/// Callbacks of the FLBs in the seed handover.
+struct SeedOps;
+
+impl FlbOps for SeedOps {
+    fn preserve(&self) -> Result<Preserved, OpsError> {
+        Ok(Preserved {
+            data: 0x1_2345_6000,
+            object: 1,
+            flags: FlbFlags::DATA_IS_PHYS,
+        })
+    }
+    fn unpreserve(&self, _: Preserved) {}
+    fn retrieve(&self, data: u64) -> Result<u64, OpsError> {
+        Ok(data)
+    }
+    fn finish(&self, _: u64) {}
+}
+
+/// A `graph` input: base address, root offset from it, root length, image.
+fn graph_input(base: u64, root_offset: u32, root_len: usize, image: &[u8]) -> Vec<u8> {
+    let mut input = base.to_le_bytes().to_vec();
+    input.extend_from_slice(&root_offset.to_le_bytes());
+    input.extend_from_slice(&u16::try_from(root_len).expect("small root").to_le_bytes());
+    input.extend_from_slice(image);
+    input
+}
+
+fn graph_seeds(root: &Path) -> Seeds {
+    static OPS: SeedOps = SeedOps;
+    let mut seeds = Seeds::new();
+    // A handover written by the core serializers: FLB table, PCI table, root, in 1.5 KiB at
+    // 1 MiB.
+    let flbs = FlbRegistry::<2>::new();
+    let pci = PciTracker::<4>::new();
+    for name in ["iommu-v1", "pci-v1"] {
+        flbs.register(name, &OPS).expect("register");
+        flbs.preserve_file(name).expect("preserve");
+    }
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0))
+        .expect("preserve");
+    pci.preserve(PciAddress::new(0x1_0000, 1, 0, 0))
+        .expect("preserve");
+    let base = 0x10_0000u64;
+    let mut image = vec![0u8; 0x600];
+    let mut mem = SliceMemory::new(base, image.as_mut_slice());
+    let flb = flbs.serialize(&mut mem, base, 3).expect("serialize");
+    let dev = pci.serialize(&mut mem, base + 0x100, 3).expect("serialize");
+    let root_len = write_root(&mut mem, base + 0x200, 3, &[flb, dev]).expect("root");
+    let handover = graph_input(base, 0x200, root_len, mem.into_inner());
+    seeds.push(("core-handover.bin".into(), handover));
+    let mut mem = SliceMemory::new(base, image.as_mut_slice());
+    let root_len = write_root(&mut mem, base + 0x300, 4, &[]).expect("root");
+    let empty = graph_input(base, 0x300, root_len, mem.into_inner());
+    seeds.push(("core-empty-root.bin".into(), empty));
+
+    // The golden vectors where the golden root says they are.
+    let golden = ["flb.bin", "pci.bin", "root.bin"].map(|n| golden(root, n));
+    if let [Some(flb), Some(pci), Some(root)] = golden {
+        let base = 0x1_0000_1000u64;
+        let mut image = vec![0u8; 0x1100 + root.len()];
+        image[..flb.len()].copy_from_slice(&flb);
+        image[0x1000..0x1000 + pci.len()].copy_from_slice(&pci);
+        image[0x1100..].copy_from_slice(&root);
+        seeds.push((
+            "golden-handover.bin".into(),
+            graph_input(base, 0x1100, root.len(), &image),
+        ));
+    }
+    seeds
+}
+
+/// `luo` image files: the golden one, and the seed handover in a simulated KHO memory.
+fn luo_image_seeds(root: &Path, handover: &[u8]) -> Seeds {
+    let mut seeds = Seeds::new();
+    let golden = root.join("host-tests/golden/v1.img");
+    match fs::read(&golden) {
+        Ok(bytes) => seeds.push(("golden-v1.img".into(), bytes)),
+        Err(err) => eprintln!("skipping {}: {err}", golden.display()),
+    }
+    // `handover` is a `graph` input: base, root offset, root length, image.
+    let base = u64::from_le_bytes(handover[..8].try_into().expect("base"));
+    let offset = u32::from_le_bytes(handover[8..12].try_into().expect("offset"));
+    let root_len = u16::from_le_bytes(handover[12..14].try_into().expect("length"));
+    let mut mem = KhoMemory::new();
+    mem.insert(base, handover[14..].to_vec()).expect("insert");
+    mem.add_name(KHO_NAME, base + u64::from(offset), u64::from(root_len))
+        .expect("name");
+    seeds.push(("handover.img".into(), image::save(&mem)));
+    seeds.push(("empty.img".into(), image::save(&KhoMemory::new())));
+    seeds
+}
+
+/// The upstream Linux formats, written by the crate's encoders.
+fn linux_seeds() -> Vec<(&'static str, Seeds)> {
+    let mut luo = Seeds::new();
+    for abi in LuoAbi::ALL {
+        let mut out = [0u8; 128];
+        let n = LuoSer::encode(&mut out, abi.compatible(), 3, 0x10_0000, 0x20_0000)
+            .expect("luo_ser encodes");
+        luo.push((
+            format!("{}.bin", abi.compatible().replace(';', "_")),
+            out[..n].to_vec(),
+        ));
+    }
+
+    let flbs: Vec<FlbEntry> = [("iommu-v1", 0x3000, 2), ("pci-v1", 0, 5)]
+        .iter()
+        .map(|&(name, data, count)| {
+            FlbEntry::new(name, data, count, FlbFlags::empty()).expect("valid")
+        })
+        .collect();
+    let mut flb = Seeds::new();
+    for n in [0, 1, 2] {
+        let mut out = vec![0u8; 16 + 64 * 2];
+        let len = FlbArea::encode(&mut out, 1, PageSize::SIZE_4K, flbs[..n].iter())
+            .expect("FLB area encodes");
+        flb.push((format!("flb-{n}.bin"), out[..len].to_vec()));
+    }
+
+    let devices: Vec<PciEntry> = pci_sets()[2]
+        .1
+        .iter()
+        .map(|e| PciEntry::new(e.address(), 1))
+        .collect();
+    let mut array = Seeds::new();
+    let formats = [
+        (PciLayout::ArrayU64, PciCompat::V1),
+        (PciLayout::Array, PciCompat::V1),
+        (PciLayout::Array, PciCompat::V2),
+        (PciLayout::Array, PciCompat::V3),
+    ];
+    for (selector, (layout, compat)) in formats.into_iter().enumerate() {
+        let format = PciFormat::new(layout, compat).expect("format");
+        let mut out = vec![0u8; 16 + 8 * 8];
+        let len = PciSer::encode(&mut out, format, 6, devices.iter()).expect("pci_ser encodes");
+        let mut input = vec![u8::try_from(selector).expect("small")];
+        input.extend_from_slice(&out[..len]);
+        array.push((format!("array-{selector}.bin"), input));
+    }
+
+    // A chain of one 4 KiB block in an image, as `pci_image` re-encodes them.
+    let mut page = vec![0u8; 4096];
+    let mut blocks = [BlockBuf {
+        phys: 0x1000,
+        buf: &mut page,
+    }];
+    let mut ser = [0u8; 12];
+    let written = PciSer::encode_chain(
+        &mut ser,
+        0x8000,
+        &mut blocks,
+        PciCompat::V2,
+        PageSize::SIZE_4K,
+        devices.iter(),
+    )
+    .expect("chain encodes");
+    let segments: [(u64, &[u8]); 2] = [(0x1000, &page), (0x8000, &ser[..written.len])];
+    let mut file = vec![0u8; PhysImage::len_for(&segments)];
+    let len = PhysImage::write(
+        &mut file,
+        0x8000,
+        PageSize::SIZE_4K,
+        Some("pci-v2"),
+        &segments,
+    )
+    .expect("image writes");
+    let chain = vec![("chain.img".to_owned(), file[..len].to_vec())];
+    vec![
+        ("linux_luo_ser", luo),
+        ("linux_flb", flb),
+        ("linux_pci_array", array),
+        ("linux_pci_image", chain.clone()),
+        ("linux_phys_image", chain),
+    ]
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -198,7 +384,7 @@ fn main() {
     let roots = record_seeds(&root, "root.bin", &root_sets());
     let flbs = record_seeds(&root, "flb.bin", &flb_sets());
     let pcis = record_seeds(&root, "pci.bin", &pci_sets());
-    let targets: Vec<(&str, Seeds)> = vec![
+    let mut targets: Vec<(&str, Seeds)> = vec![
         ("root", roots.clone()),
         ("root_sealed", roots),
         ("flb", flbs.clone()),
@@ -209,7 +395,15 @@ fn main() {
         ("roundtrip_flb", structured_seeds(true)),
         ("roundtrip_pci", structured_seeds(false)),
         ("root_open", open_seeds()),
+        ("graph", graph_seeds(&root)),
+        ("graph_sealed", graph_seeds(&root)),
+        ("lifecycle", structured_seeds(false)),
     ];
+    let handover = graph_seeds(&root).swap_remove(0).1;
+    let images = luo_image_seeds(&root, &handover);
+    targets.push(("luo_image", images.clone()));
+    targets.push(("luo_image_sealed", images));
+    targets.extend(linux_seeds());
     for (target, seeds) in targets {
         let dir = out.join(target);
         fs::create_dir_all(&dir).expect("create corpus folder");

@@ -14,10 +14,18 @@
     reason = "a body panics exactly when an invariant breaks: that is its job"
 )]
 
+mod graph;
+mod image;
+mod lifecycle;
+mod linux;
 mod open;
 mod records;
 mod roundtrip;
 
+pub use graph::{graph, graph_sealed};
+pub use image::{luo_image, luo_image_sealed};
+pub use lifecycle::lifecycle;
+pub use linux::{linux_flb, linux_luo_ser, linux_pci_array, linux_pci_image, linux_phys_image};
 pub use open::root_open;
 pub use records::{flb, flb_sealed, pci, pci_sealed, root, root_sealed};
 pub use roundtrip::{roundtrip_flb, roundtrip_pci, roundtrip_root};
@@ -39,6 +47,16 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("roundtrip_flb", roundtrip_flb),
     ("roundtrip_pci", roundtrip_pci),
     ("root_open", root_open),
+    ("graph", graph),
+    ("graph_sealed", graph_sealed),
+    ("lifecycle", lifecycle),
+    ("luo_image", luo_image),
+    ("luo_image_sealed", luo_image_sealed),
+    ("linux_luo_ser", linux_luo_ser),
+    ("linux_flb", linux_flb),
+    ("linux_pci_array", linux_pci_array),
+    ("linux_pci_image", linux_pci_image),
+    ("linux_phys_image", linux_phys_image),
 ];
 
 /// The body of the target called `name`.

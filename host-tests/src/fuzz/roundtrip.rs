@@ -117,7 +117,7 @@ struct FlbSpec {
 
 /// What `FlbEntry::new` must say about `name`: too long, empty, or the first byte that is not
 /// printable ASCII.
-fn name_fault(name: &str) -> Option<EntryFault> {
+pub(super) fn name_fault(name: &str) -> Option<EntryFault> {
     if name.len() >= liveupdate_abi::flb::NAME_LEN {
         return Some(EntryFault::NameUnterminated);
     }

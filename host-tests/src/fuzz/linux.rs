@@ -1,0 +1,35 @@
+//! The upstream Linux formats (`liveupdate_abi::linux`): the crate's own fuzz bodies, which
+//! return the invariant that broke, turned into target bodies that panic with it.
+
+use liveupdate_abi::linux::fuzz::{self as bodies, Verdict};
+
+fn check(what: &str, verdict: Verdict) {
+    if let Err(broken) = verdict {
+        panic!("{what}: {broken}");
+    }
+}
+
+/// `luo_ser`: what decodes re-encodes to the same bytes.
+pub fn linux_luo_ser(data: &[u8]) {
+    check("luo_ser", bodies::luo_ser(data));
+}
+
+/// The FLB area: entries convert, re-encode and decode to the same entries.
+pub fn linux_flb(data: &[u8]) {
+    check("FLB area", bodies::flb(data));
+}
+
+/// Array-form `pci_ser` (the first byte picks the format): devices round-trip.
+pub fn linux_pci_array(data: &[u8]) {
+    check("pci_ser array", bodies::pci_array(data));
+}
+
+/// An image holding a `pci_ser`, chain or array: devices round-trip through a new chain.
+pub fn linux_pci_image(data: &[u8]) {
+    check("pci_ser image", bodies::pci_image(data));
+}
+
+/// The KHO image container alone: every segment reads back.
+pub fn linux_phys_image(data: &[u8]) {
+    check("KHO image", bodies::phys_image(data));
+}
