@@ -8,14 +8,16 @@
 //!
 //! The result of `load` is compared with a reference that follows the documented order of
 //! checks: the root mapped and decoded; no two records sharing a byte; then each record of a
-//! known kind mapped, decoded and matched against its directory entry.
+//! known kind mapped, decoded and matched against its directory entry. The same load runs
+//! through `DirectMap` too, the kernel's raw-pointer path (under the address sanitizer when
+//! fuzzed), and must give the same result.
 
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
     DirEntry, Entry, Error, FlbEntry, MINOR, PciEntry, Record, RecordKind, Root, seal,
 };
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
-use liveupdate_core::mem::{MemError, MemFault, PhysMemory, SliceMemory};
+use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemory, SliceMemory};
 
 use super::records::{Lookups, check_record, expected_crc, le16, le32, le64};
 
@@ -118,11 +120,53 @@ fn check_graph(input: &Input) {
         (Err(got), Err(expected)) => assert_eq!(got, expected, "load: {got}"),
         _ => panic!("load gave {got:?}, the documented order gives {expected:?}"),
     }
+    check_direct_map(input, &got);
     if let Err(err) = &got {
         assert!(!err.to_string().is_empty());
         if let GraphError::Record(e) = err {
             assert_eq!(err.to_string(), e.to_string());
         }
+    }
+}
+
+/// Loads the handover again through a `DirectMap` of the image (when the image lies at or
+/// above its base address, as a linear map requires) and compares with `got`.
+fn check_direct_map(input: &Input, got: &Result<Handover<'_>, GraphError>) {
+    let virt = input.image.as_ptr().expose_provenance();
+    let Some(offset) = u64::try_from(virt)
+        .ok()
+        .and_then(|v| v.checked_sub(input.base))
+        .and_then(|o| usize::try_from(o).ok())
+    else {
+        return;
+    };
+    // SAFETY: physical `[base, base + len)` is the image, at virtual `base + offset`, the
+    // image's address, whose provenance is exposed above; the image is neither written nor
+    // freed before `map` and everything loaded through it are dropped, at the end of this
+    // function.
+    let map = unsafe { DirectMap::new(offset, input.base, input.image.len()) };
+    let Ok(map) = map else {
+        return;
+    };
+    let direct = Handover::load(&map, input.root_addr, input.root_len);
+    match (got, &direct) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.root().as_bytes(), b.root().as_bytes());
+            assert_eq!(
+                a.flb_table().map(|t| t.as_bytes()),
+                b.flb_table().map(|t| t.as_bytes())
+            );
+            assert_eq!(
+                a.pci_table().map(|t| t.as_bytes()),
+                b.pci_table().map(|t| t.as_bytes())
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "DirectMap and SliceMemory disagree"),
+        _ => panic!(
+            "through SliceMemory: {:?}; through DirectMap: {:?}",
+            got.as_ref().err(),
+            direct.as_ref().err()
+        ),
     }
 }
 

@@ -62,6 +62,8 @@ const PCI_AT: u64 = BASE + 0x200;
 const ROOT_AT: u64 = BASE + 0x300;
 /// Most operations run per input.
 const MAX_OPS: usize = 256;
+/// More files than an input can preserve.
+const MAX_FILES: usize = 4 * MAX_OPS;
 
 type Out = FlbRegistry<OUT_CAP>;
 type In = FlbRegistry<IN_CAP>;
@@ -102,6 +104,9 @@ enum Op {
     /// Load the last serialized handover into the incoming registry and PCI state.
     Load,
     FailRetrieve(u8, Option<i32>),
+    /// Make `NAMES[i]`'s next `retrieve` for a `get` finish every file of its FLB meanwhile,
+    /// as another CPU could.
+    FinishInRetrieve(u8, bool),
     Get(Name),
     /// Drop the `i`-th guard held.
     Put(u8),
@@ -126,6 +131,7 @@ struct Callbacks {
     preserve_code: AtomicI32,
     fail_retrieve: AtomicBool,
     retrieve_code: AtomicI32,
+    finish_in_retrieve: AtomicBool,
     last_unpreserved: AtomicU64,
     last_retrieve_data: AtomicU64,
     last_finished: AtomicU64,
@@ -143,6 +149,7 @@ impl Callbacks {
             preserve_code: AtomicI32::new(0),
             fail_retrieve: AtomicBool::new(false),
             retrieve_code: AtomicI32::new(0),
+            finish_in_retrieve: AtomicBool::new(false),
             last_unpreserved: AtomicU64::new(0),
             last_retrieve_data: AtomicU64::new(0),
             last_finished: AtomicU64::new(0),
@@ -163,6 +170,7 @@ impl Callbacks {
         }
         self.fail_preserve.store(false, SeqCst);
         self.fail_retrieve.store(false, SeqCst);
+        self.finish_in_retrieve.store(false, SeqCst);
     }
 
     fn counts(&self) -> [u64; 4] {
@@ -224,6 +232,8 @@ struct Context {
     running: Running,
     /// Set by the PCI FLB's `finish`: the incoming PCI state must be finished now.
     pci_finish_requested: bool,
+    /// What `finish_file` returned when called from a `retrieve`.
+    finished_in_retrieve: Vec<Result<u64, FlbError>>,
 }
 
 thread_local! {
@@ -276,6 +286,19 @@ impl FlbOps for Callbacks {
             Running::Get => {
                 assert_eq!(inc.get(name).map(|g| g.object()), Err(FlbError::Busy));
                 assert_eq!(inc.peek(name).map(|e| e.data()), Ok(data));
+                if self.finish_in_retrieve.load(SeqCst) {
+                    let mut results = Vec::new();
+                    loop {
+                        let result = inc.finish_file(name);
+                        results.push(result);
+                        if !matches!(result, Ok(n) if n > 0) || results.len() > MAX_FILES {
+                            break;
+                        }
+                    }
+                    // Every file has finished: nothing new may get the FLB.
+                    assert_eq!(inc.get(name).map(|g| g.object()), Err(FlbError::Finished));
+                    context(|c| c.finished_in_retrieve = results);
+                }
             }
             // The last file's finish is retrieving, to finish: nothing may get it any more.
             Running::LastFinishFile => {
@@ -352,6 +375,8 @@ struct Model {
     pci_finished: bool,
     /// Expected callback counts per FLB: preserve, unpreserve, retrieve, finish.
     calls: [[u64; 4]; NAMES.len()],
+    /// What `finish_file` must return when called from the `retrieve` of the last `get`.
+    finished_in_retrieve: Vec<Result<u64, FlbError>>,
 }
 
 fn index_of(name: &str) -> usize {
@@ -404,6 +429,7 @@ impl Model {
 
     fn get(&mut self, name: &str) -> Result<u64, FlbError> {
         let mut calls = self.calls;
+        let mut finished = Vec::new();
         let flb = self.lookup(name, true)?;
         let result = match flb.state {
             State::Failed(e) => Err(FlbError::RetrieveFailed(e)),
@@ -414,19 +440,35 @@ impl Model {
                 flb.state = State::Live { object, guards };
                 Ok(object)
             }
-            State::Pending => match Self::retrieve(&mut calls, flb) {
-                Ok(object) => {
-                    flb.state = State::Live { object, guards: 1 };
-                    Ok(object)
+            State::Pending => {
+                if CALLBACKS[flb.index].finish_in_retrieve.load(SeqCst) {
+                    // Every file finishes while `retrieve` runs; the last sees it running.
+                    while flb.files > 0 {
+                        flb.files -= 1;
+                        finished.push(Ok(flb.files));
+                    }
                 }
-                Err(e) => {
-                    flb.state = State::Failed(e);
-                    Err(FlbError::RetrieveFailed(e))
-                }
-            },
+                Self::get_retrieve(&mut calls, flb)
+            }
         };
         self.calls = calls;
+        self.finished_in_retrieve = finished;
         result
+    }
+
+    /// The first `get` of `flb` runs `retrieve`: a guard (even if every file finished
+    /// meanwhile: the `get` came first), or the final failure.
+    fn get_retrieve(calls: &mut [[u64; 4]; NAMES.len()], flb: &mut InFlb) -> Result<u64, FlbError> {
+        match Self::retrieve(calls, flb) {
+            Ok(object) => {
+                flb.state = State::Live { object, guards: 1 };
+                Ok(object)
+            }
+            Err(e) => {
+                flb.state = State::Failed(e);
+                Err(FlbError::RetrieveFailed(e))
+            }
+        }
     }
 
     /// Whether the last file is about to finish (for what `retrieve` may expect).
@@ -524,6 +566,7 @@ pub fn lifecycle(data: &[u8]) {
             inc: Arc::downgrade(&inc),
             running: Running::Other,
             pci_finish_requested: false,
+            finished_in_retrieve: Vec::new(),
         });
     });
     Run {
@@ -606,6 +649,11 @@ impl<'r> Run<'r> {
                 let cb = &CALLBACKS[usize::from(*i) % NAMES.len()];
                 cb.fail_preserve.store(code.is_some(), SeqCst);
                 cb.preserve_code.store(code.unwrap_or(0), SeqCst);
+            }
+            Op::FinishInRetrieve(i, on) => {
+                CALLBACKS[usize::from(*i) % NAMES.len()]
+                    .finish_in_retrieve
+                    .store(*on, SeqCst);
             }
             Op::FailRetrieve(i, code) => {
                 let cb = &CALLBACKS[usize::from(*i) % NAMES.len()];
@@ -720,6 +768,11 @@ impl<'r> Run<'r> {
                 let got = self.inc.get(name);
                 context(|c| c.running = Running::Other);
                 let expected = model.get(name);
+                assert_eq!(
+                    context(|c| std::mem::take(&mut c.finished_in_retrieve)),
+                    std::mem::take(&mut model.finished_in_retrieve),
+                    "finish_file({name:?}) called from retrieve"
+                );
                 match got {
                     Ok(guard) => {
                         assert_eq!(Ok(guard.object()), expected, "get({name:?})");
