@@ -126,7 +126,7 @@ mod hw {
         ecx & (1 << 20) != 0 && ecx & (1 << 1) != 0
     }
 
-    // `__cpuid` is a safe function since Rust 1.94 and an `unsafe fn` before.
+    // `__cpuid` is a safe function in recent Rust and an `unsafe fn` in older releases.
     #[allow(unused_unsafe)]
     fn cpuid_leaf1_ecx() -> u32 {
         // SAFETY: every x86_64 CPU has `cpuid`, and leaf 1 exists on all of them.
