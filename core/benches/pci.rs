@@ -42,7 +42,8 @@ fn lookup(c: &mut Criterion<ThreadCpu>) {
     for n in [16usize, 256, 4096, 65536] {
         let bytes = common::pci_table(n);
         let table = PciTable::decode(&bytes).unwrap();
-        let incoming = PciIncoming::new();
+        // Sized as a kernel would size it for the largest table: the key index is in use.
+        let incoming: Box<PciIncoming<'_, 65536>> = Box::new(PciIncoming::new());
         incoming.load(table).unwrap();
         let addresses: Vec<PciAddress> = table
             .entries()

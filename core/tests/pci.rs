@@ -130,7 +130,7 @@ fn table(entries: &[PciEntry]) -> PciTable<'static> {
 #[test]
 fn incoming_lookups_through_the_lifecycle() {
     let gpu = dev(0, 0x3b, 0, 0);
-    let pci = PciIncoming::new();
+    let pci: PciIncoming = PciIncoming::new();
     assert!(!pci.is_finished());
     assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));
     pci.load(table(&[PciEntry::new(gpu, 1)])).unwrap();
@@ -148,7 +148,7 @@ fn incoming_lookups_through_the_lifecycle() {
 
 #[test]
 fn a_finished_state_takes_no_table() {
-    let pci = PciIncoming::new();
+    let pci: PciIncoming<'_, 8> = PciIncoming::new();
     pci.finish().unwrap();
     assert_eq!(pci.load(table(&[])), Err(PciError::Finished));
     assert_eq!(pci.is_preserved(dev(0, 0, 0, 0)), Err(PciError::Finished));
@@ -227,5 +227,35 @@ proptest! {
         }
         let want: Vec<_> = model.into_iter().collect();
         prop_assert_eq!(serialized(&pci), want);
+    }
+}
+
+/// Every answer of `is_preserved` with the key index (table fits `N`), with an index too
+/// small for the table (falls back to the table), and without one, against a linear scan.
+#[test]
+fn indexed_and_unindexed_lookups_agree() {
+    let addresses: std::collections::BTreeSet<PciAddress> = (0u32..300)
+        .map(|i| dev(i / 7 * 0x3001, (i % 7) as u8 * 3, (i % 32) as u8, 1))
+        .collect();
+    let entries: Vec<PciEntry> = addresses.iter().map(|&a| PciEntry::new(a, 1)).collect();
+    let t = table(&entries);
+    let none: PciIncoming = PciIncoming::new();
+    let small: PciIncoming<'_, 16> = PciIncoming::new();
+    let index: PciIncoming<'_, 512> = PciIncoming::new();
+    none.load(t).unwrap();
+    small.load(t).unwrap();
+    index.load(t).unwrap();
+    let present: std::collections::BTreeSet<PciAddress> =
+        entries.iter().map(PciEntry::address).collect();
+    for domain in [0u32, 0x3001, 0x6002, 0x1_0000] {
+        for bus in 0..=21u8 {
+            for device in 0..32u8 {
+                let a = dev(domain, bus, device, 1);
+                let want = Ok(present.contains(&a));
+                assert_eq!(none.is_preserved(a), want, "{a}");
+                assert_eq!(small.is_preserved(a), want, "{a}");
+                assert_eq!(index.is_preserved(a), want, "{a}");
+            }
+        }
     }
 }
