@@ -7,6 +7,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::PciTable;
 
 use common::ThreadCpu;
@@ -22,6 +23,7 @@ fn encode(c: &mut Criterion<ThreadCpu>) {
             b.iter(|| {
                 PciTable::encode(
                     black_box(&mut out),
+                    AbiVersion::V1,
                     1,
                     n as u32,
                     black_box(&devices).iter().copied(),

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::kind::{Magic, RecordKind};
+use crate::version::AbiVersion;
 
 /// Why a record was refused, or why a record could not be built.
 ///
@@ -152,13 +153,155 @@ pub enum Error {
         /// Bytes available.
         found: u64,
     },
-    /// More entries were given than the record's capacity holds.
+    /// More entries were given than the record's capacity holds (for a chained table, than
+    /// the blocks given hold together).
     CapacityExceeded {
         /// The kind being built.
         kind: RecordKind,
         /// The capacity.
         capacity: u32,
     },
+    /// A table's chain of blocks is broken, or a block was decoded on its own.
+    Chain {
+        /// The kind of the table.
+        kind: RecordKind,
+        /// What is wrong.
+        fault: ChainFault,
+    },
+    /// The version a writer targets cannot express what it was given. Nothing is dropped
+    /// silently: the writer refuses instead.
+    Unfit {
+        /// The kind being built.
+        kind: RecordKind,
+        /// The target version.
+        version: AbiVersion,
+        /// What does not fit.
+        what: Unfit,
+    },
+}
+
+/// What a target version cannot express, named by [`Error::Unfit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unfit {
+    /// Entry `index` has a device identity; the version has no identity fields.
+    Identity {
+        /// Index of the entry.
+        index: u32,
+    },
+    /// Entry `index` has flags; the version has no flags field.
+    Flags {
+        /// Index of the entry.
+        index: u32,
+        /// The flags that do not fit.
+        bits: u32,
+    },
+    /// The entries need more than one block of `capacity` entries; the version has no chains.
+    Chain {
+        /// Capacity of the one block the version allows.
+        capacity: u32,
+    },
+}
+
+impl fmt::Display for Unfit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Unfit::Identity { index } => {
+                write!(
+                    f,
+                    "entry {index} has a device identity, which it has no field for"
+                )
+            }
+            Unfit::Flags { index, bits } => {
+                write!(
+                    f,
+                    "entry {index} has flags {bits:#x}, which it has no field for"
+                )
+            }
+            Unfit::Chain { capacity } => write!(
+                f,
+                "the entries do not fit one block of {capacity}, and it has no chained tables"
+            ),
+        }
+    }
+}
+
+/// What is wrong with a chain of blocks, named by [`Error::Chain`]. The block is named by the
+/// [`TableError`](crate::table::TableError) that carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainFault {
+    /// The record is a block of a chained table (`CHAINED`); it was decoded on its own, which
+    /// would show only part of the table. Decode it as a [`Table`](crate::table::Table).
+    NeedsMemory,
+    /// The block's bytes are not in the memory given (`len` bytes at its address).
+    Unmapped {
+        /// Bytes asked for.
+        len: u64,
+    },
+    /// The chain has more blocks than a reader follows.
+    TooLong {
+        /// Most blocks a chain may have.
+        max: u32,
+    },
+    /// The link points back to an earlier block.
+    Cycle {
+        /// The index of the block it points to.
+        to_block: u32,
+    },
+    /// The block starts inside an earlier block.
+    Overlap {
+        /// The index of the block it starts in.
+        with_block: u32,
+    },
+    /// The block does not start after the end of the previous one (blocks are in ascending
+    /// address order, so that overlaps are found in constant memory).
+    OutOfOrder {
+        /// The end of the previous block.
+        after: u64,
+    },
+    /// The block's `block_index` is not its position in the chain.
+    Index {
+        /// The index it records.
+        found: u32,
+    },
+    /// A block reached through a link does not set `CHAINED`.
+    NotChained,
+    /// The first block of a chain links nowhere: a one-block table is written without
+    /// `CHAINED`.
+    Single,
+    /// A block of a chain has no entry in use.
+    EmptyBlock,
+}
+
+impl fmt::Display for ChainFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ChainFault::NeedsMemory => f.write_str(
+                "a block of a chained table (CHAINED), decoded on its own: decode the table",
+            ),
+            ChainFault::Unmapped { len } => write!(f, "its {len} bytes are not in memory"),
+            ChainFault::TooLong { max } => write!(f, "the chain has more than {max} blocks"),
+            ChainFault::Cycle { to_block } => {
+                write!(f, "the link points back to block {to_block}: a cycle")
+            }
+            ChainFault::Overlap { with_block } => {
+                write!(f, "it starts inside block {with_block}")
+            }
+            ChainFault::OutOfOrder { after } => write!(
+                f,
+                "it does not start at or after {after:#x}, the end of the previous block"
+            ),
+            ChainFault::Index { found } => {
+                write!(f, "block_index {found} at offset 56 is not its position")
+            }
+            ChainFault::NotChained => f.write_str("reached through a link, but CHAINED is not set"),
+            ChainFault::Single => {
+                f.write_str("CHAINED is set but next_block at offset 48 is 0 in the first block")
+            }
+            ChainFault::EmptyBlock => f.write_str("a block of a chain has no entry in use"),
+        }
+    }
 }
 
 /// A quantity named by [`Error::Inconsistent`].
@@ -173,6 +316,8 @@ pub enum Field {
     InputLength,
     /// A capacity whose record would not fit a `u32` length.
     Capacity,
+    /// The read-only-compatible features against those the entries use.
+    RoCompat,
 }
 
 impl Field {
@@ -182,6 +327,7 @@ impl Field {
             Field::EntryCount => "entry_count",
             Field::InputLength => "input length",
             Field::Capacity => "entry_capacity",
+            Field::RoCompat => "ro_compat",
         }
     }
 }
@@ -246,6 +392,21 @@ pub enum EntryFault {
     NestedRoot,
     /// A directory entry's byte range wraps around the physical address space.
     AddressOverflow,
+    /// A PCI identity with vendor id `0x0000` (with a non-zero field elsewhere: an unknown
+    /// identity is all zero) or `0xFFFF` (what a read of an absent function returns).
+    Vendor {
+        /// The vendor id.
+        vendor_id: u16,
+    },
+    /// A PCI class code wider than 24 bits.
+    ClassCode {
+        /// The class code field.
+        class_code: u32,
+    },
+    /// A PCI identity with vendor id 0 (unknown) but another identity field not zero.
+    IdentityIncomplete,
+    /// A PCI entry with `DESCENDANT` but not `BRIDGE`: only a bridge has devices below it.
+    DescendantNotBridge,
 }
 
 impl fmt::Display for EntryFault {
@@ -272,6 +433,42 @@ impl fmt::Display for EntryFault {
             }
             EntryFault::NestedRoot => f.write_str("references a root record"),
             EntryFault::AddressOverflow => f.write_str("address + length overflows u64"),
+            EntryFault::Vendor { vendor_id } => {
+                write!(f, "vendor id {vendor_id:#06x} is not a device's")
+            }
+            EntryFault::ClassCode { class_code } => {
+                write!(f, "class code {class_code:#010x} is wider than 24 bits")
+            }
+            EntryFault::IdentityIncomplete => {
+                f.write_str("vendor id is 0 (identity unknown) but device id or class code is not")
+            }
+            EntryFault::DescendantNotBridge => f.write_str("DESCENDANT is set without BRIDGE"),
+        }
+    }
+}
+
+impl Error {
+    /// The kind of the record the error is about.
+    pub const fn kind(&self) -> RecordKind {
+        match *self {
+            Error::NoRecord { kind }
+            | Error::TooShort { kind, .. }
+            | Error::BadMagic { kind, .. }
+            | Error::UnsupportedMajor { kind, .. }
+            | Error::UnsupportedFeatures { kind, .. }
+            | Error::HeaderSize { kind, .. }
+            | Error::EntrySize { kind, .. }
+            | Error::Inconsistent { kind, .. }
+            | Error::Checksum { kind, .. }
+            | Error::Generation { kind, .. }
+            | Error::Reserved { kind, .. }
+            | Error::Entry { kind, .. }
+            | Error::Directory { kind, .. }
+            | Error::ReadOnly { kind, .. }
+            | Error::BufferTooSmall { kind, .. }
+            | Error::CapacityExceeded { kind, .. }
+            | Error::Chain { kind, .. }
+            | Error::Unfit { kind, .. } => kind,
         }
     }
 }
@@ -332,6 +529,10 @@ impl fmt::Display for Error {
                 expected,
                 found,
             } => match field {
+                Field::RoCompat => write!(
+                    f,
+                    "{kind}: ro_compat at offset 36 has known bits {found:#x}, but the entries use {expected:#x}"
+                ),
                 Field::EntryCount | Field::Capacity => write!(
                     f,
                     "{kind}: {} is {found}, more than the maximum {expected}",
@@ -393,8 +594,17 @@ impl fmt::Display for Error {
             Error::CapacityExceeded { kind, capacity } => {
                 write!(f, "{kind}: more entries than the capacity of {capacity}")
             }
+            Error::Chain { kind, fault } => write!(f, "{kind}: chain: {fault}"),
+            Error::Unfit {
+                kind,
+                version,
+                what,
+            } => write!(f, "{kind}: ABI {version} cannot express it: {what}"),
         }
     }
 }
 
 impl core::error::Error for Error {}
+impl core::error::Error for EntryFault {}
+impl core::error::Error for ChainFault {}
+impl core::error::Error for Unfit {}

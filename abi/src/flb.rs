@@ -6,9 +6,10 @@ use bitflags::bitflags;
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::error::EntryFault;
+use crate::error::{EntryFault, Unfit};
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::version::AbiVersion;
 
 /// A decoded FLB table.
 pub type FlbTable<'a> = Record<'a, FlbEntry>;
@@ -145,9 +146,18 @@ impl FlbEntry {
     }
 }
 
-impl Sealed for FlbEntry {}
+impl Sealed for FlbEntry {
+    fn split(item: &FlbEntry, _: u32, _: &mut [u8], _: AbiVersion) -> Result<FlbEntry, Unfit> {
+        Ok(*item)
+    }
+
+    fn join(entry: &FlbEntry, _: Option<&[u8]>) -> FlbEntry {
+        *entry
+    }
+}
 
 impl Entry for FlbEntry {
+    type Item = FlbEntry;
     const KIND: RecordKind = RecordKind::FlbTable;
 
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {

@@ -3,6 +3,10 @@
 //! Every record starts with the same 64-byte [`RecordHeader`] and is followed by
 //! `entry_capacity` entries of `entry_size` bytes, of which the first `entry_count` are in
 //! use and the rest are zero. The header records every size, so a reader never assumes one.
+//!
+//! A reader of version `m` checks a record of wire minor `n <= m` against exactly the sizes,
+//! fields and feature bits minor `n` defines, and a record of a newer minor against its own,
+//! leniently (wider sizes, reserved bytes and unknown flags allowed).
 
 use core::mem::{offset_of, size_of};
 
@@ -13,12 +17,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::checksum::record_crc;
 use crate::error::{Error, Field};
 use crate::kind::RecordKind;
+use crate::version::AbiVersion;
 
 /// The major version this crate reads and writes. A record of another major is refused.
 pub const MAJOR: u16 = 1;
-/// The minor version this crate writes, and the newest it knows every field of.
-pub const MINOR: u16 = 0;
-/// Size of the header defined by [`MAJOR`].[`MINOR`].
+/// The newest minor version this crate knows every field of ([`AbiVersion::NEWEST`]).
+pub const MINOR: u16 = AbiVersion::NEWEST.minor();
+/// Size of the header, the same at every minor this crate knows (64).
 pub const HEADER_LEN: usize = HEADER_LEN_U16 as usize;
 const HEADER_LEN_U16: u16 = 64;
 /// Byte offset of the CRC field, read as zero when the CRC is computed.
@@ -43,7 +48,9 @@ pub const MAX_SIZE_FIELD: u16 = 0xFFF8;
 /// | 36 | 4 | `ro_compat` features |
 /// | 40 | 4 | `incompat` features |
 /// | 44 | 4 | `crc` — CRC-32C of the record with this field as zero |
-/// | 48 | 16 | reserved, zero |
+/// | 48 | 8 | `next_block` — under `CHAINED` (minor 1): the next block's address; else zero |
+/// | 56 | 4 | `block_index` — under `CHAINED` (minor 1): the block's position; else zero |
+/// | 60 | 4 | reserved, zero |
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
@@ -62,7 +69,9 @@ pub struct RecordHeader {
     ro_compat: U32,
     incompat: U32,
     crc: U32,
-    reserved: [u8; 16],
+    next_block: U64,
+    block_index: U32,
+    reserved: U32,
 }
 
 const _: () = {
@@ -80,11 +89,18 @@ const _: () = {
     assert!(offset_of!(RecordHeader, ro_compat) == 36);
     assert!(offset_of!(RecordHeader, incompat) == 40);
     assert!(offset_of!(RecordHeader, crc) == 44);
-    assert!(offset_of!(RecordHeader, reserved) == 48);
+    assert!(offset_of!(RecordHeader, next_block) == 48);
+    assert!(offset_of!(RecordHeader, block_index) == 56);
+    assert!(offset_of!(RecordHeader, reserved) == 60);
 };
 
+/// Byte offset of the first header byte that is reserved (zero) when no feature uses it.
+pub(crate) const RESERVED_OFFSET: usize = offset_of!(RecordHeader, next_block);
+/// Byte offset of the header bytes that stay reserved under `CHAINED`.
+const CHAINED_RESERVED_OFFSET: usize = offset_of!(RecordHeader, reserved);
+
 bitflags! {
-    /// Compatible features: a reader ignores a bit it does not know.
+    /// Compatible features: a reader ignores a bit it does not know. None is defined yet.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub struct CompatFeatures: u32 {}
 }
@@ -92,14 +108,30 @@ bitflags! {
 bitflags! {
     /// Read-only-compatible features: a reader that does not know a bit may read the record
     /// but must not rewrite it.
+    ///
+    /// Bit numbers are allocated once for all kinds; each bit is defined for the kinds named.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub struct RoCompatFeatures: u32 {}
+    pub struct RoCompatFeatures: u32 {
+        /// PCI table, minor 1: some entry has [`PciFlags::DESCENDANT`](crate::pci::PciFlags)
+        /// and a refcount that counts the preserved devices below it (upstream's pci-v3
+        /// semantics). Set exactly when such an entry is in the record. A reader that does
+        /// not know it answers "was this device preserved" correctly, but would not update
+        /// the bridges above a device it unpreserved, so it must not rewrite the record.
+        const HIERARCHY = 1 << 0;
+    }
 }
 
 bitflags! {
     /// Incompatible features: a reader that does not know a bit refuses the record.
+    ///
+    /// Bit numbers are allocated once for all kinds; each bit is defined for the kinds named.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub struct IncompatFeatures: u32 {}
+    pub struct IncompatFeatures: u32 {
+        /// FLB and PCI tables, minor 1: the record is one block of a table that spans a chain
+        /// of blocks, linked by `next_block` and numbered by `block_index`. A reader that
+        /// cannot follow the chain would see part of the table, so it must refuse it.
+        const CHAINED = 1 << 0;
+    }
 }
 
 /// The three feature sets of a record, unknown bits retained.
@@ -114,12 +146,33 @@ pub struct Features {
 }
 
 impl Features {
-    /// No feature bits: what this version writes.
+    /// No feature bits.
     pub const NONE: Features = Features {
         compat: CompatFeatures::empty(),
         ro_compat: RoCompatFeatures::empty(),
         incompat: IncompatFeatures::empty(),
     };
+
+    /// The bits `version` defines for records of `kind`: a reader of that version knows
+    /// them, and a record of that minor may set them.
+    pub const fn known(kind: RecordKind, version: AbiVersion) -> Features {
+        let (ro_compat, incompat) = match (version, kind) {
+            (AbiVersion::V1, _) | (AbiVersion::V2, RecordKind::Root) => {
+                (RoCompatFeatures::empty(), IncompatFeatures::empty())
+            }
+            (AbiVersion::V2, RecordKind::FlbTable) => {
+                (RoCompatFeatures::empty(), IncompatFeatures::CHAINED)
+            }
+            (AbiVersion::V2, RecordKind::PciTable) => {
+                (RoCompatFeatures::HIERARCHY, IncompatFeatures::CHAINED)
+            }
+        };
+        Features {
+            compat: CompatFeatures::empty(),
+            ro_compat,
+            incompat,
+        }
+    }
 }
 
 /// What a reader may do with a decoded record.
@@ -183,15 +236,44 @@ impl RecordHeader {
             incompat: IncompatFeatures::from_bits_retain(self.incompat.get()),
         }
     }
-    /// Whether this reader may rewrite the record.
+    /// Whether the newest reader ([`AbiVersion::NEWEST`]) may rewrite the record.
     pub fn access(&self) -> Access {
-        let unknown = self.ro_compat.get() & !RoCompatFeatures::all().bits();
-        if unknown == 0 {
-            Access::ReadWrite
-        } else {
-            Access::ReadOnly { unknown }
+        match RecordKind::from_magic(self.magic()) {
+            Some(kind) => self.access_for(kind, AbiVersion::NEWEST.reading(self.minor())),
+            None => access_of(self.ro_compat.get()),
         }
     }
+    /// Where this record sits in its chain, when it is a block of one (`CHAINED` is set).
+    pub fn link(&self) -> Option<Link> {
+        IncompatFeatures::from_bits_retain(self.incompat.get())
+            .contains(IncompatFeatures::CHAINED)
+            .then(|| Link {
+                next: self.next_block.get(),
+                index: self.block_index.get(),
+            })
+    }
+    /// Whether a reader that sees this record as `version` may rewrite it.
+    pub(crate) fn access_for(&self, kind: RecordKind, version: AbiVersion) -> Access {
+        let known = Features::known(kind, version).ro_compat.bits();
+        access_of(self.ro_compat.get() & !known)
+    }
+}
+
+fn access_of(unknown: u32) -> Access {
+    if unknown == 0 {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly { unknown }
+    }
+}
+
+/// A block's place in its chain: the header fields `next_block` and `block_index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Link {
+    /// Physical address of the next block; 0 for the last.
+    pub next: u64,
+    /// Position of this block in the chain, from 0.
+    pub index: u32,
 }
 
 /// The sizes of a record whose header passed the structural checks.
@@ -206,12 +288,15 @@ pub(crate) struct Layout<'a> {
     pub stride: usize,
     /// Entries in use.
     pub count: usize,
-    /// Whether the record has a newer minor than this reader.
+    /// The version whose rules apply: the record's minor, or the reader's when it is newer.
+    pub version: AbiVersion,
+    /// Whether the record has a newer minor than the reader.
     pub newer: bool,
 }
 
-/// Checks a size field: exact for a minor this reader knows, at least `known` (and a multiple
-/// of 8, at most [`MAX_SIZE_FIELD`]) for a newer one.
+/// Checks a size field against `known`, the size defined by the version whose rules apply:
+/// exactly `known` for a minor the reader knows; for a newer minor at least `known`, a
+/// multiple of 8, at most [`MAX_SIZE_FIELD`].
 fn size_ok(found: u16, known: u16, newer: bool) -> Result<(), (u16, u16)> {
     let max = if newer { MAX_SIZE_FIELD } else { known };
     if found >= known && found <= max && found.is_multiple_of(8) {
@@ -223,7 +308,11 @@ fn size_ok(found: u16, known: u16, newer: bool) -> Result<(), (u16, u16)> {
 
 /// The structural checks, in the order SPEC.md gives: presence, magic, major, header and entry
 /// sizes, count against capacity, record length, input length. No CRC yet.
-pub(crate) fn layout(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<Layout<'_>, Error> {
+pub(crate) fn layout(
+    bytes: &[u8],
+    kind: RecordKind,
+    reader: AbiVersion,
+) -> Result<Layout<'_>, Error> {
     let too_short = |needed: usize| Error::TooShort {
         kind,
         needed: needed as u64,
@@ -254,7 +343,9 @@ pub(crate) fn layout(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<
         });
     }
     let (header, _) = RecordHeader::ref_from_prefix(bytes).map_err(|_| too_short(HEADER_LEN))?;
-    let newer = header.minor() > MINOR;
+    let version = reader.reading(header.minor());
+    let newer = header.minor() > reader.minor();
+    let entry_size = crate::record::entry_size(kind, version);
     size_ok(header.header_len(), HEADER_LEN_U16, newer).map_err(|(min, max)| {
         Error::HeaderSize {
             kind,
@@ -309,14 +400,19 @@ pub(crate) fn layout(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<
         stride: usize::from(header.entry_size()),
         // entry_count <= entry_capacity and the record holds them all, so this fits usize.
         count: usize::try_from(header.entry_count()).unwrap_or(usize::MAX),
+        version,
         newer,
     })
 }
 
 /// Everything [`layout`] checks, then the CRC, the incompatible features and the reserved
 /// bytes. Entries are the caller's.
-pub(crate) fn check(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<Layout<'_>, Error> {
-    let layout = layout(bytes, kind, entry_size)?;
+pub(crate) fn check(
+    bytes: &[u8],
+    kind: RecordKind,
+    reader: AbiVersion,
+) -> Result<Layout<'_>, Error> {
+    let layout = layout(bytes, kind, reader)?;
     let header = layout.header;
     let computed = record_crc(layout.record);
     if computed != header.crc() {
@@ -326,18 +422,24 @@ pub(crate) fn check(bytes: &[u8], kind: RecordKind, entry_size: u16) -> Result<L
             computed,
         });
     }
-    let unknown = header.incompat.get() & !IncompatFeatures::all().bits();
+    let known = Features::known(kind, layout.version).incompat.bits();
+    let unknown = header.incompat.get() & !known;
     if unknown != 0 {
         return Err(Error::UnsupportedFeatures { kind, unknown });
     }
     if !layout.newer {
-        // A newer minor may give reserved bytes a meaning; ours must be zero.
-        first_nonzero(&header.reserved, offset_of!(RecordHeader, reserved), kind)?;
-        let extra = layout
-            .record
-            .get(HEADER_LEN..layout.header_len)
-            .unwrap_or(&[]);
-        first_nonzero(extra, HEADER_LEN, kind)?;
+        // A newer minor may give reserved bytes a meaning; ours must be zero. (Header bytes
+        // past 64 cannot exist here: `header_len` is exactly 64 at every known minor.)
+        let reserved = if header.link().is_some() {
+            CHAINED_RESERVED_OFFSET
+        } else {
+            RESERVED_OFFSET
+        };
+        first_nonzero(
+            layout.record.get(reserved..HEADER_LEN).unwrap_or(&[]),
+            reserved,
+            kind,
+        )?;
     }
     // Unused entry slots are zero whatever the minor.
     let used_end = layout
@@ -361,31 +463,45 @@ pub(crate) fn first_nonzero(bytes: &[u8], base: usize, kind: RecordKind) -> Resu
     }
 }
 
-/// Writes a header for this version into `out[..HEADER_LEN]`, CRC zero.
-pub(crate) fn write(
-    out: &mut [u8],
-    kind: RecordKind,
-    entry_size: u16,
-    count: u32,
-    capacity: u32,
-    record_len: u32,
-    generation: u64,
-) {
+/// What a writer puts in a header besides the sizes it derives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Written {
+    pub version: AbiVersion,
+    pub entry_size: u16,
+    pub count: u32,
+    pub capacity: u32,
+    pub record_len: u32,
+    pub generation: u64,
+    pub ro_compat: RoCompatFeatures,
+    /// `Some` for a block of a chain (sets `CHAINED`).
+    pub link: Option<Link>,
+}
+
+/// Writes the header `w` describes into `out[..HEADER_LEN]`, CRC zero.
+pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
+    let link = w.link.unwrap_or(Link { next: 0, index: 0 });
+    let incompat = if w.link.is_some() {
+        IncompatFeatures::CHAINED
+    } else {
+        IncompatFeatures::empty()
+    };
     let header = RecordHeader {
         magic: U32::new(kind.magic()),
         major: U16::new(MAJOR),
-        minor: U16::new(MINOR),
+        minor: U16::new(w.version.minor()),
         header_len: U16::new(HEADER_LEN_U16),
-        entry_size: U16::new(entry_size),
-        entry_count: U32::new(count),
-        entry_capacity: U32::new(capacity),
-        record_len: U32::new(record_len),
-        generation: U64::new(generation),
+        entry_size: U16::new(w.entry_size),
+        entry_count: U32::new(w.count),
+        entry_capacity: U32::new(w.capacity),
+        record_len: U32::new(w.record_len),
+        generation: U64::new(w.generation),
         compat: U32::ZERO,
-        ro_compat: U32::ZERO,
-        incompat: U32::ZERO,
+        ro_compat: U32::new(w.ro_compat.bits()),
+        incompat: U32::new(incompat.bits()),
         crc: U32::ZERO,
-        reserved: [0; 16],
+        next_block: U64::new(link.next),
+        block_index: U32::new(link.index),
+        reserved: U32::ZERO,
     };
     // `out` holds at least HEADER_LEN bytes (checked by the caller); a shorter one is left alone.
     let _ = header.write_to_prefix(out);
@@ -401,9 +517,8 @@ pub(crate) fn write(
 ///
 /// The structural errors of decoding, and [`Error::ReadOnly`].
 pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
-    let entry_size = crate::record::known_entry_size(kind);
-    let layout = layout(record, kind, entry_size)?;
-    if let Access::ReadOnly { unknown } = layout.header.access() {
+    let layout = layout(record, kind, AbiVersion::NEWEST)?;
+    if let Access::ReadOnly { unknown } = layout.header.access_for(kind, layout.version) {
         return Err(Error::ReadOnly { kind, unknown });
     }
     let crc = record_crc(layout.record);

@@ -12,30 +12,55 @@
 //! cannot fail; encoders write into a caller's `&mut [u8]`. There is no heap, no `std` and no
 //! panic here, and no `unsafe` outside the hardware CRC-32C engine (`checksum`).
 //!
+//! Versions: ABI v1 is wire version 1.0, ABI v2 wire version 1.1 ([`AbiVersion`]). Readers
+//! read both; writers take the version to write, so a kernel can hand over to an older one
+//! (rollback) and is told, by a typed error, when that version cannot express its state. A
+//! table that outgrows one record spans a chain of blocks ([`Table`]).
+//!
 //! # Example
 //!
 //! ```
-//! use liveupdate_abi::{PciAddress, PciEntry, PciTable, Record};
+//! use liveupdate_abi::{
+//!     AbiVersion, Error, IdentityMatch, PciAddress, PciDevice, PciFlags, PciIdentity, PciTable,
+//!     Record, Unfit,
+//! };
 //!
+//! let gpu = PciAddress::new(0, 0x3b, 0, 0);
+//! let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("a valid identity");
 //! let devices = [
-//!     PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1),
-//!     PciEntry::new(PciAddress::new(0x10000, 0x01, 0, 0), 2),
+//!     PciDevice::new(gpu, 1).with_identity(nvidia).with_flags(PciFlags::BUS_MASTER),
+//!     PciDevice::new(PciAddress::new(0x10000, 0x01, 0, 0), 2),
 //! ];
 //! let mut buf = [0u8; 256];
-//! let len = PciTable::encode(&mut buf, 7, 8, devices)?;
+//! let len = PciTable::encode(&mut buf, AbiVersion::V2, 7, 8, devices)?;
 //!
 //! let table = PciTable::decode(&buf[..len])?;
 //! assert_eq!(table.generation(), 7);
 //! assert!(table.is_preserved(PciAddress::new(0x10000, 0x01, 0, 0)));
-//! assert!(!table.is_preserved(PciAddress::new(0, 0x3b, 0, 1)));
+//! assert_eq!(table.check_identity(gpu, nvidia), Some(IdentityMatch::Match));
+//!
+//! // A v1 kernel reads it too, without the fields v1 does not have.
+//! let old = PciTable::decode_as(&buf[..len], AbiVersion::V1)?;
+//! assert_eq!(old.device(gpu).map(|d| d.identity), Some(None));
+//!
+//! // Writing for a v1 kernel refuses what v1 cannot express, rather than dropping it.
+//! let mut v1 = [0u8; 128];
+//! assert_eq!(
+//!     PciTable::encode(&mut v1, AbiVersion::V1, 7, 8, devices),
+//!     Err(Error::Unfit {
+//!         kind: liveupdate_abi::RecordKind::PciTable,
+//!         version: AbiVersion::V1,
+//!         what: Unfit::Identity { index: 0 },
+//!     })
+//! );
 //!
 //! // One flipped bit anywhere is caught.
 //! buf[70] ^= 0x10;
 //! assert!(matches!(
-//!     Record::<PciEntry>::decode(&buf[..len]),
-//!     Err(liveupdate_abi::Error::Checksum { .. })
+//!     Record::<liveupdate_abi::PciEntry>::decode(&buf[..len]),
+//!     Err(Error::Checksum { .. })
 //! ));
-//! # Ok::<(), liveupdate_abi::Error>(())
+//! # Ok::<(), Error>(())
 //! ```
 #![no_std]
 // `unsafe` is denied everywhere but in `checksum::engine`, the audited hardware-CRC module.
@@ -61,11 +86,16 @@ pub mod linux;
 pub mod pci;
 pub mod record;
 pub mod root;
+pub mod table;
+pub mod version;
 
-pub use error::{DirectoryField, EntryFault, Error, Field};
+pub use error::{ChainFault, DirectoryField, EntryFault, Error, Field, Unfit};
 pub use flb::{FlbEntry, FlbFlags, FlbTable};
-pub use header::{Access, Features, MAJOR, MINOR, RecordHeader, seal};
+pub use header::{Access, Features, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;
-pub use pci::{PciAddress, PciEntry, PciTable};
+pub use linux::PhysMem;
+pub use pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable};
 pub use record::{Entries, Entry, Record};
 pub use root::{DirEntry, Root};
+pub use table::{BlockPlace, PhysMemMut, Table, TableError, TableWritten};
+pub use version::AbiVersion;

@@ -1,15 +1,24 @@
 //! The PCI table: the devices preserved across the update, sorted for binary search.
+//!
+//! Every minor stores the 8-byte [`PciEntry`] (address and refcount) first in each slot;
+//! minor 1 ("ABI v2") appends 16 bytes: the device's identity and its [`PciFlags`]. A
+//! [`PciDevice`] is the whole entry as a value: what a writer gives and what
+//! [`Record::devices`] hands out, with `None` for what a minor 0 record does not hold.
 
 use core::cmp::Ordering;
 use core::fmt;
 use core::mem::{offset_of, size_of};
+use core::num::NonZeroU16;
 
+use bitflags::bitflags;
 use zerocopy::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::error::EntryFault;
+use crate::error::{EntryFault, Unfit};
+use crate::header::RoCompatFeatures;
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::version::AbiVersion;
 
 /// A decoded PCI table.
 pub type PciTable<'a> = Record<'a, PciEntry>;
@@ -136,10 +145,316 @@ const fn key_of(raw: u64) -> u64 {
     ((raw & 0xFFFF_FFFF) << 16) | ((raw >> 32) & 0xFFFF)
 }
 
-impl Sealed for PciEntry {}
+/// What a device is, as its configuration space says: vendor, device and class code.
+///
+/// Recorded at preservation and compared, after kexec, with what is found at the same address,
+/// so that a kernel never restores state onto a different device (a card swapped or a slot
+/// renumbered). Vendor `0x0000` and `0xFFFF` are not identities (the latter is what a read of an
+/// absent function returns); the class code has 24 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PciIdentity {
+    vendor_id: NonZeroU16,
+    device_id: u16,
+    class_code: u32,
+}
+
+impl PciIdentity {
+    /// The identity of a function with these vendor and device ids and this 24-bit class code
+    /// (`base class << 16 | sub-class << 8 | programming interface`, as Linux's
+    /// `pci_dev->class`).
+    ///
+    /// # Errors
+    ///
+    /// [`EntryFault::Vendor`] for vendor `0x0000` or `0xFFFF`; [`EntryFault::ClassCode`] for a
+    /// class code wider than 24 bits.
+    pub const fn new(vendor_id: u16, device_id: u16, class_code: u32) -> Result<Self, EntryFault> {
+        let Some(vendor) = NonZeroU16::new(vendor_id) else {
+            return Err(EntryFault::Vendor { vendor_id });
+        };
+        if vendor_id == 0xFFFF {
+            return Err(EntryFault::Vendor { vendor_id });
+        }
+        if class_code > CLASS_MASK {
+            return Err(EntryFault::ClassCode { class_code });
+        }
+        Ok(PciIdentity {
+            vendor_id: vendor,
+            device_id,
+            class_code,
+        })
+    }
+
+    /// Vendor id.
+    pub const fn vendor_id(self) -> u16 {
+        self.vendor_id.get()
+    }
+
+    /// Device id.
+    pub const fn device_id(self) -> u16 {
+        self.device_id
+    }
+
+    /// The 24-bit class code.
+    pub const fn class_code(self) -> u32 {
+        self.class_code
+    }
+
+    /// Compares this recorded identity with the one found at probe time: vendor id, device id,
+    /// base class and sub-class must agree. The programming interface (the low byte of the
+    /// class code) is not compared: some functions let the driver change it (IDE and SATA
+    /// controllers switching between legacy and native mode).
+    pub const fn matches(self, probed: PciIdentity) -> bool {
+        self.vendor_id.get() == probed.vendor_id.get()
+            && self.device_id == probed.device_id
+            && self.class_code >> 8 == probed.class_code >> 8
+    }
+}
+
+impl fmt::Display for PciIdentity {
+    /// `vvvv:dddd class cccccc`, as `lspci -n` shows them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04x}:{:04x} class {:06x}",
+            self.vendor_id, self.device_id, self.class_code
+        )
+    }
+}
+
+const CLASS_MASK: u32 = 0x00FF_FFFF;
+
+bitflags! {
+    /// What else the outgoing kernel knew about a preserved device (minor 1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct PciFlags: u32 {
+        /// The function is a bridge (header type 1): devices below it depend on it.
+        const BRIDGE = 1 << 0;
+        /// The bridge is preserved (also) because preserved devices are below it, and its
+        /// refcount counts them, one reference per preserved device below it plus its own
+        /// preservations (upstream's pci-v3 semantics). Requires [`PciFlags::BRIDGE`]; a record
+        /// holding such an entry sets [`RoCompatFeatures::HIERARCHY`].
+        const DESCENDANT = 1 << 1;
+        /// Bus mastering was enabled: the device may be doing DMA across the update.
+        const BUS_MASTER = 1 << 2;
+    }
+}
+
+/// How the identity recorded for a device compares with the one found at probe time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdentityMatch {
+    /// The same device ([`PciIdentity::matches`]).
+    Match,
+    /// Another device is at the address now: the entry must not be applied to it.
+    Mismatch {
+        /// The identity the previous kernel recorded.
+        recorded: PciIdentity,
+    },
+    /// Nothing to compare with: the previous kernel did not record an identity (it wrote
+    /// minor 0, or did not know it).
+    Unknown,
+}
+
+/// One preserved device with every field any minor defines: what a writer gives for a PCI
+/// table entry, and what [`Record::devices`] gives back.
+///
+/// `identity` is `None` when unknown; `flags` is `None` when the record has no flags field
+/// (minor 0). A writer targeting [`AbiVersion::V1`] refuses a device with an identity or with
+/// flags, rather than dropping them ([`Unfit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PciDevice {
+    /// The device's address.
+    pub address: PciAddress,
+    /// How many references hold the device, at least 1.
+    pub refcount: u16,
+    /// What the device is, if known.
+    pub identity: Option<PciIdentity>,
+    /// Its flags, if recorded.
+    pub flags: Option<PciFlags>,
+}
+
+impl PciDevice {
+    /// A device at `address` held `refcount` times, identity and flags unknown.
+    pub const fn new(address: PciAddress, refcount: u16) -> PciDevice {
+        PciDevice {
+            address,
+            refcount,
+            identity: None,
+            flags: None,
+        }
+    }
+
+    /// The same device with the identity found when it was preserved.
+    #[must_use]
+    pub const fn with_identity(mut self, identity: PciIdentity) -> PciDevice {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The same device with `flags`.
+    #[must_use]
+    pub const fn with_flags(mut self, flags: PciFlags) -> PciDevice {
+        self.flags = Some(flags);
+        self
+    }
+
+    /// Compares the recorded identity with `probed`, the identity found at probe time.
+    pub fn check_identity(&self, probed: PciIdentity) -> IdentityMatch {
+        match self.identity {
+            None => IdentityMatch::Unknown,
+            Some(recorded) if recorded.matches(probed) => IdentityMatch::Match,
+            Some(recorded) => IdentityMatch::Mismatch { recorded },
+        }
+    }
+
+    /// The fields every minor stores.
+    pub const fn entry(&self) -> PciEntry {
+        PciEntry::new(self.address, self.refcount)
+    }
+}
+
+impl From<PciEntry> for PciDevice {
+    fn from(entry: PciEntry) -> PciDevice {
+        PciDevice::new(entry.address(), entry.refcount())
+    }
+}
+
+/// The fields minor 1 appends to a PCI entry. 16 bytes, little-endian, at slot offset 8.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 8 | 2 | `vendor_id`, 0 when the identity is unknown |
+/// | 10 | 2 | `device_id` |
+/// | 12 | 4 | `class_code`, 24 bits; bits 24..31 zero |
+/// | 16 | 4 | `flags` ([`PciFlags`]) |
+/// | 20 | 4 | reserved, zero |
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+struct PciExt {
+    vendor_id: U16,
+    device_id: U16,
+    class_code: U32,
+    flags: U32,
+    reserved: U32,
+}
+
+const _: () = {
+    assert!(size_of::<PciExt>() == 16);
+    assert!(offset_of!(PciExt, vendor_id) == 0);
+    assert!(offset_of!(PciExt, device_id) == 2);
+    assert!(offset_of!(PciExt, class_code) == 4);
+    assert!(offset_of!(PciExt, flags) == 8);
+    assert!(offset_of!(PciExt, reserved) == 12);
+    assert!((size_of::<PciEntry>() + size_of::<PciExt>()).is_multiple_of(8));
+};
+
+impl PciExt {
+    /// The identity, if recorded (vendor id not 0). Only meaningful for checked bytes.
+    fn identity(&self) -> Option<PciIdentity> {
+        PciIdentity::new(
+            self.vendor_id.get(),
+            self.device_id.get(),
+            self.class_code.get() & CLASS_MASK,
+        )
+        .ok()
+    }
+}
+
+impl Sealed for PciEntry {
+    fn ext_len(version: AbiVersion) -> usize {
+        match version {
+            AbiVersion::V1 => 0,
+            AbiVersion::V2 => size_of::<PciExt>(),
+        }
+    }
+
+    fn check_ext(ext: &[u8], newer: bool) -> Result<RoCompatFeatures, EntryFault> {
+        let Ok((ext, _)) = PciExt::ref_from_prefix(ext) else {
+            return Ok(RoCompatFeatures::empty());
+        };
+        let (vendor_id, class_code) = (ext.vendor_id.get(), ext.class_code.get());
+        if vendor_id == 0 {
+            // Unknown identity: all of it zero (the class's top byte is a newer minor's).
+            let class = if newer {
+                class_code & CLASS_MASK
+            } else {
+                class_code
+            };
+            if ext.device_id.get() != 0 || class != 0 {
+                return Err(EntryFault::IdentityIncomplete);
+            }
+        } else if vendor_id == 0xFFFF {
+            return Err(EntryFault::Vendor { vendor_id });
+        } else if !newer && class_code > CLASS_MASK {
+            return Err(EntryFault::ClassCode { class_code });
+        }
+        let flags = PciFlags::from_bits_retain(ext.flags.get());
+        if !newer {
+            let unknown = flags.bits() & !PciFlags::all().bits();
+            if unknown != 0 {
+                return Err(EntryFault::UnknownFlags { bits: unknown });
+            }
+            if ext.reserved.get() != 0 {
+                return Err(EntryFault::Reserved);
+            }
+        }
+        if flags.contains(PciFlags::DESCENDANT) {
+            if !flags.contains(PciFlags::BRIDGE) {
+                return Err(EntryFault::DescendantNotBridge);
+            }
+            return Ok(RoCompatFeatures::HIERARCHY);
+        }
+        Ok(RoCompatFeatures::empty())
+    }
+
+    fn split(
+        item: &PciDevice,
+        index: u32,
+        ext: &mut [u8],
+        version: AbiVersion,
+    ) -> Result<PciEntry, Unfit> {
+        let flags = item.flags.unwrap_or_default();
+        if version == AbiVersion::V1 {
+            if item.identity.is_some() {
+                return Err(Unfit::Identity { index });
+            }
+            if !flags.is_empty() {
+                return Err(Unfit::Flags {
+                    index,
+                    bits: flags.bits(),
+                });
+            }
+        }
+        if let Ok((out, _)) = PciExt::mut_from_prefix(ext) {
+            let id = item.identity;
+            *out = PciExt {
+                vendor_id: U16::new(id.map_or(0, PciIdentity::vendor_id)),
+                device_id: U16::new(id.map_or(0, PciIdentity::device_id)),
+                class_code: U32::new(id.map_or(0, PciIdentity::class_code)),
+                flags: U32::new(flags.bits()),
+                reserved: U32::ZERO,
+            };
+        }
+        Ok(item.entry())
+    }
+
+    fn join(entry: &PciEntry, ext: Option<&[u8]>) -> PciDevice {
+        let device = PciDevice::from(*entry);
+        match ext.and_then(|e| PciExt::ref_from_prefix(e).ok()) {
+            None => device,
+            Some((ext, _)) => PciDevice {
+                identity: ext.identity(),
+                flags: Some(PciFlags::from_bits_retain(ext.flags.get())),
+                ..device
+            },
+        }
+    }
+}
 
 impl Entry for PciEntry {
     const KIND: RecordKind = RecordKind::PciTable;
+    type Item = PciDevice;
 
     fn check(&self, prev: Option<&Self>, _newer: bool) -> Result<(), EntryFault> {
         if self.refcount() == 0 {
@@ -181,23 +496,24 @@ impl Entry for PciEntry {
 impl<'a> Record<'a, PciEntry> {
     /// The entry for `address`, by binary search: O(log n).
     pub fn find(&self, address: PciAddress) -> Option<&'a PciEntry> {
+        self.entries().get(self.position(address)?)
+    }
+
+    /// The index of the entry for `address`, by binary search.
+    fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
         let entries = self.entries();
         if let Some(slice) = entries.as_slice() {
-            return slice
-                .binary_search_by(|e| e.key().cmp(&key))
-                .ok()
-                .and_then(|i| slice.get(i));
+            return slice.binary_search_by(|e| e.key().cmp(&key)).ok();
         }
-        // A newer minor's wider entries: the same search over strided entries.
+        // Wider entries (minor 1, or a newer minor): the same search over strided entries.
         let (mut lo, mut hi) = (0usize, entries.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let e = entries.get(mid)?;
-            match e.key().cmp(&key) {
+            match entries.get(mid)?.key().cmp(&key) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(e),
+                Ordering::Equal => return Some(mid),
             }
         }
         None
@@ -206,5 +522,26 @@ impl<'a> Record<'a, PciEntry> {
     /// Whether the device at `address` was preserved by the previous kernel.
     pub fn is_preserved(&self, address: PciAddress) -> bool {
         self.find(address).is_some()
+    }
+
+    /// The device at `address` with every field the record holds: O(log n).
+    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
+        self.item(self.position(address)?)
+    }
+
+    /// Every device, in table order, with every field the record holds.
+    pub fn devices(&self) -> impl Iterator<Item = PciDevice> + 'a {
+        let record = *self;
+        (0..record.entries().len()).filter_map(move |i| record.item(i))
+    }
+
+    /// Compares the identity recorded for the device at `address` with `probed`, the identity
+    /// found there at probe time; `None` when that device was not preserved.
+    pub fn check_identity(
+        &self,
+        address: PciAddress,
+        probed: PciIdentity,
+    ) -> Option<IdentityMatch> {
+        self.device(address).map(|d| d.check_identity(probed))
     }
 }

@@ -4,33 +4,75 @@
 //! out views; [`Record::encode`] writes a fresh record into a caller's buffer. Both run the
 //! same per-entry checks ([`Entry::check`]), so whatever encodes also decodes.
 
-use core::iter::FusedIterator;
+use core::iter::{FusedIterator, Peekable};
 use core::marker::PhantomData;
 use core::mem::size_of;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::record_crc;
-use crate::error::{EntryFault, Error, Field};
-use crate::header::{self, Access, CRC_OFFSET, HEADER_LEN, RecordHeader};
+use crate::error::{ChainFault, EntryFault, Error, Field};
+use crate::header::{
+    self, Access, CRC_OFFSET, Features, HEADER_LEN, Link, RecordHeader, RoCompatFeatures,
+};
 use crate::kind::RecordKind;
+use crate::version::AbiVersion;
 
 mod sealed {
-    pub trait Sealed {}
+    use crate::error::{EntryFault, Unfit};
+    use crate::header::RoCompatFeatures;
+    use crate::version::AbiVersion;
+
+    /// What the generic record code needs of an entry type beyond its v1.0 fields: the fields
+    /// later minors append to each slot (only PCI has any).
+    pub trait Sealed: Sized {
+        /// Bytes that `version` appends to the v1.0 entry.
+        fn ext_len(_version: AbiVersion) -> usize {
+            0
+        }
+
+        /// Checks the appended bytes of a decoded slot (`newer`: the record's minor is newer
+        /// than the reader's). Returns the read-only-compatible features the entry requires.
+        fn check_ext(_ext: &[u8], _newer: bool) -> Result<RoCompatFeatures, EntryFault> {
+            Ok(RoCompatFeatures::empty())
+        }
+
+        /// Writes the appended bytes of `item` for `version` into `ext` and returns its v1.0
+        /// fields, or says what `version` cannot express. `index` is the entry's.
+        fn split(
+            item: &<Self as super::Entry>::Item,
+            index: u32,
+            ext: &mut [u8],
+            version: AbiVersion,
+        ) -> Result<Self, Unfit>
+        where
+            Self: super::Entry;
+
+        /// The item of a decoded entry and its appended bytes (`None` for minor 0).
+        fn join(entry: &Self, ext: Option<&[u8]>) -> <Self as super::Entry>::Item
+        where
+            Self: super::Entry;
+    }
 }
 pub(crate) use sealed::Sealed;
 
-/// An entry type of a record kind. Implemented by this crate's entry types only.
+/// An entry type of a record kind: the fields every minor stores first in each slot.
+/// Implemented by this crate's entry types only.
 pub trait Entry:
     FromBytes + IntoBytes + KnownLayout + Immutable + Unaligned + Copy + Sealed
 {
     /// The record kind whose table holds this entry type.
     const KIND: RecordKind;
 
-    /// Checks one entry, given the entry before it (`None` for the first).
+    /// One entry with the fields of every minor: what a writer gives, and what a decoded
+    /// record hands out whole. The entry type itself when no minor added fields to it; for
+    /// PCI a [`PciDevice`](crate::pci::PciDevice).
+    type Item: Copy + From<Self>;
+
+    /// Checks the fields every minor stores, given the entry before it (`None` for the first).
     ///
-    /// `newer` is true when the record has a newer minor than this crate: fields and flag bits
-    /// that a newer minor may define are then not required to be zero.
+    /// `newer` is true when the record has a newer minor than the reader: fields and flag
+    /// bits that a newer minor may define are then not required to be zero.
     ///
     /// # Errors
     ///
@@ -46,16 +88,24 @@ pub trait Entry:
     }
 }
 
-/// Entry size this version defines for `kind`.
-pub(crate) const fn known_entry_size(kind: RecordKind) -> u16 {
+/// Entry size that `version` defines for `kind`.
+pub(crate) const fn entry_size(kind: RecordKind, version: AbiVersion) -> u16 {
+    use crate::flb::FlbEntry;
+    use crate::pci::PciEntry;
+    use crate::root::DirEntry;
     // Every entry type is asserted, at compile time, to be far below u16::MAX.
     #[allow(clippy::cast_possible_truncation)]
-    match kind {
-        RecordKind::Root => size_of::<crate::root::DirEntry>() as u16,
-        RecordKind::FlbTable => size_of::<crate::flb::FlbEntry>() as u16,
-        RecordKind::PciTable => size_of::<crate::pci::PciEntry>() as u16,
+    match (kind, version) {
+        (RecordKind::Root, _) => size_of::<DirEntry>() as u16,
+        (RecordKind::FlbTable, _) => size_of::<FlbEntry>() as u16,
+        (RecordKind::PciTable, AbiVersion::V1) => size_of::<PciEntry>() as u16,
+        (RecordKind::PciTable, AbiVersion::V2) => 24,
     }
 }
+
+const _: () = {
+    assert!(entry_size(RecordKind::PciTable, AbiVersion::V2) as usize == 8 + 16);
+};
 
 /// The used entries of a decoded record: `len()` entries, `stride` bytes apart.
 ///
@@ -106,9 +156,18 @@ impl<'a, E: Entry> Entries<'a, E> {
             .map(|(e, _)| e)
     }
 
-    /// The entries as a slice, when they are packed (`entry_size` is the size this version
-    /// defines, as in every record this version writes). `None` for a newer minor's wider
-    /// entries: use [`Entries::iter`] or [`Entries::get`] then.
+    /// The `len` bytes of slot `index` from its byte `from`, if they are inside it.
+    fn slot(&self, index: usize, from: usize, len: usize) -> Option<&'a [u8]> {
+        if index >= self.len || from.checked_add(len)? > self.stride {
+            return None;
+        }
+        let start = index.checked_mul(self.stride)?.checked_add(from)?;
+        self.bytes.get(start..start.checked_add(len)?)
+    }
+
+    /// The entries as a slice, when they are packed (`entry_size` is the size of `E`, as in
+    /// minor 0 records of every kind, and in FLB tables and roots of minor 1). `None` for
+    /// wider entries: use [`Entries::iter`] or [`Entries::get`] then.
     pub fn as_slice(&self) -> Option<&'a [E]> {
         if self.stride != size_of::<E>() {
             return None;
@@ -148,6 +207,16 @@ pub struct Iter<'a, E> {
     entries: Entries<'a, E>,
     front: usize,
     back: usize,
+}
+
+impl<E> Clone for Iter<'_, E> {
+    fn clone(&self) -> Self {
+        Iter {
+            entries: self.entries,
+            front: self.front,
+            back: self.back,
+        }
+    }
 }
 
 impl<E> core::fmt::Debug for Iter<'_, E> {
@@ -195,6 +264,11 @@ pub struct Record<'a, E> {
     header: &'a RecordHeader,
     bytes: &'a [u8],
     entries: Entries<'a, E>,
+    /// The version whose rules the record was read by: its minor's, or the reader's when the
+    /// record is newer.
+    version: AbiVersion,
+    /// The version of the reader that decoded it.
+    reader: AbiVersion,
 }
 
 impl<E> Clone for Record<'_, E> {
@@ -209,35 +283,66 @@ impl<E> core::fmt::Debug for Record<'_, E> {
         f.debug_struct("Record")
             .field("header", self.header)
             .field("entries", &self.entries)
+            .field("version", &self.version)
             .finish()
     }
 }
 
 impl<'a, E: Entry> Record<'a, E> {
-    /// Size in bytes of a record written by this version with room for `capacity` entries, or
-    /// `None` when it would not fit the `u32` length field.
-    pub fn len_for(capacity: u32) -> Option<usize> {
-        let len = u64::from(capacity)
-            .checked_mul(size_of::<E>() as u64)?
-            .checked_add(HEADER_LEN as u64)?;
-        if len > u64::from(u32::MAX) {
+    /// Size in bytes of a record `version` writes with room for `capacity` entries, or `None`
+    /// when it would not fit the `u32` length field.
+    pub const fn len_for(version: AbiVersion, capacity: u32) -> Option<usize> {
+        let size = entry_size(E::KIND, version) as u64;
+        let Some(len) = (capacity as u64).checked_mul(size) else {
             return None;
+        };
+        match len.checked_add(HEADER_LEN as u64) {
+            Some(len) if len <= u32::MAX as u64 => {
+                // len <= u32::MAX: fits the usize of every target with 32 bits or more.
+                #[allow(clippy::cast_possible_truncation)]
+                Some(len as usize)
+            }
+            _ => None,
         }
-        usize::try_from(len).ok()
     }
 
-    /// Validates `bytes`, which must be exactly one record, and returns a view of it.
+    /// Validates `bytes`, which must be exactly one record holding a whole table, as the
+    /// newest reader ([`AbiVersion::NEWEST`]), and returns a view of it.
     ///
     /// The input is only read, at any alignment. Nothing is copied. The checks run in the
-    /// order SPEC.md gives; the first failure is returned.
+    /// order SPEC.md gives; the first failure is returned. A block of a chained table is
+    /// refused ([`ChainFault::NeedsMemory`]): decode it as a [`Table`](crate::table::Table).
     ///
     /// # Errors
     ///
     /// Any [`Error`] but [`Error::Generation`], [`Error::Directory`], [`Error::ReadOnly`],
-    /// [`Error::BufferTooSmall`] and [`Error::CapacityExceeded`].
+    /// [`Error::BufferTooSmall`], [`Error::CapacityExceeded`] and [`Error::Unfit`].
     pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::decode_as(bytes, AbiVersion::NEWEST)
+    }
+
+    /// [`Record::decode`] as a reader of `reader` would: with the sizes, fields and feature
+    /// bits that version knows. A writer checks with it that a kernel of an older version
+    /// will read what it wrote for it (rollback).
+    ///
+    /// # Errors
+    ///
+    /// As [`Record::decode`].
+    pub fn decode_as(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, Error> {
+        let record = Self::decode_block(bytes, reader)?;
+        if record.header.link().is_some() {
+            return Err(Error::Chain {
+                kind: E::KIND,
+                fault: ChainFault::NeedsMemory,
+            });
+        }
+        Ok(record)
+    }
+
+    /// Every check of [`Record::decode_as`], but a block of a chain is accepted.
+    pub(crate) fn decode_block(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, Error> {
         let kind = E::KIND;
-        let layout = header::check(bytes, kind, known_entry_size(kind))?;
+        let layout = header::check(bytes, kind, reader)?;
         let table = layout.record.get(layout.header_len..).unwrap_or(&[]);
         let entries: Entries<'a, E> = Entries {
             bytes: table,
@@ -245,24 +350,64 @@ impl<'a, E: Entry> Record<'a, E> {
             len: layout.count,
             _entry: PhantomData,
         };
-        // Packed entries (every record this version writes): a whole-table check first, which
-        // vectorises; the exact walk below then runs only to name the first bad entry.
-        let vouched = entries
-            .as_slice()
-            .is_some_and(|slice| E::all_valid(slice, layout.newer));
-        if !vouched {
-            check_each(&entries, table, &layout, kind)?;
+        // Packed entries with nothing beyond the v1.0 fields (every v1.0 record; FLB tables and
+        // roots at any minor): a whole-table check first, which vectorises; the exact walk
+        // then runs only to name the first bad entry.
+        let vouched = E::ext_len(layout.version) == 0
+            && entries
+                .as_slice()
+                .is_some_and(|slice| E::all_valid(slice, layout.newer));
+        let implied = if vouched {
+            RoCompatFeatures::empty()
+        } else {
+            check_each(&entries, &layout, kind)?
+        };
+        // The read-only-compatible bits this reader knows say exactly what the entries use.
+        let known = Features::known(kind, layout.version).ro_compat;
+        let stored = layout.header.features().ro_compat & known;
+        if stored != implied {
+            return Err(Error::Inconsistent {
+                kind,
+                field: Field::RoCompat,
+                expected: u64::from(implied.bits()),
+                found: u64::from(stored.bits()),
+            });
         }
         Ok(Record {
             header: layout.header,
             bytes: layout.record,
             entries,
+            version: layout.version,
+            reader,
         })
     }
 
-    /// Writes a record of this version into `out`: the header, `entries` in the order given,
-    /// and zeroes up to `capacity` slots; then the CRC. Returns the length written, which is
-    /// [`Record::len_for`]`(capacity)`. O(number of entries + capacity).
+    /// A record whose bytes were validated before (a block of a validated chain, read again):
+    /// the structural checks only, O(1). Accessors stay in bounds whatever the bytes are.
+    pub(crate) fn revisit(bytes: &'a [u8], reader: AbiVersion) -> Option<Self> {
+        let layout = header::layout(bytes, E::KIND, reader).ok()?;
+        Some(Record {
+            header: layout.header,
+            bytes: layout.record,
+            entries: Entries {
+                bytes: layout.record.get(layout.header_len..).unwrap_or(&[]),
+                stride: layout.stride,
+                len: layout.count,
+                _entry: PhantomData,
+            },
+            version: layout.version,
+            reader,
+        })
+    }
+
+    /// Writes a record of `version` holding a whole table into `out`: the header, `entries`
+    /// in the order given, and zeroes up to `capacity` slots; then the CRC. Returns the length
+    /// written, which is [`Record::len_for`]`(version, capacity)`. O(number of entries +
+    /// capacity).
+    ///
+    /// The version is always explicit: a kernel writes what the kernel it hands over to reads
+    /// (an older one, on rollback), never silently the newest. A table that may not fit one
+    /// record is written with [`Table::encode`](crate::table::Table::encode).
     ///
     /// Each entry is checked as the decoder would check it, so the output always decodes to
     /// the same entries. On error the contents of `out` are unspecified.
@@ -271,64 +416,28 @@ impl<'a, E: Entry> Record<'a, E> {
     ///
     /// [`Error::BufferTooSmall`] naming the size needed, [`Error::CapacityExceeded`],
     /// [`Error::Inconsistent`] with [`Field::Capacity`] for a capacity whose record would not
-    /// fit a `u32` length, and [`Error::Entry`] for an invalid entry.
+    /// fit a `u32` length, [`Error::Entry`] for an invalid entry, and [`Error::Unfit`] for an
+    /// entry `version` cannot express.
     pub fn encode<I>(
         out: &mut [u8],
+        version: AbiVersion,
         generation: u64,
         capacity: u32,
         entries: I,
     ) -> Result<usize, Error>
     where
-        I: IntoIterator<Item = E>,
+        I: IntoIterator,
+        I::Item: Into<E::Item>,
     {
-        let kind = E::KIND;
-        let size = size_of::<E>();
-        let record_len = Self::len_for(capacity).ok_or(Error::Inconsistent {
-            kind,
-            field: Field::Capacity,
-            expected: (u64::from(u32::MAX) - HEADER_LEN as u64) / size as u64,
-            found: u64::from(capacity),
-        })?;
-        let found = out.len();
-        let out = out.get_mut(..record_len).ok_or(Error::BufferTooSmall {
-            kind,
-            needed: record_len as u64,
-            found: found as u64,
-        })?;
-        out.fill(0);
-        let (head, table) = out.split_at_mut(HEADER_LEN);
-        let mut slots = table.chunks_exact_mut(size);
-        let mut count: u32 = 0;
-        let mut prev: Option<E> = None;
-        for entry in entries {
-            let index = count as usize;
-            let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
-            let slot = slots
-                .next()
-                .ok_or(Error::CapacityExceeded { kind, capacity })?;
-            entry
-                .check(prev.as_ref(), false)
-                .map_err(|fault| entry_error(kind, index, offset, fault))?;
-            slot.copy_from_slice(entry.as_bytes());
-            prev = Some(entry);
-            count = count.saturating_add(1);
-        }
-        // record_len <= u32::MAX was checked by len_for; size is asserted < u16::MAX.
-        #[allow(clippy::cast_possible_truncation)]
-        header::write(
-            head,
-            kind,
-            size as u16,
-            count,
-            capacity,
-            record_len as u32,
+        let mut items = entries.into_iter().map(Into::into).peekable();
+        let block = Block {
+            version,
             generation,
-        );
-        let crc = record_crc(out);
-        if let Some(field) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
-            field.copy_from_slice(&crc.to_le_bytes());
-        }
-        Ok(record_len)
+            capacity,
+            link: None,
+        };
+        let written = block.write::<E, _>(out, &mut items, None)?;
+        Ok(written.len)
     }
 
     /// The header.
@@ -341,14 +450,36 @@ impl<'a, E: Entry> Record<'a, E> {
         self.header.generation()
     }
 
-    /// Whether this reader may rewrite the record.
+    /// Whether the reader that decoded the record may rewrite it.
     pub fn access(&self) -> Access {
-        self.header.access()
+        self.header.access_for(E::KIND, self.version)
+    }
+
+    /// The version whose rules the record was read by: the one of its minor, or the reader's
+    /// when the record is newer than the reader.
+    pub fn version(&self) -> AbiVersion {
+        self.version
+    }
+
+    /// The version of the reader that decoded the record.
+    pub fn reader(&self) -> AbiVersion {
+        self.reader
     }
 
     /// The entries in use.
     pub fn entries(&self) -> Entries<'a, E> {
         self.entries
+    }
+
+    /// Entry `index` with every field the record holds (for PCI, the identity and flags of
+    /// minor 1; `None` for what a minor 0 record lacks).
+    pub fn item(&self, index: usize) -> Option<E::Item> {
+        let entry = self.entries.get(index)?;
+        let ext = match E::ext_len(self.version) {
+            0 => None,
+            len => Some(self.entries.slot(index, size_of::<E>(), len)?),
+        };
+        Some(E::join(entry, ext))
     }
 
     /// The record's bytes, exactly `record_len` of them.
@@ -357,32 +488,156 @@ impl<'a, E: Entry> Record<'a, E> {
     }
 }
 
-/// Checks every entry in order and returns the first fault, with its index and offset; and,
-/// for a record of this version or older, that no entry has bytes beyond what it defines.
+/// Checks every entry in order and returns the first fault, with its index and offset; returns
+/// the read-only-compatible features the entries use.
 fn check_each<E: Entry>(
     entries: &Entries<'_, E>,
-    table: &[u8],
     layout: &header::Layout<'_>,
     kind: RecordKind,
-) -> Result<(), Error> {
+) -> Result<RoCompatFeatures, Error> {
+    let ext_len = E::ext_len(layout.version);
+    let mut implied = RoCompatFeatures::empty();
     let mut prev: Option<&E> = None;
     let mut offset = layout.header_len;
     for (index, entry) in entries.iter().enumerate() {
-        entry
-            .check(prev, layout.newer)
-            .map_err(|fault| entry_error(kind, index, offset, fault))?;
-        if !layout.newer {
-            // Bytes of a wider entry than this version knows belong to a newer minor.
-            let tail = table
-                .get(offset.saturating_sub(layout.header_len)..)
-                .and_then(|t| t.get(size_of::<E>()..layout.stride))
-                .unwrap_or(&[]);
-            header::first_nonzero(tail, offset.saturating_add(size_of::<E>()), kind)?;
+        let fault = |fault| entry_error(kind, index, offset, fault);
+        entry.check(prev, layout.newer).map_err(fault)?;
+        if let Some(ext) = entries.slot(index, size_of::<E>(), ext_len) {
+            implied |= E::check_ext(ext, layout.newer).map_err(fault)?;
         }
         prev = Some(entry);
         offset = offset.saturating_add(layout.stride);
     }
-    Ok(())
+    Ok(implied)
+}
+
+/// How to write one record (block).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Block {
+    pub version: AbiVersion,
+    pub generation: u64,
+    pub capacity: u32,
+    /// For a block of a chain: its index, and the address of the next block, used when
+    /// entries remain after this one is full (0: there is none).
+    pub link: Option<Link>,
+}
+
+/// What [`Block::write`] wrote.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockWritten<E> {
+    /// The record's length.
+    pub len: usize,
+    /// Its CRC.
+    pub crc: u32,
+    /// Entries written.
+    pub count: u32,
+    /// Its last entry, to order the next block's first against.
+    pub last: Option<E>,
+    /// Whether entries remain (written by the next block).
+    pub more: bool,
+}
+
+impl Block {
+    /// Writes entries from `items` into a record in `out`, up to the capacity. A block of a
+    /// chain links to `link.next` when entries remain; a lone record refuses them. `prev` is
+    /// the last entry of the previous block.
+    pub(crate) fn write<E: Entry, I: Iterator<Item = E::Item>>(
+        &self,
+        out: &mut [u8],
+        items: &mut Peekable<I>,
+        prev: Option<E>,
+    ) -> Result<BlockWritten<E>, Error> {
+        let kind = E::KIND;
+        let version = self.version;
+        let size = usize::from(entry_size(kind, version));
+        let ext_len = E::ext_len(version);
+        let record_len = record_len::<E>(version, self.capacity)?;
+        let found = out.len();
+        let out = out.get_mut(..record_len).ok_or(Error::BufferTooSmall {
+            kind,
+            needed: record_len as u64,
+            found: found as u64,
+        })?;
+        out.fill(0);
+        let (head, table) = out.split_at_mut(HEADER_LEN);
+        let mut slots = table.chunks_exact_mut(size);
+        let mut count: u32 = 0;
+        let mut prev = prev;
+        let mut ro_compat = RoCompatFeatures::empty();
+        while count < self.capacity {
+            let Some(item) = items.next() else { break };
+            let index = count as usize;
+            let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
+            let slot = slots.next().ok_or(Error::CapacityExceeded {
+                kind,
+                capacity: self.capacity,
+            })?;
+            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
+            let entry = E::split(&item, count, ext, version).map_err(|what| Error::Unfit {
+                kind,
+                version,
+                what,
+            })?;
+            let fault = |fault| entry_error(kind, index, offset, fault);
+            entry.check(prev.as_ref(), false).map_err(fault)?;
+            if ext_len > 0 {
+                ro_compat |= E::check_ext(ext, false).map_err(fault)?;
+            }
+            head_bytes.copy_from_slice(entry.as_bytes());
+            prev = Some(entry);
+            count = count.saturating_add(1);
+        }
+        let more = items.peek().is_some();
+        let link = match self.link {
+            None if more => {
+                return Err(Error::CapacityExceeded {
+                    kind,
+                    capacity: self.capacity,
+                });
+            }
+            None => None,
+            Some(link) if !more => Some(Link { next: 0, ..link }),
+            Some(link) => Some(link),
+        };
+        // A chain of one block is a plain record: readers of every version read it.
+        let link = link.filter(|l| l.index > 0 || l.next != 0);
+        // record_len <= u32::MAX was checked by len_for; sizes are far below u16::MAX.
+        #[allow(clippy::cast_possible_truncation)]
+        let written = header::Written {
+            version,
+            entry_size: size as u16,
+            count,
+            capacity: self.capacity,
+            record_len: record_len as u32,
+            generation: self.generation,
+            ro_compat,
+            link,
+        };
+        header::write(head, kind, &written);
+        let crc = record_crc(out);
+        if let Some(field) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
+            field.copy_from_slice(&crc.to_le_bytes());
+        }
+        Ok(BlockWritten {
+            len: record_len,
+            crc,
+            count,
+            last: prev,
+            more,
+        })
+    }
+}
+
+/// The length of a record of `version` with `capacity` slots, or the error of a capacity
+/// whose record would not fit a `u32` length.
+pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
+    let size = entry_size(E::KIND, version);
+    Record::<E>::len_for(version, capacity).ok_or(Error::Inconsistent {
+        kind: E::KIND,
+        field: Field::Capacity,
+        expected: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
+        found: u64::from(capacity),
+    })
 }
 
 fn entry_error(kind: RecordKind, index: usize, offset: usize, fault: EntryFault) -> Error {

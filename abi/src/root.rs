@@ -6,10 +6,11 @@ use core::mem::{offset_of, size_of};
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::error::{DirectoryField, EntryFault, Error};
+use crate::error::{DirectoryField, EntryFault, Error, Unfit};
 use crate::header::HEADER_LEN;
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::version::AbiVersion;
 
 /// A decoded root record.
 pub type Root<'a> = Record<'a, DirEntry>;
@@ -96,9 +97,18 @@ impl DirEntry {
     }
 }
 
-impl Sealed for DirEntry {}
+impl Sealed for DirEntry {
+    fn split(item: &DirEntry, _: u32, _: &mut [u8], _: AbiVersion) -> Result<DirEntry, Unfit> {
+        Ok(*item)
+    }
+
+    fn join(entry: &DirEntry, _: Option<&[u8]>) -> DirEntry {
+        *entry
+    }
+}
 
 impl Entry for DirEntry {
+    type Item = DirEntry;
     const KIND: RecordKind = RecordKind::Root;
 
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {
@@ -136,13 +146,25 @@ impl<'a> Record<'a, DirEntry> {
     }
 
     /// Decodes `bytes` as the record of kind `E::KIND` that this root references, and checks
-    /// it against its directory entry: same length, same stored CRC, same generation.
+    /// it against its directory entry: same length, same stored CRC, same generation. The
+    /// record is read as this root was (by the same reader version); a chained table's first
+    /// block is refused ([`ChainFault::NeedsMemory`](crate::error::ChainFault)): open it with
+    /// [`Record::open_table`].
     ///
     /// # Errors
     ///
     /// [`Error::NoRecord`] when the root references no record of that kind; the decoder's
     /// errors; [`Error::Directory`] naming the field that disagrees; [`Error::Generation`].
     pub fn open<'b, E: Entry>(&self, bytes: &'b [u8]) -> Result<Record<'b, E>, Error> {
+        self.check_referenced(bytes, false)
+    }
+
+    /// [`Record::open`], accepting the first block of a chain when `chained` is true.
+    pub(crate) fn check_referenced<'b, E: Entry>(
+        &self,
+        bytes: &'b [u8],
+        chained: bool,
+    ) -> Result<Record<'b, E>, Error> {
         let kind = E::KIND;
         let entry = self.find(kind).ok_or(Error::NoRecord { kind })?;
         if bytes.len() as u64 != u64::from(entry.length()) {
@@ -153,7 +175,11 @@ impl<'a> Record<'a, DirEntry> {
                 found: bytes.len() as u64,
             });
         }
-        let record = Record::<E>::decode(bytes)?;
+        let record = if chained {
+            Record::<E>::decode_block(bytes, self.reader())?
+        } else {
+            Record::<E>::decode_as(bytes, self.reader())?
+        };
         if record.header().crc() != entry.crc() {
             return Err(Error::Directory {
                 kind,

@@ -44,7 +44,9 @@ fn lookup(c: &mut Criterion<ThreadCpu>) {
         let table = PciTable::decode(&bytes).unwrap();
         // Sized as a kernel would size it for the largest table: the key index is in use.
         let incoming: Box<PciIncoming<'_, 65536>> = Box::new(PciIncoming::new());
-        incoming.load(table).unwrap();
+        incoming
+            .load(liveupdate_abi::Table::try_from(table).unwrap())
+            .unwrap();
         let addresses: Vec<PciAddress> = table
             .entries()
             .iter()

@@ -5,8 +5,10 @@
 //!
 //! 1. the root: mapped, then decoded (magic, version, sizes, CRC, entries);
 //! 2. the layout: no two of the root and the records it references share a byte;
-//! 3. each record of a kind this version knows: mapped, decoded, and matched against its
-//!    directory entry (length, stored CRC, generation equal to the root's).
+//! 3. each table of a kind this version knows: its first block mapped, decoded, and matched
+//!    against its directory entry (length, stored CRC, generation equal to the root's), then
+//!    the rest of its chain, if it is chained (`liveupdate_abi::Table`);
+//! 4. the layout again, with every block of every chain: still no byte shared.
 //!
 //! Directory entries of kinds this version does not know are kept in the layout check but not
 //! read: [`Handover::unknown`] lists them for the caller to log or free.
@@ -18,7 +20,10 @@ use core::fmt;
 
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
-use liveupdate_abi::{DirEntry, Entry, Error, FlbTable, PciTable, Record, RecordKind, Root};
+use liveupdate_abi::{
+    AbiVersion, DirEntry, Entry, Error, FlbEntry, PciEntry, PhysMem, RecordKind, Root, Table,
+    TableError,
+};
 
 use crate::mem::{MemError, MemFault, PhysMemory, PhysMemoryMut};
 
@@ -73,8 +78,10 @@ pub enum GraphError {
         /// The range and why.
         error: MemError,
     },
-    /// A record failed validation; the error names the record kind and where.
+    /// The root record failed validation; the error says where.
     Record(Error),
+    /// A table failed validation; the error names its kind, the block and where in it.
+    Table(TableError),
     /// Two records share bytes.
     Overlap {
         /// The record at the lower address.
@@ -99,6 +106,7 @@ impl fmt::Display for GraphError {
             }
             GraphError::Memory { kind, error } => write!(f, "{kind}: {error}"),
             GraphError::Record(e) => fmt::Display::fmt(e, f),
+            GraphError::Table(e) => write!(f, "{}: {e}", e.error.kind()),
             GraphError::Overlap { first, second } => write!(f, "{first} overlaps {second}"),
             GraphError::TooManyRecords { count, max } => write!(
                 f,
@@ -113,31 +121,32 @@ impl core::error::Error for GraphError {
         match self {
             GraphError::Memory { error, .. } => Some(error),
             GraphError::Record(e) => Some(e),
+            GraphError::Table(e) => Some(e),
             _ => None,
         }
     }
 }
 
-/// A validated handover: the root and every record of a known kind it references, all checked.
+/// A validated handover: the root and every table of a known kind it references, all checked.
 ///
 /// The views borrow the memory the handover was loaded from; nothing is copied.
 #[derive(Clone, Copy, Debug)]
 pub struct Handover<'m> {
     root: Root<'m>,
     root_addr: u64,
-    flb: Option<FlbTable<'m>>,
-    pci: Option<PciTable<'m>>,
+    flb: Option<Table<'m, FlbEntry>>,
+    pci: Option<Table<'m, PciEntry>>,
 }
 
 impl<'m> Handover<'m> {
     /// Reads and validates the root record at `root_addr` (`root_len` bytes, as KHO gave
-    /// them) and every record it references.
+    /// them) and every table it references, following chained tables through `mem`.
     ///
     /// # Errors
     ///
     /// [`GraphError::NoHandover`] for a zero length or a root whose magic is zero; otherwise
     /// the first failure in the order of the [module docs](self).
-    pub fn load<M: PhysMemory + ?Sized>(
+    pub fn load<M: PhysMemory + PhysMem + Sync>(
         mem: &'m M,
         root_addr: u64,
         root_len: usize,
@@ -145,9 +154,8 @@ impl<'m> Handover<'m> {
         if root_len == 0 {
             return Err(GraphError::NoHandover);
         }
-        let bytes = mem
-            .read(root_addr, root_len)
-            .map_err(|error| GraphError::Memory {
+        let bytes =
+            PhysMemory::read(mem, root_addr, root_len).map_err(|error| GraphError::Memory {
                 kind: RecordKind::Root,
                 error,
             })?;
@@ -165,12 +173,14 @@ impl<'m> Handover<'m> {
                 _ => {}
             }
         }
-        Ok(Handover {
+        let handover = Handover {
             root,
             root_addr,
             flb,
             pci,
-        })
+        };
+        handover.check_chains()?;
+        Ok(handover)
     }
 
     /// The root record.
@@ -193,12 +203,12 @@ impl<'m> Handover<'m> {
     }
 
     /// The FLB table, if the previous kernel wrote one.
-    pub fn flb_table(&self) -> Option<FlbTable<'m>> {
+    pub fn flb_table(&self) -> Option<Table<'m, FlbEntry>> {
         self.flb
     }
 
     /// The PCI table, if the previous kernel wrote one.
-    pub fn pci_table(&self) -> Option<PciTable<'m>> {
+    pub fn pci_table(&self) -> Option<Table<'m, PciEntry>> {
         self.pci
     }
 
@@ -210,14 +220,71 @@ impl<'m> Handover<'m> {
             .iter()
             .filter(|e| !matches!(e.kind(), Some(RecordKind::FlbTable | RecordKind::PciTable)))
     }
+
+    /// Checks that the blocks of chained tables after their first share no byte with the root,
+    /// any record of the directory, or the other table's blocks. The blocks of one chain are
+    /// disjoint already (ascending), and so are the root and the directory's records
+    /// ([`check_layout`]). O(blocks × records) against those, O(blocks) between the chains.
+    fn check_chains(&self) -> Result<(), GraphError> {
+        let fixed =
+            core::iter::once(self.root_span()).chain(self.root.entries().iter().map(|e| Span {
+                magic: e.magic(),
+                addr: e.phys_addr(),
+                len: u64::from(e.length()),
+            }));
+        let flb = self.flb.map(chained);
+        let pci = self.pci.map(chained);
+        let all = flb.clone().into_iter().flatten();
+        for span in all.chain(pci.clone().into_iter().flatten()) {
+            for other in fixed.clone() {
+                overlap(span, other)?;
+            }
+        }
+        // Both chains ascend: walk them together.
+        let (mut a, mut b) = (
+            flb.into_iter().flatten().peekable(),
+            pci.into_iter().flatten().peekable(),
+        );
+        while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+            overlap(x, y)?;
+            if x.end() <= y.end() {
+                a.next();
+            } else {
+                b.next();
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Reads the record `entry` references and opens it against the root.
-fn open<'m, E: Entry, M: PhysMemory + ?Sized>(
+/// The blocks of `table` after its first, as spans, in ascending order.
+fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> + Clone {
+    table.blocks().skip(1).map(|block| Span {
+        magic: E::KIND.magic(),
+        addr: block.phys,
+        len: block.record.as_bytes().len() as u64,
+    })
+}
+
+/// [`GraphError::Overlap`] when `a` and `b` share a byte, the lower one first.
+fn overlap(a: Span, b: Span) -> Result<(), GraphError> {
+    if a.addr < b.end() && b.addr < a.end() {
+        let (first, second) = if (a.addr, a.magic) <= (b.addr, b.magic) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        return Err(GraphError::Overlap { first, second });
+    }
+    Ok(())
+}
+
+/// Reads the table `entry` references and opens it against the root, following its chain.
+fn open<'m, E: Entry, M: PhysMemory + PhysMem + Sync>(
     mem: &'m M,
     root: &Root<'_>,
     entry: &DirEntry,
-) -> Result<Record<'m, E>, GraphError> {
+) -> Result<Table<'m, E>, GraphError> {
     let memory = |error| GraphError::Memory {
         kind: E::KIND,
         error,
@@ -229,8 +296,9 @@ fn open<'m, E: Entry, M: PhysMemory + ?Sized>(
             fault: MemFault::Overflow,
         })
     })?;
-    let bytes = mem.read(entry.phys_addr(), len).map_err(memory)?;
-    root.open::<E>(bytes).map_err(GraphError::Record)
+    // The first block through this crate's memory, for its precise error.
+    PhysMemory::read(mem, entry.phys_addr(), len).map_err(memory)?;
+    root.open_table::<E>(mem).map_err(GraphError::Table)
 }
 
 /// Checks that the root and the records of `directory` share no byte: sorts their spans by
@@ -293,8 +361,9 @@ fn check_layout<'a>(
 /// [`GraphError::TooManyRecords`], [`GraphError::Overlap`], [`GraphError::Memory`] when the
 /// root does not fit the memory, [`GraphError::Record`] for a duplicate kind, and any error of
 /// [`Handover::load`] from the read-back.
-pub fn write_root<M: PhysMemoryMut + ?Sized>(
+pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
     mem: &mut M,
+    version: AbiVersion,
     root_addr: u64,
     generation: u64,
     records: &[DirEntry],
@@ -307,7 +376,7 @@ pub fn write_root<M: PhysMemoryMut + ?Sized>(
     directory.extend_from_slice(records).map_err(|_| too_many)?;
     directory.sort_unstable_by_key(DirEntry::magic);
     let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
-    let root_len = Root::len_for(capacity).ok_or(too_many)?;
+    let root_len = Root::len_for(version, capacity).ok_or(too_many)?;
     check_layout(root_addr, root_len, directory.iter())?;
     let out = mem
         .slice_mut(root_addr, root_len)
@@ -315,8 +384,14 @@ pub fn write_root<M: PhysMemoryMut + ?Sized>(
             kind: RecordKind::Root,
             error,
         })?;
-    Root::encode(out, generation, capacity, directory.iter().copied())
-        .map_err(GraphError::Record)?;
+    Root::encode(
+        out,
+        version,
+        generation,
+        capacity,
+        directory.iter().copied(),
+    )
+    .map_err(GraphError::Record)?;
     Handover::load(&*mem, root_addr, root_len)?;
     Ok(root_len)
 }

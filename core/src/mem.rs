@@ -370,6 +370,52 @@ impl PhysMemoryMut for DirectMapMut<'_> {
     }
 }
 
+/// The memories of this module are also `liveupdate-abi`'s [`PhysMem`](liveupdate_abi::PhysMem), through which a
+/// chained table's blocks are followed: the same checked reads, the error reduced to `None`.
+impl<B: AsRef<[u8]>> liveupdate_abi::PhysMem for SliceMemory<B> {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        PhysMemory::read(self, phys, len).ok()
+    }
+}
+
+impl liveupdate_abi::PhysMem for DirectMap<'_> {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        PhysMemory::read(self, phys, len).ok()
+    }
+}
+
+impl liveupdate_abi::PhysMem for DirectMapMut<'_> {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        PhysMemory::read(self, phys, len).ok()
+    }
+}
+
+/// Writable memory as `liveupdate-abi`'s table encoder takes it, keeping the first access
+/// error for the caller to report.
+pub(crate) struct Sink<'a, M: ?Sized> {
+    mem: &'a mut M,
+    /// The first range that could not be written.
+    pub(crate) error: Option<MemError>,
+}
+
+impl<'a, M: PhysMemoryMut + ?Sized> Sink<'a, M> {
+    pub(crate) fn new(mem: &'a mut M) -> Self {
+        Sink { mem, error: None }
+    }
+}
+
+impl<M: PhysMemoryMut + ?Sized> liveupdate_abi::PhysMemMut for Sink<'_, M> {
+    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
+        match self.mem.slice_mut(phys, len) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

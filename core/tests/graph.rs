@@ -6,14 +6,16 @@
 mod common;
 
 use common::{Recorder, Registry};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    DirEntry, DirectoryField, EntryFault, Error, FlbEntry, FlbTable, PciAddress, PciTable,
-    RecordKind, Root, seal,
+    BlockPlace, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress, RecordKind,
+    Root, TableError, Unfit, seal,
 };
+use liveupdate_core::flb::FlbRegistry;
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
 use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemoryMut, SliceMemory};
-use liveupdate_core::pci::PciTracker;
+use liveupdate_core::pci::{PciError, PciTracker};
 use proptest::prelude::*;
 
 const BASE: u64 = 0x10_0000;
@@ -34,9 +36,13 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
     let pci = Pci::new();
     pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
     let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
-    let flb = reg.serialize(&mut mem, FLB_AT, generation).unwrap();
-    let pci = pci.serialize(&mut mem, PCI_AT, generation).unwrap();
-    let root_len = write_root(&mut mem, ROOT_AT, generation, &[pci, flb]).unwrap();
+    let flb = reg
+        .serialize(&mut mem, AbiVersion::V1, FLB_AT, generation)
+        .unwrap();
+    let pci = pci
+        .serialize(&mut mem, AbiVersion::V1, PCI_AT, generation)
+        .unwrap();
+    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, generation, &[pci, flb]).unwrap();
     (mem.into_inner(), root_len, [flb, pci])
 }
 
@@ -44,8 +50,15 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
 /// be of kinds this version does not know (the encoder only takes known kinds).
 fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
     let cap = u32::try_from(entries.len()).unwrap();
-    let mut bytes = vec![0u8; Root::len_for(cap).unwrap()];
-    Root::encode(&mut bytes, generation, cap, []).unwrap();
+    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1, cap).unwrap()];
+    Root::encode(
+        &mut bytes,
+        AbiVersion::V1,
+        generation,
+        cap,
+        std::iter::empty::<DirEntry>(),
+    )
+    .unwrap();
     for (i, &(magic, addr, len, crc)) in entries.iter().enumerate() {
         let at = HEADER_LEN + 24 * i;
         bytes[at..at + 4].copy_from_slice(&magic.to_le_bytes());
@@ -96,7 +109,7 @@ fn load_works_through_a_direct_map() {
     // its address was exposed above.
     let map = unsafe { DirectMap::new(offset, BASE, bytes.len()) }.unwrap();
     let handover = Handover::load(&map, ROOT_AT, root_len).unwrap();
-    assert_eq!(handover.pci_table().unwrap().entries().len(), 1);
+    assert_eq!(handover.pci_table().unwrap().len(), 1);
     assert!(matches!(
         Handover::load(&map, ROOT_AT + 0x1000, root_len),
         Err(GraphError::Memory {
@@ -221,8 +234,12 @@ fn a_corrupt_record_is_caught_by_its_checksum() {
     let mem = SliceMemory::new(BASE, &bytes[..]);
     assert!(matches!(
         Handover::load(&mem, ROOT_AT, root_len),
-        Err(GraphError::Record(Error::Checksum {
-            kind: RecordKind::PciTable,
+        Err(GraphError::Table(TableError {
+            block: 0,
+            error: Error::Checksum {
+                kind: RecordKind::PciTable,
+                ..
+            },
             ..
         }))
     ));
@@ -243,9 +260,13 @@ fn a_record_the_directory_does_not_describe_is_refused() {
     let mem = SliceMemory::new(BASE, &bytes[..]);
     assert!(matches!(
         Handover::load(&mem, ROOT_AT, root.len()),
-        Err(GraphError::Record(Error::Directory {
-            kind: RecordKind::FlbTable,
-            field: DirectoryField::Crc,
+        Err(GraphError::Table(TableError {
+            block: 0,
+            error: Error::Directory {
+                kind: RecordKind::FlbTable,
+                field: DirectoryField::Crc,
+                ..
+            },
             ..
         }))
     ));
@@ -265,10 +286,14 @@ fn a_record_of_another_generation_is_refused() {
     let mem = SliceMemory::new(BASE, &bytes[..]);
     assert_eq!(
         Handover::load(&mem, ROOT_AT, root.len()).unwrap_err(),
-        GraphError::Record(Error::Generation {
-            kind: RecordKind::FlbTable,
-            expected: 2,
-            found: 1
+        GraphError::Table(TableError {
+            block: 0,
+            phys: FLB_AT,
+            error: Error::Generation {
+                kind: RecordKind::FlbTable,
+                expected: 2,
+                found: 1
+            }
         })
     );
 }
@@ -417,13 +442,13 @@ fn write_root_checks_before_writing() {
 
     let too_many = vec![flb; MAX_RECORDS + 1];
     assert_eq!(
-        write_root(&mut fresh(), ROOT_AT, 1, &too_many),
+        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &too_many),
         Err(GraphError::TooManyRecords { count: 17, max: 16 })
     );
     // Two FLB tables (at different places: at the same place they would overlap).
     let second_flb = DirEntry::new(RecordKind::FlbTable, PCI_AT, pci.length(), pci.crc());
     assert!(matches!(
-        write_root(&mut fresh(), ROOT_AT, 1, &[flb, second_flb]),
+        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &[flb, second_flb]),
         Err(GraphError::Record(Error::Entry {
             kind: RecordKind::Root,
             fault: EntryFault::Duplicate,
@@ -433,12 +458,18 @@ fn write_root_checks_before_writing() {
     // The root would cover the PCI table.
     let mut mem = fresh();
     assert!(matches!(
-        write_root(&mut mem, PCI_AT + 16, 1, &[flb, pci]),
+        write_root(&mut mem, AbiVersion::V1, PCI_AT + 16, 1, &[flb, pci]),
         Err(GraphError::Overlap { .. })
     ));
     assert_eq!(mem.into_inner(), bytes, "nothing written");
     assert!(matches!(
-        write_root(&mut fresh(), BASE + SIZE as u64 - 16, 1, &[flb, pci]),
+        write_root(
+            &mut fresh(),
+            AbiVersion::V1,
+            BASE + SIZE as u64 - 16,
+            1,
+            &[flb, pci]
+        ),
         Err(GraphError::Memory {
             kind: RecordKind::Root,
             ..
@@ -453,47 +484,112 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
     assert_eq!(
         write_root(
             &mut SliceMemory::new(BASE, bytes.clone()),
+            AbiVersion::V1,
             ROOT_AT,
             2,
             &[flb, pci]
         ),
-        Err(GraphError::Record(Error::Generation {
-            kind: RecordKind::FlbTable,
-            expected: 2,
-            found: 1
+        Err(GraphError::Table(TableError {
+            block: 0,
+            phys: FLB_AT,
+            error: Error::Generation {
+                kind: RecordKind::FlbTable,
+                expected: 2,
+                found: 1
+            }
         }))
     );
     // A record that is not in memory.
     let mut empty = SliceMemory::new(BASE, vec![0u8; SIZE]);
     assert!(matches!(
-        write_root(&mut empty, ROOT_AT, 1, &[flb]),
-        Err(GraphError::Record(Error::NoRecord {
-            kind: RecordKind::FlbTable
+        write_root(&mut empty, AbiVersion::V1, ROOT_AT, 1, &[flb]),
+        Err(GraphError::Table(TableError {
+            block: 0,
+            error: Error::NoRecord {
+                kind: RecordKind::FlbTable
+            },
+            ..
         }))
     ));
 }
 
 #[test]
-fn write_root_through_a_mutable_trait_object() {
-    let (bytes, _, [flb, pci]) = image(3);
-    let mut mem = SliceMemory::new(BASE, bytes);
-    let dynamic: &mut dyn PhysMemoryMut = &mut mem;
-    let len = write_root(dynamic, ROOT_AT, 3, &[flb, pci]).unwrap();
-    let bytes = mem.into_inner();
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+fn chained_tables_are_written_followed_and_placed() {
+    // v2: the PCI table over three blocks, the FLB table over two, placed between and after
+    // the other records; write_root reads everything back through the chains.
+    let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    let tracker: PciTracker<8> = PciTracker::new();
+    for bus in 1..=5 {
+        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+    }
+    let block = |phys, capacity| BlockPlace { phys, capacity };
+    let pci_blocks = [
+        block(PCI_AT, 2),
+        block(PCI_AT + 0x100, 2),
+        block(ROOT_AT + 0x400, 2),
+    ];
+    let pci = tracker
+        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .unwrap();
+    let reg: FlbRegistry<4> = FlbRegistry::new();
+    for name in ["a", "b", "c"] {
+        reg.register(name, Recorder::leak(name, 1, 2)).unwrap();
+        reg.preserve_file(name).unwrap();
+    }
+    let flb_blocks = [block(FLB_AT, 2), block(FLB_AT + 0x200, 2)];
+    let flb = reg
+        .serialize_blocks(&mut mem, AbiVersion::V2, &flb_blocks, 4)
+        .unwrap();
+    let len = write_root(&mut mem, AbiVersion::V2, ROOT_AT, 4, &[flb, pci]).unwrap();
     let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
+    let pci_table = handover.pci_table().unwrap();
+    assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
+    assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0)));
+    let flb_table = handover.flb_table().unwrap();
+    assert_eq!((flb_table.block_count(), flb_table.len()), (2, 3));
+    assert!(flb_table.find("c").is_some());
+
+    // A v1 writer has no chain to put five devices in.
+    let err = tracker
+        .serialize_blocks(&mut mem, AbiVersion::V1, &pci_blocks, 4)
+        .unwrap_err();
     assert_eq!(
-        FlbTable::decode(handover.flb_table().unwrap().as_bytes())
-            .unwrap()
-            .generation(),
-        3
+        err,
+        PciError::Table(TableError {
+            block: 0,
+            phys: PCI_AT,
+            error: Error::Unfit {
+                kind: RecordKind::PciTable,
+                version: AbiVersion::V1,
+                what: Unfit::Chain { capacity: 2 }
+            }
+        })
     );
+
+    // A chain's second block inside a record of a kind this version does not read: the
+    // chain is well formed, and the overlap is still found.
+    let pci = tracker
+        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .unwrap();
+    let root = raw_root(
+        4,
+        &[
+            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (LUOX, PCI_AT + 0x100, 0x80, 0),
+        ],
+    );
+    mem.slice_mut(ROOT_AT, root.len())
+        .unwrap()
+        .copy_from_slice(&root);
+    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    let span = |magic, addr, len| Span { magic, addr, len };
     assert_eq!(
-        PciTable::decode(handover.pci_table().unwrap().as_bytes())
-            .unwrap()
-            .entries()
-            .len(),
-        1
+        err,
+        GraphError::Overlap {
+            first: span(RecordKind::PciTable.magic(), PCI_AT + 0x100, 112),
+            second: span(LUOX, PCI_AT + 0x100, 0x80),
+        }
     );
 }
 

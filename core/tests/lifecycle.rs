@@ -10,6 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Recorder, Registry};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{FlbFlags, PciAddress};
 use liveupdate_core::flb::{FlbError, FlbOps, OpsError, Preserved};
 use liveupdate_core::graph::{Handover, write_root};
@@ -82,9 +83,9 @@ fn outgoing() -> (Vec<u8>, usize) {
     );
 
     let mut mem = SliceMemory::new(BASE, vec![0u8; 0x3000]);
-    let flb = flbs.serialize(&mut mem, FLB_AT, 1).unwrap();
-    let pci = pci.serialize(&mut mem, PCI_AT, 1).unwrap();
-    let root_len = write_root(&mut mem, ROOT_AT, 1, &[flb, pci]).unwrap();
+    let flb = flbs.serialize(&mut mem, AbiVersion::V1, FLB_AT, 1).unwrap();
+    let pci = pci.serialize(&mut mem, AbiVersion::V1, PCI_AT, 1).unwrap();
+    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, 1, &[flb, pci]).unwrap();
     (mem.into_inner(), root_len)
 }
 
@@ -155,9 +156,20 @@ fn a_live_update_end_to_end() {
     tracker.preserve(NIC).unwrap();
     let generation = handover.generation() + 1;
     let mut out = SliceMemory::new(BASE, vec![0u8; 0x3000]);
-    let flb = next.serialize(&mut out, FLB_AT, generation).unwrap();
-    let pci_dir = tracker.serialize(&mut out, PCI_AT, generation).unwrap();
-    let len = write_root(&mut out, ROOT_AT, generation, &[flb, pci_dir]).unwrap();
+    let flb = next
+        .serialize(&mut out, AbiVersion::V1, FLB_AT, generation)
+        .unwrap();
+    let pci_dir = tracker
+        .serialize(&mut out, AbiVersion::V1, PCI_AT, generation)
+        .unwrap();
+    let len = write_root(
+        &mut out,
+        AbiVersion::V1,
+        ROOT_AT,
+        generation,
+        &[flb, pci_dir],
+    )
+    .unwrap();
     let handover = Handover::load(&out, ROOT_AT, len).unwrap();
     assert_eq!(handover.generation(), 2);
     let table = handover.pci_table().unwrap();

@@ -14,6 +14,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable};
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::pci::{PciError, PciIncoming};
@@ -67,7 +68,7 @@ fn registry(files: u64, ops: &'static Ops) -> Arc<FlbRegistry<1>> {
     reg.register("a", ops).unwrap();
     let mut buf = [0u8; 64 + 72];
     let entry = FlbEntry::new("a", 0xda7a, files, FlbFlags::empty()).unwrap();
-    let len = FlbTable::encode(&mut buf, 1, 1, [entry]).unwrap();
+    let len = FlbTable::encode(&mut buf, AbiVersion::V1, 1, 1, [entry]).unwrap();
     reg.load(&FlbTable::decode(&buf[..len]).unwrap()).unwrap();
     Arc::new(reg)
 }
@@ -143,7 +144,8 @@ fn lookups_against_pci_finish() {
     loom::model(|| {
         let present = PciAddress::new(0, 1, 0, 0);
         let mut buf = [0u8; 64 + 8];
-        let len = PciTable::encode(&mut buf, 1, 1, [PciEntry::new(present, 1)]).unwrap();
+        let len =
+            PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
         // The table must outlive the threads; loom runs many executions, each leaks 72 bytes.
         let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
         let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));

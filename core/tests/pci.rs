@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use liveupdate_abi::AbiVersion;
+use liveupdate_abi::Table;
 use liveupdate_abi::{PciAddress, PciEntry, PciTable, RecordKind};
 use liveupdate_core::mem::{MemError, MemFault, PhysMemory, SliceMemory};
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
@@ -15,11 +17,23 @@ fn dev(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
 }
 
 fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)> {
-    let mut mem = SliceMemory::new(0x9000, vec![0u8; PciTracker::<N>::RECORD_LEN]);
-    let dir = tracker.serialize(&mut mem, 0x9000, 3).unwrap();
+    let mut mem = SliceMemory::new(
+        0x9000,
+        vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1)],
+    );
+    let dir = tracker
+        .serialize(&mut mem, AbiVersion::V1, 0x9000, 3)
+        .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::PciTable));
-    assert_eq!(dir.length() as usize, PciTracker::<N>::RECORD_LEN);
-    let table = PciTable::decode(mem.read(0x9000, PciTracker::<N>::RECORD_LEN).unwrap()).unwrap();
+    assert_eq!(
+        dir.length() as usize,
+        PciTracker::<N>::record_len(AbiVersion::V1)
+    );
+    let table = PciTable::decode(
+        mem.read(0x9000, PciTracker::<N>::record_len(AbiVersion::V1))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(dir.crc(), table.header().crc());
     assert_eq!(table.header().entry_capacity() as usize, N);
     assert_eq!(table.generation(), 3);
@@ -103,14 +117,14 @@ fn serialize_refuses_unmapped_memory() {
     let pci = PciTracker::<4>::new();
     let mut mem = SliceMemory::new(0, vec![0u8; 64]);
     assert_eq!(
-        pci.serialize(&mut mem, 0, 1),
+        pci.serialize(&mut mem, AbiVersion::V1, 0, 1),
         Err(PciError::Memory(MemError {
             addr: 0,
-            len: PciTracker::<4>::RECORD_LEN,
+            len: PciTracker::<4>::record_len(AbiVersion::V1),
             fault: MemFault::Unmapped { base: 0, size: 64 }
         }))
     );
-    assert_eq!(PciTracker::<4>::RECORD_LEN, 64 + 4 * 8);
+    assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1), 64 + 4 * 8);
 }
 
 #[test]
@@ -120,11 +134,11 @@ fn an_empty_tracker_writes_an_empty_table() {
 
 // ---------------------------------------------------------------- incoming
 
-fn table(entries: &[PciEntry]) -> PciTable<'static> {
+fn table(entries: &[PciEntry]) -> Table<'static, PciEntry> {
     let buf: &'static mut [u8] = Box::leak(vec![0u8; 64 + 8 * entries.len()].into_boxed_slice());
     let cap = u32::try_from(entries.len()).unwrap();
-    let len = PciTable::encode(buf, 1, cap, entries.iter().copied()).unwrap();
-    PciTable::decode(&buf[..len]).unwrap()
+    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries.iter().copied()).unwrap();
+    Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
 #[test]

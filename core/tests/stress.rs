@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::thread;
 use std::time::{Duration, Instant};
 
+use liveupdate_abi::AbiVersion;
+use liveupdate_abi::Table;
 use liveupdate_abi::{FlbFlags, PciAddress, PciEntry, PciTable};
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::pci::{PciError, PciIncoming};
@@ -97,15 +99,15 @@ impl FlbOps for PciFlb {
     }
 }
 
-fn table() -> PciTable<'static> {
+fn table() -> Table<'static, PciEntry> {
     let entries: Vec<_> = (0..DEVICES)
         .map(|bus| PciEntry::new(PciAddress::new(0, bus, 0, 0), 1))
         .collect();
     let cap = u32::from(DEVICES);
     let buf: &'static mut [u8] =
         Box::leak(vec![0u8; 64 + 8 * usize::from(DEVICES)].into_boxed_slice());
-    let len = PciTable::encode(buf, 1, cap, entries).unwrap();
-    PciTable::decode(&buf[..len]).unwrap()
+    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries).unwrap();
+    Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
 /// One hammer thread. With `linger`, it yields while holding every fourth guard, so the last
@@ -192,13 +194,14 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         let mut buf = vec![0u8; 64 + 72];
         let len = liveupdate_abi::FlbTable::encode(
             &mut buf,
+            AbiVersion::V1,
             1,
             1,
             [liveupdate_abi::FlbEntry::new("pci-v1", 0xda7a, FILES, FlbFlags::empty()).unwrap()],
         )
         .unwrap();
-        reg.load(&liveupdate_abi::FlbTable::decode(&buf[..len]).unwrap())
-            .unwrap();
+        let table = liveupdate_abi::FlbTable::decode(&buf[..len]).unwrap();
+        reg.load(&Table::try_from(table).unwrap()).unwrap();
 
         let hammers: Vec<_> = (0..HAMMERS)
             .map(|h| {

@@ -13,6 +13,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
@@ -32,9 +33,16 @@ use liveupdate_host_tests::{image, kho::KhoMemory};
 type Seeds = Vec<(String, Vec<u8>)>;
 
 fn encode<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut buf = vec![0u8; Record::<E>::len_for(capacity).expect("small capacity")];
-    let n = Record::<E>::encode(&mut buf, generation, capacity, entries.iter().copied())
-        .expect("seed contents are valid");
+    let mut buf =
+        vec![0u8; Record::<E>::len_for(AbiVersion::V1, capacity).expect("small capacity")];
+    let n = Record::<E>::encode(
+        &mut buf,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        entries.iter().copied(),
+    )
+    .expect("seed contents are valid");
     buf.truncate(n);
     buf
 }
@@ -241,13 +249,18 @@ fn graph_seeds(root: &Path) -> Seeds {
     let base = 0x10_0000u64;
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
-    let flb = flbs.serialize(&mut mem, base, 3).expect("serialize");
-    let dev = pci.serialize(&mut mem, base + 0x100, 3).expect("serialize");
-    let root_len = write_root(&mut mem, base + 0x200, 3, &[flb, dev]).expect("root");
+    let flb = flbs
+        .serialize(&mut mem, AbiVersion::V1, base, 3)
+        .expect("serialize");
+    let dev = pci
+        .serialize(&mut mem, AbiVersion::V1, base + 0x100, 3)
+        .expect("serialize");
+    let root_len =
+        write_root(&mut mem, AbiVersion::V1, base + 0x200, 3, &[flb, dev]).expect("root");
     let handover = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover.bin".into(), handover));
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
-    let root_len = write_root(&mut mem, base + 0x300, 4, &[]).expect("root");
+    let root_len = write_root(&mut mem, AbiVersion::V1, base + 0x300, 4, &[]).expect("root");
     let empty = graph_input(base, 0x300, root_len, mem.into_inner());
     seeds.push(("core-empty-root.bin".into(), empty));
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{Entry, Record, RecordHeader, RecordKind};
+use liveupdate_abi::{Entry, Record, RecordHeader, RecordKind, Table};
 use liveupdate_core::graph::{GraphError, Handover};
 use serde::Serialize;
 
@@ -202,10 +202,10 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
     Ok(Dump {
         kho_name: KHO_NAME.to_owned(),
         root: RecordDump::new(root_phys, &root),
-        flb_table: flb_table.map(|t| RecordDump::new(phys_of(RecordKind::FlbTable), &t)),
+        flb_table: flb_table.map(|t| RecordDump::new(phys_of(RecordKind::FlbTable), &t.first())),
         flbs: flb_table
             .iter()
-            .flat_map(Record::entries)
+            .flat_map(Table::iter)
             .map(|e| FlbDump {
                 name: e.name().to_owned(),
                 data: e.data(),
@@ -213,10 +213,10 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
                 flags: e.flags().bits(),
             })
             .collect(),
-        pci_table: pci_table.map(|t| RecordDump::new(phys_of(RecordKind::PciTable), &t)),
+        pci_table: pci_table.map(|t| RecordDump::new(phys_of(RecordKind::PciTable), &t.first())),
         devices: pci_table
             .iter()
-            .flat_map(Record::entries)
+            .flat_map(Table::iter)
             .map(DeviceDump::from)
             .collect(),
         unknown: h

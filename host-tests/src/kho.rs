@@ -198,6 +198,13 @@ impl PhysMemory for KhoMemory {
     }
 }
 
+/// The same reads for `liveupdate-abi`, which follows chained tables through them.
+impl liveupdate_abi::PhysMem for KhoMemory {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        self.bytes(phys, len as u64)
+    }
+}
+
 impl PhysMemoryMut for KhoMemory {
     fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], MemError> {
         let error = self.unmapped(addr, len);

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{FlbFlags, PciAddress, RecordKind, Root};
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
@@ -142,14 +143,14 @@ fn outgoing_with<const F: usize, const N: usize>(
 ) -> Result<KhoMemory, SimError> {
     let mem = Arc::new(Mutex::new(KhoMemory::new()));
     let flbs: FlbRegistry<F> = FlbRegistry::new();
-    let tracker: Box<PciTracker<N>> = Box::new(PciTracker::new());
+    let tracker: Box<PciTracker<N>> = Box::new(const { PciTracker::new() });
     let mut pci_ops: Option<&'static OutgoingFlb> = None;
     for spec in &scenario.flbs {
         // The registry wants 'static names and callbacks, as a kernel's would be.
         let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
         let ops: &'static OutgoingFlb = Box::leak(Box::new(OutgoingFlb {
             handle: spec.handle,
-            pci_table_len: PciTracker::<N>::RECORD_LEN,
+            pci_table_len: PciTracker::<N>::record_len(AbiVersion::V1),
             mem: Arc::clone(&mem),
             data: AtomicU64::new(0),
         }));
@@ -176,20 +177,20 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut mem = mem.lock().unwrap_or_else(PoisonError::into_inner);
     let mem = &mut *mem;
     let mut directory = Vec::new();
-    let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::RECORD_LEN)?;
+    let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(AbiVersion::V1))?;
     directory.push(
-        flbs.serialize(mem, flb_addr, generation)
+        flbs.serialize(mem, AbiVersion::V1, flb_addr, generation)
             .map_err(flb_err("(table)"))?,
     );
     if let Some(ops) = pci_ops.filter(|_| !scenario.devices.is_empty()) {
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
-        directory.push(tracker.serialize(mem, pci_addr, generation)?);
+        directory.push(tracker.serialize(mem, AbiVersion::V1, pci_addr, generation)?);
     }
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
-    let root_len = Root::len_for(capacity).unwrap_or(0);
+    let root_len = Root::len_for(AbiVersion::V1, capacity).unwrap_or(0);
     let root_addr = mem.alloc(KHO_BASE, root_len)?;
-    let root_len = write_root(mem, root_addr, generation, &directory)?;
+    let root_len = write_root(mem, AbiVersion::V1, root_addr, generation, &directory)?;
     mem.add_name(KHO_NAME, root_addr, root_len as u64)?;
     Ok(mem.clone())
 }
@@ -357,7 +358,7 @@ fn check_pci(
             .root()
             .find(RecordKind::PciTable)
             .map_or(0, liveupdate_abi::DirEntry::phys_addr);
-        for e in table.entries() {
+        for e in table.iter() {
             found.insert(e.address(), e.refcount());
         }
         pci.load(table)?;

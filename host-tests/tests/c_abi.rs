@@ -9,11 +9,11 @@ use std::ffi::{CStr, CString, c_char, c_int, c_long};
 
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::flb::NAME_LEN;
-use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, MAJOR, MAX_SIZE_FIELD, MINOR};
+use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, MAJOR, MAX_SIZE_FIELD};
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{
-    DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record, RecordHeader,
-    RecordKind, Root, seal,
+    AbiVersion, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
+    RecordHeader, RecordKind, Root, seal,
 };
 use proptest::prelude::*;
 use zerocopy::FromBytes;
@@ -343,7 +343,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("LIVEUPDATE_CRC32C_CHECK", u64::from(crc32c(b"123456789"))),
         ("LIVEUPDATE_MAX_SIZE_FIELD", u64::from(MAX_SIZE_FIELD)),
         ("LIVEUPDATE_V1_MAJOR", u64::from(MAJOR)),
-        ("LIVEUPDATE_V1_MINOR", u64::from(MINOR)),
+        ("LIVEUPDATE_V1_MINOR", u64::from(AbiVersion::V1.minor())),
         ("LIVEUPDATE_V1_HEADER_LEN", HEADER_LEN as u64),
         ("LIVEUPDATE_V1_CRC_OFFSET", CRC_OFFSET as u64),
         ("LIVEUPDATE_V1_DIR_ENTRY_SIZE", size_of::<DirEntry>() as u64),
@@ -401,7 +401,7 @@ fn a_pci_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
     assert_eq!(table.generation(), 42);
     assert_eq!(table.entries().as_slice().unwrap(), &devices()[..]);
     let mut rust = vec![0u8; c.len()];
-    let len = PciTable::encode(&mut rust, 42, 5, devices()).unwrap();
+    let len = PciTable::encode(&mut rust, AbiVersion::V1, 42, 5, devices()).unwrap();
     assert_eq!(rust[..len], c[..], "C and Rust write the same bytes");
 }
 
@@ -439,7 +439,7 @@ fn an_flb_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut rust = vec![0u8; c.len()];
-    let len = FlbTable::encode(&mut rust, 9, 4, entries).unwrap();
+    let len = FlbTable::encode(&mut rust, AbiVersion::V1, 9, 4, entries).unwrap();
     assert_eq!(rust[..len], c[..]);
 }
 
@@ -485,7 +485,7 @@ fn the_c_encoders_refuse_what_rust_refuses() {
 #[test]
 fn records_encoded_in_rust_verify_in_c() {
     let mut pci = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut pci, 77, 4, devices()).unwrap();
+    let len = PciTable::encode(&mut pci, AbiVersion::V1, 77, 4, devices()).unwrap();
     let info = c_verify(&pci[..len], RecordKind::PciTable).unwrap();
     let h = *PciTable::decode(&pci[..len]).unwrap().header();
     assert_eq!(
@@ -510,7 +510,7 @@ fn records_encoded_in_rust_verify_in_c() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut flb = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut flb, 3, 3, entries).unwrap();
+    let len = FlbTable::encode(&mut flb, AbiVersion::V1, 3, 3, entries).unwrap();
     assert_eq!(
         c_verify(&flb[..len], RecordKind::FlbTable)
             .unwrap()
@@ -520,7 +520,14 @@ fn records_encoded_in_rust_verify_in_c() {
 
     let table = PciTable::decode(&pci[..64 + 8 * 4]).unwrap();
     let mut root = [0u8; 64 + 24 * 2];
-    let len = Root::encode(&mut root, 77, 2, [DirEntry::for_record(0x10_0000, &table)]).unwrap();
+    let len = Root::encode(
+        &mut root,
+        AbiVersion::V1,
+        77,
+        2,
+        [DirEntry::for_record(0x10_0000, &table)],
+    )
+    .unwrap();
     assert_eq!(
         c_verify(&root[..len], RecordKind::Root)
             .unwrap()
@@ -536,7 +543,7 @@ fn records_encoded_in_rust_verify_in_c() {
 /// A PCI record of 2 entries in 4 slots, damaged by `damage`, re-sealed if `reseal`.
 fn damaged(damage: impl Fn(&mut Vec<u8>), reseal: bool) -> Vec<u8> {
     let mut rec = vec![0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, 5, 4, devices()[..2].to_vec()).unwrap();
+    let len = PciTable::encode(&mut rec, AbiVersion::V1, 5, 4, devices()[..2].to_vec()).unwrap();
     rec.truncate(len);
     damage(&mut rec);
     if reseal {
@@ -613,7 +620,8 @@ fn c_and_rust_refuse_the_same_damaged_records() {
         );
         assert!(PciTable::decode(&rec).is_err(), "Rust accepted: {what}");
     }
-    // A newer minor (wider entries, reserved bytes in use) is read by both.
+    // A newer minor than v1.0 (reserved bytes in use) is read by both v1.0 readers. (It is not
+    // the real minor 1, whose PCI entries are 24 bytes: the v1.1 reader refuses it.)
     let newer = damaged(
         |r| {
             r[6] = 1;
@@ -622,7 +630,7 @@ fn c_and_rust_refuse_the_same_damaged_records() {
         true,
     );
     assert!(c_verify(&newer, RecordKind::PciTable).is_ok());
-    assert!(PciTable::decode(&newer).is_ok());
+    assert!(PciTable::decode_as(&newer, AbiVersion::V1).is_ok());
     // Sealing in Rust after an edit is accepted by C too.
     let mut edited = damaged(|_| {}, false);
     edited[64 + 6] = 9;
@@ -653,7 +661,7 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let c = c_pci(generation, capacity, &entries).unwrap();
         let mut rust = vec![0u8; c.len()];
-        PciTable::encode(&mut rust, generation, capacity, entries.iter().copied()).unwrap();
+        PciTable::encode(&mut rust, AbiVersion::V1, generation, capacity, entries.iter().copied()).unwrap();
         prop_assert_eq!(&rust, &c);
         prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
     }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use cpu_time::ThreadTime;
 use criterion::Criterion;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{PciAddress, PciEntry, PciTable};
 
 /// Thread CPU time as a criterion measurement.
@@ -72,7 +73,7 @@ pub fn devices(n: usize) -> Vec<PciEntry> {
 
 /// A full PCI table (capacity = count) of `n` devices.
 pub fn pci_table(n: usize) -> Vec<u8> {
-    let mut out = vec![0u8; PciTable::len_for(n as u32).unwrap()];
-    PciTable::encode(&mut out, 1, n as u32, devices(n)).unwrap();
+    let mut out = vec![0u8; PciTable::len_for(AbiVersion::V1, n as u32).unwrap()];
+    PciTable::encode(&mut out, AbiVersion::V1, 1, n as u32, devices(n)).unwrap();
     out
 }

@@ -2,6 +2,7 @@
 //! `FlbEntry`, round trips, every refusal.
 
 use crate::support::Blob;
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::flb::{FLB_SER_LEN, FlbArea, FlbSer, LUO_FLB_PGCNT, capacity};
 use liveupdate_abi::linux::{
     CountField, LinuxError, NameFault, PageSize, ReprFault, Struct, Where,
@@ -53,7 +54,7 @@ fn golden_area_decodes_and_converts_sorted() {
 
     // The converted entries make a valid table of this crate's ABI.
     let mut rec = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut rec, 9, 3, entries.iter().copied()).unwrap();
+    let len = FlbTable::encode(&mut rec, AbiVersion::V1, 9, 3, entries.iter().copied()).unwrap();
     assert_eq!(
         FlbTable::decode(&rec[..len])
             .unwrap()

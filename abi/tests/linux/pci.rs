@@ -2,6 +2,7 @@
 //! refcount semantics per compatible, conversion to `PciEntry`, round trips, every refusal.
 
 use crate::support::{Blob, devs};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, Refcount};
 use liveupdate_abi::linux::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
 use liveupdate_abi::{EntryFault, PciAddress, PciEntry, PciTable};
@@ -102,7 +103,7 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     );
     // Feeds this crate's table directly.
     let mut rec = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, 3, 4, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(&mut rec, AbiVersion::V1, 3, 4, entries.iter().copied()).unwrap();
     assert!(
         PciTable::decode(&rec[..len])
             .unwrap()

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use liveupdate_abi::{
-    DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record, RecordKind,
-    Root,
+    AbiVersion, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
+    RecordKind, Root,
 };
 
 /// Generation (live-update sequence number) of every golden record.
@@ -65,8 +65,15 @@ pub fn flb_entries() -> Vec<FlbEntry> {
 
 /// Encodes `entries` into a fresh buffer of exactly the record's size.
 pub fn encode<E: liveupdate_abi::Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut out = vec![0xA5; Record::<E>::len_for(capacity).unwrap()];
-    let len = Record::<E>::encode(&mut out, generation, capacity, entries.iter().copied()).unwrap();
+    let mut out = vec![0xA5; Record::<E>::len_for(AbiVersion::V1, capacity).unwrap()];
+    let len = Record::<E>::encode(
+        &mut out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        entries.iter().copied(),
+    )
+    .unwrap();
     assert_eq!(len, out.len());
     out
 }
@@ -122,12 +129,31 @@ pub fn golden_path(kind: RecordKind) -> PathBuf {
 /// Every kind with a golden vector.
 pub const KINDS: [RecordKind; 3] = [RecordKind::Root, RecordKind::FlbTable, RecordKind::PciTable];
 
-/// Decodes `bytes` as a record of `kind`, discarding the view.
+/// Decodes `bytes` as a record of `kind`, discarding the view, as the v1.0 reader this suite
+/// specifies ([`AbiVersion::V1`]). The newest reader must answer the same for a record of
+/// minor 0, which it reads by the rules of minor 0.
 pub fn decode(kind: RecordKind, bytes: &[u8]) -> Result<(), liveupdate_abi::Error> {
+    let v1 = decode_as(kind, bytes, AbiVersion::V1);
+    if bytes.get(6..8).is_none_or(|minor| minor == [0, 0]) {
+        assert_eq!(
+            decode_as(kind, bytes, AbiVersion::NEWEST),
+            v1,
+            "the newest reader disagrees with v1.0 on a minor 0 record"
+        );
+    }
+    v1
+}
+
+/// Decodes `bytes` as a record of `kind` as a reader of `reader` would.
+pub fn decode_as(
+    kind: RecordKind,
+    bytes: &[u8],
+    reader: AbiVersion,
+) -> Result<(), liveupdate_abi::Error> {
     match kind {
-        RecordKind::Root => Root::decode(bytes).map(drop),
-        RecordKind::FlbTable => FlbTable::decode(bytes).map(drop),
-        RecordKind::PciTable => PciTable::decode(bytes).map(drop),
+        RecordKind::Root => Root::decode_as(bytes, reader).map(drop),
+        RecordKind::FlbTable => FlbTable::decode_as(bytes, reader).map(drop),
+        RecordKind::PciTable => PciTable::decode_as(bytes, reader).map(drop),
         _ => unreachable!("unknown kind {kind}"),
     }
 }

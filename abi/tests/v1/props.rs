@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
     RecordKind, Root, seal,
@@ -62,9 +63,15 @@ fn dir_entries() -> impl Strategy<Value = Vec<DirEntry>> {
 /// Encodes into a buffer larger than needed, checking that nothing past the record is
 /// written, and returns the record.
 fn encode_checked<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let len = Record::<E>::len_for(capacity).unwrap();
+    let len = Record::<E>::len_for(AbiVersion::V1, capacity).unwrap();
     let mut out = vec![0xA5u8; len + 16];
-    let written = Record::<E>::encode(&mut out, generation, capacity, entries.iter().copied());
+    let written = Record::<E>::encode(
+        &mut out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        entries.iter().copied(),
+    );
     assert_eq!(written, Ok(len));
     assert!(
         out[len..].iter().all(|&b| b == 0xA5),

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use liveupdate_abi::{EntryFault, Error};
+use liveupdate_abi::{EntryFault, TableError};
 
 use super::ops::OpsError;
 use crate::mem::MemError;
@@ -44,8 +44,8 @@ pub enum FlbError {
     Finished,
     /// `serialize`: the output range is not in mapped memory.
     Memory(MemError),
-    /// `serialize`: the FLB table could not be written.
-    Record(Error),
+    /// `serialize`: the FLB table could not be written (the error names the block).
+    Table(TableError),
 }
 
 impl fmt::Display for FlbError {
@@ -67,7 +67,7 @@ impl fmt::Display for FlbError {
             FlbError::RetrieveFailed(e) => write!(f, "FLB retrieve failed: {e}"),
             FlbError::Finished => f.write_str("the FLB is finished"),
             FlbError::Memory(e) => write!(f, "FLB table: {e}"),
-            FlbError::Record(e) => fmt::Display::fmt(e, f),
+            FlbError::Table(e) => write!(f, "FLB table: {e}"),
         }
     }
 }
@@ -77,7 +77,7 @@ impl core::error::Error for FlbError {
         match self {
             FlbError::PreserveFailed(e) | FlbError::RetrieveFailed(e) => Some(e),
             FlbError::Memory(e) => Some(e),
-            FlbError::Record(e) => Some(e),
+            FlbError::Table(e) => Some(e),
             _ => None,
         }
     }

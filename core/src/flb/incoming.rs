@@ -3,24 +3,23 @@
 
 use core::fmt;
 
-use liveupdate_abi::{FlbEntry, FlbTable};
+use liveupdate_abi::{FlbEntry, Table};
 
 use super::{FlbError, FlbOps, FlbRegistry, IncomingFlb, State};
 
 impl<const N: usize> FlbRegistry<N> {
     /// Loads the entries of a validated FLB table (from
-    /// [`Handover::flb_table`](crate::graph::Handover::flb_table)). Each FLB starts not
-    /// retrieved, with the table's file count. Runs no callback; FLBs may be registered
-    /// before or after.
+    /// [`Handover::flb_table`](crate::graph::Handover::flb_table); one record or a chain of
+    /// blocks). Each FLB starts not retrieved, with the table's file count. Runs no callback;
+    /// FLBs may be registered before or after.
     ///
     /// # Errors
     ///
     /// [`FlbError::AlreadyLoaded`]; [`FlbError::Full`] when the table has more than `N`
     /// entries (nothing is loaded then).
-    pub fn load(&self, table: &FlbTable<'_>) -> Result<(), FlbError> {
-        let entries = table.entries();
+    pub fn load(&self, table: &Table<'_, FlbEntry>) -> Result<(), FlbError> {
         let full = FlbError::Full { capacity: N };
-        if entries.len() > N {
+        if table.len() > N as u64 {
             return Err(full);
         }
         let mut inner = self.inner.lock();
@@ -28,7 +27,7 @@ impl<const N: usize> FlbRegistry<N> {
             return Err(FlbError::AlreadyLoaded);
         }
         inner.incoming.clear();
-        for entry in entries {
+        for entry in table.iter() {
             let flb = IncomingFlb {
                 entry: *entry,
                 files: entry.file_count(),

@@ -23,9 +23,9 @@ use core::mem::size_of;
 use core::num::NonZeroU64;
 
 use heapless::Vec;
-use liveupdate_abi::FlbEntry;
 use liveupdate_abi::flb::NAME_LEN;
 use liveupdate_abi::header::HEADER_LEN;
+use liveupdate_abi::{AbiVersion, FlbEntry};
 
 pub use error::FlbError;
 pub use incoming::{FlbGuard, Unclaimed};
@@ -38,10 +38,11 @@ use crate::sync::Mutex;
 /// `const fn new` and interior locking make it fit a `static`:
 ///
 /// ```
+/// use liveupdate_abi::AbiVersion;
 /// use liveupdate_core::flb::FlbRegistry;
 ///
 /// static FLBS: FlbRegistry<16> = FlbRegistry::new();
-/// assert_eq!(FlbRegistry::<16>::RECORD_LEN, 64 + 16 * 72);
+/// assert_eq!(FlbRegistry::<16>::record_len(AbiVersion::V2), 64 + 16 * 72);
 /// ```
 pub struct FlbRegistry<const N: usize> {
     inner: Mutex<Inner<N>>,
@@ -62,9 +63,13 @@ impl<const N: usize> Default for FlbRegistry<N> {
 }
 
 impl<const N: usize> FlbRegistry<N> {
-    /// Bytes of the FLB table [`FlbRegistry::serialize`] writes: a record with room for `N`
-    /// entries, whatever the number in use, so its memory can be set aside early.
-    pub const RECORD_LEN: usize = HEADER_LEN + N * size_of::<FlbEntry>();
+    /// Bytes of the FLB table [`FlbRegistry::serialize`] writes for `version`: a record with
+    /// room for `N` entries, whatever the number in use, so its memory can be set aside early.
+    pub const fn record_len(version: AbiVersion) -> usize {
+        // FLB entries are 72 bytes at every version so far.
+        let _ = version;
+        HEADER_LEN + N * size_of::<FlbEntry>()
+    }
 
     /// The table's entry capacity; a registry too large for the format does not compile.
     #[allow(clippy::cast_possible_truncation)] // checked by the assertion

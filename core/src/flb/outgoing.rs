@@ -2,10 +2,10 @@
 
 use core::num::NonZeroU64;
 
-use liveupdate_abi::{DirEntry, FlbEntry, FlbFlags, FlbTable};
+use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags, Table};
 
 use super::{FlbError, FlbOps, FlbRegistry, Outgoing, Registered};
-use crate::mem::PhysMemoryMut;
+use crate::mem::{PhysMemoryMut, Sink};
 
 impl<const N: usize> FlbRegistry<N> {
     /// Registers the FLB `name` (its compatible string: 1 to 47 printable ASCII bytes, unique)
@@ -109,55 +109,76 @@ impl<const N: usize> FlbRegistry<N> {
         Ok(0)
     }
 
-    /// Writes the FLB table at physical address `addr`: one entry (name, data, file count,
-    /// flags) per FLB whose file count is above 0, sorted by name, in a record of
-    /// [`FlbRegistry::RECORD_LEN`] bytes. Returns the directory entry for
+    /// Writes the FLB table of `version` at physical address `addr`: one entry (name, data,
+    /// file count, flags) per FLB whose file count is above 0, sorted by name, in a record of
+    /// [`FlbRegistry::record_len`] bytes. Returns the directory entry for
     /// [`write_root`](crate::graph::write_root).
     ///
     /// # Errors
     ///
     /// [`FlbError::Busy`] while any FLB's `preserve` or `unpreserve` runs (nothing is
-    /// written); [`FlbError::Memory`]; [`FlbError::Record`].
+    /// written); [`FlbError::Memory`]; [`FlbError::Table`].
     pub fn serialize<M: PhysMemoryMut + ?Sized>(
         &self,
         mem: &mut M,
+        version: AbiVersion,
         addr: u64,
         generation: u64,
     ) -> Result<DirEntry, FlbError> {
-        let out = mem
-            .slice_mut(addr, Self::RECORD_LEN)
-            .map_err(FlbError::Memory)?;
-        let len = {
-            let inner = self.inner.lock();
-            let busy = inner
-                .registered
-                .iter()
-                .any(|r| matches!(r.outgoing, Outgoing::Preserving | Outgoing::Unpreserving));
-            if busy {
-                return Err(FlbError::Busy);
-            }
-            let mut fault = None;
-            let entries = inner
-                .registered
-                .iter()
-                .filter_map(|r| match r.outgoing {
-                    Outgoing::Preserved { files, preserved } => Some((r.name, files, preserved)),
-                    _ => None,
-                })
-                .map_while(|(name, files, p)| {
-                    // Names were checked by `register`; a failure here would be a bug, and
-                    // is reported rather than dropped.
-                    FlbEntry::new(name, p.data, files.get(), p.flags)
-                        .map_err(|f| fault = Some(f))
-                        .ok()
-                });
-            let len = FlbTable::encode(out, generation, Self::CAPACITY, entries);
-            if let Some(fault) = fault {
-                return Err(FlbError::InvalidName(fault));
-            }
-            len.map_err(FlbError::Record)?
+        let whole = BlockPlace {
+            phys: addr,
+            capacity: Self::CAPACITY,
         };
-        let record = FlbTable::decode(out.get(..len).unwrap_or(&[])).map_err(FlbError::Record)?;
-        Ok(DirEntry::for_record(addr, &record))
+        self.serialize_blocks(mem, version, &[whole], generation)
+    }
+
+    /// Writes the FLB table of `version` over `blocks` (ascending, disjoint; a chain from
+    /// [`AbiVersion::V2`] on, when the entries do not fit the first), as
+    /// [`Table::encode`] does. Returns the directory entry of the first block.
+    ///
+    /// # Errors
+    ///
+    /// As [`FlbRegistry::serialize`]; [`FlbError::Table`] names the block, and says when
+    /// `version` has no chains for entries beyond the first block.
+    pub fn serialize_blocks<M: PhysMemoryMut + ?Sized>(
+        &self,
+        mem: &mut M,
+        version: AbiVersion,
+        blocks: &[BlockPlace],
+        generation: u64,
+    ) -> Result<DirEntry, FlbError> {
+        let inner = self.inner.lock();
+        let busy = inner
+            .registered
+            .iter()
+            .any(|r| matches!(r.outgoing, Outgoing::Preserving | Outgoing::Unpreserving));
+        if busy {
+            return Err(FlbError::Busy);
+        }
+        let mut fault = None;
+        let entries = inner
+            .registered
+            .iter()
+            .filter_map(|r| match r.outgoing {
+                Outgoing::Preserved { files, preserved } => Some((r.name, files, preserved)),
+                _ => None,
+            })
+            .map_while(|(name, files, p)| {
+                // Names were checked by `register`; a failure here would be a bug, and is
+                // reported rather than dropped.
+                FlbEntry::new(name, p.data, files.get(), p.flags)
+                    .map_err(|f| fault = Some(f))
+                    .ok()
+            });
+        let mut sink = Sink::new(mem);
+        let written = Table::<FlbEntry>::encode(&mut sink, version, generation, blocks, entries);
+        if let Some(fault) = fault {
+            return Err(FlbError::InvalidName(fault));
+        }
+        match (written, sink.error) {
+            (Ok(written), _) => Ok(written.dir),
+            (Err(_), Some(e)) => Err(FlbError::Memory(e)),
+            (Err(e), None) => Err(FlbError::Table(e)),
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use liveupdate_abi::{Error, PciAddress};
+use liveupdate_abi::{PciAddress, PciFlags, PciIdentity, TableError};
 
 use crate::mem::MemError;
 
@@ -23,6 +23,20 @@ pub enum PciError {
         /// The device.
         address: PciAddress,
     },
+    /// `preserve_device`: flags a caller may not give (`DESCENDANT`, unknown bits).
+    Flags {
+        /// The device.
+        address: PciAddress,
+        /// The flags given.
+        flags: PciFlags,
+    },
+    /// `preserve`: another identity was recorded for this address: not the same device.
+    IdentityConflict {
+        /// The device's address.
+        address: PciAddress,
+        /// The identity recorded first.
+        recorded: PciIdentity,
+    },
     /// `unpreserve`: the device is not preserved.
     NotPreserved {
         /// The device.
@@ -36,8 +50,8 @@ pub enum PciError {
     Finished,
     /// `serialize`: the output range is not in mapped memory.
     Memory(MemError),
-    /// `serialize`: the PCI table could not be written.
-    Record(Error),
+    /// `serialize`: the PCI table could not be written (the error names the block).
+    Table(TableError),
 }
 
 impl fmt::Display for PciError {
@@ -50,6 +64,15 @@ impl fmt::Display for PciError {
             PciError::RefcountOverflow { address } => {
                 write!(f, "PCI device {address}: refcount overflow")
             }
+            PciError::Flags { address, flags } => write!(
+                f,
+                "PCI device {address}: flags {:#x} cannot be given (DESCENDANT comes from preserve_descendant)",
+                flags.bits()
+            ),
+            PciError::IdentityConflict { address, recorded } => write!(
+                f,
+                "PCI device {address}: preserved as {recorded} before, now as another device"
+            ),
             PciError::NotPreserved { address } => {
                 write!(f, "PCI device {address} is not preserved")
             }
@@ -57,7 +80,7 @@ impl fmt::Display for PciError {
             PciError::AlreadyLoaded => f.write_str("an incoming PCI table is already loaded"),
             PciError::Finished => f.write_str("the incoming PCI state is finished"),
             PciError::Memory(e) => write!(f, "PCI table: {e}"),
-            PciError::Record(e) => fmt::Display::fmt(e, f),
+            PciError::Table(e) => write!(f, "PCI table: {e}"),
         }
     }
 }
@@ -66,7 +89,7 @@ impl core::error::Error for PciError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             PciError::Memory(e) => Some(e),
-            PciError::Record(e) => Some(e),
+            PciError::Table(e) => Some(e),
             _ => None,
         }
     }

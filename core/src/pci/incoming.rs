@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use liveupdate_abi::{PciAddress, PciTable};
+use liveupdate_abi::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity, Table};
 
 use super::PciError;
 use crate::sync::{AtomicUsize, Ordering, RaceProbe, spin_hint};
@@ -25,17 +25,20 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// `PciTracker`: `static PCI: PciIncoming<'static, 4096> = PciIncoming::new();`.
 ///
 /// ```
-/// use liveupdate_abi::{PciAddress, PciEntry, PciTable};
+/// use liveupdate_abi::{AbiVersion, IdentityMatch, PciAddress, PciDevice, PciIdentity, PciTable, Table};
 /// use liveupdate_core::pci::{PciError, PciIncoming};
 ///
 /// let gpu = PciAddress::new(0, 0x3b, 0, 0);
-/// let mut buf = [0u8; 128];
-/// let len = PciTable::encode(&mut buf, 1, 4, [PciEntry::new(gpu, 1)])?;
+/// let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
+/// let mut buf = [0u8; 160];
+/// let devices = [PciDevice::new(gpu, 1).with_identity(nvidia)];
+/// let len = PciTable::encode(&mut buf, AbiVersion::V2, 1, 4, devices)?;
 ///
 /// let pci: PciIncoming<'_, 16> = PciIncoming::new();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));
-/// pci.load(PciTable::decode(&buf[..len])?).unwrap();
+/// pci.load(Table::try_from(PciTable::decode(&buf[..len])?)?).unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Ok(true));
+/// assert_eq!(pci.check_identity(gpu, nvidia), Ok(IdentityMatch::Match));
 /// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1)), Ok(false));
 /// pci.finish().unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::Finished));
@@ -51,17 +54,17 @@ pub struct PciIncoming<'m, const N: usize = 0> {
 
 /// The table, and its keys copied into a sorted `u64` index when it has at most `N` devices.
 struct Loaded<'m, const N: usize> {
-    table: PciTable<'m>,
+    table: Table<'m, PciEntry>,
     /// `domain << 16 | bdf` of every entry, in table order; empty when the table has more
     /// than `N` entries, which are then searched in the table itself.
     keys: heapless::Vec<u64, N>,
 }
 
 impl<'m, const N: usize> Loaded<'m, N> {
-    fn new(table: PciTable<'m>) -> Self {
+    fn new(table: Table<'m, PciEntry>) -> Self {
         let mut keys = heapless::Vec::new();
-        if table.entries().len() <= N {
-            for entry in table.entries() {
+        if table.len() <= N as u64 {
+            for entry in table.iter() {
                 // At most N pushes: cannot fail.
                 let _ = keys.push(entry.address().key());
             }
@@ -70,7 +73,7 @@ impl<'m, const N: usize> Loaded<'m, N> {
     }
 
     fn is_preserved(&self, address: PciAddress) -> bool {
-        if self.keys.len() == self.table.entries().len() {
+        if self.keys.len() as u64 == self.table.len() {
             // The index: a binary search over plain integers, a load and a compare per step.
             self.keys.binary_search(&address.key()).is_ok()
         } else {
@@ -121,7 +124,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     /// # Errors
     ///
     /// [`PciError::AlreadyLoaded`]; [`PciError::Finished`].
-    pub fn load(&self, table: PciTable<'m>) -> Result<(), PciError> {
+    pub fn load(&self, table: Table<'m, PciEntry>) -> Result<(), PciError> {
         if self.is_finished() {
             return Err(PciError::Finished);
         }
@@ -137,7 +140,8 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
         }
     }
 
-    /// Whether the previous kernel preserved the device at `address`: O(log n), lock-free,
+    /// Whether the previous kernel preserved the device at `address`: O(blocks + log n) (one
+    /// block unless the table is chained), lock-free,
     /// from any number of threads at once.
     ///
     /// # Errors
@@ -145,6 +149,40 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     /// [`PciError::NoIncomingData`] when no table was loaded (a fresh boot is not "no device
     /// preserved"); [`PciError::Finished`] once [`PciIncoming::finish`] has begun.
     pub fn is_preserved(&self, address: PciAddress) -> Result<bool, PciError> {
+        self.read(|loaded| loaded.is_preserved(address))
+    }
+
+    /// The device at `address` with every field the previous kernel recorded (identity and
+    /// flags from v2 on; `None` for what a v1 table lacks), `None` when it was not preserved.
+    /// O(blocks + log n), lock-free, as [`PciIncoming::is_preserved`].
+    ///
+    /// # Errors
+    ///
+    /// As [`PciIncoming::is_preserved`].
+    pub fn device(&self, address: PciAddress) -> Result<Option<PciDevice>, PciError> {
+        self.read(|loaded| loaded.table.device(address))
+    }
+
+    /// Compares the identity the previous kernel recorded for the device at `address` with
+    /// `probed`, the one found there now: [`IdentityMatch::Mismatch`] means another device is
+    /// at the address and the entry must not be applied to it; [`IdentityMatch::Unknown`]
+    /// that nothing was recorded (a v1 table, or an identity the writer did not know).
+    ///
+    /// # Errors
+    ///
+    /// As [`PciIncoming::is_preserved`]; [`PciError::NotPreserved`] when the device was not
+    /// preserved.
+    pub fn check_identity(
+        &self,
+        address: PciAddress,
+        probed: PciIdentity,
+    ) -> Result<IdentityMatch, PciError> {
+        self.read(|loaded| loaded.table.check_identity(address, probed))?
+            .ok_or(PciError::NotPreserved { address })
+    }
+
+    /// Runs `f` on the table as a counted reader, unless finished.
+    fn read<T>(&self, f: impl FnOnce(&Loaded<'m, N>) -> T) -> Result<T, PciError> {
         // Cheap early exit; it also keeps late readers out of the count `finish` waits on.
         if self.gate.load(Ordering::Relaxed) & FINISHED != 0 {
             return Err(PciError::Finished);
@@ -157,7 +195,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
             match self.table.get() {
                 Some(loaded) => {
                     self.probe.read();
-                    Ok(loaded.is_preserved(address))
+                    Ok(f(loaded))
                 }
                 None => Err(PciError::NoIncomingData),
             }

@@ -1,22 +1,31 @@
-//! The outgoing side: the devices to preserve, with refcounts, sorted for the table.
+//! The outgoing side: the devices to preserve, with refcounts, identities and flags, sorted for
+//! the table.
 
 use core::fmt;
 use core::mem::size_of;
-use core::num::NonZeroU16;
 
 use heapless::Vec;
 use liveupdate_abi::header::HEADER_LEN;
-use liveupdate_abi::{DirEntry, PciAddress, PciEntry, PciTable};
+use liveupdate_abi::{
+    AbiVersion, BlockPlace, DirEntry, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity,
+    Record, Table,
+};
 
 use super::PciError;
-use crate::mem::PhysMemoryMut;
+use crate::mem::{PhysMemoryMut, Sink};
 use crate::sync::Mutex;
 
-/// The PCI devices to preserve across kexec, at most `N`, each with a refcount.
+/// The PCI devices to preserve across kexec, at most `N`, each with a refcount and, when the
+/// caller knows them, its identity and flags.
 ///
 /// The capacity is fixed when the tracker is created, so the record's memory can be set aside
-/// early ([`PciTracker::RECORD_LEN`]); a device beyond it is refused with an error naming the
+/// early ([`PciTracker::record_len`]); a device beyond it is refused with an error naming the
 /// capacity and the device, never dropped.
+///
+/// A device's references are its own preservations ([`PciTracker::preserve`],
+/// [`PciTracker::preserve_device`]) plus, for a bridge, one per preserved device below it
+/// ([`PciTracker::preserve_descendant`]: upstream's pci-v3 auto-preserved bridges). The table
+/// records their sum as the refcount, and `DESCENDANT` while the bridge has any of the latter.
 ///
 /// ```
 /// use liveupdate_abi::PciAddress;
@@ -38,11 +47,35 @@ pub struct PciTracker<const N: usize> {
     devices: Mutex<Vec<Device, N>>,
 }
 
-/// One tracked device. Sorted by address, which orders as the table's key.
+/// One tracked device. Sorted by address, which orders as the table's key. Never both counts
+/// zero.
 #[derive(Clone, Copy)]
 struct Device {
     address: PciAddress,
-    refcount: NonZeroU16,
+    /// Its own preservations.
+    own: u16,
+    /// References of preserved devices below it (a bridge).
+    descendants: u16,
+    identity: Option<PciIdentity>,
+    /// `BRIDGE` and `BUS_MASTER` as given; `DESCENDANT` follows from `descendants`.
+    flags: PciFlags,
+}
+
+impl Device {
+    fn refcount(&self) -> u16 {
+        // Kept below u16::MAX by `reference`.
+        self.own.saturating_add(self.descendants)
+    }
+
+    fn item(&self) -> PciDevice {
+        let mut flags = self.flags;
+        flags.set(PciFlags::DESCENDANT, self.descendants > 0);
+        let device = PciDevice::new(self.address, self.refcount()).with_flags(flags);
+        match self.identity {
+            Some(identity) => device.with_identity(identity),
+            None => device,
+        }
+    }
 }
 
 impl<const N: usize> fmt::Debug for PciTracker<N> {
@@ -59,16 +92,29 @@ impl<const N: usize> Default for PciTracker<N> {
     }
 }
 
+/// Which of a device's references a call takes or drops.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reference {
+    Own,
+    Descendant,
+}
+
 impl<const N: usize> PciTracker<N> {
-    /// Bytes of the PCI table [`PciTracker::serialize`] writes: a record with room for `N`
-    /// devices.
-    pub const RECORD_LEN: usize = HEADER_LEN + N * size_of::<PciEntry>();
+    /// Bytes of the PCI table [`PciTracker::serialize`] writes for `version`: a record with
+    /// room for `N` devices (8 bytes each in v1, 24 in v2).
+    pub const fn record_len(version: AbiVersion) -> usize {
+        match Record::<PciEntry>::len_for(version, Self::CAPACITY) {
+            Some(len) => len,
+            // CAPACITY is checked to fit a record of the widest entries.
+            None => usize::MAX,
+        }
+    }
 
     /// The table's entry capacity; a tracker too large for the format does not compile.
     #[allow(clippy::cast_possible_truncation)] // checked by the assertion
     const CAPACITY: u32 = {
         assert!(
-            N <= (u32::MAX as usize - HEADER_LEN) / size_of::<PciEntry>(),
+            N <= (u32::MAX as usize - HEADER_LEN) / (3 * size_of::<PciEntry>()),
             "PCI tracker capacity too large for a record"
         );
         N as u32
@@ -90,24 +136,82 @@ impl<const N: usize> PciTracker<N> {
         }
     }
 
-    /// Preserves the device at `address`: adds it with refcount 1, or adds 1 to its refcount.
-    /// Returns the new refcount. O(log n) to find, O(n) to insert.
+    /// Preserves the device at `address`, identity and flags unknown: adds it with refcount 1,
+    /// or adds 1 to its refcount. Returns the new refcount. O(log n) to find, O(n) to insert.
     ///
     /// # Errors
     ///
     /// [`PciError::Full`] naming the capacity and the device; [`PciError::RefcountOverflow`].
     pub fn preserve(&self, address: PciAddress) -> Result<u16, PciError> {
+        self.reference(address, Reference::Own, None, PciFlags::empty())
+    }
+
+    /// Preserves the device at `address` as [`PciTracker::preserve`] does, recording what it
+    /// is (`identity`, from its configuration space at preservation) and `flags` (`BRIDGE`,
+    /// `BUS_MASTER`), so the next kernel can refuse the entry if another device is at the
+    /// address then. Flags accumulate over preservations.
+    ///
+    /// # Errors
+    ///
+    /// As [`PciTracker::preserve`]; [`PciError::Flags`] for `DESCENDANT` (which only
+    /// [`PciTracker::preserve_descendant`] sets) or a flag v2 does not define;
+    /// [`PciError::IdentityConflict`] when another identity was recorded for the address.
+    pub fn preserve_device(
+        &self,
+        address: PciAddress,
+        identity: Option<PciIdentity>,
+        flags: PciFlags,
+    ) -> Result<u16, PciError> {
+        let allowed = PciFlags::BRIDGE | PciFlags::BUS_MASTER;
+        if !allowed.contains(flags) {
+            return Err(PciError::Flags { address, flags });
+        }
+        self.reference(address, Reference::Own, identity, flags)
+    }
+
+    /// Takes a reference on the bridge at `bridge` for a preserved device below it (upstream's
+    /// pci-v3 auto-preserved bridges): the bridge is kept, flagged `BRIDGE` and `DESCENDANT`,
+    /// its refcount counting such devices. Returns the new refcount.
+    ///
+    /// # Errors
+    ///
+    /// As [`PciTracker::preserve_device`].
+    pub fn preserve_descendant(
+        &self,
+        bridge: PciAddress,
+        identity: Option<PciIdentity>,
+    ) -> Result<u16, PciError> {
+        self.reference(bridge, Reference::Descendant, identity, PciFlags::BRIDGE)
+    }
+
+    fn reference(
+        &self,
+        address: PciAddress,
+        kind: Reference,
+        identity: Option<PciIdentity>,
+        flags: PciFlags,
+    ) -> Result<u16, PciError> {
         let mut devices = self.devices.lock();
         match devices.binary_search_by_key(&address, |d| d.address) {
             Ok(index) => {
                 let device = devices
                     .get_mut(index)
                     .ok_or(PciError::NotPreserved { address })?;
-                device.refcount = device
-                    .refcount
-                    .checked_add(1)
-                    .ok_or(PciError::RefcountOverflow { address })?;
-                Ok(device.refcount.get())
+                if let (Some(recorded), Some(new)) = (device.identity, identity)
+                    && recorded != new
+                {
+                    return Err(PciError::IdentityConflict { address, recorded });
+                }
+                if device.refcount() == u16::MAX {
+                    return Err(PciError::RefcountOverflow { address });
+                }
+                match kind {
+                    Reference::Own => device.own += 1,
+                    Reference::Descendant => device.descendants += 1,
+                }
+                device.identity = device.identity.or(identity);
+                device.flags |= flags;
+                Ok(device.refcount())
             }
             Err(index) => {
                 let full = PciError::Full {
@@ -119,7 +223,10 @@ impl<const N: usize> PciTracker<N> {
                 }
                 let device = Device {
                     address,
-                    refcount: NonZeroU16::MIN,
+                    own: u16::from(kind == Reference::Own),
+                    descendants: u16::from(kind == Reference::Descendant),
+                    identity,
+                    flags,
                 };
                 // index <= len (binary search) and len < N: cannot fail or panic.
                 devices.insert(index, device).map_err(|_| full)?;
@@ -128,63 +235,111 @@ impl<const N: usize> PciTracker<N> {
         }
     }
 
-    /// Drops one reference to the device at `address`, and the device with the last one.
+    /// Drops one of the device's own preservations, and the device with its last reference.
     /// Returns the refcount left.
     ///
     /// # Errors
     ///
-    /// [`PciError::NotPreserved`].
+    /// [`PciError::NotPreserved`] when the device has no preservation of its own.
     pub fn unpreserve(&self, address: PciAddress) -> Result<u16, PciError> {
+        self.release(address, Reference::Own)
+    }
+
+    /// Drops the reference a device below the bridge at `bridge` held
+    /// ([`PciTracker::preserve_descendant`]). Returns the refcount left.
+    ///
+    /// # Errors
+    ///
+    /// [`PciError::NotPreserved`] when no device below it holds one.
+    pub fn unpreserve_descendant(&self, bridge: PciAddress) -> Result<u16, PciError> {
+        self.release(bridge, Reference::Descendant)
+    }
+
+    fn release(&self, address: PciAddress, kind: Reference) -> Result<u16, PciError> {
         let not_preserved = PciError::NotPreserved { address };
         let mut devices = self.devices.lock();
         let index = devices
             .binary_search_by_key(&address, |d| d.address)
             .map_err(|_| not_preserved)?;
         let device = devices.get_mut(index).ok_or(not_preserved)?;
-        if let Some(left) = NonZeroU16::new(device.refcount.get().saturating_sub(1)) {
-            device.refcount = left;
-            return Ok(left.get());
-        }
-        if index < devices.len() {
+        let count = match kind {
+            Reference::Own => &mut device.own,
+            Reference::Descendant => &mut device.descendants,
+        };
+        *count = count.checked_sub(1).ok_or(not_preserved)?;
+        let left = device.refcount();
+        if left == 0 && index < devices.len() {
             devices.remove(index);
         }
-        Ok(0)
+        Ok(left)
     }
 
     /// The refcount of the device at `address`; 0 when it is not preserved.
     pub fn refcount(&self, address: PciAddress) -> u16 {
+        self.device(address).map_or(0, |d| d.refcount)
+    }
+
+    /// The device at `address` as the table will hold it (at v2), if preserved.
+    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
         let devices = self.devices.lock();
         devices
             .binary_search_by_key(&address, |d| d.address)
             .ok()
             .and_then(|i| devices.get(i))
-            .map_or(0, |d| d.refcount.get())
+            .map(Device::item)
     }
 
-    /// Writes the PCI table at physical address `addr`: every preserved device with its
-    /// refcount, sorted, in a record of [`PciTracker::RECORD_LEN`] bytes. Returns the
-    /// directory entry for [`write_root`](crate::graph::write_root).
+    /// Writes the PCI table of `version` at physical address `addr`: every preserved device
+    /// with its refcount (and from v2 its identity and flags), sorted, in a record of
+    /// [`PciTracker::record_len`] bytes. Returns the directory entry for
+    /// [`write_root`](crate::graph::write_root).
     ///
     /// # Errors
     ///
-    /// [`PciError::Memory`], [`PciError::Record`].
+    /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1`] says which
+    /// device has an identity or flags v1 cannot express.
     pub fn serialize<M: PhysMemoryMut + ?Sized>(
         &self,
         mem: &mut M,
+        version: AbiVersion,
         addr: u64,
         generation: u64,
     ) -> Result<DirEntry, PciError> {
-        let out = mem
-            .slice_mut(addr, Self::RECORD_LEN)
-            .map_err(PciError::Memory)?;
-        let len = {
-            let devices = self.devices.lock();
-            let entries = devices
-                .iter()
-                .map(|d| PciEntry::new(d.address, d.refcount.get()));
-            PciTable::encode(out, generation, Self::CAPACITY, entries).map_err(PciError::Record)?
+        let whole = BlockPlace {
+            phys: addr,
+            capacity: Self::CAPACITY,
         };
-        let record = PciTable::decode(out.get(..len).unwrap_or(&[])).map_err(PciError::Record)?;
-        Ok(DirEntry::for_record(addr, &record))
+        self.serialize_blocks(mem, version, &[whole], generation)
+    }
+
+    /// Writes the PCI table of `version` over `blocks` (ascending, disjoint; a chain from
+    /// [`AbiVersion::V2`] on, when the devices do not fit the first), as [`Table::encode`]
+    /// does: the tracker's capacity is fixed, the table's memory need not be one range.
+    /// Returns the directory entry of the first block.
+    ///
+    /// # Errors
+    ///
+    /// As [`PciTracker::serialize`]; [`PciError::Table`] names the block, and says when
+    /// `version` has no chains for devices beyond the first block.
+    pub fn serialize_blocks<M: PhysMemoryMut + ?Sized>(
+        &self,
+        mem: &mut M,
+        version: AbiVersion,
+        blocks: &[BlockPlace],
+        generation: u64,
+    ) -> Result<DirEntry, PciError> {
+        let devices = self.devices.lock();
+        let mut sink = Sink::new(mem);
+        let items = devices.iter().map(Device::item).map(|d| match version {
+            // v1 has no flags field: no flag set is nothing lost.
+            AbiVersion::V1 if d.flags == Some(PciFlags::empty()) => PciDevice { flags: None, ..d },
+            _ => d,
+        });
+        let written = Table::<PciEntry>::encode(&mut sink, version, generation, blocks, items);
+        match (written, sink.error) {
+            (Ok(written), _) => Ok(written.dir),
+            (Err(_), Some(e)) => Err(PciError::Memory(e)),
+            (Err(e), None) => Err(PciError::Table(e)),
+        }
     }
 }

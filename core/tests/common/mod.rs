@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::FlbFlags;
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 
@@ -148,15 +149,18 @@ impl FlbOps for Recorder {
 
 /// A decoded FLB table holding `entries` (name, data, file count), in the order given (which
 /// must be name order), with room for `capacity` entries.
-pub fn flb_table(capacity: u32, entries: &[(&str, u64, u64)]) -> liveupdate_abi::FlbTable<'static> {
+pub fn flb_table(
+    capacity: u32,
+    entries: &[(&str, u64, u64)],
+) -> liveupdate_abi::Table<'static, liveupdate_abi::FlbEntry> {
     use liveupdate_abi::{FlbEntry, FlbTable};
-    let len = FlbTable::len_for(capacity).unwrap();
+    let len = FlbTable::len_for(AbiVersion::V1, capacity).unwrap();
     let buf: &'static mut [u8] = Box::leak(vec![0u8; len].into_boxed_slice());
     let entries = entries
         .iter()
         .map(|&(name, data, count)| FlbEntry::new(name, data, count, FlbFlags::empty()).unwrap());
-    let len = FlbTable::encode(buf, 1, capacity, entries).unwrap();
-    FlbTable::decode(&buf[..len]).unwrap()
+    let len = FlbTable::encode(buf, AbiVersion::V1, 1, capacity, entries).unwrap();
+    liveupdate_abi::Table::try_from(FlbTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
 /// FLB callbacks whose `retrieve` (and `preserve`) stop in the middle until released:

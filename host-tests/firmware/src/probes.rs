@@ -4,8 +4,9 @@
 
 use core::mem::size_of;
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
-    DirEntry, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind, Root,
+    DirEntry, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind, Root, Table,
     checksum, seal,
 };
 use liveupdate_core::flb::{FlbError, FlbRegistry};
@@ -92,7 +93,7 @@ pub extern "Rust" fn luo_flb_find<'a>(table: &FlbTable<'a>, name: &str) -> Optio
 #[inline(never)]
 pub extern "Rust" fn luo_pci_load<'m>(
     pci: &PciIncoming<'m>,
-    table: PciTable<'m>,
+    table: Table<'m, PciEntry>,
 ) -> Result<(), PciError> {
     pci.load(table)
 }
@@ -119,7 +120,7 @@ pub extern "Rust" fn luo_pci_finish(pci: &PciIncoming<'_>) -> Result<(), PciErro
 #[inline(never)]
 pub extern "Rust" fn luo_flb_load(
     flbs: &FlbRegistry<FLBS>,
-    table: &FlbTable<'_>,
+    table: &Table<'_, FlbEntry>,
 ) -> Result<(), FlbError> {
     flbs.load(table)
 }
@@ -175,7 +176,13 @@ pub extern "Rust" fn luo_encode_pci(
         out.len().saturating_sub(liveupdate_abi::header::HEADER_LEN) / size_of::<PciEntry>(),
     )
     .unwrap_or(0);
-    PciTable::encode(out, generation, capacity, devices.iter().copied())
+    PciTable::encode(
+        out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        devices.iter().copied(),
+    )
 }
 
 /// `FlbTable::encode`.
@@ -187,7 +194,13 @@ pub extern "Rust" fn luo_encode_flb(
     flbs: &[FlbEntry],
 ) -> Result<usize, Error> {
     let capacity = u32::try_from(flbs.len()).unwrap_or(u32::MAX);
-    FlbTable::encode(out, generation, capacity, flbs.iter().copied())
+    FlbTable::encode(
+        out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        flbs.iter().copied(),
+    )
 }
 
 /// `Root::encode`.
@@ -199,7 +212,13 @@ pub extern "Rust" fn luo_encode_root(
     records: &[DirEntry],
 ) -> Result<usize, Error> {
     let capacity = u32::try_from(records.len()).unwrap_or(u32::MAX);
-    Root::encode(out, generation, capacity, records.iter().copied())
+    Root::encode(
+        out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        records.iter().copied(),
+    )
 }
 
 /// `seal`.
@@ -255,7 +274,7 @@ pub extern "Rust" fn luo_pci_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, PciError> {
-    pci.serialize(mem, addr, generation)
+    pci.serialize(mem, AbiVersion::V1, addr, generation)
 }
 
 /// `FlbRegistry::serialize`.
@@ -267,7 +286,7 @@ pub extern "Rust" fn luo_flb_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, FlbError> {
-    flbs.serialize(mem, addr, generation)
+    flbs.serialize(mem, AbiVersion::V1, addr, generation)
 }
 
 /// `graph::write_root`, which reads the whole handover back.
@@ -279,5 +298,5 @@ pub extern "Rust" fn luo_write_root(
     generation: u64,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
-    graph::write_root(mem, root_addr, generation, records)
+    graph::write_root(mem, AbiVersion::V1, root_addr, generation, records)
 }

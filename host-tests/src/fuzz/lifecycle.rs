@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arbitrary::{Arbitrary, Unstructured};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{FlbEntry, FlbFlags, PciAddress};
 use liveupdate_core::flb::{FlbError, FlbGuard, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::graph::{Handover, write_root};
@@ -254,9 +255,13 @@ fn outgoing_is_busy(name: &str) {
     let out = context(|c| c.out.upgrade()).expect("outgoing registry alive");
     assert_eq!(out.preserve_file(name), Err(FlbError::Busy), "{name}");
     assert_eq!(out.unpreserve_file(name), Err(FlbError::Busy), "{name}");
-    let mut scratch = vec![0u8; Out::RECORD_LEN];
+    let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1)];
     let mut mem = SliceMemory::new(0, scratch.as_mut_slice());
-    assert_eq!(out.serialize(&mut mem, 0, 1), Err(FlbError::Busy), "{name}");
+    assert_eq!(
+        out.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        Err(FlbError::Busy),
+        "{name}"
+    );
 }
 
 impl FlbOps for Callbacks {
@@ -751,13 +756,13 @@ impl<'r> Run<'r> {
                     },
                 };
                 assert_eq!(
-                    self.out.serialize(&mut mem, at, 1),
-                    Err(FlbError::Memory(unmapped(Out::RECORD_LEN)))
+                    self.out.serialize(&mut mem, AbiVersion::V1, at, 1),
+                    Err(FlbError::Memory(unmapped(Out::record_len(AbiVersion::V1))))
                 );
                 assert_eq!(
-                    self.tracker.serialize(&mut mem, at, 1),
+                    self.tracker.serialize(&mut mem, AbiVersion::V1, at, 1),
                     Err(PciError::Memory(unmapped(
-                        PciTracker::<PCI_CAP>::RECORD_LEN
+                        PciTracker::<PCI_CAP>::record_len(AbiVersion::V1)
                     )))
                 );
             }
@@ -860,13 +865,14 @@ impl<'r> Run<'r> {
         let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
         let flb = self
             .out
-            .serialize(&mut mem, FLB_AT, generation)
+            .serialize(&mut mem, AbiVersion::V1, FLB_AT, generation)
             .expect("serialize FLBs");
         let pci = self
             .tracker
-            .serialize(&mut mem, PCI_AT, generation)
+            .serialize(&mut mem, AbiVersion::V1, PCI_AT, generation)
             .expect("serialize PCI");
-        let root_len = write_root(&mut mem, ROOT_AT, generation, &[pci, flb]).expect("write root");
+        let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, generation, &[pci, flb])
+            .expect("write root");
         // What the accessors hold, as the tables must say.
         let flbs: Vec<FlbEntry> = model
             .out
@@ -880,16 +886,15 @@ impl<'r> Run<'r> {
             Handover::load(&mem, ROOT_AT, root_len).expect("a serialized handover loads");
         assert_eq!(handover.generation(), generation);
         let table = handover.flb_table().expect("an FLB table");
-        check_record(table.as_bytes(), &table);
+        check_record(table.first().as_bytes(), &table.first());
         assert!(
-            table.entries().iter().eq(flbs.iter()),
+            table.iter().eq(flbs.iter()),
             "FLB table differs from the registry"
         );
         let devices = handover.pci_table().expect("a PCI table");
-        check_record(devices.as_bytes(), &devices);
+        check_record(devices.first().as_bytes(), &devices.first());
         assert!(
             devices
-                .entries()
                 .iter()
                 .map(|e| (e.address(), e.refcount()))
                 .eq(model.devices.iter().map(|(a, r)| (*a, *r))),
@@ -928,22 +933,18 @@ impl<'r> Run<'r> {
         let table = handover.flb_table().expect("an FLB table");
         let expected = if model.incoming.is_some() {
             Err(FlbError::AlreadyLoaded)
-        } else if table.entries().len() > IN_CAP {
+        } else if table.len() > IN_CAP as u64 {
             Err(FlbError::Full { capacity: IN_CAP })
         } else {
             Ok(())
         };
         assert_eq!(inc.load(&table), expected, "load");
         if first {
-            assert!(
-                table.entries().iter().eq(flbs.iter()),
-                "loaded FLB table differs"
-            );
+            assert!(table.iter().eq(flbs.iter()), "loaded FLB table differs");
         }
         if expected.is_ok() {
             model.incoming = Some(
                 table
-                    .entries()
                     .iter()
                     .map(|e| {
                         (
@@ -969,11 +970,8 @@ impl<'r> Run<'r> {
         };
         assert_eq!(pci_in.load(pci), expected, "PCI load");
         if expected.is_ok() {
-            let loaded: BTreeMap<PciAddress, u16> = pci
-                .entries()
-                .iter()
-                .map(|e| (e.address(), e.refcount()))
-                .collect();
+            let loaded: BTreeMap<PciAddress, u16> =
+                pci.iter().map(|e| (e.address(), e.refcount())).collect();
             if first {
                 assert_eq!(&loaded, devices);
             }

@@ -6,6 +6,7 @@
 //! one the documented order of checks gives: no entry, length, the decoder's own verdict,
 //! CRC, generation.
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
     DirEntry, DirectoryField, Error, FlbEntry, PciEntry, Record, RecordKind, Root, seal,
@@ -56,8 +57,9 @@ pub fn root_open(data: &[u8]) {
             dir.push(DirEntry::new(other, 0x2000, 64, 0xDEAD_BEEF));
         }
     }
-    let mut buf = vec![0u8; Root::len_for(2).expect("fits")];
-    let n = Root::encode(&mut buf, root_generation, 2, dir).expect("a valid directory");
+    let mut buf = vec![0u8; Root::len_for(AbiVersion::V1, 2).expect("fits")];
+    let n =
+        Root::encode(&mut buf, AbiVersion::V1, root_generation, 2, dir).expect("a valid directory");
     let root = Root::decode(&buf[..n]).expect("an encoded root decodes");
 
     match kind {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, IncompatFeatures};
 use liveupdate_abi::{
@@ -247,10 +248,12 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
 /// covers them), and a newer minor's wider header and entries.
 fn check_reencode<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     let h = record.header();
-    let len = Record::<E>::len_for(h.entry_capacity()).expect("a decoded record fits u32");
+    let len = Record::<E>::len_for(AbiVersion::V1, h.entry_capacity())
+        .expect("a decoded record fits u32");
     let mut out = vec![0xA5u8; len];
     let result = Record::<E>::encode(
         &mut out,
+        AbiVersion::V1,
         h.generation(),
         h.entry_capacity(),
         record.entries().iter().copied(),

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 use std::mem::size_of;
 
 use arbitrary::{Arbitrary, Unstructured};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
     DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind,
@@ -32,13 +33,19 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
     let kind = E::KIND;
     let count = u32::try_from(valid.len()).expect("fuzz input is small");
     let capacity = count + u32::from(spare % 4);
-    let len = Record::<E>::len_for(capacity).expect("small capacity fits");
+    let len = Record::<E>::len_for(AbiVersion::V1, capacity).expect("small capacity fits");
     assert_eq!(len, HEADER_LEN + capacity as usize * size_of::<E>());
 
     // Exactly `len` bytes are written; the rest of the buffer is left alone.
     let mut buf = vec![0xA5u8; len + 16];
-    let n = Record::<E>::encode(&mut buf, generation, capacity, valid.iter().copied())
-        .expect("valid contents encode");
+    let n = Record::<E>::encode(
+        &mut buf,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        valid.iter().copied(),
+    )
+    .expect("valid contents encode");
     assert_eq!(n, len);
     assert!(
         buf[len..].iter().all(|&b| b == 0xA5),
@@ -58,7 +65,13 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
     // One byte short.
     let mut short = vec![0u8; len - 1];
     assert_eq!(
-        Record::<E>::encode(&mut short, generation, capacity, valid.iter().copied()),
+        Record::<E>::encode(
+            &mut short,
+            AbiVersion::V1,
+            generation,
+            capacity,
+            valid.iter().copied()
+        ),
         Err(Error::BufferTooSmall {
             kind,
             needed: len as u64,
@@ -69,7 +82,13 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
     if count > 0 {
         let mut out = vec![0u8; len];
         assert_eq!(
-            Record::<E>::encode(&mut out, generation, count - 1, valid.iter().copied()),
+            Record::<E>::encode(
+                &mut out,
+                AbiVersion::V1,
+                generation,
+                count - 1,
+                valid.iter().copied()
+            ),
             Err(Error::CapacityExceeded {
                 kind,
                 capacity: count - 1
@@ -93,10 +112,10 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
 
 /// Encoding `entries` fails with `fault` at `index`.
 fn expect_entry_fault<E: Lookups, const N: usize>(entries: [E; N], index: u32, fault: EntryFault) {
-    let len = Record::<E>::len_for(4).expect("fits");
+    let len = Record::<E>::len_for(AbiVersion::V1, 4).expect("fits");
     let mut out = vec![0u8; len];
     assert_eq!(
-        Record::<E>::encode(&mut out, 1, 4, entries),
+        Record::<E>::encode(&mut out, AbiVersion::V1, 1, 4, entries),
         Err(Error::Entry {
             kind: E::KIND,
             index,

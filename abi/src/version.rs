@@ -1,0 +1,82 @@
+//! The versions of this ABI: what a writer targets and what a reader knows.
+//!
+//! "ABI v2" is wire version **1.1**, not a new major: under SPEC.md's version policy a newer
+//! minor of the same major stays readable by older readers, so adding fields and features
+//! never blocks a live update between kernels of different versions (upstream's pain point 1).
+
+use core::fmt;
+
+/// A version of this ABI, as a writer's target or a reader's knowledge.
+///
+/// Each is a `major.minor` on the wire; both have major 1, so a kernel of either version reads
+/// what the other writes, within the limits of the feature bits ([`crate::header`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AbiVersion {
+    /// Wire version 1.0: the first release.
+    V1,
+    /// Wire version 1.1: PCI device identity and flags, and tables spanning a chain of blocks.
+    V2,
+}
+
+impl AbiVersion {
+    /// Every version, oldest first.
+    pub const ALL: [AbiVersion; 2] = [AbiVersion::V1, AbiVersion::V2];
+
+    /// The newest version this crate knows: what it reads by default.
+    pub const NEWEST: AbiVersion = AbiVersion::V2;
+
+    /// The wire major version.
+    pub const fn major(self) -> u16 {
+        1
+    }
+
+    /// The wire minor version.
+    pub const fn minor(self) -> u16 {
+        match self {
+            AbiVersion::V1 => 0,
+            AbiVersion::V2 => 1,
+        }
+    }
+
+    /// The version whose wire minor is `minor`, if this crate knows it.
+    pub const fn from_minor(minor: u16) -> Option<AbiVersion> {
+        match minor {
+            0 => Some(AbiVersion::V1),
+            1 => Some(AbiVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// The version `number` of `luo --abi NUMBER` and of the docs ("ABI v2"), if it exists.
+    pub const fn from_number(number: u16) -> Option<AbiVersion> {
+        match number {
+            1 => Some(AbiVersion::V1),
+            2 => Some(AbiVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// The number of the docs: 1 for v1, 2 for v2.
+    pub const fn number(self) -> u16 {
+        match self {
+            AbiVersion::V1 => 1,
+            AbiVersion::V2 => 2,
+        }
+    }
+
+    /// How a reader of this version sees a record of wire minor `minor`: by the rules of that
+    /// minor when this reader knows it, by its own rules (leniently) when the record is newer.
+    pub(crate) const fn reading(self, minor: u16) -> AbiVersion {
+        match AbiVersion::from_minor(minor) {
+            Some(v) if v.minor() < self.minor() => v,
+            _ => self,
+        }
+    }
+}
+
+impl fmt::Display for AbiVersion {
+    /// `v2 (1.1)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{} ({}.{})", self.number(), self.major(), self.minor())
+    }
+}
