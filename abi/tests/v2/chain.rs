@@ -1,0 +1,368 @@
+//! Tables spanning a chain of blocks: the walk, every way a chain can be broken and the error
+//! for each (with the block it names), and the writer's errors.
+
+use liveupdate_abi::{
+    AbiVersion, BlockPlace, ChainFault, EntryFault, Error, FlbEntry, FlbFlags, PciAddress,
+    PciDevice, PciEntry, RecordKind, Table, TableError,
+};
+
+use crate::common::{Memory, PCI2_SIZE, raw_pci2};
+use crate::v1::RawRecord;
+
+const PCI: RecordKind = RecordKind::PciTable;
+const BASE: u64 = 0x4000_0000;
+
+/// A v1.1 PCI block written from SPEC.md: devices `0:bus:00.0` with refcount 1, `capacity`
+/// slots, the link (`None`: `CHAINED` clear).
+fn raw_block(buses: &[u8], capacity: u32, link: Option<(u64, u32)>, generation: u64) -> Vec<u8> {
+    let entries = buses
+        .iter()
+        .map(|&bus| raw_pci2(0, u16::from(bus) << 8, 1, 0, 0, 0, 0, 0))
+        .collect();
+    let mut raw = RawRecord::new(PCI, capacity, entries);
+    raw.minor = 1;
+    raw.entry_size = u16::try_from(PCI2_SIZE).unwrap();
+    raw.generation = generation;
+    if let Some((next, index)) = link {
+        raw.incompat = 1;
+        raw.reserved[..8].copy_from_slice(&next.to_le_bytes());
+        raw.reserved[8..12].copy_from_slice(&index.to_le_bytes());
+    }
+    raw.bytes()
+}
+
+/// Length of a block of `capacity` slots.
+fn len(capacity: u32) -> usize {
+    64 + PCI2_SIZE * capacity as usize
+}
+
+/// Blocks (address, buses, link) in a fresh memory.
+/// A block to write: address, buses of its devices, link (`next`, `index`).
+type Spec<'a> = (u64, &'a [u8], Option<(u64, u32)>);
+
+fn memory(blocks: &[Spec<'_>]) -> Memory {
+    let mut mem = Memory::new(BASE, 0x10000);
+    for &(phys, buses, link) in blocks {
+        mem.put(phys, &raw_block(buses, 2, link, 7));
+    }
+    mem
+}
+
+fn decode(mem: &Memory) -> Result<Table<'_, PciEntry>, TableError> {
+    Table::<PciEntry>::decode(mem, BASE, len(2))
+}
+
+fn fault(block: u32, phys: u64, fault: ChainFault) -> TableError {
+    TableError {
+        block,
+        phys,
+        error: Error::Chain { kind: PCI, fault },
+    }
+}
+
+const B0: u64 = BASE;
+const B1: u64 = BASE + 0x400;
+const B2: u64 = BASE + 0x800;
+
+#[test]
+fn a_chain_is_walked_in_order() {
+    let mem = memory(&[
+        (B0, &[1, 2], Some((B1, 0))),
+        (B1, &[3, 4], Some((B2, 1))),
+        (B2, &[5], Some((0, 2))),
+    ]);
+    let table = decode(&mem).unwrap();
+    assert_eq!((table.block_count(), table.len()), (3, 5));
+    let buses: Vec<u8> = table.iter().map(|e| e.address().bus()).collect();
+    assert_eq!(buses, [1, 2, 3, 4, 5]);
+    for bus in 1..=5 {
+        let address = PciAddress::new(0, bus, 0, 0);
+        assert!(table.is_preserved(address), "bus {bus}");
+        assert_eq!(table.device(address).map(|d| d.refcount), Some(1));
+    }
+    for bus in [0, 6, 0xff] {
+        assert!(!table.is_preserved(PciAddress::new(0, bus, 0, 0)));
+    }
+    let blocks: Vec<_> = table
+        .blocks()
+        .map(|b| (b.index, b.phys, b.record.entries().len()))
+        .collect();
+    assert_eq!(blocks, [(0, B0, 2), (1, B1, 2), (2, B2, 1)]);
+}
+
+#[test]
+fn broken_links_name_the_block() {
+    let cases: Vec<(Vec<Spec<'_>>, TableError)> = vec![
+        // The first block must be block 0 and link somewhere.
+        (
+            vec![(B0, &[1], Some((B1, 3)))],
+            fault(0, B0, ChainFault::Index { found: 3 }),
+        ),
+        (
+            vec![(B0, &[1], Some((0, 0)))],
+            fault(0, B0, ChainFault::Single),
+        ),
+        (
+            vec![(B0, &[], Some((B1, 0))), (B1, &[2], Some((0, 1)))],
+            fault(0, B0, ChainFault::EmptyBlock),
+        ),
+        // Block 1 must know it is block 1, set CHAINED and hold an entry.
+        (
+            vec![(B0, &[1], Some((B1, 0))), (B1, &[2], Some((0, 2)))],
+            fault(1, B1, ChainFault::Index { found: 2 }),
+        ),
+        (
+            vec![(B0, &[1], Some((B1, 0))), (B1, &[2], None)],
+            fault(1, B1, ChainFault::NotChained),
+        ),
+        (
+            vec![(B0, &[1], Some((B1, 0))), (B1, &[], Some((0, 1)))],
+            fault(1, B1, ChainFault::EmptyBlock),
+        ),
+        // Links back to a block, into one, or below the previous block.
+        (
+            vec![(B0, &[1], Some((B1, 0))), (B1, &[2], Some((B0, 1)))],
+            fault(2, B0, ChainFault::Cycle { to_block: 0 }),
+        ),
+        (
+            vec![(B0, &[1], Some((B1, 0))), (B1, &[2], Some((B1, 1)))],
+            fault(2, B1, ChainFault::Cycle { to_block: 1 }),
+        ),
+        (
+            vec![(B0, &[1], Some((B2, 0))), (B2, &[2], Some((B0 + 8, 1)))],
+            fault(2, B0 + 8, ChainFault::Overlap { with_block: 0 }),
+        ),
+        (
+            vec![(B0, &[1], Some((B0 + 16, 0)))],
+            fault(1, B0 + 16, ChainFault::Overlap { with_block: 0 }),
+        ),
+        (
+            vec![(B1, &[1], Some((B0, 0)))],
+            fault(
+                1,
+                B0,
+                ChainFault::OutOfOrder {
+                    after: B1 + len(2) as u64,
+                },
+            ),
+        ),
+        // A link out of memory.
+        (
+            vec![(B0, &[1], Some((BASE + 0x1_0000, 0)))],
+            fault(1, BASE + 0x1_0000, ChainFault::Unmapped { len: 64 }),
+        ),
+    ];
+    for (i, (blocks, expected)) in cases.into_iter().enumerate() {
+        let head = blocks[0].0;
+        let mem = memory(&blocks);
+        let got = Table::<PciEntry>::decode(&mem, head, len(2)).map(|t| t.len());
+        assert_eq!(got, Err(expected), "case {i}");
+        // Every error formats with the block and the kind.
+        let text = got.unwrap_err().to_string();
+        assert!(
+            text.starts_with("block ") && text.contains("pci table"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_block_truncated_by_the_end_of_memory_is_unmapped() {
+    let mut mem = memory(&[(B0, &[1], Some((B1, 0))), (B1, &[2], Some((0, 1)))]);
+    mem.bytes
+        .truncate(usize::try_from(B1 - BASE).unwrap() + 100);
+    assert_eq!(
+        decode(&mem).map(drop),
+        Err(fault(1, B1, ChainFault::Unmapped { len: len(2) as u64 }))
+    );
+}
+
+#[test]
+fn every_block_is_a_checked_record_of_the_same_update() {
+    let good = [
+        (B0, &[1u8][..], Some((B1, 0))),
+        (B1, &[2][..], Some((0, 1))),
+    ];
+    // A damaged block is reported as its own record's error.
+    let mut mem = memory(&good);
+    mem.at(B1 + 70, 1)[0] ^= 1;
+    let err = decode(&mem).unwrap_err();
+    assert_eq!((err.block, err.phys), (1, B1));
+    assert!(matches!(err.error, Error::Checksum { kind: PCI, .. }));
+    // A block of another update (generation) is stale.
+    let mut mem = memory(&good);
+    mem.put(B1, &raw_block(&[2], 2, Some((0, 1)), 6));
+    assert_eq!(
+        decode(&mem).map(drop),
+        Err(TableError {
+            block: 1,
+            phys: B1,
+            error: Error::Generation {
+                kind: PCI,
+                expected: 7,
+                found: 6
+            }
+        })
+    );
+    // Entries ascend across blocks: block 1's first is checked against block 0's last.
+    for (bus, fault) in [(1u8, EntryFault::Duplicate), (0, EntryFault::OutOfOrder)] {
+        let mem = memory(&[(B0, &[1], Some((B1, 0))), (B1, &[bus], Some((0, 1)))]);
+        assert_eq!(
+            decode(&mem).map(drop),
+            Err(TableError {
+                block: 1,
+                phys: B1,
+                error: Error::Entry {
+                    kind: PCI,
+                    index: 0,
+                    offset: 64,
+                    fault
+                }
+            })
+        );
+    }
+}
+
+#[test]
+fn chains_longer_than_max_blocks_are_refused() {
+    let max = liveupdate_abi::table::MAX_BLOCKS;
+    let count = u64::from(max) + 1;
+    let stride = len(1) as u64;
+    let mut mem = Memory::new(BASE, usize::try_from(count * stride).unwrap());
+    let devices = (0..count).map(|i| {
+        let i = u32::try_from(i).unwrap();
+        PciDevice::new(
+            PciAddress {
+                domain: i >> 16,
+                bdf: (i & 0xffff) as u16,
+            },
+            1,
+        )
+    });
+    let places: Vec<_> = (0..count)
+        .map(|i| BlockPlace {
+            phys: BASE + i * stride,
+            capacity: 1,
+        })
+        .collect();
+    // The writer refuses to write more than MAX_BLOCKS blocks...
+    let err = Table::<PciEntry>::encode(&mut mem, AbiVersion::V2, 7, &places, devices.clone())
+        .unwrap_err();
+    let last = BASE + u64::from(max) * stride;
+    assert_eq!(err, fault(max, last, ChainFault::TooLong { max }));
+    // ... writes exactly MAX_BLOCKS ...
+    let written = Table::<PciEntry>::encode(
+        &mut mem,
+        AbiVersion::V2,
+        7,
+        &places[..max as usize],
+        devices.clone().take(max as usize),
+    )
+    .unwrap();
+    assert_eq!(written.blocks, max);
+    let table = Table::<PciEntry>::decode(&mem, BASE, len(1)).unwrap();
+    assert_eq!(table.block_count(), max);
+    // ... and a reader refuses one more, linked from the last.
+    let extra = raw_block(&[0], 1, Some((0, max)), 7);
+    mem.put(last, &extra);
+    let mut tail = mem.at(last - stride, len(1)).to_vec();
+    tail[48..56].copy_from_slice(&last.to_le_bytes());
+    crate::common::reseal_raw(&mut tail);
+    mem.put(last - stride, &tail);
+    assert_eq!(
+        Table::<PciEntry>::decode(&mem, BASE, len(1)).map(drop),
+        Err(fault(max, last, ChainFault::TooLong { max }))
+    );
+}
+
+#[test]
+fn the_writer_checks_its_blocks() {
+    let mut mem = Memory::new(BASE, 0x10000);
+    let devices: Vec<_> = (1..=3u8)
+        .map(|bus| PciDevice::new(PciAddress::new(0, bus, 0, 0), 1))
+        .collect();
+    let place = |phys, capacity| BlockPlace { phys, capacity };
+    let write = |mem: &mut Memory, places: &[BlockPlace]| {
+        Table::<PciEntry>::encode(mem, AbiVersion::V2, 7, places, devices.clone())
+            .map(|w| (w.blocks, w.entries))
+    };
+    assert_eq!(write(&mut mem, &[place(B0, 2), place(B1, 2)]), Ok((2, 3)));
+    // Blocks left over are not written.
+    assert_eq!(write(&mut mem, &[place(B0, 3), place(B1, 2)]), Ok((1, 3)));
+    // Not enough room: the blocks' total capacity.
+    assert_eq!(
+        write(&mut mem, &[place(B0, 1), place(B1, 1)]),
+        Err(TableError {
+            block: 1,
+            phys: B1,
+            error: Error::CapacityExceeded {
+                kind: PCI,
+                capacity: 2
+            }
+        })
+    );
+    assert_eq!(
+        write(&mut mem, &[place(B0, 1), place(B0, 2)]),
+        Err(fault(1, B0, ChainFault::Cycle { to_block: 0 }))
+    );
+    assert_eq!(
+        write(&mut mem, &[place(B0, 1), place(B0 + 8, 2)]),
+        Err(fault(1, B0 + 8, ChainFault::Overlap { with_block: 0 }))
+    );
+    assert_eq!(
+        write(&mut mem, &[place(B1, 1), place(B0, 2)]),
+        Err(fault(
+            1,
+            B0,
+            ChainFault::OutOfOrder {
+                after: B1 + len(1) as u64
+            }
+        ))
+    );
+    assert_eq!(
+        write(&mut mem, &[place(B0, 1), place(BASE + 0x1_0000, 2)]),
+        Err(fault(
+            1,
+            BASE + 0x1_0000,
+            ChainFault::Unmapped { len: len(2) as u64 }
+        ))
+    );
+    assert_eq!(
+        write(&mut mem, &[]),
+        Err(TableError {
+            block: 0,
+            phys: 0,
+            error: Error::CapacityExceeded {
+                kind: PCI,
+                capacity: 0
+            }
+        })
+    );
+}
+
+#[test]
+fn flb_tables_chain_too() {
+    let mut mem = Memory::new(BASE, 0x10000);
+    let names = ["a", "b", "c", "d", "e"];
+    let entries: Vec<_> = names
+        .iter()
+        .map(|n| FlbEntry::new(n, 1, 1, FlbFlags::empty()).unwrap())
+        .collect();
+    let places: Vec<_> = (0..3)
+        .map(|i| BlockPlace {
+            phys: BASE + i * 0x200,
+            capacity: 2,
+        })
+        .collect();
+    let written =
+        Table::<FlbEntry>::encode(&mut mem, AbiVersion::V2, 1, &places, entries.clone()).unwrap();
+    assert_eq!(written.blocks, 3);
+    let table = Table::<FlbEntry>::decode(&mem, BASE, written.dir.length() as usize).unwrap();
+    assert_eq!(table.iter().copied().collect::<Vec<_>>(), entries);
+    for name in names {
+        assert_eq!(table.find(name).map(FlbEntry::name), Some(name));
+    }
+    for name in ["", "0", "aa", "f", "e\0"] {
+        assert!(table.find(name).is_none(), "{name:?}");
+    }
+}
