@@ -15,6 +15,7 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::Table;
 use liveupdate_abi::{FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable};
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::pci::{PciError, PciIncoming};
@@ -69,7 +70,8 @@ fn registry(files: u64, ops: &'static Ops) -> Arc<FlbRegistry<1>> {
     let mut buf = [0u8; 64 + 72];
     let entry = FlbEntry::new("a", 0xda7a, files, FlbFlags::empty()).unwrap();
     let len = FlbTable::encode(&mut buf, AbiVersion::V1, 1, 1, [entry]).unwrap();
-    reg.load(&FlbTable::decode(&buf[..len]).unwrap()).unwrap();
+    reg.load(&Table::try_from(FlbTable::decode(&buf[..len]).unwrap()).unwrap())
+        .unwrap();
     Arc::new(reg)
 }
 
@@ -149,7 +151,8 @@ fn lookups_against_pci_finish() {
         // The table must outlive the threads; loom runs many executions, each leaks 72 bytes.
         let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
         let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));
-        pci.load(PciTable::decode(bytes).unwrap()).unwrap();
+        pci.load(Table::try_from(PciTable::decode(bytes).unwrap()).unwrap())
+            .unwrap();
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 thread::spawn(move || match pci.is_preserved(present) {
