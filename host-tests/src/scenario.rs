@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use liveupdate_abi::PciAddress;
+use liveupdate_abi::{PciAddress, PciFlags, PciIdentity};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -36,6 +36,39 @@ pub struct Scenario {
     pub flbs: Vec<FlbSpec>,
     /// Devices that were not preserved, to ask `is_preserved` about.
     pub absent: Vec<PciAddress>,
+    /// What each preserved device is (vendor, device, class) and its flags, as an ABI v2
+    /// writer records them; an ABI v1 writer cannot.
+    pub identities: BTreeMap<PciAddress, (PciIdentity, PciFlags)>,
+}
+
+/// Draws an identity and flags for every device, from a stream of its own, so the devices of
+/// a seed are the same whatever the ABI version.
+fn identities(
+    seed: u64,
+    devices: &BTreeMap<PciAddress, u16>,
+) -> BTreeMap<PciAddress, (PciIdentity, PciFlags)> {
+    // (vendor, class code): an Intel NIC, an NVIDIA GPU, a Samsung NVMe drive, a virtio device.
+    const KINDS: [(u16, u32); 4] = [
+        (0x8086, 0x02_00_00),
+        (0x10de, 0x03_02_00),
+        (0x144d, 0x01_08_02),
+        (0x1af4, 0x01_00_00),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1de7_1700);
+    devices
+        .keys()
+        .map(|&address| {
+            let (vendor, class) = KINDS[rng.random_range(0..KINDS.len())];
+            let identity = PciIdentity::new(vendor, rng.random(), class)
+                .unwrap_or_else(|fault| unreachable!("vendor {vendor:#x} is not zero: {fault}"));
+            let flags = if rng.random_range(0..2) == 0 {
+                PciFlags::BUS_MASTER
+            } else {
+                PciFlags::empty()
+            };
+            (address, (identity, flags))
+        })
+        .collect()
 }
 
 fn address(rng: &mut ChaCha8Rng) -> PciAddress {
@@ -90,6 +123,7 @@ impl Scenario {
         Scenario {
             seed,
             generation,
+            identities: identities(seed, &map),
             devices: map,
             flbs: specs,
             absent: absent.into_iter().collect(),

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{FlbFlags, PciAddress, RecordKind, Root};
+use liveupdate_abi::{
+    BlockPlace, FlbFlags, IdentityMatch, PciAddress, PciIdentity, PciTable, RecordKind, Root,
+};
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::graph::{GraphError, Handover, write_root};
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
@@ -111,13 +113,13 @@ impl FlbOps for OutgoingFlb {
 /// # Errors
 ///
 /// Any refusal of the registry, the tracker, the graph writer or the memory.
-pub fn outgoing(scenario: &Scenario) -> Result<KhoMemory, SimError> {
+pub fn outgoing(scenario: &Scenario, version: AbiVersion) -> Result<KhoMemory, SimError> {
     // Capacities are compile-time, as in a kernel; pick the smallest class that fits, which
     // leaves headroom for hot-plugged devices as a kernel sizing at boot would.
     if scenario.flbs.len() <= 8 {
-        outgoing_flbs::<8>(scenario)
+        outgoing_flbs::<8>(scenario, version)
     } else if scenario.flbs.len() <= MAX_FLBS {
-        outgoing_flbs::<MAX_FLBS>(scenario)
+        outgoing_flbs::<MAX_FLBS>(scenario, version)
     } else {
         Err(SimError::Limit(format!(
             "{} FLBs: the registry holds at most {MAX_FLBS}",
@@ -126,21 +128,44 @@ pub fn outgoing(scenario: &Scenario) -> Result<KhoMemory, SimError> {
     }
 }
 
-fn outgoing_flbs<const F: usize>(scenario: &Scenario) -> Result<KhoMemory, SimError> {
+fn outgoing_flbs<const F: usize>(
+    scenario: &Scenario,
+    version: AbiVersion,
+) -> Result<KhoMemory, SimError> {
     match scenario.devices.len() {
-        0..=16 => outgoing_with::<F, 16>(scenario),
-        17..=256 => outgoing_with::<F, 256>(scenario),
-        257..=4096 => outgoing_with::<F, 4096>(scenario),
-        4097..=MAX_DEVICES => outgoing_with::<F, MAX_DEVICES>(scenario),
+        0..=16 => outgoing_with::<F, 16>(scenario, version),
+        17..=256 => outgoing_with::<F, 256>(scenario, version),
+        257..=4096 => outgoing_with::<F, 4096>(scenario, version),
+        4097..=MAX_DEVICES => outgoing_with::<F, MAX_DEVICES>(scenario, version),
         n => Err(SimError::Limit(format!(
             "{n} devices: the simulation preserves at most {MAX_DEVICES}"
         ))),
     }
 }
 
+/// Bytes of one block of a chained PCI table (ABI v2): a page, as KHO allocates.
+pub const PCI_BLOCK_BYTES: usize = 4096;
+
+/// Entry slots in one page-sized block of an ABI v2 PCI table.
+fn pci_block_capacity() -> u32 {
+    let header = PciTable::len_for(AbiVersion::V2, 0).unwrap_or(0);
+    let entry = PciTable::len_for(AbiVersion::V2, 1)
+        .unwrap_or(0)
+        .saturating_sub(header);
+    u32::try_from(PCI_BLOCK_BYTES.saturating_sub(header) / entry.max(1)).unwrap_or(0)
+}
+
 fn outgoing_with<const F: usize, const N: usize>(
     scenario: &Scenario,
+    version: AbiVersion,
 ) -> Result<KhoMemory, SimError> {
+    // ABI v1: one table sized for the tracker's capacity, allocated at the first preserve.
+    // ABI v2: a page-sized first block then, and more pages at kexec as the devices need
+    // them: capacity grows without reallocating (hot-plug, upstream's pain point 12).
+    let first_block_len = match version {
+        AbiVersion::V1 => PciTracker::<N>::record_len(AbiVersion::V1),
+        AbiVersion::V2 => PCI_BLOCK_BYTES,
+    };
     let mem = Arc::new(Mutex::new(KhoMemory::new()));
     let flbs: FlbRegistry<F> = FlbRegistry::new();
     let tracker: Box<PciTracker<N>> = Box::new(const { PciTracker::new() });
@@ -150,7 +175,7 @@ fn outgoing_with<const F: usize, const N: usize>(
         let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
         let ops: &'static OutgoingFlb = Box::leak(Box::new(OutgoingFlb {
             handle: spec.handle,
-            pci_table_len: PciTracker::<N>::record_len(AbiVersion::V1),
+            pci_table_len: first_block_len,
             mem: Arc::clone(&mem),
             data: AtomicU64::new(0),
         }));
@@ -168,7 +193,12 @@ fn outgoing_with<const F: usize, const N: usize>(
     for (&address, &refcount) in &scenario.devices {
         for _ in 0..refcount {
             flbs.preserve_file(PCI_FLB).map_err(flb_err(PCI_FLB))?;
-            tracker.preserve(address)?;
+            match (version, scenario.identities.get(&address)) {
+                (AbiVersion::V1, _) | (_, None) => tracker.preserve(address)?,
+                (_, Some(&(identity, flags))) => {
+                    tracker.preserve_device(address, Some(identity), flags)?
+                }
+            };
         }
     }
 
@@ -177,22 +207,53 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut mem = mem.lock().unwrap_or_else(PoisonError::into_inner);
     let mem = &mut *mem;
     let mut directory = Vec::new();
-    let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(AbiVersion::V1))?;
+    let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(version))?;
     directory.push(
-        flbs.serialize(mem, AbiVersion::V1, flb_addr, generation)
+        flbs.serialize(mem, version, flb_addr, generation)
             .map_err(flb_err("(table)"))?,
     );
     if let Some(ops) = pci_ops.filter(|_| !scenario.devices.is_empty()) {
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
-        directory.push(tracker.serialize(mem, AbiVersion::V1, pci_addr, generation)?);
+        let entry = match version {
+            AbiVersion::V1 => tracker.serialize(mem, version, pci_addr, generation)?,
+            AbiVersion::V2 => {
+                let blocks = pci_blocks(mem, pci_addr, scenario.devices.len())?;
+                tracker.serialize_blocks(mem, version, &blocks, generation)?
+            }
+        };
+        directory.push(entry);
     }
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
-    let root_len = Root::len_for(AbiVersion::V1, capacity).unwrap_or(0);
+    let root_len = Root::len_for(version, capacity).unwrap_or(0);
     let root_addr = mem.alloc(KHO_BASE, root_len)?;
-    let root_len = write_root(mem, AbiVersion::V1, root_addr, generation, &directory)?;
+    let root_len = write_root(mem, version, root_addr, generation, &directory)?;
     mem.add_name(KHO_NAME, root_addr, root_len as u64)?;
     Ok(mem.clone())
+}
+
+/// The blocks of a chained PCI table for `devices` devices: the page allocated at the first
+/// preserve, then as many more as needed, each above the one before (a chain is ascending).
+fn pci_blocks(
+    mem: &mut KhoMemory,
+    first: u64,
+    devices: usize,
+) -> Result<Vec<BlockPlace>, SimError> {
+    let capacity = pci_block_capacity();
+    let mut blocks = vec![BlockPlace {
+        phys: first,
+        capacity,
+    }];
+    let mut room = capacity as usize;
+    while room < devices {
+        let after = blocks.last().map_or(first, |b| b.phys) + PCI_BLOCK_BYTES as u64;
+        blocks.push(BlockPlace {
+            phys: mem.alloc(after, PCI_BLOCK_BYTES)?,
+            capacity,
+        });
+        room += capacity as usize;
+    }
+    Ok(blocks)
 }
 
 /// What the incoming kernel saw and did.
@@ -210,6 +271,10 @@ pub struct Incoming {
     pub devices_confirmed: usize,
     /// Absent devices `is_preserved` denied.
     pub absent_denied: usize,
+    /// ABI version of the PCI table (1 or 2), when there is one.
+    pub abi: Option<u16>,
+    /// Preserved devices whose recorded identity matched the probed one (ABI v2).
+    pub identities_matched: usize,
     /// FLBs whose `retrieve` ran and returned the expected object.
     pub flbs_retrieved: usize,
     /// FLBs whose `finish` ran exactly once, after their last file.
@@ -231,6 +296,8 @@ pub struct RecordInfo {
     pub len: u64,
     /// Stored CRC-32C.
     pub crc: u32,
+    /// Blocks of a chained table (1 for a record in one piece).
+    pub blocks: u32,
 }
 
 /// An FLB of the incoming kernel: `retrieve` checks the data handle against the expectation
@@ -289,9 +356,16 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         phys: blob.phys,
         len: blob.len,
         crc: handover.root().header().crc(),
+        blocks: 1,
     }];
     for entry in handover.root().entries() {
+        let blocks = match entry.kind() {
+            Some(RecordKind::PciTable) => handover.pci_table().map_or(1, |t| t.block_count()),
+            Some(RecordKind::FlbTable) => handover.flb_table().map_or(1, |t| t.block_count()),
+            _ => 1,
+        };
         records.push(RecordInfo {
+            blocks,
             kind: entry.kind().map_or_else(
                 || format!("unknown {:#010x}", entry.magic()),
                 |k| k.to_string(),
@@ -330,6 +404,8 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         devices_found: pci_report.found,
         devices_confirmed: pci_report.confirmed,
         absent_denied: pci_report.denied,
+        abi: pci_report.version.map(AbiVersion::number),
+        identities_matched: pci_report.identities,
         flbs_retrieved: flb_report.retrieved,
         flbs_finished: flb_report.finished,
         unclaimed: flb_report.unclaimed,
@@ -338,9 +414,11 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
 }
 
 struct PciReport {
+    version: Option<AbiVersion>,
     found: usize,
     confirmed: usize,
     denied: usize,
+    identities: usize,
 }
 
 /// Loads the PCI table into the incoming PCI state and asks it about every device.
@@ -370,8 +448,10 @@ fn check_pci(
             scenario.devices.len()
         ));
     }
+    let version = handover.pci_table().map(|t| t.version());
     let ask = |a: PciAddress| pci.is_preserved(a).unwrap_or(false);
     let confirmed = scenario.devices.keys().filter(|&&a| ask(a)).count();
+    let identities = check_identities(pci, scenario, version, mismatches);
     let denied = scenario.absent.iter().filter(|&&a| !ask(a)).count();
     if confirmed != scenario.devices.len() || denied != scenario.absent.len() {
         mismatches.push(format!(
@@ -385,11 +465,51 @@ fn check_pci(
         pci,
         pci_addr,
         PciReport {
+            version,
             found: found.len(),
             confirmed,
             denied,
+            identities,
         },
     ))
+}
+
+/// Probes every preserved device as the incoming kernel's PCI core would: with the identity
+/// found at its address now. From ABI v2 on each must match what was recorded, and a device
+/// swapped for another must be refused; an ABI v1 table records none, so each is unknown.
+/// Returns the matches.
+fn check_identities(
+    pci: &PciIncoming<'_>,
+    scenario: &Scenario,
+    version: Option<AbiVersion>,
+    mismatches: &mut Vec<String>,
+) -> usize {
+    let mut matched = 0;
+    for (&address, &(identity, _)) in &scenario.identities {
+        let expected_match = version != Some(AbiVersion::V1);
+        match pci.check_identity(address, identity) {
+            Ok(IdentityMatch::Match) if expected_match => matched += 1,
+            Ok(IdentityMatch::Unknown) if !expected_match => {}
+            other => mismatches.push(format!("identity of {address}: {other:?}")),
+        }
+    }
+    // A different device (the same vendor, another device id) now at the first address.
+    if let (Some(AbiVersion::V2), Some((&address, &(identity, _)))) =
+        (version, scenario.identities.iter().next())
+    {
+        let other = PciIdentity::new(
+            identity.vendor_id(),
+            identity.device_id() ^ 1,
+            identity.class_code(),
+        );
+        let caught = other.map(|other| pci.check_identity(address, other));
+        if !matches!(caught, Ok(Ok(IdentityMatch::Mismatch { .. }))) {
+            mismatches.push(format!(
+                "a swapped device at {address} was not refused: {caught:?}"
+            ));
+        }
+    }
+    matched
 }
 
 struct FlbReport {

@@ -2,21 +2,25 @@
 //! and the golden image of every released version stays readable, forever.
 //!
 //! The golden images under `host-tests/golden/` were written by `luo write` with the
-//! arguments in [`GOLDEN`]; they are never regenerated.
+//! arguments in [`GOLDEN`]; they are never regenerated. A newer writer reads every older
+//! image (upgrade) and still writes every older version (rollback), byte for byte.
 
 use std::path::Path;
 use std::process::Command;
 
+use liveupdate_abi::AbiVersion;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::{image, inspect, sim};
 
 const LUO: &str = env!("CARGO_BIN_EXE_luo");
 
-/// (file, ABI version, devices, FLBs, seed) of each released version's golden image.
-const GOLDEN: &[(&str, u16, usize, usize, u64)] = &[("v1.img", 1, 12, 3, 2026)];
+/// (file, ABI version, devices, FLBs, seed) of each released version's golden image. The v2
+/// image's PCI table spans two chained blocks.
+const GOLDEN: &[(&str, u16, usize, usize, u64)] =
+    &[("v1.img", 1, 12, 3, 2026), ("v2.img", 2, 200, 3, 2026)];
 
 /// Every ABI version `luo write --abi` accepts.
-const WRITABLE: &[u16] = &[1];
+const WRITABLE: &[u16] = &[1, 2];
 
 fn golden(file: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,6 +40,9 @@ fn golden_images_of_released_versions_stay_readable() {
         assert_eq!(report.mismatches, Vec::<String>::new(), "{file}");
         assert_eq!(report.devices_confirmed, devices, "{file}");
         assert_eq!(report.flbs_finished, flbs + 1, "{file}");
+        assert_eq!(report.abi, Some(abi), "{file}");
+        let identities = if abi >= 2 { devices } else { 0 };
+        assert_eq!(report.identities_matched, identities, "{file}");
     }
 }
 
@@ -43,8 +50,8 @@ fn golden_images_of_released_versions_stay_readable() {
 fn golden_images_are_what_the_writer_of_their_version_still_writes() {
     for &(file, abi, devices, flbs, seed) in GOLDEN {
         let scenario = Scenario::generate(seed, devices, flbs);
-        let mem = sim::outgoing(&scenario).unwrap();
-        assert!(abi == 1, "add the writer of ABI v{abi} here");
+        let version = AbiVersion::from_number(abi).unwrap();
+        let mem = sim::outgoing(&scenario, version).unwrap();
         assert_eq!(
             image::save(&mem),
             golden(file),
@@ -57,7 +64,12 @@ fn golden_images_are_what_the_writer_of_their_version_still_writes() {
 fn every_writable_version_is_read_back_by_the_current_reader() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     for &abi in WRITABLE {
-        for (devices, flbs, seed) in [(0usize, 0usize, 1u64), (7, 2, 2), (300, 10, 3)] {
+        for (devices, flbs, seed) in [
+            (0usize, 0usize, 1u64),
+            (7, 2, 2),
+            (300, 10, 3),
+            (5000, 1, 4),
+        ] {
             let img = dir.join(format!("versions-{}-v{abi}-{seed}.img", std::process::id()));
             let args = [
                 "--abi".to_string(),

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::file::LinuxKind;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
@@ -86,8 +87,9 @@ struct ScenarioArgs {
     /// FLBs to register besides the PCI core's (0 to 63).
     #[arg(long, default_value_t = 4)]
     flbs: usize,
-    /// ABI version to write.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1))]
+    /// ABI version to write: 1 (wire 1.0) or 2 (wire 1.1: device identities and flags,
+    /// page-sized PCI table blocks chained as devices need them).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=2))]
     abi: u16,
     /// Seed of the scenario (devices, FLBs, file counts, generation).
     #[arg(long, default_value_t = 1)]
@@ -99,7 +101,7 @@ impl Default for ScenarioArgs {
         ScenarioArgs {
             devices: 64,
             flbs: 4,
-            abi: 1,
+            abi: 2,
             seed: 1,
         }
     }
@@ -170,16 +172,22 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 
 fn outgoing(args: ScenarioArgs) -> Result<(Scenario, KhoMemory), Failure> {
     let scenario = args.scenario();
-    let mem = sim::outgoing(&scenario).map_err(|e| usage(format!("outgoing kernel: {e}")))?;
+    let version =
+        AbiVersion::from_number(args.abi).ok_or_else(|| usage(format!("no ABI v{}", args.abi)))?;
+    let mem =
+        sim::outgoing(&scenario, version).map_err(|e| usage(format!("outgoing kernel: {e}")))?;
     Ok((scenario, mem))
 }
 
 fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> String {
     let mut out = String::new();
     let files: u64 = scenario.flbs.iter().map(|f| f.files).sum();
+    let abi = incoming
+        .abi
+        .map_or_else(|| "-".to_owned(), |v| format!("v{v}"));
     let _ = writeln!(
         out,
-        "luo simulate: seed {}, generation {}, ABI v1",
+        "luo simulate: seed {}, generation {}, ABI {abi}",
         scenario.seed, scenario.generation
     );
     let _ = writeln!(
@@ -200,8 +208,16 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
     for r in &incoming.records {
         let _ = writeln!(
             out,
-            "  {:<10} at {:#x}  {:>7} bytes  crc {:#010x}",
-            r.kind, r.phys, r.len, r.crc
+            "  {:<10} at {:#x}  {:>7} bytes  crc {:#010x}{}",
+            r.kind,
+            r.phys,
+            r.len,
+            r.crc,
+            if r.blocks > 1 {
+                format!("  (first of {} chained blocks)", r.blocks)
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(
@@ -218,6 +234,19 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
         incoming.absent_denied,
         scenario.absent.len()
     );
+    let _ = match incoming.abi {
+        Some(1) => writeln!(
+            out,
+            "  identities: not recorded by ABI v1 (each probe: unknown)"
+        ),
+        Some(_) => writeln!(
+            out,
+            "  identities: {}/{} matched at probe, a swapped device refused",
+            incoming.identities_matched,
+            scenario.devices.len()
+        ),
+        None => Ok(()),
+    };
     let _ = writeln!(
         out,
         "  FLBs: {}/{} retrieved, {}/{} finished exactly once, {} unclaimed",
