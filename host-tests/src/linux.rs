@@ -1,5 +1,5 @@
 //! What `luo verify --linux KIND FILE` and `luo dump --linux KIND FILE` do: decode a blob as
-//! today's Linux writes it (see `abi/LINUX-FORMATS.md` for the file conventions), convert it
+//! today's Linux writes it (see `abi/SPEC.md` section 12 for the file conventions), convert it
 //! into this project's entries (which refuses duplicates), and describe it.
 
 use std::fmt::Write as _;

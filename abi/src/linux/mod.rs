@@ -10,7 +10,7 @@
 //! | [`image`] | (ours) a file holding a blob and the physical pages it points to | — |
 //! | [`mod@file`] | (ours) the entry points behind `luo verify/dump --linux KIND FILE` | — |
 //!
-//! `abi/LINUX-FORMATS.md` gives every layout with the patch each was read from.
+//! `abi/SPEC.md` section 12 gives every layout with the patch each was read from.
 //!
 //! # Byte order and packing
 //!

@@ -58,7 +58,7 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Verify {
         /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci, pci-v1, pci-v2,
-        /// pci-v3 or pci-v1-u64 (file conventions: abi/LINUX-FORMATS.md).
+        /// pci-v3 or pci-v1-u64 (file conventions: abi/SPEC.md section 12).
         #[arg(long, value_name = "KIND")]
         linux: Option<String>,
         /// The image file (or upstream blob).
