@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
 
-use liveupdate_abi::AbiVersion;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, IncompatFeatures};
+use liveupdate_abi::{AbiVersion, ChainFault};
 use liveupdate_abi::{
     Access, DirEntry, Entry, Error, Features, FlbEntry, FlbFlags, MAJOR, MINOR, PciAddress,
     PciEntry, Record, RecordKind, seal,
@@ -133,7 +133,12 @@ fn decode_sealed<E: Lookups>(data: &[u8]) {
             assert_eq!(k, kind);
             assert_eq!(buf, data, "a refused seal changed the record");
             assert_ne!(unknown, 0);
-            assert_eq!(le32(data, 36), Some(unknown), "ReadOnly names other bits");
+            let known = Features::known(kind, read_as(data)).ro_compat.bits();
+            assert_eq!(
+                le32(data, 36).map(|bits| bits & !known),
+                Some(unknown),
+                "ReadOnly names other bits"
+            );
             // A writer must not rewrite what it does not fully understand, but a reader may
             // read it: seal by hand to reach the read-only path of the decoder.
             let crc = expected_crc(data);
@@ -185,7 +190,9 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
         features.incompat.bits() & !IncompatFeatures::all().bits(),
         0
     );
-    let expected_access = match le32(bytes, 36) {
+    // Read-only: the ro_compat bits the reader does not know for this kind at this minor.
+    let known = Features::known(kind, record.version()).ro_compat.bits();
+    let expected_access = match le32(bytes, 36).map(|bits| bits & !known) {
         Some(0) => Access::ReadWrite,
         Some(unknown) => Access::ReadOnly { unknown },
         None => unreachable!("a decoded record holds its header"),
@@ -243,33 +250,33 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     check_reencode(bytes, record);
 }
 
-/// Re-encoding the decoded entries with the same generation and capacity gives the same
-/// bytes, except for what this writer never writes: feature bits it ignores (and the CRC that
-/// covers them), and a newer minor's wider header and entries.
+/// Re-encoding the decoded entries (every field the record holds) with the same version,
+/// generation and capacity gives the same bytes, except for what this writer never writes:
+/// feature bits it ignores (and the CRC that covers them), and a newer minor's wider header
+/// and entries.
 fn check_reencode<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     let h = record.header();
-    let len = Record::<E>::len_for(AbiVersion::V1, h.entry_capacity())
-        .expect("a decoded record fits u32");
+    let version = record.version();
+    let len = Record::<E>::len_for(version, h.entry_capacity()).expect("a decoded record fits u32");
     let mut out = vec![0xA5u8; len];
-    let result = Record::<E>::encode(
-        &mut out,
-        AbiVersion::V1,
-        h.generation(),
-        h.entry_capacity(),
-        record.entries().iter().copied(),
-    );
+    let items = (0..record.entries().len()).map(|i| record.item(i).expect("i < len"));
+    let result = Record::<E>::encode(&mut out, version, h.generation(), h.entry_capacity(), items);
     let newer = h.minor() > MINOR;
-    let own_sizes =
-        usize::from(h.header_len()) == HEADER_LEN && usize::from(h.entry_size()) == size_of::<E>();
+    let own_sizes = usize::from(h.header_len()) == HEADER_LEN
+        && Some(usize::from(h.entry_size()) + HEADER_LEN) == Record::<E>::len_for(version, 1);
     match result {
         Ok(n) => assert_eq!(n, len),
         // A newer minor may set fields and flags this version refuses to write.
         Err(Error::Entry { .. }) if newer => return,
         Err(err) => panic!("decoded entries do not re-encode: {err}"),
     }
-    if !newer && h.features() == Features::NONE {
+    // What this writer writes: the ro_compat bits it derives from the entries, no other bit.
+    let canonical = h.features().compat.is_empty()
+        && h.features().incompat.is_empty()
+        && record.access() == Access::ReadWrite;
+    if !newer && canonical {
         assert_eq!(out, bytes, "re-encoding differs");
-    } else if own_sizes {
+    } else if own_sizes && !newer {
         for (at, (a, b)) in bytes.iter().zip(&out).enumerate() {
             // Features and CRC; a newer minor's version and reserved header bytes.
             let may_differ = (32..48).contains(&at)
@@ -315,7 +322,22 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
         Error::UnsupportedFeatures { kind: k, unknown } => {
             assert_eq!(k, kind);
             assert_ne!(unknown, 0);
-            assert_eq!(unknown, field32(40) & !IncompatFeatures::all().bits());
+            let known = Features::known(kind, read_as(data)).incompat.bits();
+            assert_eq!(unknown, field32(40) & !known);
+        }
+        Error::Chain {
+            kind: k,
+            fault: ChainFault::NeedsMemory,
+        } => {
+            // A block of a chain, decoded on its own: CHAINED is set, and known there.
+            assert_eq!(k, kind);
+            let chained = IncompatFeatures::CHAINED;
+            assert!(
+                Features::known(kind, read_as(data))
+                    .incompat
+                    .contains(chained)
+            );
+            assert_ne!(field32(40) & chained.bits(), 0);
         }
         Error::HeaderSize { kind: k, found, .. } => assert_eq!((k, found), (kind, field16(8))),
         Error::EntrySize { kind: k, found, .. } => assert_eq!((k, found), (kind, field16(10))),
@@ -358,6 +380,14 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
     }
 }
 
+/// The version whose rules the newest reader applies to the record in `data`: its minor's,
+/// or the newest for a newer minor.
+fn read_as(data: &[u8]) -> AbiVersion {
+    le16(data, 6)
+        .and_then(AbiVersion::from_minor)
+        .unwrap_or(AbiVersion::NEWEST)
+}
+
 fn check_inconsistent(data: &[u8], field: liveupdate_abi::Field, expected: u64, found: u64) {
     use liveupdate_abi::Field;
     let field32 = |at| u64::from(le32(data, at).expect("header present"));
@@ -375,6 +405,16 @@ fn check_inconsistent(data: &[u8], field: liveupdate_abi::Field, expected: u64, 
         Field::InputLength => {
             assert_eq!((expected, found), (field32(20), data.len() as u64));
             assert!(found > expected, "a short input is TooShort");
+        }
+        Field::RoCompat => {
+            // The known ro_compat bits set, against those the entries use.
+            let kind = le32(data, 0)
+                .and_then(RecordKind::from_magic)
+                .expect("a known kind");
+            let known = u64::from(Features::known(kind, read_as(data)).ro_compat.bits());
+            assert_eq!(found, field32(36) & known);
+            assert_ne!(expected, found);
+            assert_eq!(expected & !known, 0);
         }
         _ => panic!("decode returned Inconsistent {field:?}"),
     }
