@@ -13,7 +13,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use liveupdate_abi::AbiVersion;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
@@ -21,6 +20,8 @@ use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::linux::{BlockBuf, PageSize, PhysImage};
 use liveupdate_abi::root::KHO_NAME;
+use liveupdate_abi::table::fuzz::BASE as TABLE_BASE;
+use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, PhysMemMut, Table};
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind, seal,
 };
@@ -32,12 +33,11 @@ use liveupdate_host_tests::{image, kho::KhoMemory};
 
 type Seeds = Vec<(String, Vec<u8>)>;
 
-fn encode<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut buf =
-        vec![0u8; Record::<E>::len_for(AbiVersion::V1, capacity).expect("small capacity")];
+fn encode<E: Entry>(version: AbiVersion, generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
+    let mut buf = vec![0u8; Record::<E>::len_for(version, capacity).expect("small capacity")];
     let n = Record::<E>::encode(
         &mut buf,
-        AbiVersion::V1,
+        version,
         generation,
         capacity,
         entries.iter().copied(),
@@ -47,9 +47,13 @@ fn encode<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
     buf
 }
 
-/// Rewrites `record` as a newer minor would: header and entries 8 bytes wider (zero).
-fn widen(kind: RecordKind, record: &[u8], entry_size: usize) -> Vec<u8> {
+/// Rewrites a v2 (minor 1) `record` as a newer minor (2) would: header and entries 8 bytes
+/// wider (zero).
+fn widen(kind: RecordKind, record: &[u8]) -> Vec<u8> {
     let header_len = HEADER_LEN + 8;
+    let entry_size = usize::from(u16::from_le_bytes(
+        record[10..12].try_into().expect("header"),
+    ));
     let capacity = u32::from_le_bytes(record[16..20].try_into().expect("header"));
     let mut out = record[..HEADER_LEN].to_vec();
     out.extend_from_slice(&[0; 8]);
@@ -58,7 +62,7 @@ fn widen(kind: RecordKind, record: &[u8], entry_size: usize) -> Vec<u8> {
         out.extend_from_slice(&[0; 8]);
     }
     let len = u32::try_from(out.len()).expect("small");
-    out[6..8].copy_from_slice(&1u16.to_le_bytes());
+    out[6..8].copy_from_slice(&2u16.to_le_bytes());
     out[8..10].copy_from_slice(&u16::try_from(header_len).expect("small").to_le_bytes());
     out[10..12].copy_from_slice(&u16::try_from(entry_size + 8).expect("small").to_le_bytes());
     assert_eq!(
@@ -81,8 +85,9 @@ fn read_only(record: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `abi/tests/golden/<name>` (`v1/root.bin`, ...), if present.
 fn golden(root: &Path, name: &str) -> Option<Vec<u8>> {
-    let path = root.join("abi/tests/golden/v1").join(name);
+    let path = root.join("abi/tests/golden").join(name);
     match fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(err) => {
@@ -94,20 +99,23 @@ fn golden(root: &Path, name: &str) -> Option<Vec<u8>> {
 
 fn record_seeds<E: Entry>(root: &Path, golden_name: &str, sets: &[(&str, Vec<E>)]) -> Seeds {
     let mut seeds = Seeds::new();
-    if let Some(bytes) = golden(root, golden_name) {
-        seeds.push((format!("golden-{golden_name}"), bytes));
+    for version in ["v1", "v2"] {
+        if let Some(bytes) = golden(root, &format!("{version}/{golden_name}")) {
+            seeds.push((format!("golden-{version}-{golden_name}"), bytes));
+        }
     }
     for (name, entries) in sets {
         let count = u32::try_from(entries.len()).expect("small");
-        let packed = encode(7, count, entries);
-        let spare = encode(7, count + 2, entries);
-        seeds.push((format!("{name}.bin"), packed.clone()));
-        seeds.push((format!("{name}-spare.bin"), spare));
+        let v1 = encode(AbiVersion::V1, 7, count, entries);
+        let v2 = encode(AbiVersion::V2, 7, count, entries);
+        seeds.push((format!("{name}-v1.bin"), v1.clone()));
+        seeds.push((format!("{name}-v2.bin"), v2.clone()));
         seeds.push((
-            format!("{name}-minor1.bin"),
-            widen(E::KIND, &packed, std::mem::size_of::<E>()),
+            format!("{name}-v1-spare.bin"),
+            encode(AbiVersion::V1, 7, count + 2, entries),
         ));
-        seeds.push((format!("{name}-ro.bin"), read_only(&packed)));
+        seeds.push((format!("{name}-minor2.bin"), widen(E::KIND, &v2)));
+        seeds.push((format!("{name}-v1-ro.bin"), read_only(&v1)));
     }
     seeds
 }
@@ -185,9 +193,9 @@ fn root_sets() -> Vec<(&'static str, Vec<DirEntry>)> {
 
 fn open_seeds() -> Seeds {
     let mut seeds = Seeds::new();
-    let flb = encode(7, 4, &flb_sets()[2].1);
-    let pci = encode(7, 4, &pci_sets()[2].1);
-    let root = encode(7, 2, &root_sets()[1].1);
+    let flb = encode(AbiVersion::V1, 7, 4, &flb_sets()[2].1);
+    let pci = encode(AbiVersion::V2, 7, 4, &pci_sets()[2].1);
+    let root = encode(AbiVersion::V1, 7, 2, &root_sets()[1].1);
     for (kind_bits, name, child) in [(0u8, "flb", flb), (1, "pci", pci), (2, "root", root)] {
         for (mode, what) in [
             (0u8, "match"),
@@ -263,9 +271,26 @@ fn graph_seeds(root: &Path) -> Seeds {
     let root_len = write_root(&mut mem, AbiVersion::V1, base + 0x300, 4, &[]).expect("root");
     let empty = graph_input(base, 0x300, root_len, mem.into_inner());
     seeds.push(("core-empty-root.bin".into(), empty));
+    // The same at v2, the PCI table chained over two blocks of one device.
+    let mut image = vec![0u8; 0x600];
+    let mut mem = SliceMemory::new(base, image.as_mut_slice());
+    let flb = flbs
+        .serialize(&mut mem, AbiVersion::V2, base, 5)
+        .expect("serialize");
+    let places = [0x100, 0x180].map(|at| BlockPlace {
+        phys: base + at,
+        capacity: 1,
+    });
+    let dev = pci
+        .serialize_blocks(&mut mem, AbiVersion::V2, &places, 5)
+        .expect("serialize");
+    let root_len =
+        write_root(&mut mem, AbiVersion::V2, base + 0x200, 5, &[flb, dev]).expect("root");
+    let chained = graph_input(base, 0x200, root_len, mem.into_inner());
+    seeds.push(("core-handover-v2-chain.bin".into(), chained));
 
     // The golden vectors where the golden root says they are.
-    let golden = ["flb.bin", "pci.bin", "root.bin"].map(|n| golden(root, n));
+    let golden = ["v1/flb.bin", "v1/pci.bin", "v1/root.bin"].map(|n| golden(root, n));
     if let [Some(flb), Some(pci), Some(root)] = golden {
         let base = 0x1_0000_1000u64;
         let mut image = vec![0u8; 0x1100 + root.len()];
@@ -283,10 +308,12 @@ fn graph_seeds(root: &Path) -> Seeds {
 /// `luo` image files: the golden one, and the seed handover in a simulated KHO memory.
 fn luo_image_seeds(root: &Path, handover: &[u8]) -> Seeds {
     let mut seeds = Seeds::new();
-    let golden = root.join("host-tests/golden/v1.img");
-    match fs::read(&golden) {
-        Ok(bytes) => seeds.push(("golden-v1.img".into(), bytes)),
-        Err(err) => eprintln!("skipping {}: {err}", golden.display()),
+    for name in ["v1.img", "v2.img"] {
+        let golden = root.join("host-tests/golden").join(name);
+        match fs::read(&golden) {
+            Ok(bytes) => seeds.push((format!("golden-{name}"), bytes)),
+            Err(err) => eprintln!("skipping {}: {err}", golden.display()),
+        }
     }
     // `handover` is a `graph` input: base, root offset, root length, image.
     let base = u64::from_le_bytes(handover[..8].try_into().expect("base"));
@@ -385,6 +412,77 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     ]
 }
 
+/// Memory at `base` that `Table::encode` writes blocks into.
+struct Memory {
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+impl PhysMemMut for Memory {
+    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
+        let start = usize::try_from(phys.checked_sub(self.base)?).ok()?;
+        self.bytes.get_mut(start..start.checked_add(len)?)
+    }
+}
+
+/// A `table_*` input: the first block's offset and length, then the memory at `TABLE_BASE`.
+fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
+    let block = Record::<E>::len_for(AbiVersion::V2, capacity).expect("small");
+    let stride = u64::try_from(block).expect("small").next_multiple_of(64);
+    let mut mem = Memory {
+        base: TABLE_BASE,
+        bytes: vec![0; usize::try_from(stride * blocks).expect("small")],
+    };
+    let places: Vec<BlockPlace> = (0..blocks)
+        .map(|i| BlockPlace {
+            phys: TABLE_BASE + i * stride,
+            capacity,
+        })
+        .collect();
+    Table::<E>::encode(&mut mem, AbiVersion::V2, 9, &places, items.iter().copied())
+        .expect("table encodes");
+    let mut input = 0u16.to_le_bytes().to_vec();
+    input.extend_from_slice(&u16::try_from(block).expect("small").to_le_bytes());
+    input.extend_from_slice(&mem.bytes);
+    input
+}
+
+/// Chained tables: three blocks of two entries, and one record.
+fn table_seeds() -> Vec<(&'static str, Seeds)> {
+    let gpu = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
+    let mut devices: Vec<PciDevice> = pci_sets()[2]
+        .1
+        .iter()
+        .map(|e| PciDevice::from(*e).with_flags(PciFlags::BUS_MASTER))
+        .collect();
+    devices[1] = devices[1].with_identity(gpu);
+    devices[0] = devices[0].with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT);
+    let pci = vec![
+        (
+            "chain.bin".to_owned(),
+            table_input::<PciEntry>(3, 2, &devices),
+        ),
+        (
+            "single.bin".to_owned(),
+            table_input::<PciEntry>(1, 4, &devices),
+        ),
+    ];
+    let flbs = flb_sets()[2].1.clone();
+    let flb = vec![
+        ("chain.bin".to_owned(), table_input::<FlbEntry>(2, 2, &flbs)),
+        (
+            "single.bin".to_owned(),
+            table_input::<FlbEntry>(1, 3, &flbs),
+        ),
+    ];
+    vec![
+        ("table_pci", pci.clone()),
+        ("table_pci_sealed", pci),
+        ("table_flb", flb.clone()),
+        ("table_flb_sealed", flb),
+    ]
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -417,6 +515,7 @@ fn main() {
     targets.push(("luo_image", images.clone()));
     targets.push(("luo_image_sealed", images));
     targets.extend(linux_seeds());
+    targets.extend(table_seeds());
     for (target, seeds) in targets {
         let dir = out.join(target);
         fs::create_dir_all(&dir).expect("create corpus folder");

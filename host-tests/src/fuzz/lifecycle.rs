@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arbitrary::{Arbitrary, Unstructured};
-use liveupdate_abi::AbiVersion;
+use liveupdate_abi::{AbiVersion, BlockPlace};
 use liveupdate_abi::{FlbEntry, FlbFlags, PciAddress};
 use liveupdate_core::flb::{FlbError, FlbGuard, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::graph::{Handover, write_root};
@@ -47,6 +47,9 @@ const PCI_FLB: usize = 3;
 const OUT_CAP: usize = 4;
 const IN_CAP: usize = 3;
 const PCI_CAP: usize = 4;
+/// The incoming PCI state indexes tables of at most this many devices (more are searched in
+/// place): smaller than the tracker, so both ways are taken.
+const PCI_INDEX: usize = 3;
 const DEVICES: [PciAddress; 6] = [
     PciAddress::new(0, 0x00, 0x1f, 3),
     PciAddress::new(0, 0x3b, 0, 0),
@@ -96,8 +99,9 @@ enum Op {
     FailPreserve(u8, Option<i32>),
     PciPreserve(u8),
     PciUnpreserve(u8),
-    /// Write the FLB table, the PCI table and the root: the kexec handover.
-    Serialize,
+    /// Write the FLB table, the PCI table and the root: the kexec handover; as ABI v2 (wire
+    /// 1.1) when true, else v1.
+    Serialize(bool),
     /// Serialize to an address outside the memory.
     SerializeOutside,
     /// Incoming kernel: register `NAMES[i]`.
@@ -595,7 +599,7 @@ impl<'r> Run<'r> {
     fn run(&mut self, ops: &[Op]) {
         // The handover the incoming kernel loads, fixed at its first load.
         let incoming_mem = OnceCell::new();
-        let pci_in = PciIncoming::new();
+        let pci_in: PciIncoming<'_, PCI_INDEX> = PciIncoming::new();
         let mut guards: Vec<(String, FlbGuard<'r, IN_CAP>)> = Vec::new();
         for op in ops {
             self.step(op, &incoming_mem, &pci_in, &mut guards);
@@ -615,7 +619,7 @@ impl<'r> Run<'r> {
         &mut self,
         op: &Op,
         incoming_mem: &'m OnceCell<SliceMemory<Vec<u8>>>,
-        pci_in: &PciIncoming<'m>,
+        pci_in: &PciIncoming<'m, PCI_INDEX>,
         guards: &mut Vec<(String, FlbGuard<'r, IN_CAP>)>,
     ) {
         let model = &mut self.model;
@@ -742,7 +746,7 @@ impl<'r> Run<'r> {
                     "unpreserve {address}"
                 );
             }
-            Op::Serialize => self.serialize(),
+            Op::Serialize(v2) => self.serialize(if *v2 { AbiVersion::V2 } else { AbiVersion::V1 }),
             Op::SerializeOutside => {
                 let mut image = vec![0u8; IMAGE_LEN];
                 let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
@@ -844,6 +848,18 @@ impl<'r> Run<'r> {
                     expected,
                     "is_preserved({address})"
                 );
+                let device = pci_in.device(address);
+                assert_eq!(
+                    device.map(|d| d.map(|d| (d.address, d.refcount))),
+                    expected.map(|_| {
+                        model
+                            .pci_loaded
+                            .as_ref()
+                            .and_then(|d| d.get(&address))
+                            .map(|&r| (address, r))
+                    }),
+                    "device({address})"
+                );
             }
             Op::PciFinish => pci_finish(model, pci_in),
         }
@@ -851,28 +867,37 @@ impl<'r> Run<'r> {
     }
 
     /// The PCI FLB's `finish` asks for the incoming PCI state to be finished.
-    fn after_callbacks(&mut self, pci_in: &PciIncoming<'_>) {
+    fn after_callbacks(&mut self, pci_in: &PciIncoming<'_, PCI_INDEX>) {
         if context(|c| std::mem::take(&mut c.pci_finish_requested)) {
             pci_finish(&mut self.model, pci_in);
         }
     }
 
-    fn serialize(&mut self) {
+    fn serialize(&mut self, version: AbiVersion) {
         let model = &mut self.model;
         model.generation += 1;
         let generation = model.generation;
         let mut image = vec![0u8; IMAGE_LEN];
         let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
-        let flb = self
-            .out
-            .serialize(&mut mem, AbiVersion::V1, FLB_AT, generation)
-            .expect("serialize FLBs");
-        let pci = self
-            .tracker
-            .serialize(&mut mem, AbiVersion::V1, PCI_AT, generation)
-            .expect("serialize PCI");
-        let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, generation, &[pci, flb])
-            .expect("write root");
+        // v2 tables go in chains of two blocks of two entries (one record while they fit).
+        let halves =
+            |at: u64, stride: u64| [at, at + stride].map(|phys| BlockPlace { phys, capacity: 2 });
+        let (flb, pci) = match version {
+            AbiVersion::V1 => (
+                self.out.serialize(&mut mem, version, FLB_AT, generation),
+                self.tracker
+                    .serialize(&mut mem, version, PCI_AT, generation),
+            ),
+            AbiVersion::V2 => (
+                self.out
+                    .serialize_blocks(&mut mem, version, &halves(FLB_AT, 0x100), generation),
+                self.tracker
+                    .serialize_blocks(&mut mem, version, &halves(PCI_AT, 0x80), generation),
+            ),
+        };
+        let (flb, pci) = (flb.expect("serialize FLBs"), pci.expect("serialize PCI"));
+        let root_len =
+            write_root(&mut mem, version, ROOT_AT, generation, &[pci, flb]).expect("write root");
         // What the accessors hold, as the tables must say.
         let flbs: Vec<FlbEntry> = model
             .out
@@ -885,14 +910,23 @@ impl<'r> Run<'r> {
         let handover =
             Handover::load(&mem, ROOT_AT, root_len).expect("a serialized handover loads");
         assert_eq!(handover.generation(), generation);
+        assert_eq!(handover.root().version(), version);
         let table = handover.flb_table().expect("an FLB table");
-        check_record(table.first().as_bytes(), &table.first());
+        assert_eq!(table.version(), version);
+        // A chain's blocks are not tables on their own (the table targets check chains).
+        if table.block_count() == 1 {
+            check_record(table.first().as_bytes(), &table.first());
+        }
         assert!(
             table.iter().eq(flbs.iter()),
             "FLB table differs from the registry"
         );
         let devices = handover.pci_table().expect("a PCI table");
-        check_record(devices.first().as_bytes(), &devices.first());
+        assert_eq!(devices.version(), version);
+        if devices.block_count() == 1 {
+            check_record(devices.first().as_bytes(), &devices.first());
+        }
+        assert_eq!(devices.len(), model.devices.len() as u64);
         assert!(
             devices
                 .iter()
@@ -915,7 +949,7 @@ impl<'r> Run<'r> {
         model: &mut Model,
         inc: &In,
         incoming_mem: &'m OnceCell<SliceMemory<Vec<u8>>>,
-        pci_in: &PciIncoming<'m>,
+        pci_in: &PciIncoming<'m, PCI_INDEX>,
     ) {
         let Some(Serialized {
             image,
@@ -1041,7 +1075,7 @@ fn pci_preserve_model(
     Ok(1)
 }
 
-fn pci_finish(model: &mut Model, pci_in: &PciIncoming<'_>) {
+fn pci_finish(model: &mut Model, pci_in: &PciIncoming<'_, PCI_INDEX>) {
     let expected = if model.pci_finished {
         Err(PciError::Finished)
     } else {

@@ -21,6 +21,7 @@ mod linux;
 mod open;
 mod records;
 mod roundtrip;
+mod table;
 
 pub use graph::{graph, graph_sealed};
 pub use image::{luo_image, luo_image_sealed};
@@ -29,6 +30,7 @@ pub use linux::{linux_flb, linux_luo_ser, linux_pci_array, linux_pci_image, linu
 pub use open::root_open;
 pub use records::{flb, flb_sealed, pci, pci_sealed, root, root_sealed};
 pub use roundtrip::{roundtrip_flb, roundtrip_pci, roundtrip_root};
+pub use table::{table_flb, table_flb_sealed, table_pci, table_pci_sealed};
 
 /// A fuzz target body.
 pub type Body = fn(&[u8]);
@@ -57,6 +59,10 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("linux_pci_array", linux_pci_array),
     ("linux_pci_image", linux_pci_image),
     ("linux_phys_image", linux_phys_image),
+    ("table_pci", table_pci),
+    ("table_pci_sealed", table_pci_sealed),
+    ("table_flb", table_flb),
+    ("table_flb_sealed", table_flb_sealed),
 ];
 
 /// The body of the target called `name`.

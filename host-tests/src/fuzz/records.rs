@@ -13,8 +13,8 @@ use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, IncompatFeatures};
 use liveupdate_abi::{AbiVersion, ChainFault};
 use liveupdate_abi::{
-    Access, DirEntry, Entry, Error, Features, FlbEntry, FlbFlags, MAJOR, MINOR, PciAddress,
-    PciEntry, Record, RecordKind, seal,
+    Access, DirEntry, Entry, Error, Features, FlbEntry, FlbFlags, IdentityMatch, MAJOR, MINOR,
+    PciAddress, PciDevice, PciEntry, PciFlags, Record, RecordKind, seal,
 };
 
 /// `Root` decoder over raw bytes.
@@ -52,6 +52,12 @@ pub(crate) trait Lookups: Entry + PartialEq + Debug {
     /// Checks the kind's own invariants of every entry and its lookup functions, for keys
     /// taken from the table and keys next to them, against a `BTreeMap` (or linear scan).
     fn check_lookups(record: &Record<'_, Self>);
+
+    /// The item a record of `version` gives back for `item` written into it.
+    fn as_written(item: Self::Item, version: AbiVersion) -> Self::Item {
+        let _ = version;
+        item
+    }
 }
 
 /// Little-endian `u16` at `at`, if the input holds it.
@@ -534,6 +540,39 @@ impl Lookups for PciEntry {
         }
         check_pci_probe(record, &index, address_of_key(0));
         check_pci_probe(record, &index, address_of_key(u64::MAX));
+        // Every field of each device: identity and flags from minor 1 on, none before.
+        let devices: Vec<PciDevice> = record.devices().collect();
+        assert_eq!(devices.len(), entries.len());
+        for (i, (device, entry)) in devices.iter().zip(&entries).enumerate() {
+            assert_eq!(record.item(i), Some(*device));
+            assert_eq!(device.entry(), *entry);
+            assert_eq!(record.device(entry.address()), Some(*device));
+            if record.version() == AbiVersion::V1 {
+                assert_eq!((device.identity, device.flags), (None, None));
+            } else {
+                let flags = device.flags.expect("minor 1 records flags");
+                assert!(!flags.contains(PciFlags::DESCENDANT) || flags.contains(PciFlags::BRIDGE));
+            }
+            if let Some(identity) = device.identity {
+                assert_eq!(device.check_identity(identity), IdentityMatch::Match);
+                assert!(identity.matches(identity));
+            }
+        }
+        assert_eq!(
+            record.device(address_of_key(u64::MAX)).is_some(),
+            index.contains_key(&address_of_key(u64::MAX).key())
+        );
+    }
+
+    fn as_written(item: PciDevice, version: AbiVersion) -> PciDevice {
+        match version {
+            AbiVersion::V1 => item,
+            // Minor 1 always records flags.
+            AbiVersion::V2 => PciDevice {
+                flags: Some(item.flags.unwrap_or_default()),
+                ..item
+            },
+        }
     }
 }
 

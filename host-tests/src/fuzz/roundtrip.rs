@@ -1,7 +1,8 @@
 //! Round-trip targets: arbitrary contents -> entry constructors -> encode -> decode.
 //!
-//! Valid contents (sorted, unique, in range) must encode into exactly `len_for(capacity)`
-//! bytes, touch nothing past them, and decode to the same entries; every way of making them
+//! Valid contents (sorted, unique, in range) must encode, at either ABI version, into exactly
+//! `len_for(version, capacity)` bytes, touch nothing past them, and decode to the same items
+//! (for PCI at v2: identity and flags too); every way of making them
 //! invalid (too small a buffer or capacity, wrong order, duplicates, bad fields) must be
 //! refused with the error that names it. Lookups on the decoded table are probed with
 //! arbitrary keys and compared with an index built here.
@@ -14,33 +15,56 @@ use arbitrary::{Arbitrary, Unstructured};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind,
+    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciDevice, PciEntry, PciFlags,
+    PciIdentity, Record, RecordKind, Unfit,
 };
 
 use super::records::{Lookups, check_flb_probe, check_pci_probe, check_record};
 
 #[derive(Arbitrary, Debug)]
 struct Contents<T> {
+    /// Written as v2 (wire 1.1) rather than v1.
+    v2: bool,
     generation: u64,
     /// Unused slots after the entries, modulo 4 (more only slows the fuzzer down).
     spare: u8,
     entries: Vec<T>,
 }
 
-/// Encodes `valid` (already sorted and unique), checks the bytes, decodes them, and returns
-/// the encoded record, after checking the refusals every valid list has.
-fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> {
+impl<T> Contents<T> {
+    fn version(&self) -> AbiVersion {
+        if self.v2 {
+            AbiVersion::V2
+        } else {
+            AbiVersion::V1
+        }
+    }
+}
+
+/// Encodes `valid` (already sorted and unique) as `version`, checks the bytes, decodes them,
+/// and returns the encoded record, after checking the refusals every valid list has.
+fn encode_valid<E: Lookups>(
+    version: AbiVersion,
+    generation: u64,
+    spare: u8,
+    valid: &[E::Item],
+) -> Vec<u8>
+where
+    E::Item: PartialEq + Debug,
+{
     let kind = E::KIND;
     let count = u32::try_from(valid.len()).expect("fuzz input is small");
     let capacity = count + u32::from(spare % 4);
-    let len = Record::<E>::len_for(AbiVersion::V1, capacity).expect("small capacity fits");
-    assert_eq!(len, HEADER_LEN + capacity as usize * size_of::<E>());
+    let len = Record::<E>::len_for(version, capacity).expect("small capacity fits");
+    let entry_size = Record::<E>::len_for(version, 1).expect("fits") - HEADER_LEN;
+    assert!(entry_size >= size_of::<E>() && entry_size.is_multiple_of(8));
+    assert_eq!(len, HEADER_LEN + capacity as usize * entry_size);
 
     // Exactly `len` bytes are written; the rest of the buffer is left alone.
     let mut buf = vec![0xA5u8; len + 16];
     let n = Record::<E>::encode(
         &mut buf,
-        AbiVersion::V1,
+        version,
         generation,
         capacity,
         valid.iter().copied(),
@@ -55,19 +79,33 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
 
     let record = Record::<E>::decode(&buf).expect("an encoded record decodes");
     let h = record.header();
+    assert_eq!((record.version(), h.minor()), (version, version.minor()));
     assert_eq!(record.generation(), generation);
     assert_eq!(h.entry_count(), count);
     assert_eq!(h.entry_capacity(), capacity);
-    assert!(record.entries().iter().copied().eq(valid.iter().copied()));
+    let items: Vec<E::Item> = (0..valid.len())
+        .map(|i| record.item(i).expect("in use"))
+        .collect();
+    let written: Vec<E::Item> = valid.iter().map(|&i| E::as_written(i, version)).collect();
+    assert_eq!(items, written, "items changed through encode and decode");
+    assert!(record.item(valid.len()).is_none());
     assert_eq!(record.access(), liveupdate_abi::Access::ReadWrite);
     check_record(&buf, &record);
+    // The reader of the other version: the newest reads every minor; v1 reads v1.
+    match Record::<E>::decode_as(&buf, AbiVersion::V1) {
+        Ok(old) => {
+            assert!(old.entries().iter().eq(record.entries().iter()));
+            assert_eq!(old.reader(), AbiVersion::V1);
+        }
+        Err(err) => assert!(version > AbiVersion::V1, "the v1 reader refuses v1: {err}"),
+    }
 
     // One byte short.
     let mut short = vec![0u8; len - 1];
     assert_eq!(
         Record::<E>::encode(
             &mut short,
-            AbiVersion::V1,
+            version,
             generation,
             capacity,
             valid.iter().copied()
@@ -84,7 +122,7 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                AbiVersion::V1,
+                version,
                 generation,
                 count - 1,
                 valid.iter().copied()
@@ -96,16 +134,19 @@ fn encode_valid<E: Lookups>(generation: u64, spare: u8, valid: &[E]) -> Vec<u8> 
         );
     }
     // Out of order and duplicated: refused at the second entry.
-    if let [a, b, ..] = valid {
-        expect_entry_fault([*b, *a], 1, EntryFault::OutOfOrder);
+    let entries: Vec<E> = (0..valid.len())
+        .map(|i| *record.entries().get(i).expect("in use"))
+        .collect();
+    if let [a, b, ..] = entries[..] {
+        expect_entry_fault([b, a], 1, EntryFault::OutOfOrder);
     }
-    if let [a, ..] = valid {
+    if let [a, ..] = entries[..] {
         let duplicate = if E::KIND == RecordKind::FlbTable {
             EntryFault::DuplicateName
         } else {
             EntryFault::Duplicate
         };
-        expect_entry_fault([*a, *a], 1, duplicate);
+        expect_entry_fault([a, a], 1, duplicate);
     }
     buf
 }
@@ -196,7 +237,8 @@ pub fn roundtrip_flb(data: &[u8]) {
     }
     // BTreeMap order of names is byte order, the table's order.
     let valid: Vec<FlbEntry> = valid.into_values().collect();
-    let bytes = encode_valid(contents.generation, contents.spare, &valid);
+    let version = contents.version();
+    let bytes = encode_valid::<FlbEntry>(version, contents.generation, contents.spare, &valid);
     let record = Record::<FlbEntry>::decode(&bytes).expect("checked by encode_valid");
     let index: BTreeMap<&str, &FlbEntry> = record.entries().iter().map(|e| (e.name(), e)).collect();
     for probe in &probes {
@@ -204,17 +246,43 @@ pub fn roundtrip_flb(data: &[u8]) {
     }
 }
 
-/// PCI tables: arbitrary addresses and refcounts; arbitrary probes.
+#[derive(Arbitrary, Debug)]
+struct PciSpec {
+    domain: u32,
+    bus: u8,
+    device: u8,
+    function: u8,
+    refcount: u16,
+    /// Vendor, device and class code, if known.
+    identity: Option<(u16, u16, u32)>,
+    flags: Option<u32>,
+}
+
+/// What `PciIdentity::new` must say: vendor 0 and `0xFFFF` are no vendor; classes have 24
+/// bits.
+fn identity_fault(vendor_id: u16, class_code: u32) -> Option<EntryFault> {
+    if vendor_id == 0 || vendor_id == 0xFFFF {
+        Some(EntryFault::Vendor { vendor_id })
+    } else if class_code > 0x00FF_FFFF {
+        Some(EntryFault::ClassCode { class_code })
+    } else {
+        None
+    }
+}
+
+/// PCI tables: arbitrary addresses, refcounts, identities and flags; arbitrary probes. A v1
+/// table refuses an identity or flags (`Unfit`), naming the first device that has one.
 pub fn roundtrip_pci(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(contents) = Contents::<(u32, u8, u8, u8, u16)>::arbitrary(&mut u) else {
+    let Ok(contents) = Contents::<PciSpec>::arbitrary(&mut u) else {
         return;
     };
     let probes: Vec<(u32, u16)> = Vec::arbitrary(&mut u).unwrap_or_default();
+    let version = contents.version();
 
     let mut valid = BTreeMap::new();
-    for &(domain, bus, device, function, refcount) in &contents.entries {
-        let address = PciAddress::new(domain, bus, device, function);
+    for spec in &contents.entries {
+        let address = PciAddress::new(spec.domain, spec.bus, spec.device, spec.function);
         assert_eq!(
             (
                 address.domain,
@@ -222,22 +290,63 @@ pub fn roundtrip_pci(data: &[u8]) {
                 address.device(),
                 address.function()
             ),
-            (domain, bus, device & 0x1f, function & 0x7)
+            (
+                spec.domain,
+                spec.bus,
+                spec.device & 0x1f,
+                spec.function & 0x7
+            )
         );
         assert_eq!(
             address.key(),
-            u64::from(domain) << 16 | u64::from(address.bdf)
+            u64::from(spec.domain) << 16 | u64::from(address.bdf)
         );
-        let e = PciEntry::new(address, refcount);
-        assert_eq!((e.address(), e.refcount()), (address, refcount));
-        if refcount == 0 {
+        let e = PciEntry::new(address, spec.refcount);
+        assert_eq!((e.address(), e.refcount()), (address, spec.refcount));
+        if spec.refcount == 0 {
             expect_entry_fault([e], 0, EntryFault::ZeroRefcount);
-        } else {
-            valid.insert(address.key(), e);
+            continue;
+        }
+        let mut device = PciDevice::new(address, spec.refcount);
+        assert_eq!(device.entry(), e);
+        if let Some((vendor, id, class)) = spec.identity {
+            let made = PciIdentity::new(vendor, id, class);
+            assert_eq!(
+                made.err(),
+                identity_fault(vendor, class),
+                "PciIdentity::new"
+            );
+            if let Ok(identity) = made {
+                assert_eq!(
+                    (
+                        identity.vendor_id(),
+                        identity.device_id(),
+                        identity.class_code()
+                    ),
+                    (vendor, id, class)
+                );
+                assert!(identity.matches(identity));
+                assert!(!identity.to_string().is_empty());
+                device = device.with_identity(identity);
+            }
+        }
+        if let Some(bits) = spec.flags {
+            let mut flags = PciFlags::from_bits_truncate(bits);
+            if flags.contains(PciFlags::DESCENDANT) {
+                flags |= PciFlags::BRIDGE;
+            }
+            device = device.with_flags(flags);
+        }
+        valid.insert(address.key(), device);
+    }
+    let mut valid: Vec<PciDevice> = valid.into_values().collect();
+    if version == AbiVersion::V1 {
+        expect_v1_unfit(contents.generation, &valid);
+        for device in &mut valid {
+            *device = PciDevice::new(device.address, device.refcount);
         }
     }
-    let valid: Vec<PciEntry> = valid.into_values().collect();
-    let bytes = encode_valid(contents.generation, contents.spare, &valid);
+    let bytes = encode_valid::<PciEntry>(version, contents.generation, contents.spare, &valid);
     let record = Record::<PciEntry>::decode(&bytes).expect("checked by encode_valid");
     let index: BTreeMap<u64, &PciEntry> = record
         .entries()
@@ -247,6 +356,46 @@ pub fn roundtrip_pci(data: &[u8]) {
     for &(domain, bdf) in &probes {
         check_pci_probe(&record, &index, PciAddress { domain, bdf });
     }
+}
+
+/// A v1 writer refuses, rather than drops, what v1 cannot hold: the first device with an
+/// identity or with flags.
+fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
+    let unfit = devices.iter().enumerate().find_map(|(i, d)| {
+        let index = u32::try_from(i).expect("small");
+        let flags = d.flags.unwrap_or_default();
+        if d.identity.is_some() {
+            Some(Unfit::Identity { index })
+        } else if !flags.is_empty() {
+            Some(Unfit::Flags {
+                index,
+                bits: flags.bits(),
+            })
+        } else {
+            None
+        }
+    });
+    let Some(what) = unfit else {
+        return;
+    };
+    let capacity = u32::try_from(devices.len()).expect("small");
+    let len = Record::<PciEntry>::len_for(AbiVersion::V1, capacity).expect("fits");
+    let mut out = vec![0u8; len];
+    let got = Record::<PciEntry>::encode(
+        &mut out,
+        AbiVersion::V1,
+        generation,
+        capacity,
+        devices.iter().copied(),
+    );
+    assert_eq!(
+        got,
+        Err(Error::Unfit {
+            kind: RecordKind::PciTable,
+            version: AbiVersion::V1,
+            what
+        })
+    );
 }
 
 #[derive(Arbitrary, Debug)]
@@ -302,7 +451,8 @@ pub fn roundtrip_root(data: &[u8]) {
         }
     }
     let valid: Vec<DirEntry> = valid.into_values().collect();
-    let bytes = encode_valid(contents.generation, contents.spare, &valid);
+    let version = contents.version();
+    let bytes = encode_valid::<DirEntry>(version, contents.generation, contents.spare, &valid);
     let root = Record::<DirEntry>::decode(&bytes).expect("checked by encode_valid");
     for e in &valid {
         let kind = e.kind().expect("valid entries have a known kind");
