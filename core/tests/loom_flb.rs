@@ -171,6 +171,33 @@ fn lookups_against_pci_finish() {
     });
 }
 
+#[test]
+fn two_loads_against_a_lookup() {
+    loom::model(|| {
+        let present = PciAddress::new(0, 1, 0, 0);
+        let mut buf = [0u8; 64 + 8];
+        let len =
+            PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
+        let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
+        let table = Table::try_from(PciTable::decode(bytes).unwrap()).unwrap();
+        // With a key index, so `load` writes the keys in place and loom checks the lookup's
+        // reads of them against those writes.
+        let pci: &'static PciIncoming<'static, 2> = Box::leak(Box::new(PciIncoming::new()));
+        let loader = thread::spawn(move || pci.load(table));
+        let reader = thread::spawn(move || match pci.is_preserved(present) {
+            Ok(true) | Err(PciError::NoIncomingData) => {}
+            other => panic!("unexpected {other:?}"),
+        });
+        let mine = pci.load(table);
+        let theirs = loader.join().unwrap();
+        let mut results = [mine, theirs];
+        results.sort_by_key(Result::is_err);
+        assert_eq!(results, [Ok(()), Err(PciError::AlreadyLoaded)]);
+        reader.join().unwrap();
+        assert_eq!(pci.is_preserved(present), Ok(true));
+    });
+}
+
 // ------------------------------------------------------------------------------------------
 // Deliberately broken variants, to show the models catch what the real code prevents.
 

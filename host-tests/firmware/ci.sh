@@ -41,22 +41,13 @@ echo "image ran every check: exit 0"
 
 step "panic freedom: release image whose panic handler calls a missing symbol"
 # Covers every luo_* function of src/probes.rs: the decoders, Root::open, Handover::load, the
-# incoming FLB and PCI accessors, the encoders and the outgoing side; all but
-# PciIncoming::load (feature pci-load, below).
-cargo build --release --locked --no-default-features --features prove-no-panic
+# incoming FLB and PCI accessors (PciIncoming::load with and without its key index), the
+# encoders and the outgoing side.
+cargo build --release --locked --features prove-no-panic
 echo "proof links: no panic path in the image"
 
-step "panic freedom, PciIncoming::load included (not enforced until core fixes it)"
-if cargo build --release --locked --features prove-no-panic 2>"$CARGO_TARGET_DIR/pci-load.log"; then
-    echo "proof links with PciIncoming::load too: make this step enforced"
-else
-    grep -q __proof_failed_a_panic_path_is_reachable "$CARGO_TARGET_DIR/pci-load.log" ||
-        { cat "$CARGO_TARGET_DIR/pci-load.log" >&2; fail "the pci-load proof build failed for another reason"; }
-    echo "known gap: PciIncoming::load keeps a panic path (spin::Once::call_once's poisoning panic)"
-fi
-
 step "panic freedom catches a planted panic (this build must fail to link)"
-if cargo build --release --locked --no-default-features --features prove-no-panic,planted-panic \
+if cargo build --release --locked --features prove-no-panic,planted-panic \
     2>"$CARGO_TARGET_DIR/planted.log"; then
     fail "the image with a planted panic linked: the proof does not work"
 fi

@@ -79,7 +79,8 @@ row() {
 }
 
 decoders=(luo_decode_root luo_decode_flb luo_decode_pci)
-accessors=(luo_pci_load luo_pci_is_preserved luo_pci_finish luo_pci_find luo_flb_load
+accessors=(luo_pci_load luo_pci_is_preserved luo_pci_load_indexed luo_pci_is_preserved_indexed
+    luo_pci_finish luo_pci_find luo_flb_load
     luo_flb_get_put luo_flb_finish_file luo_flb_peek luo_flb_unclaimed luo_flb_find)
 
 echo "Release no_std image: $bin"

@@ -6,7 +6,7 @@ use core::fmt;
 use liveupdate_abi::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity, Table};
 
 use super::PciError;
-use crate::sync::{AtomicUsize, Ordering, RaceProbe, spin_hint};
+use crate::sync::{AtomicUsize, FillOnce, Ordering, RaceProbe, spin_hint};
 
 /// The `gate` bit that marks the state finished; the bits below count readers inside.
 const FINISHED: usize = 1 << (usize::BITS - 1);
@@ -45,7 +45,8 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// # Ok::<(), liveupdate_abi::Error>(())
 /// ```
 pub struct PciIncoming<'m, const N: usize = 0> {
-    table: spin::Once<Loaded<'m, N>>,
+    /// Filled in place by `load`, so the key index never crosses the stack.
+    loaded: FillOnce<Loaded<'m, N>>,
     /// [`FINISHED`] | number of readers inside.
     gate: AtomicUsize,
     /// Under loom: the table's memory, "read" by lookups and "freed" by `finish`.
@@ -54,38 +55,35 @@ pub struct PciIncoming<'m, const N: usize = 0> {
 
 /// The table, and its keys copied into a sorted `u64` index when it has at most `N` devices.
 struct Loaded<'m, const N: usize> {
-    table: Table<'m, PciEntry>,
+    /// `None` only before `load` fills the cell (never seen by a reader).
+    table: Option<Table<'m, PciEntry>>,
     /// `domain << 16 | bdf` of every entry, in table order; empty when the table has more
     /// than `N` entries, which are then searched in the table itself.
     keys: heapless::Vec<u64, N>,
 }
 
 impl<'m, const N: usize> Loaded<'m, N> {
-    fn new(table: Table<'m, PciEntry>) -> Self {
-        let mut keys = heapless::Vec::new();
+    const EMPTY: Self = Loaded {
+        table: None,
+        keys: heapless::Vec::new(),
+    };
+
+    /// Fills the empty value in place.
+    fn fill(&mut self, table: Table<'m, PciEntry>) {
         if table.len() <= N as u64 {
             for entry in table.iter() {
                 // At most N pushes: cannot fail.
-                let _ = keys.push(entry.address().key());
+                let _ = self.keys.push(entry.address().key());
             }
         }
-        Loaded { table, keys }
-    }
-
-    fn is_preserved(&self, address: PciAddress) -> bool {
-        if self.keys.len() as u64 == self.table.len() {
-            // The index: a binary search over plain integers, a load and a compare per step.
-            self.keys.binary_search(&address.key()).is_ok()
-        } else {
-            self.table.is_preserved(address)
-        }
+        self.table = Some(table);
     }
 }
 
 impl<const N: usize> fmt::Debug for PciIncoming<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PciIncoming")
-            .field("loaded", &self.table.is_completed())
+            .field("loaded", &self.loaded.is_filled())
             .field("finished", &self.is_finished())
             .finish_non_exhaustive()
     }
@@ -102,7 +100,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     #[cfg(not(loom))]
     pub const fn new() -> Self {
         PciIncoming {
-            table: spin::Once::new(),
+            loaded: FillOnce::new(Loaded::EMPTY),
             gate: AtomicUsize::new(0),
             probe: RaceProbe::new(),
         }
@@ -112,7 +110,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     #[cfg(loom)]
     pub fn new() -> Self {
         PciIncoming {
-            table: spin::Once::new(),
+            loaded: FillOnce::new(Loaded::EMPTY),
             gate: AtomicUsize::new(0),
             probe: RaceProbe::new(),
         }
@@ -128,12 +126,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
         if self.is_finished() {
             return Err(PciError::Finished);
         }
-        let mut stored = false;
-        self.table.call_once(|| {
-            stored = true;
-            Loaded::new(table)
-        });
-        if stored {
+        if self.loaded.fill(|loaded| loaded.fill(table)) {
             Ok(())
         } else {
             Err(PciError::AlreadyLoaded)
@@ -149,7 +142,14 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     /// [`PciError::NoIncomingData`] when no table was loaded (a fresh boot is not "no device
     /// preserved"); [`PciError::Finished`] once [`PciIncoming::finish`] has begun.
     pub fn is_preserved(&self, address: PciAddress) -> Result<bool, PciError> {
-        self.read(|loaded| loaded.is_preserved(address))
+        self.read(|table, keys| {
+            if keys.len() as u64 == table.len() {
+                // The index: a binary search over plain integers, a load and a compare per step.
+                keys.binary_search(&address.key()).is_ok()
+            } else {
+                table.is_preserved(address)
+            }
+        })
     }
 
     /// The device at `address` with every field the previous kernel recorded (identity and
@@ -160,7 +160,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     ///
     /// As [`PciIncoming::is_preserved`].
     pub fn device(&self, address: PciAddress) -> Result<Option<PciDevice>, PciError> {
-        self.read(|loaded| loaded.table.device(address))
+        self.read(|table, _| table.device(address))
     }
 
     /// Compares the identity the previous kernel recorded for the device at `address` with
@@ -177,12 +177,12 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
         address: PciAddress,
         probed: PciIdentity,
     ) -> Result<IdentityMatch, PciError> {
-        self.read(|loaded| loaded.table.check_identity(address, probed))?
+        self.read(|table, _| table.check_identity(address, probed))?
             .ok_or(PciError::NotPreserved { address })
     }
 
     /// Runs `f` on the table as a counted reader, unless finished.
-    fn read<T>(&self, f: impl FnOnce(&Loaded<'m, N>) -> T) -> Result<T, PciError> {
+    fn read<T>(&self, f: impl FnOnce(&Table<'m, PciEntry>, &[u64]) -> T) -> Result<T, PciError> {
         // Cheap early exit; it also keeps late readers out of the count `finish` waits on.
         if self.gate.load(Ordering::Relaxed) & FINISHED != 0 {
             return Err(PciError::Finished);
@@ -192,12 +192,15 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
         let answer = if before & FINISHED != 0 {
             Err(PciError::Finished)
         } else {
-            match self.table.get() {
-                Some(loaded) => {
+            match self.loaded.get() {
+                Some(Loaded {
+                    table: Some(table),
+                    keys,
+                }) => {
                     self.probe.read();
-                    Ok(f(loaded))
+                    Ok(f(table, keys))
                 }
-                None => Err(PciError::NoIncomingData),
+                _ => Err(PciError::NoIncomingData),
             }
         };
         // Release: the reads above happen before `finish` sees this reader leave.

@@ -203,17 +203,30 @@ fn handover() -> Result<(), u8> {
     )?;
 
     let incoming = PciIncoming::new();
-    if cfg!(feature = "pci-load") {
-        p::luo_pci_load(&incoming, handover.pci_table().ok_or(51)?).map_err(|_| 51)?;
-        for d in devices.iter().take(3) {
-            check(p::luo_pci_is_preserved(&incoming, *d) == Ok(true), 52)?;
-        }
-        check(p::luo_pci_is_preserved(&incoming, gone) == Ok(false), 53)?;
-    } else {
-        check(handover.pci_table().is_some(), 51)?;
-        let found = p::luo_pci_is_preserved(&incoming, gone);
-        check(found == Err(PciError::NoIncomingData), 53)?;
+    let table = handover.pci_table().ok_or(51)?;
+    check(
+        p::luo_pci_is_preserved(&incoming, gone) == Err(PciError::NoIncomingData),
+        51,
+    )?;
+    p::luo_pci_load(&incoming, table).map_err(|_| 51)?;
+    check(
+        p::luo_pci_load(&incoming, table) == Err(PciError::AlreadyLoaded),
+        51,
+    )?;
+    let indexed: PciIncoming<'_, 16> = PciIncoming::new();
+    p::luo_pci_load_indexed(&indexed, table).map_err(|_| 51)?;
+    for d in devices.iter().take(3) {
+        check(p::luo_pci_is_preserved(&incoming, *d) == Ok(true), 52)?;
+        check(
+            p::luo_pci_is_preserved_indexed(&indexed, *d) == Ok(true),
+            52,
+        )?;
     }
+    check(p::luo_pci_is_preserved(&incoming, gone) == Ok(false), 53)?;
+    check(
+        p::luo_pci_is_preserved_indexed(&indexed, gone) == Ok(false),
+        53,
+    )?;
     p::luo_pci_finish(&incoming).map_err(|_| 54)?;
     check(
         p::luo_pci_is_preserved(&incoming, devices[0]) == Err(PciError::Finished),

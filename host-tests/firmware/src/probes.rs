@@ -108,6 +108,26 @@ pub extern "Rust" fn luo_pci_is_preserved(
     pci.is_preserved(address)
 }
 
+/// `PciIncoming::load` with a key index of up to 16 devices, copied at load.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "Rust" fn luo_pci_load_indexed<'m>(
+    pci: &PciIncoming<'m, 16>,
+    table: Table<'m, PciEntry>,
+) -> Result<(), PciError> {
+    pci.load(table)
+}
+
+/// `PciIncoming::is_preserved` searching the key index.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "Rust" fn luo_pci_is_preserved_indexed(
+    pci: &PciIncoming<'_, 16>,
+    address: PciAddress,
+) -> Result<bool, PciError> {
+    pci.is_preserved(address)
+}
+
 /// `PciIncoming::finish`.
 #[unsafe(no_mangle)]
 #[inline(never)]
