@@ -15,8 +15,9 @@
  * record at any other address must be read with the byte helpers, not through these
  * structs.
  *
- * Versions: names carry the major version (liveupdate_v1_*, LIVEUPDATE_V1_*), so a later
- * major's declarations can sit beside these. Magics and the CRC do not depend on the
+ * Versions: names carry the major version (liveupdate_v1_*, LIVEUPDATE_V1_*), and what a
+ * minor added its minor too (liveupdate_v1_1_*, LIVEUPDATE_V1_1_*: ABI v2), so a later
+ * version's declarations can sit beside these. Magics and the CRC do not depend on the
  * version. A v1 reader accepts any minor of major 1: a newer minor may grow header_len
  * and entry_size (read the recorded sizes, skip what you do not know).
  */
@@ -114,6 +115,62 @@ struct liveupdate_v1_pci_entry {
 
 #define LIVEUPDATE_V1_PCI_ENTRY_SIZE 8u
 
+/* ---- Minor 1 of major 1 (ABI v2, wire version 1.1; abi/SPEC.md section 11.1) --------- */
+
+/*
+ * Minor 1 only adds: the same header (its bytes 48..63 get a meaning under CHAINED), the
+ * same root and FLB entries, and PCI entries of 24 bytes (the 8 of minor 0, then identity
+ * and flags). A v1.0 reader strides over what it does not know; a v1.1 reader checks a
+ * record of minor 0 exactly as a v1.0 reader does.
+ */
+#define LIVEUPDATE_V1_1_MINOR 1u
+
+/* Feature bits, defined only in records of minor 1 or later, of the kinds named. */
+#define LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY (1u << 0) /* PCI: set iff an entry has DESCENDANT */
+#define LIVEUPDATE_V1_1_INCOMPAT_CHAINED (1u << 0)    /* FLB, PCI: one block of a chained table */
+
+/* A chained table has 2 to this many blocks, at ascending, disjoint addresses. */
+#define LIVEUPDATE_V1_1_MAX_BLOCKS 4096u
+
+/* The header at minor 1: liveupdate_v1_header with bytes 48..63 named. */
+struct liveupdate_v1_1_header {
+	uint32_t magic;
+	uint16_t major;
+	uint16_t minor;          /* LIVEUPDATE_V1_1_MINOR */
+	uint16_t header_len;
+	uint16_t entry_size;
+	uint32_t entry_count;
+	uint32_t entry_capacity;
+	uint32_t record_len;
+	uint64_t generation;
+	uint32_t compat;
+	uint32_t ro_compat;      /* LIVEUPDATE_V1_1_RO_COMPAT_* */
+	uint32_t incompat;       /* LIVEUPDATE_V1_1_INCOMPAT_* */
+	uint32_t crc;
+	uint64_t next_block;     /* CHAINED: physical address of the next block, 0 in the last */
+	uint32_t block_index;    /* CHAINED: position in the chain, from 0 */
+	uint32_t reserved;       /* zero */
+};
+
+/* PCI table entry at minor 1, sorted strictly by (domain << 16 | bdf) as at minor 0. */
+#define LIVEUPDATE_V1_1_PCI_BRIDGE (1u << 0)     /* the function is a bridge (header type 1) */
+#define LIVEUPDATE_V1_1_PCI_DESCENDANT (1u << 1) /* preserved for devices below it; needs BRIDGE */
+#define LIVEUPDATE_V1_1_PCI_BUS_MASTER (1u << 2) /* bus mastering was enabled */
+#define LIVEUPDATE_V1_1_PCI_CLASS_MASK 0x00ffffffu
+
+struct liveupdate_v1_1_pci_entry {
+	uint32_t domain;
+	uint16_t bdf;
+	uint16_t refcount;   /* at least 1; under DESCENDANT, also one per preserved device below */
+	uint16_t vendor_id;  /* 0: identity unknown (device_id and class_code 0 too); never 0xffff */
+	uint16_t device_id;
+	uint32_t class_code; /* base class << 16 | sub-class << 8 | prog-if; bits 24..31 zero */
+	uint32_t flags;      /* LIVEUPDATE_V1_1_PCI_* */
+	uint32_t reserved;   /* zero */
+};
+
+#define LIVEUPDATE_V1_1_PCI_ENTRY_SIZE 24u
+
 /* ---- Layout checks ------------------------------------------------------------------- */
 
 #if defined(__cplusplus)
@@ -156,6 +213,22 @@ LIVEUPDATE_STATIC_ASSERT(sizeof(struct liveupdate_v1_pci_entry) == LIVEUPDATE_V1
 LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_pci_entry, domain) == 0, "domain");
 LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_pci_entry, bdf) == 4, "bdf");
 LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_pci_entry, refcount) == 6, "refcount");
+
+LIVEUPDATE_STATIC_ASSERT(sizeof(struct liveupdate_v1_1_header) == LIVEUPDATE_V1_HEADER_LEN, "v1.1 header size");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_header, crc) == LIVEUPDATE_V1_CRC_OFFSET, "v1.1 crc");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_header, next_block) == 48, "next_block");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_header, block_index) == 56, "block_index");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_header, reserved) == 60, "v1.1 reserved");
+
+LIVEUPDATE_STATIC_ASSERT(sizeof(struct liveupdate_v1_1_pci_entry) == LIVEUPDATE_V1_1_PCI_ENTRY_SIZE, "v1.1 pci entry size");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, domain) == 0, "v1.1 domain");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, bdf) == 4, "v1.1 bdf");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, refcount) == 6, "v1.1 refcount");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, vendor_id) == 8, "vendor_id");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, device_id) == 10, "device_id");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, class_code) == 12, "class_code");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, flags) == 16, "pci flags");
+LIVEUPDATE_STATIC_ASSERT(offsetof(struct liveupdate_v1_1_pci_entry, reserved) == 20, "pci reserved");
 
 /* ---- Byte-order helpers (any CPU, any alignment) --------------------------------------- */
 

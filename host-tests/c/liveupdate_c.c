@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 /*
- * A portable C implementation of the v1 records, written from abi/SPEC.md and
+ * A portable C implementation of the records of major 1, minors 0 and 1, written from abi/SPEC.md and
  * abi/include/liveupdate_abi.h only: CRC-32C, table encoders, a verifier. Fields are
  * written and read with the little-endian byte helpers, so this is correct on any CPU.
  */
@@ -41,7 +41,7 @@ uint32_t lu_record_crc(const uint8_t *rec, size_t len)
 /* ---- Encoders ---------------------------------------------------------------------------- */
 
 /* Zeroes the record and writes its header (CRC zero); returns its length or an lu_status. */
-static long begin(uint8_t *out, size_t out_len, uint32_t magic, uint16_t entry_size,
+static long begin(uint8_t *out, size_t out_len, uint32_t magic, uint16_t minor, uint16_t entry_size,
 		  uint64_t generation, uint32_t capacity, uint32_t n)
 {
 	uint64_t len = LIVEUPDATE_V1_HEADER_LEN + (uint64_t)capacity * entry_size;
@@ -53,7 +53,7 @@ static long begin(uint8_t *out, size_t out_len, uint32_t magic, uint16_t entry_s
 	memset(out, 0, (size_t)len);
 	liveupdate_put_le32(out + offsetof(struct liveupdate_v1_header, magic), magic);
 	liveupdate_put_le16(out + offsetof(struct liveupdate_v1_header, major), LIVEUPDATE_V1_MAJOR);
-	liveupdate_put_le16(out + offsetof(struct liveupdate_v1_header, minor), LIVEUPDATE_V1_MINOR);
+	liveupdate_put_le16(out + offsetof(struct liveupdate_v1_header, minor), minor);
 	liveupdate_put_le16(out + offsetof(struct liveupdate_v1_header, header_len), LIVEUPDATE_V1_HEADER_LEN);
 	liveupdate_put_le16(out + offsetof(struct liveupdate_v1_header, entry_size), entry_size);
 	liveupdate_put_le32(out + offsetof(struct liveupdate_v1_header, entry_count), n);
@@ -74,25 +74,90 @@ static uint64_t pci_key(uint32_t domain, uint16_t bdf)
 	return ((uint64_t)domain << 16) | bdf;
 }
 
+/* Writes the 8 bytes every minor has; checks refcount and order. */
+static int put_pci_base(uint8_t *e, const struct lu_pci_dev *dev, const struct lu_pci_dev *prev)
+{
+	if (dev->refcount == 0)
+		return LU_E_REFCOUNT;
+	if (prev && pci_key(prev->domain, prev->bdf) >= pci_key(dev->domain, dev->bdf))
+		return LU_E_ORDER;
+	liveupdate_put_le32(e + offsetof(struct liveupdate_v1_pci_entry, domain), dev->domain);
+	liveupdate_put_le16(e + offsetof(struct liveupdate_v1_pci_entry, bdf), dev->bdf);
+	liveupdate_put_le16(e + offsetof(struct liveupdate_v1_pci_entry, refcount), dev->refcount);
+	return LU_OK;
+}
+
 long lu_encode_pci_table(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
 			 const struct lu_pci_dev *devs, uint32_t n)
 {
-	long len = begin(out, out_len, LIVEUPDATE_MAGIC_PCI, LIVEUPDATE_V1_PCI_ENTRY_SIZE, generation,
-			 capacity, n);
+	long len = begin(out, out_len, LIVEUPDATE_MAGIC_PCI, LIVEUPDATE_V1_MINOR,
+			 LIVEUPDATE_V1_PCI_ENTRY_SIZE, generation, capacity, n);
 
 	if (len < 0)
 		return len;
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t *e = out + LIVEUPDATE_V1_HEADER_LEN + (size_t)i * LIVEUPDATE_V1_PCI_ENTRY_SIZE;
+		int err = put_pci_base(e, &devs[i], i ? &devs[i - 1] : NULL);
 
-		if (devs[i].refcount == 0)
-			return LU_E_REFCOUNT;
-		if (i && pci_key(devs[i - 1].domain, devs[i - 1].bdf) >= pci_key(devs[i].domain, devs[i].bdf))
-			return LU_E_ORDER;
-		liveupdate_put_le32(e + offsetof(struct liveupdate_v1_pci_entry, domain), devs[i].domain);
-		liveupdate_put_le16(e + offsetof(struct liveupdate_v1_pci_entry, bdf), devs[i].bdf);
-		liveupdate_put_le16(e + offsetof(struct liveupdate_v1_pci_entry, refcount), devs[i].refcount);
+		if (err)
+			return err;
 	}
+	return seal(out, len);
+}
+
+/* The identity and flags checks of a minor-1 PCI entry (SPEC 11.1.5), newer: of a newer minor. */
+static int pci_ext_check(uint16_t vendor, uint16_t device, uint32_t class_code, uint32_t flags,
+			 uint32_t reserved, int newer)
+{
+	const uint32_t known = LIVEUPDATE_V1_1_PCI_BRIDGE | LIVEUPDATE_V1_1_PCI_DESCENDANT |
+			       LIVEUPDATE_V1_1_PCI_BUS_MASTER;
+
+	if (vendor == 0) {
+		if (device || (newer ? class_code & LIVEUPDATE_V1_1_PCI_CLASS_MASK : class_code))
+			return LU_E_IDENTITY;
+	} else if (vendor == 0xffff || (!newer && class_code > LIVEUPDATE_V1_1_PCI_CLASS_MASK)) {
+		return LU_E_IDENTITY;
+	}
+	if (!newer && (flags & ~known))
+		return LU_E_FLAGS;
+	if (!newer && reserved)
+		return LU_E_RESERVED;
+	if ((flags & LIVEUPDATE_V1_1_PCI_DESCENDANT) && !(flags & LIVEUPDATE_V1_1_PCI_BRIDGE))
+		return LU_E_DESCENDANT;
+	return LU_OK;
+}
+
+long lu_encode_pci_table_v1_1(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
+			      const struct lu_pci_dev_v1_1 *devs, uint32_t n)
+{
+	long len = begin(out, out_len, LIVEUPDATE_MAGIC_PCI, LIVEUPDATE_V1_1_MINOR,
+			 LIVEUPDATE_V1_1_PCI_ENTRY_SIZE, generation, capacity, n);
+	uint32_t ro_compat = 0;
+
+	if (len < 0)
+		return len;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *e = out + LIVEUPDATE_V1_HEADER_LEN + (size_t)i * LIVEUPDATE_V1_1_PCI_ENTRY_SIZE;
+		const struct lu_pci_dev_v1_1 *d = &devs[i];
+		struct lu_pci_dev base = { d->domain, d->bdf, d->refcount };
+		struct lu_pci_dev prev = { 0, 0, 0 };
+		int err;
+
+		if (i)
+			prev = (struct lu_pci_dev){ devs[i - 1].domain, devs[i - 1].bdf, devs[i - 1].refcount };
+		err = put_pci_base(e, &base, i ? &prev : NULL);
+		if (!err)
+			err = pci_ext_check(d->vendor_id, d->device_id, d->class_code, d->flags, 0, 0);
+		if (err)
+			return err;
+		liveupdate_put_le16(e + offsetof(struct liveupdate_v1_1_pci_entry, vendor_id), d->vendor_id);
+		liveupdate_put_le16(e + offsetof(struct liveupdate_v1_1_pci_entry, device_id), d->device_id);
+		liveupdate_put_le32(e + offsetof(struct liveupdate_v1_1_pci_entry, class_code), d->class_code);
+		liveupdate_put_le32(e + offsetof(struct liveupdate_v1_1_pci_entry, flags), d->flags);
+		if (d->flags & LIVEUPDATE_V1_1_PCI_DESCENDANT)
+			ro_compat = LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY;
+	}
+	liveupdate_put_le32(out + offsetof(struct liveupdate_v1_1_header, ro_compat), ro_compat);
 	return seal(out, len);
 }
 
@@ -114,11 +179,11 @@ static int name_ok(const uint8_t *field)
 	return 1;
 }
 
-long lu_encode_flb_table(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
-			 const struct lu_flb *flbs, uint32_t n)
+static long encode_flb(uint8_t *out, size_t out_len, uint16_t minor, uint64_t generation,
+		       uint32_t capacity, const struct lu_flb *flbs, uint32_t n)
 {
-	long len = begin(out, out_len, LIVEUPDATE_MAGIC_FLB, LIVEUPDATE_V1_FLB_ENTRY_SIZE, generation,
-			 capacity, n);
+	long len = begin(out, out_len, LIVEUPDATE_MAGIC_FLB, minor, LIVEUPDATE_V1_FLB_ENTRY_SIZE,
+			 generation, capacity, n);
 
 	if (len < 0)
 		return len;
@@ -144,6 +209,19 @@ long lu_encode_flb_table(uint8_t *out, size_t out_len, uint64_t generation, uint
 	return seal(out, len);
 }
 
+long lu_encode_flb_table(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
+			 const struct lu_flb *flbs, uint32_t n)
+{
+	return encode_flb(out, out_len, LIVEUPDATE_V1_MINOR, generation, capacity, flbs, n);
+}
+
+/* Minor 1 keeps the FLB entry of minor 0; only the minor field differs. */
+long lu_encode_flb_table_v1_1(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
+			      const struct lu_flb *flbs, uint32_t n)
+{
+	return encode_flb(out, out_len, LIVEUPDATE_V1_1_MINOR, generation, capacity, flbs, n);
+}
+
 /* ---- Verifier -------------------------------------------------------------------------------- */
 
 static int all_zero(const uint8_t *p, size_t len)
@@ -162,16 +240,36 @@ static int size_ok(uint16_t found, uint16_t known, int newer)
 	return found >= known && found <= LIVEUPDATE_MAX_SIZE_FIELD && found % 8 == 0;
 }
 
-static int check_entry(uint32_t magic, const uint8_t *e, const uint8_t *prev, int newer)
+/*
+ * The checks of one entry of a record of minor `minor` (newer: above this code's minor 1).
+ * Sets *descendant for a PCI entry with DESCENDANT (minor 1 on).
+ */
+static int check_entry(uint32_t magic, uint16_t minor, const uint8_t *e, const uint8_t *prev,
+		       int newer, int *descendant)
 {
 	if (magic == LIVEUPDATE_MAGIC_PCI) {
 		uint32_t domain = liveupdate_get_le32(e + offsetof(struct liveupdate_v1_pci_entry, domain));
 		uint16_t bdf = liveupdate_get_le16(e + offsetof(struct liveupdate_v1_pci_entry, bdf));
+		uint32_t flags;
+		int err;
 
 		if (!liveupdate_get_le16(e + offsetof(struct liveupdate_v1_pci_entry, refcount)))
 			return LU_E_REFCOUNT;
 		if (prev && pci_key(liveupdate_get_le32(prev), liveupdate_get_le16(prev + 4)) >= pci_key(domain, bdf))
 			return LU_E_ORDER;
+		if (minor < LIVEUPDATE_V1_1_MINOR)
+			return LU_OK;
+		flags = liveupdate_get_le32(e + offsetof(struct liveupdate_v1_1_pci_entry, flags));
+		err = pci_ext_check(liveupdate_get_le16(e + offsetof(struct liveupdate_v1_1_pci_entry, vendor_id)),
+				    liveupdate_get_le16(e + offsetof(struct liveupdate_v1_1_pci_entry, device_id)),
+				    liveupdate_get_le32(e + offsetof(struct liveupdate_v1_1_pci_entry, class_code)),
+				    flags,
+				    liveupdate_get_le32(e + offsetof(struct liveupdate_v1_1_pci_entry, reserved)),
+				    newer);
+		if (err)
+			return err;
+		if (flags & LIVEUPDATE_V1_1_PCI_DESCENDANT)
+			*descendant = 1;
 	} else if (magic == LIVEUPDATE_MAGIC_FLB) {
 		if (!name_ok(e))
 			return LU_E_NAME;
@@ -191,8 +289,9 @@ static int check_entry(uint32_t magic, const uint8_t *e, const uint8_t *prev, in
 int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_record_info *info)
 {
 	struct lu_record_info r;
-	uint16_t known;
-	int newer;
+	uint32_t incompat, ro_compat, known_incompat = 0, known_ro_compat = 0;
+	uint16_t known, minor;
+	int newer, descendant = 0;
 
 	if (len < 4)
 		return LU_E_SHORT;
@@ -212,8 +311,11 @@ int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_r
 	r.crc = liveupdate_get_le32(rec + LIVEUPDATE_V1_CRC_OFFSET);
 	if (r.major != LIVEUPDATE_V1_MAJOR)
 		return LU_E_MAJOR;
-	newer = r.minor > LIVEUPDATE_V1_MINOR;
-	known = magic == LIVEUPDATE_MAGIC_PCI ? LIVEUPDATE_V1_PCI_ENTRY_SIZE
+	/* Checked against the sizes and bits of its own minor, or of ours (1) when newer. */
+	newer = r.minor > LIVEUPDATE_V1_1_MINOR;
+	minor = newer ? LIVEUPDATE_V1_1_MINOR : r.minor;
+	known = magic == LIVEUPDATE_MAGIC_PCI
+			? (minor ? LIVEUPDATE_V1_1_PCI_ENTRY_SIZE : LIVEUPDATE_V1_PCI_ENTRY_SIZE)
 		: magic == LIVEUPDATE_MAGIC_FLB ? LIVEUPDATE_V1_FLB_ENTRY_SIZE
 						: LIVEUPDATE_V1_DIR_ENTRY_SIZE;
 	if (!size_ok(r.header_len, LIVEUPDATE_V1_HEADER_LEN, newer))
@@ -230,11 +332,23 @@ int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_r
 		return LU_E_LENGTH;
 	if (lu_record_crc(rec, len) != r.crc)
 		return LU_E_CRC;
-	/* v1 defines no incompatible feature: any bit is unknown. */
-	if (liveupdate_get_le32(rec + offsetof(struct liveupdate_v1_header, incompat)))
+	/* The feature bits of minor 1, for the kinds that define them. */
+	if (minor >= LIVEUPDATE_V1_1_MINOR && magic != LIVEUPDATE_MAGIC_ROOT)
+		known_incompat = LIVEUPDATE_V1_1_INCOMPAT_CHAINED;
+	if (minor >= LIVEUPDATE_V1_1_MINOR && magic == LIVEUPDATE_MAGIC_PCI)
+		known_ro_compat = LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY;
+	incompat = liveupdate_get_le32(rec + offsetof(struct liveupdate_v1_header, incompat));
+	ro_compat = liveupdate_get_le32(rec + offsetof(struct liveupdate_v1_header, ro_compat));
+	if (incompat & ~known_incompat)
 		return LU_E_FEATURES;
-	if (!newer && !all_zero(rec + offsetof(struct liveupdate_v1_header, reserved), 16))
-		return LU_E_RESERVED;
+	if (!newer) {
+		size_t from = incompat & LIVEUPDATE_V1_1_INCOMPAT_CHAINED
+				      ? offsetof(struct liveupdate_v1_1_header, reserved)
+				      : offsetof(struct liveupdate_v1_header, reserved);
+
+		if (!all_zero(rec + from, LIVEUPDATE_V1_HEADER_LEN - from))
+			return LU_E_RESERVED;
+	}
 	{
 		size_t used = r.header_len + (size_t)r.entry_count * r.entry_size;
 
@@ -242,12 +356,19 @@ int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_r
 			return LU_E_RESERVED;
 		for (uint32_t i = 0; i < r.entry_count; i++) {
 			const uint8_t *e = rec + r.header_len + (size_t)i * r.entry_size;
-			int err = check_entry(magic, e, i ? e - r.entry_size : NULL, newer);
+			int err = check_entry(magic, minor, e, i ? e - r.entry_size : NULL, newer,
+					      &descendant);
 
 			if (err)
 				return err;
 		}
 	}
+	/* HIERARCHY exactly when an entry has DESCENDANT. */
+	if ((ro_compat & known_ro_compat) != (descendant ? LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY : 0))
+		return LU_E_RO_COMPAT;
+	if (incompat & LIVEUPDATE_V1_1_INCOMPAT_CHAINED)
+		return LU_E_CHAINED;
+	r.read_only = (ro_compat & ~known_ro_compat) != 0;
 	if (info)
 		*info = r;
 	return LU_OK;
@@ -299,6 +420,21 @@ static const struct {
 	OFF(liveupdate_v1_pci_entry, domain),
 	OFF(liveupdate_v1_pci_entry, bdf),
 	OFF(liveupdate_v1_pci_entry, refcount),
+	SZ(liveupdate_v1_1_header),
+	OFF(liveupdate_v1_1_header, next_block),
+	OFF(liveupdate_v1_1_header, block_index),
+	OFF(liveupdate_v1_1_header, reserved),
+	FSZ(liveupdate_v1_1_header, reserved),
+	SZ(liveupdate_v1_1_pci_entry),
+	OFF(liveupdate_v1_1_pci_entry, domain),
+	OFF(liveupdate_v1_1_pci_entry, bdf),
+	OFF(liveupdate_v1_1_pci_entry, refcount),
+	OFF(liveupdate_v1_1_pci_entry, vendor_id),
+	OFF(liveupdate_v1_1_pci_entry, device_id),
+	OFF(liveupdate_v1_1_pci_entry, class_code),
+	OFF(liveupdate_v1_1_pci_entry, flags),
+	OFF(liveupdate_v1_1_pci_entry, reserved),
+	FSZ(liveupdate_v1_1_pci_entry, reserved),
 	CONST(LIVEUPDATE_MAGIC_ROOT),
 	CONST(LIVEUPDATE_MAGIC_FLB),
 	CONST(LIVEUPDATE_MAGIC_PCI),
@@ -314,6 +450,15 @@ static const struct {
 	CONST(LIVEUPDATE_V1_PCI_ENTRY_SIZE),
 	CONST(LIVEUPDATE_FLB_NAME_LEN),
 	CONST(LIVEUPDATE_V1_FLB_DATA_IS_PHYS),
+	CONST(LIVEUPDATE_V1_1_MINOR),
+	CONST(LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY),
+	CONST(LIVEUPDATE_V1_1_INCOMPAT_CHAINED),
+	CONST(LIVEUPDATE_V1_1_MAX_BLOCKS),
+	CONST(LIVEUPDATE_V1_1_PCI_BRIDGE),
+	CONST(LIVEUPDATE_V1_1_PCI_DESCENDANT),
+	CONST(LIVEUPDATE_V1_1_PCI_BUS_MASTER),
+	CONST(LIVEUPDATE_V1_1_PCI_CLASS_MASK),
+	CONST(LIVEUPDATE_V1_1_PCI_ENTRY_SIZE),
 };
 
 size_t lu_layout_count(void)

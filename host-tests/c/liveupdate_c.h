@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
- * A portable C implementation of the v1 records: CRC-32C, encoders for the PCI and FLB
- * tables, a verifier, and a report of the header's layout. Only <stdint.h>/<stddef.h>/
+ * A portable C implementation of the records of major 1, minors 0 and 1 (ABI v1 and v2):
+ * CRC-32C, encoders for the PCI and FLB tables, a verifier, and a report of the layout. Only <stdint.h>/<stddef.h>/
  * <string.h>: usable in a kernel or a boot stub. Tested against the Rust crate by
  * host-tests/tests/c_abi.rs.
  */
@@ -27,10 +27,14 @@ enum lu_status {
 	LU_E_REFCOUNT = -12,   /* PCI refcount 0 */
 	LU_E_NAME = -13,       /* FLB name not printable, empty, unterminated or not padded */
 	LU_E_FILE_COUNT = -14, /* FLB file_count 0 */
-	LU_E_FLAGS = -15,      /* unknown FLB flags */
+	LU_E_FLAGS = -15,      /* unknown FLB or PCI flags */
 	LU_E_CAPACITY = -16,   /* more entries than the capacity */
 	LU_E_BUFFER = -17,     /* output buffer too small */
 	LU_E_FEATURES = -18,   /* unknown incompatible features */
+	LU_E_IDENTITY = -19,   /* PCI identity: incomplete, vendor 0xffff, or class code > 24 bits */
+	LU_E_DESCENDANT = -20, /* PCI DESCENDANT without BRIDGE */
+	LU_E_RO_COMPAT = -21,  /* HIERARCHY set but no entry has DESCENDANT, or the reverse */
+	LU_E_CHAINED = -22,    /* a block of a chained table: not a whole table on its own */
 };
 
 /* One device or FLB to encode. */
@@ -38,6 +42,17 @@ struct lu_pci_dev {
 	uint32_t domain;
 	uint16_t bdf;
 	uint16_t refcount;
+};
+
+/* One device to encode at minor 1: vendor_id 0 means identity unknown (all three 0). */
+struct lu_pci_dev_v1_1 {
+	uint32_t domain;
+	uint16_t bdf;
+	uint16_t refcount;
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint32_t class_code;
+	uint32_t flags; /* LIVEUPDATE_V1_1_PCI_* */
 };
 
 struct lu_flb {
@@ -54,6 +69,7 @@ struct lu_record_info {
 	uint32_t entry_count, entry_capacity, record_len;
 	uint64_t generation;
 	uint32_t crc;
+	uint32_t read_only; /* ro_compat has bits this code does not know: read, do not rewrite */
 };
 
 /* CRC-32C of len bytes (bitwise, no table). */
@@ -63,19 +79,25 @@ uint32_t lu_crc32c(const void *buf, size_t len);
 uint32_t lu_record_crc(const uint8_t *rec, size_t len);
 
 /*
- * Encode a PCI / FLB table of this version with room for capacity entries into out:
- * entries must be sorted as the format requires. Returns the record length or an
- * lu_status.
+ * Encode a PCI / FLB table with room for capacity entries into out: entries must be sorted
+ * as the format requires. The plain functions write minor 0 (what a v1.0 kernel writes),
+ * the _v1_1 ones minor 1 (one record, never a chain; HIERARCHY set iff an entry has
+ * DESCENDANT). Returns the record length or an lu_status.
  */
 long lu_encode_pci_table(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
 			 const struct lu_pci_dev *devs, uint32_t n);
 long lu_encode_flb_table(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
 			 const struct lu_flb *flbs, uint32_t n);
+long lu_encode_pci_table_v1_1(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
+			      const struct lu_pci_dev_v1_1 *devs, uint32_t n);
+long lu_encode_flb_table_v1_1(uint8_t *out, size_t out_len, uint64_t generation, uint32_t capacity,
+			      const struct lu_flb *flbs, uint32_t n);
 
 /*
  * Verify a whole record of kind magic (LIVEUPDATE_MAGIC_PCI or _FLB, or _ROOT for the
- * header checks only): header, CRC, entries. Fills *info (may be NULL). Returns LU_OK or
- * an lu_status.
+ * header checks only): header, CRC, entries, as a reader of minor 1 (a record of minor 0
+ * exactly as a v1.0 reader). A block of a chained table is refused (LU_E_CHAINED): the chain
+ * is the table. Fills *info (may be NULL). Returns LU_OK or an lu_status.
  */
 int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_record_info *info);
 

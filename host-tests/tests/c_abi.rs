@@ -1,8 +1,8 @@
 //! The C header `abi/include/liveupdate_abi.h` and the C implementation in `c/liveupdate_c.c`
-//! (compiled by `build.rs`) against the Rust crate: every size, offset and constant the C
-//! compiler sees equals the Rust side; records encoded in C decode in Rust (and are the same
-//! bytes the Rust encoder writes); records encoded in Rust verify in C; both sides refuse the
-//! same damaged records.
+//! (compiled by `build.rs`) against the Rust crate, at minor 0 (ABI v1) and minor 1 (ABI v2):
+//! every size, offset and constant the C compiler sees equals the Rust side; records encoded
+//! in C decode in Rust (and are the same bytes the Rust encoder writes); records encoded in
+//! Rust verify in C; both sides refuse the same damaged records.
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_int, c_long};
@@ -10,10 +10,13 @@ use std::ffi::{CStr, CString, c_char, c_int, c_long};
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::flb::NAME_LEN;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, MAJOR, MAX_SIZE_FIELD};
+use liveupdate_abi::header::{IncompatFeatures, RoCompatFeatures};
 use liveupdate_abi::root::KHO_NAME;
+use liveupdate_abi::table::MAX_BLOCKS;
 use liveupdate_abi::{
-    AbiVersion, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
-    RecordHeader, RecordKind, Root, seal,
+    AbiVersion, Access, ChainFault, DirEntry, EntryFault, Error, FlbEntry, FlbFlags, FlbTable,
+    PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable, Record, RecordHeader,
+    RecordKind, Root, seal,
 };
 use proptest::prelude::*;
 use zerocopy::FromBytes;
@@ -23,6 +26,17 @@ struct LuPciDev {
     domain: u32,
     bdf: u16,
     refcount: u16,
+}
+
+#[repr(C)]
+struct LuPciDevV11 {
+    domain: u32,
+    bdf: u16,
+    refcount: u16,
+    vendor_id: u16,
+    device_id: u16,
+    class_code: u32,
+    flags: u32,
 }
 
 #[repr(C)]
@@ -46,6 +60,7 @@ struct LuRecordInfo {
     record_len: u32,
     generation: u64,
     crc: u32,
+    read_only: u32,
 }
 
 // The library `build.rs` compiles from `c/` (its directory is on the link search path).
@@ -62,6 +77,22 @@ unsafe extern "C" {
         n: u32,
     ) -> c_long;
     fn lu_encode_flb_table(
+        out: *mut u8,
+        out_len: usize,
+        generation: u64,
+        capacity: u32,
+        flbs: *const LuFlb,
+        n: u32,
+    ) -> c_long;
+    fn lu_encode_pci_table_v1_1(
+        out: *mut u8,
+        out_len: usize,
+        generation: u64,
+        capacity: u32,
+        devs: *const LuPciDevV11,
+        n: u32,
+    ) -> c_long;
+    fn lu_encode_flb_table_v1_1(
         out: *mut u8,
         out_len: usize,
         generation: u64,
@@ -96,6 +127,10 @@ const LU_E_FLAGS: c_int = -15;
 const LU_E_CAPACITY: c_int = -16;
 const LU_E_BUFFER: c_int = -17;
 const LU_E_FEATURES: c_int = -18;
+const LU_E_IDENTITY: c_int = -19;
+const LU_E_DESCENDANT: c_int = -20;
+const LU_E_RO_COMPAT: c_int = -21;
+const LU_E_CHAINED: c_int = -22;
 
 fn c_crc32c(bytes: &[u8]) -> u32 {
     // SAFETY: the pointer and length describe `bytes`, which the C function only reads.
@@ -143,6 +178,16 @@ fn c_flb(
     capacity: u32,
     entries: &[(&str, u64, u64, u32)],
 ) -> Result<Vec<u8>, c_long> {
+    c_flb_as(AbiVersion::V1, generation, capacity, entries)
+}
+
+/// Encodes an FLB table in C at `version`'s minor.
+fn c_flb_as(
+    version: AbiVersion,
+    generation: u64,
+    capacity: u32,
+    entries: &[(&str, u64, u64, u32)],
+) -> Result<Vec<u8>, c_long> {
     let names: Vec<CString> = entries.iter().map(|e| CString::new(e.0).unwrap()).collect();
     let flbs: Vec<LuFlb> = entries
         .iter()
@@ -156,15 +201,58 @@ fn c_flb(
         .collect();
     let mut out = vec![0u8; 64 + 72 * capacity as usize];
     let n = u32::try_from(flbs.len()).unwrap();
+    let encode = match version {
+        AbiVersion::V1 => lu_encode_flb_table,
+        AbiVersion::V2 => lu_encode_flb_table_v1_1,
+    };
     // SAFETY: `out` is writable for its length, `flbs` readable for `n` elements whose names
     // are NUL-terminated strings kept alive by `names` for the call.
     let len = unsafe {
-        lu_encode_flb_table(
+        encode(
             out.as_mut_ptr(),
             out.len(),
             generation,
             capacity,
             flbs.as_ptr(),
+            n,
+        )
+    };
+    let len = usize::try_from(len).map_err(|_| len)?;
+    out.truncate(len);
+    Ok(out)
+}
+
+/// Encodes a PCI table at minor 1 in C; `Ok(record)` or the C status.
+fn c_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Result<Vec<u8>, c_long> {
+    let devs: Vec<LuPciDevV11> = devices
+        .iter()
+        .map(|d| {
+            let id = d.identity;
+            LuPciDevV11 {
+                domain: d.address.domain,
+                bdf: d.address.bdf,
+                refcount: d.refcount,
+                vendor_id: id.map_or(0, PciIdentity::vendor_id),
+                device_id: id.map_or(0, PciIdentity::device_id),
+                class_code: id.map_or(0, PciIdentity::class_code),
+                flags: d.flags.unwrap_or_default().bits(),
+            }
+        })
+        .collect();
+    c_pci_v1_1_raw(generation, capacity, &devs)
+}
+
+fn c_pci_v1_1_raw(generation: u64, capacity: u32, devs: &[LuPciDevV11]) -> Result<Vec<u8>, c_long> {
+    let mut out = vec![0u8; 64 + 24 * capacity as usize];
+    let n = u32::try_from(devs.len()).unwrap();
+    // SAFETY: `out` is writable for its length and `devs` readable for `n` elements.
+    let len = unsafe {
+        lu_encode_pci_table_v1_1(
+            out.as_mut_ptr(),
+            out.len(),
+            generation,
+            capacity,
+            devs.as_ptr(),
             n,
         )
     };
@@ -325,6 +413,8 @@ fn rust_layout() -> BTreeMap<String, u64> {
         None,
     );
 
+    rust_layout_v1_1(&mut m);
+
     for (name, value) in [
         ("LIVEUPDATE_MAGIC_ROOT", u64::from(RecordKind::Root.magic())),
         (
@@ -358,6 +448,112 @@ fn rust_layout() -> BTreeMap<String, u64> {
         m.insert(format!("const {name}"), value);
     }
     m
+}
+
+/// The items minor 1 (ABI v2) adds, from the Rust definitions.
+fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
+    // Minor 1's header: bytes 48..63 as `Header::link` reads them from a block of a chain
+    // (the pattern with the CHAINED bit set in `incompat`).
+    let mut chained = pattern::<64>();
+    chained[40] |= 1;
+    let link = RecordHeader::ref_from_bytes(&chained[..])
+        .unwrap()
+        .link()
+        .expect("CHAINED is set");
+    let name = "liveupdate_v1_1_header";
+    m.insert(format!("sizeof {name}"), size_of::<RecordHeader>() as u64);
+    let next = located(&link.next.to_le_bytes());
+    let index = located(&link.index.to_le_bytes());
+    m.insert(format!("offsetof {name} next_block"), next);
+    m.insert(format!("offsetof {name} block_index"), index);
+    m.insert(format!("offsetof {name} reserved"), index + 4);
+    m.insert(
+        format!("fieldsize {name} reserved"),
+        HEADER_LEN as u64 - (index + 4),
+    );
+
+    // Minor 1's PCI entry, located in what the Rust encoder writes for one device whose every
+    // field has distinct bytes.
+    let device = PciDevice::new(
+        PciAddress {
+            domain: 0x0403_0201,
+            bdf: 0x0605,
+        },
+        0x0807,
+    )
+    .with_identity(PciIdentity::new(0x0a09, 0x0c0b, 0x000f_0e0d).unwrap())
+    .with_flags(PciFlags::all());
+    let mut rec = [0u8; 64 + 24];
+    PciTable::encode(&mut rec, AbiVersion::V2, 1, 1, [device]).unwrap();
+    let entry = &rec[64..];
+    let at = |bytes: &[u8]| -> (usize, usize) {
+        let hits: Vec<_> = entry
+            .windows(bytes.len())
+            .enumerate()
+            .filter(|(_, w)| *w == bytes)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(hits.len(), 1, "{bytes:02x?} in {entry:02x?}");
+        (hits[0], bytes.len())
+    };
+    let name = "liveupdate_v1_1_pci_entry";
+    m.insert(format!("sizeof {name}"), entry.len() as u64);
+    let mut covered = vec![false; entry.len()];
+    for (field, bytes) in [
+        ("domain", device.address.domain.to_le_bytes().to_vec()),
+        ("bdf", device.address.bdf.to_le_bytes().to_vec()),
+        ("refcount", device.refcount.to_le_bytes().to_vec()),
+        ("vendor_id", 0x0a09u16.to_le_bytes().to_vec()),
+        ("device_id", 0x0c0bu16.to_le_bytes().to_vec()),
+        ("class_code", 0x000f_0e0du32.to_le_bytes().to_vec()),
+        ("flags", PciFlags::all().bits().to_le_bytes().to_vec()),
+    ] {
+        let (offset, len) = at(&bytes);
+        m.insert(format!("offsetof {name} {field}"), offset as u64);
+        covered[offset..offset + len]
+            .iter_mut()
+            .for_each(|c| *c = true);
+    }
+    let gap: Vec<usize> = (0..entry.len()).filter(|&i| !covered[i]).collect();
+    assert!(gap.windows(2).all(|w| w[1] == w[0] + 1), "one reserved run");
+    m.insert(format!("offsetof {name} reserved"), gap[0] as u64);
+    m.insert(format!("fieldsize {name} reserved"), gap.len() as u64);
+
+    for (name, value) in [
+        ("LIVEUPDATE_V1_1_MINOR", u64::from(AbiVersion::V2.minor())),
+        (
+            "LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY",
+            u64::from(RoCompatFeatures::HIERARCHY.bits()),
+        ),
+        (
+            "LIVEUPDATE_V1_1_INCOMPAT_CHAINED",
+            u64::from(IncompatFeatures::CHAINED.bits()),
+        ),
+        ("LIVEUPDATE_V1_1_MAX_BLOCKS", u64::from(MAX_BLOCKS)),
+        (
+            "LIVEUPDATE_V1_1_PCI_BRIDGE",
+            u64::from(PciFlags::BRIDGE.bits()),
+        ),
+        (
+            "LIVEUPDATE_V1_1_PCI_DESCENDANT",
+            u64::from(PciFlags::DESCENDANT.bits()),
+        ),
+        (
+            "LIVEUPDATE_V1_1_PCI_BUS_MASTER",
+            u64::from(PciFlags::BUS_MASTER.bits()),
+        ),
+        // PciIdentity::new accepts exactly the 24-bit class codes.
+        ("LIVEUPDATE_V1_1_PCI_CLASS_MASK", {
+            let max = 0x00FF_FFFF;
+            assert!(
+                PciIdentity::new(1, 0, max).is_ok() && PciIdentity::new(1, 0, max + 1).is_err()
+            );
+            u64::from(max)
+        }),
+        ("LIVEUPDATE_V1_1_PCI_ENTRY_SIZE", entry.len() as u64),
+    ] {
+        m.insert(format!("const {name}"), value);
+    }
 }
 
 #[test]
@@ -501,6 +697,7 @@ fn records_encoded_in_rust_verify_in_c() {
             record_len: h.record_len(),
             generation: 77,
             crc: h.crc(),
+            read_only: 0,
         }
     );
     assert_eq!(c_record_crc(&pci[..len]), h.crc());
@@ -620,8 +817,9 @@ fn c_and_rust_refuse_the_same_damaged_records() {
         );
         assert!(PciTable::decode(&rec).is_err(), "Rust accepted: {what}");
     }
-    // A newer minor than v1.0 (reserved bytes in use) is read by both v1.0 readers. (It is not
-    // the real minor 1, whose PCI entries are 24 bytes: the v1.1 reader refuses it.)
+    // Minor 1 with the PCI entries of minor 0: Rust's v1.0 reader takes it for a newer minor
+    // (reserved bytes in use) and reads it; the v1.1 readers, C and Rust, know minor 1's entries
+    // are 24 bytes and refuse it.
     let newer = damaged(
         |r| {
             r[6] = 1;
@@ -629,8 +827,15 @@ fn c_and_rust_refuse_the_same_damaged_records() {
         },
         true,
     );
-    assert!(c_verify(&newer, RecordKind::PciTable).is_ok());
     assert!(PciTable::decode_as(&newer, AbiVersion::V1).is_ok());
+    assert_eq!(
+        c_verify(&newer, RecordKind::PciTable).map(|_| ()),
+        Err(LU_E_ENTRY_SIZE)
+    );
+    assert!(matches!(
+        PciTable::decode(&newer),
+        Err(Error::EntrySize { .. })
+    ));
     // Sealing in Rust after an edit is accepted by C too.
     let mut edited = damaged(|_| {}, false);
     edited[64 + 6] = 9;
@@ -664,5 +869,343 @@ proptest! {
         PciTable::encode(&mut rust, AbiVersion::V1, generation, capacity, entries.iter().copied()).unwrap();
         prop_assert_eq!(&rust, &c);
         prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
+    }
+}
+
+// ---- Minor 1 (ABI v2) ------------------------------------------------------------------------
+
+fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
+    PciIdentity::new(vendor, device, class).unwrap()
+}
+
+/// Devices with and without identity, a bridge preserved for the device below it.
+fn devices_v1_1() -> Vec<PciDevice> {
+    vec![
+        PciDevice::new(PciAddress::new(0, 0, 3, 0), 1)
+            .with_identity(identity(0x8086, 0x1234, 0x02_00_00))
+            .with_flags(PciFlags::BUS_MASTER),
+        PciDevice::new(PciAddress::new(0, 0x3a, 0, 0), 2)
+            .with_identity(identity(0x10de, 0x1ad8, 0x06_04_00))
+            .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
+        PciDevice::new(PciAddress::new(0, 0x3b, 0, 0), 1)
+            .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
+            .with_flags(PciFlags::BUS_MASTER),
+        PciDevice::new(PciAddress::new(0x1_0000, 1, 0, 0), 1).with_flags(PciFlags::empty()),
+    ]
+}
+
+fn rust_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Vec<u8> {
+    let mut out = vec![0u8; 64 + 24 * capacity as usize];
+    let len = PciTable::encode(
+        &mut out,
+        AbiVersion::V2,
+        generation,
+        capacity,
+        devices.iter().copied(),
+    )
+    .unwrap();
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_v1_1_pci_table_encoded_in_c_is_the_rust_encoding_and_decodes_to_its_devices() {
+    let c = c_pci_v1_1(42, 6, &devices_v1_1()).unwrap();
+    assert_eq!(c, rust_pci_v1_1(42, 6, &devices_v1_1()), "C and Rust bytes");
+    let table = PciTable::decode(&c).unwrap();
+    assert_eq!(table.header().minor(), 1);
+    assert_eq!(table.header().entry_size(), 24);
+    assert_eq!(
+        table.header().features().ro_compat,
+        RoCompatFeatures::HIERARCHY,
+        "a DESCENDANT entry sets HIERARCHY"
+    );
+    assert_eq!(table.devices().collect::<Vec<_>>(), devices_v1_1());
+    // Without a DESCENDANT entry, no HIERARCHY: the record a v1.0 kernel may rewrite.
+    let plain: Vec<_> = devices_v1_1()
+        .into_iter()
+        .filter(|d| !d.flags.unwrap_or_default().contains(PciFlags::DESCENDANT))
+        .collect();
+    let c = c_pci_v1_1(1, 3, &plain).unwrap();
+    assert_eq!(c, rust_pci_v1_1(1, 3, &plain));
+    let table = PciTable::decode(&c).unwrap();
+    assert!(table.header().features().ro_compat.is_empty());
+    assert_eq!(
+        PciTable::decode_as(&c, AbiVersion::V1).unwrap().access(),
+        Access::ReadWrite
+    );
+}
+
+#[test]
+fn a_v1_1_flb_table_encoded_in_c_is_the_rust_encoding() {
+    let c = c_flb_as(AbiVersion::V2, 9, 4, &flbs()).unwrap();
+    let entries: Vec<_> = flbs()
+        .into_iter()
+        .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
+        .collect();
+    let mut rust = vec![0u8; c.len()];
+    let len = FlbTable::encode(&mut rust, AbiVersion::V2, 9, 4, entries).unwrap();
+    assert_eq!(rust[..len], c[..]);
+    assert_eq!(FlbTable::decode(&c).unwrap().header().minor(), 1);
+    assert_eq!(c_verify(&c, RecordKind::FlbTable).unwrap().minor, 1);
+}
+
+#[test]
+fn the_v2_golden_records_verify_in_c() {
+    let golden = |name: &str| {
+        std::fs::read(format!(
+            "{}/../abi/tests/golden/v2/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    for (file, kind) in [
+        ("root.bin", RecordKind::Root),
+        ("flb.bin", RecordKind::FlbTable),
+        ("pci.bin", RecordKind::PciTable),
+    ] {
+        let bytes = golden(file);
+        let info = c_verify(&bytes, kind).unwrap_or_else(|e| panic!("{file}: C status {e}"));
+        let h = RecordHeader::ref_from_prefix(&bytes).unwrap().0;
+        assert_eq!(
+            (
+                info.minor,
+                info.entry_count,
+                info.generation,
+                info.crc,
+                info.read_only
+            ),
+            (1, h.entry_count(), h.generation(), h.crc(), 0),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_c_v1_1_encoder_refuses_what_rust_refuses() {
+    let dev = |vendor_id, device_id, class_code, flags| LuPciDevV11 {
+        domain: 0,
+        bdf: 8,
+        refcount: 1,
+        vendor_id,
+        device_id,
+        class_code,
+        flags,
+    };
+    let bridge = PciFlags::BRIDGE.bits();
+    let descendant = PciFlags::DESCENDANT.bits();
+    for (what, d, code) in [
+        ("vendor 0xffff", dev(0xFFFF, 1, 0, 0), LU_E_IDENTITY),
+        ("device id without vendor", dev(0, 1, 0, 0), LU_E_IDENTITY),
+        ("class without vendor", dev(0, 0, 0x0300, 0), LU_E_IDENTITY),
+        ("class of 25 bits", dev(1, 1, 0x0100_0000, 0), LU_E_IDENTITY),
+        ("unknown flag", dev(1, 1, 0, 8), LU_E_FLAGS),
+        (
+            "descendant, no bridge",
+            dev(1, 1, 0, descendant),
+            LU_E_DESCENDANT,
+        ),
+    ] {
+        assert_eq!(
+            c_pci_v1_1_raw(1, 2, &[d]),
+            Err(code.into()),
+            "C encoded {what}"
+        );
+    }
+    // What Rust says of the same: the identity cannot be built, or the encoder refuses.
+    assert!(PciIdentity::new(0xFFFF, 1, 0).is_err());
+    assert!(PciIdentity::new(1, 1, 0x0100_0000).is_err());
+    let at = PciAddress::new(0, 0, 1, 0);
+    for flags in [PciFlags::from_bits_retain(8), PciFlags::DESCENDANT] {
+        let mut out = [0u8; 64 + 48];
+        let device = PciDevice::new(at, 1).with_flags(flags);
+        assert!(PciTable::encode(&mut out, AbiVersion::V2, 1, 2, [device]).is_err());
+    }
+    // Both accept a bridge preserved for what is below it.
+    let ok = [dev(1, 1, 0x06_04_00, bridge | descendant)];
+    assert!(c_pci_v1_1_raw(1, 1, &ok).is_ok());
+}
+
+/// A v1.1 PCI record (`devices_v1_1()[2..]`: an identified device, one without identity) in 3
+/// slots, damaged by `damage`, re-sealed.
+fn damaged_v1_1(damage: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let mut rec = rust_pci_v1_1(5, 3, &devices_v1_1()[2..]);
+    damage(&mut rec);
+    let crc = c_record_crc(&rec);
+    rec[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+    rec
+}
+
+/// The C status for a Rust decode error of a single PCI record.
+fn c_code_of(error: Error) -> c_int {
+    match error {
+        Error::UnsupportedFeatures { .. } => LU_E_FEATURES,
+        Error::Reserved { .. } => LU_E_RESERVED,
+        Error::EntrySize { .. } => LU_E_ENTRY_SIZE,
+        Error::Chain {
+            fault: ChainFault::NeedsMemory,
+            ..
+        } => LU_E_CHAINED,
+        Error::Inconsistent { .. } => LU_E_RO_COMPAT,
+        Error::Entry { fault, .. } => match fault {
+            EntryFault::Vendor { .. }
+            | EntryFault::ClassCode { .. }
+            | EntryFault::IdentityIncomplete => LU_E_IDENTITY,
+            EntryFault::UnknownFlags { .. } => LU_E_FLAGS,
+            EntryFault::Reserved => LU_E_RESERVED,
+            EntryFault::DescendantNotBridge => LU_E_DESCENDANT,
+            other => panic!("unexpected entry fault {other:?}"),
+        },
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn c_and_rust_refuse_the_same_damaged_v1_1_records() {
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let set16 =
+        |at: usize, v: u16| move |r: &mut Vec<u8>| r[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let set32 =
+        |at: usize, v: u32| move |r: &mut Vec<u8>| r[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // Entry 0 (identified) at 64, entry 1 (no identity) at 88.
+    let (e0, e1) = (64, 88);
+    let cases: Vec<(&str, Damage, c_int)> = vec![
+        (
+            "vendor 0xffff",
+            Box::new(set16(e0 + 8, 0xFFFF)),
+            LU_E_IDENTITY,
+        ),
+        (
+            "device id without vendor",
+            Box::new(set16(e1 + 10, 1)),
+            LU_E_IDENTITY,
+        ),
+        (
+            "class without vendor",
+            Box::new(set32(e1 + 12, 0x0300)),
+            LU_E_IDENTITY,
+        ),
+        (
+            "class of 25 bits",
+            Box::new(set32(e0 + 12, 0x0103_0200)),
+            LU_E_IDENTITY,
+        ),
+        ("unknown flag", Box::new(set32(e0 + 16, 8)), LU_E_FLAGS),
+        ("entry reserved", Box::new(set32(e1 + 20, 1)), LU_E_RESERVED),
+        (
+            "descendant, no bridge",
+            Box::new(move |r: &mut Vec<u8>| {
+                set32(e1 + 16, PciFlags::DESCENDANT.bits())(r);
+                set32(36, RoCompatFeatures::HIERARCHY.bits())(r);
+            }),
+            LU_E_DESCENDANT,
+        ),
+        (
+            "descendant without HIERARCHY",
+            Box::new(set32(
+                e1 + 16,
+                (PciFlags::DESCENDANT | PciFlags::BRIDGE).bits(),
+            )),
+            LU_E_RO_COMPAT,
+        ),
+        (
+            "HIERARCHY without descendant",
+            Box::new(set32(36, RoCompatFeatures::HIERARCHY.bits())),
+            LU_E_RO_COMPAT,
+        ),
+        (
+            "next_block without CHAINED",
+            Box::new(|r: &mut Vec<u8>| r[48] = 1),
+            LU_E_RESERVED,
+        ),
+        (
+            "header reserved",
+            Box::new(|r: &mut Vec<u8>| r[60] = 1),
+            LU_E_RESERVED,
+        ),
+        ("unknown incompat", Box::new(set32(40, 2)), LU_E_FEATURES),
+        (
+            "a block of a chain, alone",
+            Box::new(|r: &mut Vec<u8>| {
+                r[40] = 1;
+                r[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+            }),
+            LU_E_CHAINED,
+        ),
+        (
+            "unused slot",
+            Box::new(|r: &mut Vec<u8>| r[112 + 23] = 1),
+            LU_E_RESERVED,
+        ),
+    ];
+    for (what, damage, code) in cases {
+        let rec = damaged_v1_1(damage);
+        let rust = PciTable::decode(&rec).map(|_| ()).unwrap_err();
+        assert_eq!(c_code_of(rust), code, "Rust said {rust:?} for {what}");
+        assert_eq!(
+            c_verify(&rec, RecordKind::PciTable).map(|_| ()),
+            Err(code),
+            "C: {what}"
+        );
+    }
+}
+
+#[test]
+fn c_and_rust_read_the_same_v1_1_records_with_unknown_features() {
+    let set32 =
+        |at: usize, v: u32| move |r: &mut Vec<u8>| r[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let e0 = 64;
+    // An unknown ro_compat bit: both read, neither may rewrite.
+    let ro = damaged_v1_1(set32(36, 2));
+    assert_eq!(
+        PciTable::decode(&ro).unwrap().access(),
+        Access::ReadOnly { unknown: 2 }
+    );
+    assert_eq!(c_verify(&ro, RecordKind::PciTable).unwrap().read_only, 1);
+
+    // A newer minor may use what is reserved at minor 1: both read it.
+    let newer = damaged_v1_1(|r| {
+        r[6] = 2;
+        r[50] = 7;
+        set32(e0 + 16, PciFlags::BUS_MASTER.bits() | 8)(r);
+        set32(e0 + 20, 9)(r);
+        set32(e0 + 12, 0x0103_0200)(r);
+    });
+    let table = PciTable::decode(&newer).unwrap();
+    assert_eq!(table.devices().count(), 2);
+    let info = c_verify(&newer, RecordKind::PciTable).unwrap();
+    assert_eq!((info.minor, info.entry_count), (2, 2));
+}
+
+proptest! {
+    #[test]
+    fn c_and_rust_encoders_write_identical_v1_1_pci_tables(
+        set in proptest::collection::btree_map(
+            (any::<u32>(), any::<u16>()),
+            (1u16.., proptest::option::of((1u16..0xFFFF, any::<u16>(), 0u32..0x0100_0000)), 0u32..8),
+            0..40,
+        ),
+        spare in 0u32..3,
+        generation: u64,
+    ) {
+        let devices: Vec<_> = set
+            .into_iter()
+            .map(|((domain, bdf), (refcount, id, flags))| {
+                let mut flags = PciFlags::from_bits_retain(flags);
+                if flags.contains(PciFlags::DESCENDANT) {
+                    flags |= PciFlags::BRIDGE;
+                }
+                let mut d = PciDevice::new(PciAddress { domain, bdf }, refcount).with_flags(flags);
+                if let Some((v, dev, class)) = id {
+                    d = d.with_identity(identity(v, dev, class));
+                }
+                d
+            })
+            .collect();
+        let capacity = u32::try_from(devices.len()).unwrap() + spare;
+        let c = c_pci_v1_1(generation, capacity, &devices).unwrap();
+        prop_assert_eq!(&c, &rust_pci_v1_1(generation, capacity, &devices));
+        prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
+        prop_assert_eq!(PciTable::decode(&c).unwrap().devices().collect::<Vec<_>>(), devices);
     }
 }
