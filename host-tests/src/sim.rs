@@ -292,12 +292,14 @@ pub struct RecordInfo {
     pub kind: String,
     /// Physical address.
     pub phys: u64,
-    /// Length in bytes.
+    /// Length in bytes (of the first block, for a chained table).
     pub len: u64,
     /// Stored CRC-32C.
     pub crc: u32,
     /// Blocks of a chained table (1 for a record in one piece).
     pub blocks: u32,
+    /// Bytes of every block together (`len` for a record in one piece).
+    pub total_len: u64,
 }
 
 /// An FLB of the incoming kernel: `retrieve` checks the data handle against the expectation
@@ -357,21 +359,34 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         len: blob.len,
         crc: handover.root().header().crc(),
         blocks: 1,
+        total_len: blob.len,
     }];
     for entry in handover.root().entries() {
-        let blocks = match entry.kind() {
-            Some(RecordKind::PciTable) => handover.pci_table().map_or(1, |t| t.block_count()),
-            Some(RecordKind::FlbTable) => handover.flb_table().map_or(1, |t| t.block_count()),
-            _ => 1,
+        let len = u64::from(entry.length());
+        let (blocks, total_len) = match entry.kind() {
+            Some(RecordKind::PciTable) => handover.pci_table().map_or((1, len), |t| {
+                let bytes = t
+                    .blocks()
+                    .map(|b| u64::from(b.record.header().record_len()));
+                (t.block_count(), bytes.sum())
+            }),
+            Some(RecordKind::FlbTable) => handover.flb_table().map_or((1, len), |t| {
+                let bytes = t
+                    .blocks()
+                    .map(|b| u64::from(b.record.header().record_len()));
+                (t.block_count(), bytes.sum())
+            }),
+            _ => (1, len),
         };
         records.push(RecordInfo {
             blocks,
+            total_len,
             kind: entry.kind().map_or_else(
                 || format!("unknown {:#010x}", entry.magic()),
                 |k| k.to_string(),
             ),
             phys: entry.phys_addr(),
-            len: u64::from(entry.length()),
+            len,
             crc: entry.crc(),
         });
     }

@@ -197,7 +197,7 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
         scenario.flbs.len(),
         files
     );
-    let record_bytes: u64 = incoming.records.iter().map(|r| r.len).sum();
+    let record_bytes: u64 = incoming.records.iter().map(|r| r.total_len).sum();
     let _ = writeln!(
         out,
         "handover: {} records, {} bytes of records, image {} bytes",
@@ -214,7 +214,10 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
             r.len,
             r.crc,
             if r.blocks > 1 {
-                format!("  (first of {} chained blocks)", r.blocks)
+                format!(
+                    "  (first of {} chained blocks, {} bytes in all)",
+                    r.blocks, r.total_len
+                )
             } else {
                 String::new()
             }
