@@ -293,14 +293,23 @@ int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_r
 	uint16_t known, minor;
 	int newer, descendant = 0;
 
+	/* SPEC section 6, steps 1 to 7: nothing handed over, another kind, another major. */
+	if (len == 0)
+		return LU_E_NO_RECORD;
 	if (len < 4)
 		return LU_E_SHORT;
 	r.magic = liveupdate_get_le32(rec);
+	if (r.magic == 0)
+		return LU_E_NO_RECORD;
 	if (r.magic != magic)
 		return LU_E_MAGIC;
-	if (len < LIVEUPDATE_V1_HEADER_LEN)
+	if (len < offsetof(struct liveupdate_v1_header, minor))
 		return LU_E_SHORT;
 	r.major = liveupdate_get_le16(rec + offsetof(struct liveupdate_v1_header, major));
+	if (r.major != LIVEUPDATE_V1_MAJOR)
+		return LU_E_MAJOR;
+	if (len < LIVEUPDATE_V1_HEADER_LEN)
+		return LU_E_SHORT;
 	r.minor = liveupdate_get_le16(rec + offsetof(struct liveupdate_v1_header, minor));
 	r.header_len = liveupdate_get_le16(rec + offsetof(struct liveupdate_v1_header, header_len));
 	r.entry_size = liveupdate_get_le16(rec + offsetof(struct liveupdate_v1_header, entry_size));
@@ -309,8 +318,6 @@ int lu_verify_record(const uint8_t *rec, size_t len, uint32_t magic, struct lu_r
 	r.record_len = liveupdate_get_le32(rec + offsetof(struct liveupdate_v1_header, record_len));
 	r.generation = liveupdate_get_le64(rec + offsetof(struct liveupdate_v1_header, generation));
 	r.crc = liveupdate_get_le32(rec + LIVEUPDATE_V1_CRC_OFFSET);
-	if (r.major != LIVEUPDATE_V1_MAJOR)
-		return LU_E_MAJOR;
 	/* Checked against the sizes and bits of its own minor, or of ours (1) when newer. */
 	newer = r.minor > LIVEUPDATE_V1_1_MINOR;
 	minor = newer ? LIVEUPDATE_V1_1_MINOR : r.minor;

@@ -35,6 +35,7 @@ enum lu_status {
 	LU_E_DESCENDANT = -20, /* PCI DESCENDANT without BRIDGE */
 	LU_E_RO_COMPAT = -21,  /* HIERARCHY set but no entry has DESCENDANT, or the reverse */
 	LU_E_CHAINED = -22,    /* a block of a chained table: not a whole table on its own */
+	LU_E_NO_RECORD = -23,  /* empty input or magic 0: nothing was handed over */
 };
 
 /* One device or FLB to encode. */
@@ -95,7 +96,8 @@ long lu_encode_flb_table_v1_1(uint8_t *out, size_t out_len, uint64_t generation,
 
 /*
  * Verify a whole record of kind magic (LIVEUPDATE_MAGIC_PCI or _FLB, or _ROOT for the
- * header checks only): header, CRC, entries, as a reader of minor 1 (a record of minor 0
+ * header checks only): header, CRC, entries, in the order of abi/SPEC.md section 6 (so the
+ * status is the Rust decoder's error, told coarser), as a reader of minor 1 (a record of minor 0
  * exactly as a v1.0 reader). A block of a chained table is refused (LU_E_CHAINED): the chain
  * is the table. Fills *info (may be NULL). Returns LU_OK or an lu_status.
  */

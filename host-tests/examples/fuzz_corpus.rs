@@ -495,7 +495,19 @@ fn main() {
     let roots = record_seeds(&root, "root.bin", &root_sets());
     let flbs = record_seeds(&root, "flb.bin", &flb_sets());
     let pcis = record_seeds(&root, "pci.bin", &pci_sets());
+    // The differential C target: a selector byte (the kind; bit 7: re-seal), then the record.
+    let c_verify: Seeds = [(0u8, &roots), (1, &flbs), (2, &pcis)]
+        .into_iter()
+        .flat_map(|(kind, seeds)| {
+            seeds.iter().map(move |(name, bytes)| {
+                let mut input = vec![kind | 0x80];
+                input.extend_from_slice(bytes);
+                (name.clone(), input)
+            })
+        })
+        .collect();
     let mut targets: Vec<(&str, Seeds)> = vec![
+        ("c_verify", c_verify),
         ("root", roots.clone()),
         ("root_sealed", roots),
         ("flb", flbs.clone()),

@@ -1,6 +1,7 @@
 //! Host-side tooling for liveupdate records: simulated KHO memory and its image file, the
 //! two-kernel simulation behind `luo simulate`, and the `luo` command-line tool.
 
+pub mod c;
 pub mod fuzz;
 pub mod image;
 pub mod inspect;

@@ -14,133 +14,12 @@ use liveupdate_abi::header::{IncompatFeatures, RoCompatFeatures};
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::table::MAX_BLOCKS;
 use liveupdate_abi::{
-    AbiVersion, Access, ChainFault, DirEntry, EntryFault, Error, FlbEntry, FlbFlags, FlbTable,
-    PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable, Record, RecordHeader,
-    RecordKind, Root, seal,
+    AbiVersion, Access, DirEntry, Error, FlbEntry, FlbFlags, FlbTable, PciAddress, PciDevice,
+    PciEntry, PciFlags, PciIdentity, PciTable, Record, RecordHeader, RecordKind, Root, seal,
 };
+use liveupdate_host_tests::c::*;
 use proptest::prelude::*;
 use zerocopy::FromBytes;
-
-#[repr(C)]
-struct LuPciDev {
-    domain: u32,
-    bdf: u16,
-    refcount: u16,
-}
-
-#[repr(C)]
-struct LuPciDevV11 {
-    domain: u32,
-    bdf: u16,
-    refcount: u16,
-    vendor_id: u16,
-    device_id: u16,
-    class_code: u32,
-    flags: u32,
-}
-
-#[repr(C)]
-struct LuFlb {
-    name: *const c_char,
-    data: u64,
-    file_count: u64,
-    flags: u32,
-}
-
-#[repr(C)]
-#[derive(Debug, Default, PartialEq, Eq)]
-struct LuRecordInfo {
-    magic: u32,
-    major: u16,
-    minor: u16,
-    header_len: u16,
-    entry_size: u16,
-    entry_count: u32,
-    entry_capacity: u32,
-    record_len: u32,
-    generation: u64,
-    crc: u32,
-    read_only: u32,
-}
-
-// The library `build.rs` compiles from `c/` (its directory is on the link search path).
-#[link(name = "liveupdate_c", kind = "static")]
-unsafe extern "C" {
-    fn lu_crc32c(buf: *const u8, len: usize) -> u32;
-    fn lu_record_crc(rec: *const u8, len: usize) -> u32;
-    fn lu_encode_pci_table(
-        out: *mut u8,
-        out_len: usize,
-        generation: u64,
-        capacity: u32,
-        devs: *const LuPciDev,
-        n: u32,
-    ) -> c_long;
-    fn lu_encode_flb_table(
-        out: *mut u8,
-        out_len: usize,
-        generation: u64,
-        capacity: u32,
-        flbs: *const LuFlb,
-        n: u32,
-    ) -> c_long;
-    fn lu_encode_pci_table_v1_1(
-        out: *mut u8,
-        out_len: usize,
-        generation: u64,
-        capacity: u32,
-        devs: *const LuPciDevV11,
-        n: u32,
-    ) -> c_long;
-    fn lu_encode_flb_table_v1_1(
-        out: *mut u8,
-        out_len: usize,
-        generation: u64,
-        capacity: u32,
-        flbs: *const LuFlb,
-        n: u32,
-    ) -> c_long;
-    fn lu_verify_record(rec: *const u8, len: usize, magic: u32, info: *mut LuRecordInfo) -> c_int;
-    fn lu_layout_count() -> usize;
-    fn lu_layout_name(i: usize) -> *const c_char;
-    fn lu_layout_value(i: usize) -> u64;
-    fn lu_kho_name() -> *const c_char;
-}
-
-// The C status codes (liveupdate_c.h).
-const LU_OK: c_int = 0;
-const LU_E_SHORT: c_int = -1;
-const LU_E_MAGIC: c_int = -2;
-const LU_E_MAJOR: c_int = -3;
-const LU_E_HEADER_LEN: c_int = -4;
-const LU_E_ENTRY_SIZE: c_int = -5;
-const LU_E_COUNT: c_int = -6;
-const LU_E_RECORD_LEN: c_int = -7;
-const LU_E_LENGTH: c_int = -8;
-const LU_E_CRC: c_int = -9;
-const LU_E_RESERVED: c_int = -10;
-const LU_E_ORDER: c_int = -11;
-const LU_E_REFCOUNT: c_int = -12;
-const LU_E_NAME: c_int = -13;
-const LU_E_FILE_COUNT: c_int = -14;
-const LU_E_FLAGS: c_int = -15;
-const LU_E_CAPACITY: c_int = -16;
-const LU_E_BUFFER: c_int = -17;
-const LU_E_FEATURES: c_int = -18;
-const LU_E_IDENTITY: c_int = -19;
-const LU_E_DESCENDANT: c_int = -20;
-const LU_E_RO_COMPAT: c_int = -21;
-const LU_E_CHAINED: c_int = -22;
-
-fn c_crc32c(bytes: &[u8]) -> u32 {
-    // SAFETY: the pointer and length describe `bytes`, which the C function only reads.
-    unsafe { lu_crc32c(bytes.as_ptr(), bytes.len()) }
-}
-
-fn c_record_crc(bytes: &[u8]) -> u32 {
-    // SAFETY: as for `c_crc32c`.
-    unsafe { lu_record_crc(bytes.as_ptr(), bytes.len()) }
-}
 
 /// Encodes in C; `Ok(record)` or the C status.
 fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>, c_long> {
@@ -259,15 +138,6 @@ fn c_pci_v1_1_raw(generation: u64, capacity: u32, devs: &[LuPciDevV11]) -> Resul
     let len = usize::try_from(len).map_err(|_| len)?;
     out.truncate(len);
     Ok(out)
-}
-
-/// Verifies in C.
-fn c_verify(bytes: &[u8], kind: RecordKind) -> Result<LuRecordInfo, c_int> {
-    let mut info = LuRecordInfo::default();
-    // SAFETY: `bytes` is readable for its length; `info` is a valid, exclusive `LuRecordInfo`
-    // with the C struct's layout (`repr(C)`, same field order and types).
-    let rc = unsafe { lu_verify_record(bytes.as_ptr(), bytes.len(), kind.magic(), &raw mut info) };
-    if rc == LU_OK { Ok(info) } else { Err(rc) }
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -675,7 +545,7 @@ fn the_c_encoders_refuse_what_rust_refuses() {
     let mut out = [0u8; 71];
     // SAFETY: `out` is writable for its length and `devs` readable for one element.
     let rc = unsafe { lu_encode_pci_table(out.as_mut_ptr(), out.len(), 0, 1, devs.as_ptr(), 1) };
-    assert_eq!(rc, LU_E_BUFFER.into());
+    assert_eq!(rc, c_long::from(LU_E_BUFFER));
 }
 
 #[test]
@@ -815,7 +685,12 @@ fn c_and_rust_refuse_the_same_damaged_records() {
             Err(code),
             "C: {what}"
         );
-        assert!(PciTable::decode(&rec).is_err(), "Rust accepted: {what}");
+        let rust = PciTable::decode(&rec).map(|_| ()).unwrap_err();
+        assert_eq!(
+            c_status_of(&rust),
+            Some(code),
+            "Rust said {rust:?} for {what}"
+        );
     }
     // Minor 1 with the PCI entries of minor 0: Rust's v1.0 reader takes it for a newer minor
     // (reserved bytes in use) and reads it; the v1.1 readers, C and Rust, know minor 1's entries
@@ -1036,30 +911,6 @@ fn damaged_v1_1(damage: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     rec
 }
 
-/// The C status for a Rust decode error of a single PCI record.
-fn c_code_of(error: Error) -> c_int {
-    match error {
-        Error::UnsupportedFeatures { .. } => LU_E_FEATURES,
-        Error::Reserved { .. } => LU_E_RESERVED,
-        Error::EntrySize { .. } => LU_E_ENTRY_SIZE,
-        Error::Chain {
-            fault: ChainFault::NeedsMemory,
-            ..
-        } => LU_E_CHAINED,
-        Error::Inconsistent { .. } => LU_E_RO_COMPAT,
-        Error::Entry { fault, .. } => match fault {
-            EntryFault::Vendor { .. }
-            | EntryFault::ClassCode { .. }
-            | EntryFault::IdentityIncomplete => LU_E_IDENTITY,
-            EntryFault::UnknownFlags { .. } => LU_E_FLAGS,
-            EntryFault::Reserved => LU_E_RESERVED,
-            EntryFault::DescendantNotBridge => LU_E_DESCENDANT,
-            other => panic!("unexpected entry fault {other:?}"),
-        },
-        other => panic!("unexpected error {other:?}"),
-    }
-}
-
 #[test]
 fn c_and_rust_refuse_the_same_damaged_v1_1_records() {
     type Damage = Box<dyn Fn(&mut Vec<u8>)>;
@@ -1141,7 +992,11 @@ fn c_and_rust_refuse_the_same_damaged_v1_1_records() {
     for (what, damage, code) in cases {
         let rec = damaged_v1_1(damage);
         let rust = PciTable::decode(&rec).map(|_| ()).unwrap_err();
-        assert_eq!(c_code_of(rust), code, "Rust said {rust:?} for {what}");
+        assert_eq!(
+            c_status_of(&rust),
+            Some(code),
+            "Rust said {rust:?} for {what}"
+        );
         assert_eq!(
             c_verify(&rec, RecordKind::PciTable).map(|_| ()),
             Err(code),

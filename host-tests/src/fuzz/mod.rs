@@ -14,6 +14,7 @@
     reason = "a body panics exactly when an invariant breaks: that is its job"
 )]
 
+mod c_verify;
 mod graph;
 mod image;
 mod lifecycle;
@@ -23,6 +24,7 @@ mod records;
 mod roundtrip;
 mod table;
 
+pub use c_verify::c_verify;
 pub use graph::{graph, graph_sealed};
 pub use image::{luo_image, luo_image_sealed};
 pub use lifecycle::lifecycle;
@@ -63,6 +65,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("table_pci_sealed", table_pci_sealed),
     ("table_flb", table_flb),
     ("table_flb_sealed", table_flb_sealed),
+    ("c_verify", c_verify),
 ];
 
 /// The body of the target called `name`.
