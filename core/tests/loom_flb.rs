@@ -141,18 +141,24 @@ fn two_users_against_the_last_finish() {
     });
 }
 
+/// A PCI table holding one device, and its address. The table must outlive the threads: loom
+/// runs many executions, each leaks 72 bytes.
+fn one_device_table() -> (PciAddress, Table<'static, PciEntry>) {
+    let present = PciAddress::new(0, 1, 0, 0);
+    let mut buf = [0u8; 64 + 8];
+    let len =
+        PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
+    let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
+    let table = Table::try_from(PciTable::decode(bytes).unwrap()).unwrap();
+    (present, table)
+}
+
 #[test]
 fn lookups_against_pci_finish() {
     loom::model(|| {
-        let present = PciAddress::new(0, 1, 0, 0);
-        let mut buf = [0u8; 64 + 8];
-        let len =
-            PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
-        // The table must outlive the threads; loom runs many executions, each leaks 72 bytes.
-        let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
+        let (present, table) = one_device_table();
         let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));
-        pci.load(Table::try_from(PciTable::decode(bytes).unwrap()).unwrap())
-            .unwrap();
+        pci.load(table).unwrap();
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 thread::spawn(move || match pci.is_preserved(present) {
@@ -174,12 +180,7 @@ fn lookups_against_pci_finish() {
 #[test]
 fn two_loads_against_a_lookup() {
     loom::model(|| {
-        let present = PciAddress::new(0, 1, 0, 0);
-        let mut buf = [0u8; 64 + 8];
-        let len =
-            PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
-        let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
-        let table = Table::try_from(PciTable::decode(bytes).unwrap()).unwrap();
+        let (present, table) = one_device_table();
         // With a key index, so `load` writes the keys in place and loom checks the lookup's
         // reads of them against those writes.
         let pci: &'static PciIncoming<'static, 2> = Box::leak(Box::new(PciIncoming::new()));

@@ -10,7 +10,7 @@
 
 use std::ffi::{c_char, c_int, c_long};
 
-use liveupdate_abi::{ChainFault, EntryFault, Error, Field, RecordKind};
+use liveupdate_abi::{ChainFault, EntryFault, Error, Field, RecordHeader, RecordKind};
 
 #[repr(C)]
 #[derive(Debug)]
@@ -55,6 +55,25 @@ pub struct LuRecordInfo {
     pub generation: u64,
     pub crc: u32,
     pub read_only: u32,
+}
+
+impl LuRecordInfo {
+    /// What `lu_verify_record` must report for a record with this header.
+    pub fn of(h: &RecordHeader, read_only: bool) -> LuRecordInfo {
+        LuRecordInfo {
+            magic: h.magic(),
+            major: h.major(),
+            minor: h.minor(),
+            header_len: h.header_len(),
+            entry_size: h.entry_size(),
+            entry_count: h.entry_count(),
+            entry_capacity: h.entry_capacity(),
+            record_len: h.record_len(),
+            generation: h.generation(),
+            crc: h.crc(),
+            read_only: u32::from(read_only),
+        }
+    }
 }
 
 // The library `build.rs` compiles from `c/` (its directory is on the link search path).

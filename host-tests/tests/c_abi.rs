@@ -21,6 +21,38 @@ use liveupdate_host_tests::c::*;
 use proptest::prelude::*;
 use zerocopy::FromBytes;
 
+/// The signature every C table encoder shares.
+type CEncoder<T> = unsafe extern "C" fn(*mut u8, usize, u64, u32, *const T, u32) -> c_long;
+
+/// Encodes `items` with a C encoder into a buffer for `capacity` entries of `entry_size`
+/// bytes (at most 1 MiB: a larger capacity fails before writing); `Ok(record)` or the status.
+fn c_encode<T>(
+    encode: CEncoder<T>,
+    entry_size: u64,
+    generation: u64,
+    capacity: u32,
+    items: &[T],
+) -> Result<Vec<u8>, c_long> {
+    let size = (64 + entry_size * u64::from(capacity)).min(1 << 20);
+    let mut out = vec![0u8; usize::try_from(size).unwrap()];
+    let n = u32::try_from(items.len()).unwrap();
+    // SAFETY: `out` is writable for `out.len()` bytes and `items` readable for `n` elements
+    // (any pointers in them valid for the call); the encoder writes at most `out_len` bytes.
+    let len = unsafe {
+        encode(
+            out.as_mut_ptr(),
+            out.len(),
+            generation,
+            capacity,
+            items.as_ptr(),
+            n,
+        )
+    };
+    let len = usize::try_from(len).map_err(|_| len)?;
+    out.truncate(len);
+    Ok(out)
+}
+
 /// Encodes in C; `Ok(record)` or the C status.
 fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>, c_long> {
     let devs: Vec<LuPciDev> = entries
@@ -31,25 +63,7 @@ fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>
             refcount: e.refcount(),
         })
         .collect();
-    // Large enough for any capacity the tests encode; a huge capacity fails before writing.
-    let size = (64 + 8 * u64::from(capacity)).min(1 << 20);
-    let mut out = vec![0u8; usize::try_from(size).unwrap()];
-    let n = u32::try_from(devs.len()).unwrap();
-    // SAFETY: `out` is writable for `out.len()` bytes and `devs` readable for `n` elements;
-    // the C function writes at most `out_len` bytes and reads `n` devices.
-    let len = unsafe {
-        lu_encode_pci_table(
-            out.as_mut_ptr(),
-            out.len(),
-            generation,
-            capacity,
-            devs.as_ptr(),
-            n,
-        )
-    };
-    let len = usize::try_from(len).map_err(|_| len)?;
-    out.truncate(len);
-    Ok(out)
+    c_encode(lu_encode_pci_table, 8, generation, capacity, &devs)
 }
 
 fn c_flb(
@@ -78,27 +92,14 @@ fn c_flb_as(
             flags: e.3,
         })
         .collect();
-    let mut out = vec![0u8; 64 + 72 * capacity as usize];
-    let n = u32::try_from(flbs.len()).unwrap();
     let encode = match version {
         AbiVersion::V1 => lu_encode_flb_table,
         AbiVersion::V2 => lu_encode_flb_table_v1_1,
     };
-    // SAFETY: `out` is writable for its length, `flbs` readable for `n` elements whose names
-    // are NUL-terminated strings kept alive by `names` for the call.
-    let len = unsafe {
-        encode(
-            out.as_mut_ptr(),
-            out.len(),
-            generation,
-            capacity,
-            flbs.as_ptr(),
-            n,
-        )
-    };
-    let len = usize::try_from(len).map_err(|_| len)?;
-    out.truncate(len);
-    Ok(out)
+    // `names` keeps the strings `flbs` points to alive for the call.
+    let record = c_encode(encode, 72, generation, capacity, &flbs);
+    drop(names);
+    record
 }
 
 /// Encodes a PCI table at minor 1 in C; `Ok(record)` or the C status.
@@ -122,22 +123,7 @@ fn c_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Result<V
 }
 
 fn c_pci_v1_1_raw(generation: u64, capacity: u32, devs: &[LuPciDevV11]) -> Result<Vec<u8>, c_long> {
-    let mut out = vec![0u8; 64 + 24 * capacity as usize];
-    let n = u32::try_from(devs.len()).unwrap();
-    // SAFETY: `out` is writable for its length and `devs` readable for `n` elements.
-    let len = unsafe {
-        lu_encode_pci_table_v1_1(
-            out.as_mut_ptr(),
-            out.len(),
-            generation,
-            capacity,
-            devs.as_ptr(),
-            n,
-        )
-    };
-    let len = usize::try_from(len).map_err(|_| len)?;
-    out.truncate(len);
-    Ok(out)
+    c_encode(lu_encode_pci_table_v1_1, 24, generation, capacity, devs)
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -554,22 +540,8 @@ fn records_encoded_in_rust_verify_in_c() {
     let len = PciTable::encode(&mut pci, AbiVersion::V1, 77, 4, devices()).unwrap();
     let info = c_verify(&pci[..len], RecordKind::PciTable).unwrap();
     let h = *PciTable::decode(&pci[..len]).unwrap().header();
-    assert_eq!(
-        info,
-        LuRecordInfo {
-            magic: h.magic(),
-            major: h.major(),
-            minor: h.minor(),
-            header_len: h.header_len(),
-            entry_size: h.entry_size(),
-            entry_count: h.entry_count(),
-            entry_capacity: h.entry_capacity(),
-            record_len: h.record_len(),
-            generation: 77,
-            crc: h.crc(),
-            read_only: 0,
-        }
-    );
+    assert_eq!(info, LuRecordInfo::of(&h, false));
+    assert_eq!(info.generation, 77);
     assert_eq!(c_record_crc(&pci[..len]), h.crc());
 
     let entries: Vec<_> = flbs()

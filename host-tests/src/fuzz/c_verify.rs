@@ -34,21 +34,8 @@ fn compare<E: Entry>(bytes: &mut [u8], reseal: bool) {
     let c = verify_in_c(bytes, E::KIND);
     match (&rust, &c) {
         (Ok(record), Ok(info)) => {
-            let h = record.header();
             let read_only = matches!(record.access(), Access::ReadOnly { .. });
-            let expected = LuRecordInfo {
-                magic: h.magic(),
-                major: h.major(),
-                minor: h.minor(),
-                header_len: h.header_len(),
-                entry_size: h.entry_size(),
-                entry_count: h.entry_count(),
-                entry_capacity: h.entry_capacity(),
-                record_len: h.record_len(),
-                generation: h.generation(),
-                crc: h.crc(),
-                read_only: u32::from(read_only),
-            };
+            let expected = LuRecordInfo::of(record.header(), read_only);
             assert_eq!(*info, expected, "C and Rust read the header differently");
         }
         (Err(error), Err(status)) => assert_eq!(
