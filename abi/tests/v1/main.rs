@@ -6,6 +6,11 @@
 
 mod common;
 mod display;
+#[allow(
+    dead_code,
+    reason = "shared with the v2 suite; the annotations of v1.1 fields are unused here"
+)]
+mod dump;
 mod errors;
 mod golden;
 mod props;

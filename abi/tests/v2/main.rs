@@ -6,6 +6,8 @@
 
 mod chain;
 mod common;
+#[path = "../v1/dump.rs"]
+mod dump;
 mod fuzz;
 mod golden;
 mod matrix;
