@@ -4,7 +4,8 @@
 //! tests can build any record, valid or not, and check the crate against the specification
 //! rather than against itself.
 
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use liveupdate_abi::{
     AbiVersion, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
@@ -124,6 +125,37 @@ pub fn golden_path(kind: RecordKind) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden/v1")
         .join(golden_name(kind))
+}
+
+/// The committed golden vector at `path`; `suite` (`v1`, `v2`) names the test that creates it.
+pub fn read_golden(path: &Path, suite: &str) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with `LIVEUPDATE_GOLDEN=new cargo test -p liveupdate-abi --test {suite} golden::encoder`",
+            path.display()
+        )
+    })
+}
+
+/// Requires the committed golden vector at `path` to be `encoded`, the encoder's output. With
+/// `LIVEUPDATE_GOLDEN=new` a missing file is written first (an existing one only compared);
+/// with `overwrite` every file is rewritten, which is only ever right before a layout's release.
+pub fn check_golden(path: &Path, encoded: &[u8], suite: &str) {
+    let write = match std::env::var("LIVEUPDATE_GOLDEN").ok().as_deref() {
+        None | Some("") => false,
+        Some("new") => !path.exists(),
+        Some("overwrite") => true,
+        Some(other) => panic!("LIVEUPDATE_GOLDEN={other}: expected `new` or `overwrite`"),
+    };
+    if write {
+        fs::write(path, encoded).unwrap();
+        eprintln!("wrote {} ({} bytes)", path.display(), encoded.len());
+    }
+    assert!(
+        read_golden(path, suite) == encoded,
+        "the encoder no longer produces {}: a released layout changed",
+        path.display()
+    );
 }
 
 /// Every kind with a golden vector.

@@ -5,50 +5,25 @@
 //! `LIVEUPDATE_GOLDEN=overwrite` rewrites them all, which is only ever right for a layout that
 //! has not been released. See `tests/golden/README.md`.
 
-use std::fs;
-
 use liveupdate_abi::{
     Access, Error, Field, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root,
 };
 
 use crate::common::{
     FLB_CAPACITY, FLB_PHYS, GENERATION, HEADER, KINDS, PCI_CAPACITY, PCI_PHYS, ROOT_CAPACITY,
-    RawRecord, decode, entry_size, flb_inputs, golden, golden_path, pci_inputs, raw_dir, raw_flb,
-    raw_pci, spec_crc,
+    RawRecord, check_golden, decode, entry_size, flb_inputs, golden, golden_path, pci_inputs,
+    raw_dir, raw_flb, raw_pci, read_golden, spec_crc,
 };
 
 /// The bytes of `kind`'s golden vector as committed.
 pub fn golden_file(kind: RecordKind) -> Vec<u8> {
-    let path = golden_path(kind);
-    fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with `LIVEUPDATE_GOLDEN=new cargo test -p liveupdate-abi --test v1 golden::encoder`",
-            path.display()
-        )
-    })
+    read_golden(&golden_path(kind), "v1")
 }
 
 #[test]
 fn encoder_reproduces_golden_vectors() {
-    let mode = std::env::var("LIVEUPDATE_GOLDEN").ok();
     for kind in KINDS {
-        let path = golden_path(kind);
-        let encoded = golden(kind);
-        let write = match mode.as_deref() {
-            None | Some("") => false,
-            Some("new") => !path.exists(),
-            Some("overwrite") => true,
-            Some(other) => panic!("LIVEUPDATE_GOLDEN={other}: expected `new` or `overwrite`"),
-        };
-        if write {
-            fs::write(&path, &encoded).unwrap();
-            eprintln!("wrote {} ({} bytes)", path.display(), encoded.len());
-        }
-        assert!(
-            golden_file(kind) == encoded,
-            "the encoder no longer produces {}: a released layout changed",
-            path.display()
-        );
+        check_golden(&golden_path(kind), &golden(kind), "v1");
     }
 }
 

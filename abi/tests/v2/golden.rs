@@ -3,8 +3,6 @@
 //! Written once by the encoder from the fixed inputs in `common.rs`; never changed afterwards.
 //! `LIVEUPDATE_GOLDEN=new` creates a missing file (see `tests/golden/README.md`).
 
-use std::fs;
-
 use liveupdate_abi::{
     AbiVersion, Access, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root, Table,
 };
@@ -14,7 +12,7 @@ use crate::common::{
     flb_entries, flb_golden, golden_path, pci_devices, pci_golden, raw_pci2, reseal_raw,
     root_golden,
 };
-use crate::v1::{RawRecord, raw_flb};
+use crate::v1::{RawRecord, check_golden, raw_flb, read_golden};
 
 /// The golden vectors: file name and the encoder's output.
 pub fn goldens() -> [(&'static str, Vec<u8>); 4] {
@@ -28,35 +26,13 @@ pub fn goldens() -> [(&'static str, Vec<u8>); 4] {
 
 /// The bytes of golden vector `name` as committed.
 pub fn golden_file(name: &str) -> Vec<u8> {
-    let path = golden_path(name);
-    fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with `LIVEUPDATE_GOLDEN=new cargo test -p liveupdate-abi --test v2 golden::encoder`",
-            path.display()
-        )
-    })
+    read_golden(&golden_path(name), "v2")
 }
 
 #[test]
 fn encoder_reproduces_golden_vectors() {
-    let mode = std::env::var("LIVEUPDATE_GOLDEN").ok();
     for (name, encoded) in goldens() {
-        let path = golden_path(name);
-        let write = match mode.as_deref() {
-            None | Some("") => false,
-            Some("new") => !path.exists(),
-            Some("overwrite") => true,
-            Some(other) => panic!("LIVEUPDATE_GOLDEN={other}: expected `new` or `overwrite`"),
-        };
-        if write {
-            fs::write(&path, &encoded).unwrap();
-            eprintln!("wrote {} ({} bytes)", path.display(), encoded.len());
-        }
-        assert!(
-            golden_file(name) == encoded,
-            "the encoder no longer produces {}: a released layout changed",
-            path.display()
-        );
+        check_golden(&golden_path(name), &encoded, "v2");
     }
 }
 
