@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{
-    BlockPlace, FlbFlags, IdentityMatch, PciAddress, PciIdentity, PciTable, RecordKind, Root,
+    BlockPlace, Entry, FlbFlags, IdentityMatch, PciAddress, PciIdentity, PciTable, RecordKind,
+    Root, Table,
 };
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::graph::{GraphError, Handover, write_root};
@@ -302,6 +303,14 @@ pub struct RecordInfo {
     pub total_len: u64,
 }
 
+/// A table's blocks, and the bytes they hold together.
+fn extent<E: Entry>(table: Table<'_, E>) -> (u32, u64) {
+    let bytes = table
+        .blocks()
+        .map(|b| u64::from(b.record.header().record_len()));
+    (table.block_count(), bytes.sum())
+}
+
 /// An FLB of the incoming kernel: `retrieve` checks the data handle against the expectation
 /// and `finish` counts itself; the PCI FLB's `finish` finishes the incoming PCI state.
 struct IncomingFlb {
@@ -364,18 +373,8 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
     for entry in handover.root().entries() {
         let len = u64::from(entry.length());
         let (blocks, total_len) = match entry.kind() {
-            Some(RecordKind::PciTable) => handover.pci_table().map_or((1, len), |t| {
-                let bytes = t
-                    .blocks()
-                    .map(|b| u64::from(b.record.header().record_len()));
-                (t.block_count(), bytes.sum())
-            }),
-            Some(RecordKind::FlbTable) => handover.flb_table().map_or((1, len), |t| {
-                let bytes = t
-                    .blocks()
-                    .map(|b| u64::from(b.record.header().record_len()));
-                (t.block_count(), bytes.sum())
-            }),
+            Some(RecordKind::PciTable) => handover.pci_table().map_or((1, len), extent),
+            Some(RecordKind::FlbTable) => handover.flb_table().map_or((1, len), extent),
             _ => (1, len),
         };
         records.push(RecordInfo {
