@@ -2,9 +2,13 @@
 //! today's Linux writes it (see `abi/SPEC.md` section 12 for the file conventions), convert it
 //! into this project's entries (which refuses duplicates), and describe it.
 
+pub mod file;
+pub mod image;
+pub mod layout;
+
 use std::fmt::Write as _;
 
-use liveupdate_abi::linux::file::{self, LinuxBlob, LinuxKind};
+use file::{LinuxBlob, LinuxFile, LinuxKind};
 use liveupdate_abi::linux::{LinuxError, PageSize};
 use liveupdate_abi::{FlbEntry, PciEntry};
 use serde::Serialize;
@@ -61,7 +65,8 @@ pub enum LinuxDump {
 /// `Err(None)` for an unknown KIND (a usage error); `Err(Some(e))` for an invalid blob.
 pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
     let kind = LinuxKind::from_name(kind).ok_or(None)?;
-    let blob = file::decode(kind, bytes, PageSize::SIZE_4K)?;
+    let contents = LinuxFile::new(bytes);
+    let blob = file::decode(kind, &contents, PageSize::SIZE_4K)?;
     Ok(match blob {
         LinuxBlob::Luo(l) => LinuxDump::Luo {
             compatible: l.compatible().to_owned(),

@@ -27,7 +27,7 @@ pub enum Struct {
     PciDevSer,
     /// `struct kho_block_header_ser`.
     BlockHeader,
-    /// The [`crate::linux::image`] container.
+    /// The image container of the host tools (`liveupdate-host-tests`).
     Image,
 }
 
@@ -259,7 +259,7 @@ impl fmt::Display for ReprFault {
     }
 }
 
-/// What is wrong with an [`crate::linux::image`] file.
+/// What is wrong with an image file of the host tools (`liveupdate-host-tests`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ImageFault {

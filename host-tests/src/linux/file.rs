@@ -16,12 +16,13 @@
 //! form. The compatible comes from KIND, else from the image's recorded compatible, else is
 //! `"pci-v2"` (the state `linux-mm/linux-mm` carries, and the last chain-form compatible).
 
-use crate::linux::PageSize;
-use crate::linux::error::{LinuxError, NameFault, Struct, Where};
-use crate::linux::flb::FlbArea;
+use liveupdate_abi::linux::PageSize;
+use liveupdate_abi::linux::error::{LinuxError, NameFault, Struct, Where};
+use liveupdate_abi::linux::flb::FlbArea;
+use liveupdate_abi::linux::luo::LuoSer;
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+
 use crate::linux::image::{MAGIC, PhysImage};
-use crate::linux::luo::LuoSer;
-use crate::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 
 /// What a file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,6 +86,23 @@ pub enum LinuxBlob<'a> {
 /// The compatible used for `pci` when neither KIND nor the image names one.
 pub const DEFAULT_PCI_COMPAT: PciCompat = PciCompat::V2;
 
+/// The contents of a FILE: its bytes and, when they start with the image magic, the image
+/// they hold (parsed when a `pci` kind asks for it). A decoded `pci_ser` chain reads its
+/// blocks from the image, so it borrows this value.
+#[derive(Clone, Copy, Debug)]
+pub struct LinuxFile<'a> {
+    bytes: &'a [u8],
+    image: Option<Result<PhysImage<'a>, LinuxError>>,
+}
+
+impl<'a> LinuxFile<'a> {
+    /// The file holding `bytes`.
+    pub fn new(bytes: &'a [u8]) -> LinuxFile<'a> {
+        let image = bytes.starts_with(&MAGIC).then(|| PhysImage::parse(bytes));
+        LinuxFile { bytes, image }
+    }
+}
+
 /// Decodes the contents of a FILE of `kind`. `page` is the writer kernel's page size, used
 /// for FLB areas and raw blobs (an image records its own).
 ///
@@ -97,21 +115,26 @@ pub const DEFAULT_PCI_COMPAT: PciCompat = PciCompat::V2;
 /// The decoders' [`LinuxError`]s; for an image, [`PhysImage::parse`]'s, and
 /// [`LinuxError::Name`] with [`NameFault::Mismatch`] when KIND and the image name different
 /// compatibles (or the image names one that is not `pci-vN`).
-pub fn decode(kind: LinuxKind, bytes: &[u8], page: PageSize) -> Result<LinuxBlob<'_>, LinuxError> {
+pub fn decode<'f>(
+    kind: LinuxKind,
+    file: &'f LinuxFile<'_>,
+    page: PageSize,
+) -> Result<LinuxBlob<'f>, LinuxError> {
+    let bytes = file.bytes;
     match kind {
         LinuxKind::Luo => LuoSer::decode(bytes).map(LinuxBlob::Luo),
         LinuxKind::Flb => FlbArea::decode(bytes, page).map(LinuxBlob::Flb),
-        LinuxKind::PciU64 | LinuxKind::Pci(_) => decode_pci(kind, bytes).map(LinuxBlob::Pci),
+        LinuxKind::PciU64 | LinuxKind::Pci(_) => decode_pci(kind, file).map(LinuxBlob::Pci),
     }
 }
 
-fn decode_pci(kind: LinuxKind, bytes: &[u8]) -> Result<PciSer<'_>, LinuxError> {
-    let image = if bytes.starts_with(&MAGIC) {
-        Some(PhysImage::parse(bytes)?)
-    } else {
-        None
+fn decode_pci<'f>(kind: LinuxKind, file: &'f LinuxFile<'_>) -> Result<PciSer<'f>, LinuxError> {
+    let image = match &file.image {
+        Some(Ok(image)) => Some(image),
+        Some(Err(e)) => return Err(*e),
+        None => None,
     };
-    let recorded = match image.and_then(|i| i.compatible()) {
+    let recorded = match image.and_then(PhysImage::compatible) {
         Some(name) => Some(PciCompat::from_name(name).ok_or(mismatch())?),
         None => None,
     };
@@ -123,7 +146,7 @@ fn decode_pci(kind: LinuxKind, bytes: &[u8]) -> Result<PciSer<'_>, LinuxError> {
                 (Some(c), _) | (None, Some(c)) => c,
                 (None, None) => DEFAULT_PCI_COMPAT,
             };
-            let blob_len = image.map_or(bytes.len(), |i| i.blob().len());
+            let blob_len = image.map_or(file.bytes.len(), |i| i.blob().len());
             let layout = if blob_len == PciLayout::Chain.header_len() {
                 PciLayout::Chain
             } else {
@@ -135,8 +158,8 @@ fn decode_pci(kind: LinuxKind, bytes: &[u8]) -> Result<PciSer<'_>, LinuxError> {
     };
     let format = PciFormat::new(layout, compat)?;
     match image {
-        Some(image) => PciSer::decode_image(image, format),
-        None => PciSer::decode(bytes, format),
+        Some(image) => image.decode_pci(format),
+        None => PciSer::decode(file.bytes, format),
     }
 }
 

@@ -2,7 +2,9 @@
 //! blob whose data lives in other pages (the v7 `pci_ser` and its block chain) can be stored
 //! in one file, written by a kernel-side dumper or a test, and read back as a [`PhysMem`].
 //!
-//! This format is ours, not the kernel's. All fields are little-endian:
+//! This format is ours, not the kernel's, which is why it lives here and not in
+//! `liveupdate_abi::linux` (which keeps the kernel's formats only). All fields are
+//! little-endian:
 //!
 //! | offset | size | field |
 //! |---|---|---|
@@ -23,10 +25,8 @@ use core::fmt;
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::linux::PageSize;
-use crate::linux::block::PhysMem;
-use crate::linux::error::{ImageFault, LinuxError, Struct};
-use crate::linux::name;
+use liveupdate_abi::linux::pci::{PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::{ImageFault, LinuxError, NameFault, PageSize, PhysMem, Struct};
 
 /// The magic at offset 0.
 pub const MAGIC: [u8; 8] = *b"KHOIMAGE";
@@ -159,7 +159,7 @@ impl<'a> PhysImage<'a> {
             None
         } else {
             Some(
-                name::strict(&header.compatible)
+                name_strict(&header.compatible)
                     .map_err(|f| fault(32, ImageFault::Compatible(f)))?,
             )
         };
@@ -259,6 +259,27 @@ impl<'a> PhysImage<'a> {
             })
     }
 
+    /// Validates the `pci_ser` blob of the image (its blob segment) in `format`, reading a
+    /// chain's blocks from the image's other segments, in the image's page size. The result
+    /// reads the chain through `self`, so it borrows the image.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`PciSer::decode`] (array layouts) and [`PciSer::decode_chain`] (the chain
+    /// layout).
+    pub fn decode_pci(&self, format: PciFormat) -> Result<PciSer<'_>, LinuxError> {
+        match format.layout() {
+            PciLayout::Chain => PciSer::decode_chain(
+                self.blob,
+                Some(self.blob_phys),
+                format.compat(),
+                self,
+                self.page,
+            ),
+            PciLayout::Array | PciLayout::ArrayU64 => PciSer::decode(self.blob, format),
+        }
+    }
+
     /// Size of an image holding `segments` (`(phys, bytes)` pairs).
     pub fn len_for(segments: &[(u64, &[u8])]) -> usize {
         segments.iter().fold(HEADER_LEN, |n, (_, b)| {
@@ -299,7 +320,7 @@ impl<'a> PhysImage<'a> {
             compatible: [0; COMPAT_LEN],
         };
         if let Some(c) = compatible {
-            name::write(&mut header.compatible, c).map_err(|f| LinuxError::Image {
+            name_write(&mut header.compatible, c).map_err(|f| LinuxError::Image {
                 offset: 32,
                 fault: ImageFault::Compatible(f),
             })?;
@@ -331,4 +352,49 @@ impl PhysMem for PhysImage<'_> {
     fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
         self.get(phys, len)
     }
+}
+
+/// Checks a whole compatible field: a non-empty printable string, a NUL, zeroes to the end
+/// (the rule `liveupdate_abi::linux` applies to upstream names).
+fn name_strict(field: &[u8]) -> Result<&str, NameFault> {
+    let len = field
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(NameFault::Unterminated)?;
+    let (text, pad) = field.split_at(len);
+    let s = printable(text)?;
+    if let Some(at) = pad.iter().position(|&b| b != 0) {
+        return Err(NameFault::Padding {
+            at: clamp_u8(len.saturating_add(at)),
+        });
+    }
+    Ok(s)
+}
+
+/// Copies `s` into `field` and zero-fills the rest; `s` must leave room for the NUL.
+fn name_write(field: &mut [u8], s: &str) -> Result<(), NameFault> {
+    printable(s.as_bytes())?;
+    let max = field.len().saturating_sub(1);
+    if s.len() > max {
+        return Err(NameFault::TooLong { max: clamp_u8(max) });
+    }
+    field.fill(0);
+    field[..s.len()].copy_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// A non-empty printable ASCII string.
+fn printable(text: &[u8]) -> Result<&str, NameFault> {
+    if text.is_empty() {
+        return Err(NameFault::Empty);
+    }
+    if let Some(at) = text.iter().position(|b| !b.is_ascii_graphic()) {
+        return Err(NameFault::NotPrintable { at: clamp_u8(at) });
+    }
+    std::str::from_utf8(text).map_err(|_| NameFault::NotPrintable { at: 0 })
+}
+
+/// Positions inside the field are below 256; saturate anyway.
+fn clamp_u8(n: usize) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
 }
