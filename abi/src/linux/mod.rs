@@ -8,7 +8,10 @@
 //! | [`pci`] | `struct pci_ser` + `struct pci_dev_ser`, the data of the FLB `"pci-vN"` | `include/linux/kho/abi/pci.h` |
 //! | [`block`] | `struct kho_block_header_ser` chains | `include/linux/kho/abi/block.h` |
 //!
-//! `abi/SPEC.md` section 12 gives every layout with the patch each was read from.
+//! `abi/SPEC.md` section 12 gives every layout with the patch each was read from. What is not
+//! a kernel format lives in `liveupdate-host-tests` (`linux::image`, the `KHOIMAGE` file
+//! holding a blob and its pages; `linux::file`, the `luo --linux KIND` entry points;
+//! `linux::layout`, the C tests' table; `fuzz::linux::bodies`).
 //!
 //! # Byte order and packing
 //!
