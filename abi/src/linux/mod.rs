@@ -59,7 +59,7 @@ mod name;
 
 pub use block::{BlockBuf, KHO_MAX_BLOCKS, PhysFn, PhysMem};
 pub use error::{
-    BlockFault, CountField, ImageFault, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
+    BlockFault, CountField, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
 };
 
 /// A kernel page size: the size of a KHO block and the unit of `luo_flb_header_ser.pgcnt`.

@@ -26,7 +26,7 @@ use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use liveupdate_abi::linux::pci::{PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{ImageFault, LinuxError, NameFault, PageSize, PhysMem, Struct};
+use liveupdate_abi::linux::{LinuxError, NameFault, PageSize, PhysMem};
 
 /// The magic at offset 0.
 pub const MAGIC: [u8; 8] = *b"KHOIMAGE";
@@ -60,6 +60,89 @@ const _: () = {
     assert!(HEADER_LEN == 80);
     assert!(SEGMENT_HEADER_LEN == 16);
 };
+
+/// What is wrong with an image file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFault {
+    /// The magic is not `"KHOIMAGE"`.
+    Magic,
+    /// An image version this reader does not read.
+    Version {
+        /// The version found.
+        found: u32,
+    },
+    /// The recorded page size is not a [`PageSize`].
+    PageSize {
+        /// The page size found.
+        found: u64,
+    },
+    /// The compatible field is malformed.
+    Compatible(NameFault),
+    /// A segment is empty.
+    EmptySegment,
+    /// A segment's range wraps around the physical address space.
+    AddressOverflow,
+    /// A segment does not start above the end of the previous one (segments are sorted and
+    /// disjoint).
+    SegmentOrder,
+    /// A padding byte after a segment's data is not zero.
+    Padding,
+    /// Bytes follow the last segment.
+    Trailing,
+    /// No segment starts at the recorded blob address.
+    NoBlob,
+}
+
+impl fmt::Display for ImageFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ImageFault::Magic => f.write_str("bad magic, expected \"KHOIMAGE\""),
+            ImageFault::Version { found } => write!(f, "unsupported version {found}"),
+            ImageFault::PageSize { found } => write!(f, "invalid page size {found}"),
+            ImageFault::Compatible(fault) => write!(f, "compatible: {fault}"),
+            ImageFault::EmptySegment => f.write_str("empty segment"),
+            ImageFault::AddressOverflow => f.write_str("segment wraps the address space"),
+            ImageFault::SegmentOrder => {
+                f.write_str("segment overlaps or precedes the previous one")
+            }
+            ImageFault::Padding => f.write_str("non-zero padding after a segment"),
+            ImageFault::Trailing => f.write_str("bytes after the last segment"),
+            ImageFault::NoBlob => f.write_str("no segment starts at the blob address"),
+        }
+    }
+}
+
+/// Why an image file was refused, or could not be written. (Decoding the blob it holds fails
+/// with the decoders' [`LinuxError`].)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The file ends before its header or a segment does.
+    #[error("kho image: too short: need {needed} bytes, found {found}")]
+    TooShort {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes found.
+        found: u64,
+    },
+    /// The output buffer of [`PhysImage::write`] is too small.
+    #[error("kho image: output too small: need {needed}, have {found}")]
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes given.
+        found: u64,
+    },
+    /// The image is malformed.
+    #[error("kho image: at offset {offset}: {fault}")]
+    Malformed {
+        /// Byte offset in the file.
+        offset: u64,
+        /// What is wrong.
+        fault: ImageFault,
+    },
+}
 
 /// A validated image: the blob, the page size, the compatible, and memory to read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -124,15 +207,14 @@ impl<'a> PhysImage<'a> {
     ///
     /// # Errors
     ///
-    /// [`LinuxError::TooShort`] when the file ends early; [`LinuxError::Image`] naming the
+    /// [`ImageError::TooShort`] when the file ends early; [`ImageError::Malformed`] naming the
     /// offset and the fault otherwise.
-    pub fn parse(bytes: &'a [u8]) -> Result<PhysImage<'a>, LinuxError> {
-        let too_short = |needed: usize| LinuxError::TooShort {
-            what: Struct::Image,
+    pub fn parse(bytes: &'a [u8]) -> Result<PhysImage<'a>, ImageError> {
+        let too_short = |needed: usize| ImageError::TooShort {
             needed: needed as u64,
             found: bytes.len() as u64,
         };
-        let fault = |offset: usize, fault| LinuxError::Image {
+        let fault = |offset: usize, fault| ImageError::Malformed {
             offset: offset as u64,
             fault,
         };
@@ -294,19 +376,18 @@ impl<'a> PhysImage<'a> {
     ///
     /// # Errors
     ///
-    /// [`LinuxError::BufferTooSmall`], and the [`LinuxError::Image`] faults [`PhysImage::parse`]
-    /// would report on the result.
+    /// [`ImageError::BufferTooSmall`], and the [`ImageError::Malformed`] faults
+    /// [`PhysImage::parse`] would report on the result.
     pub fn write(
         out: &mut [u8],
         blob_phys: u64,
         page: PageSize,
         compatible: Option<&str>,
         segments: &[(u64, &[u8])],
-    ) -> Result<usize, LinuxError> {
+    ) -> Result<usize, ImageError> {
         let total = PhysImage::len_for(segments);
         let found = out.len();
-        let out = out.get_mut(..total).ok_or(LinuxError::BufferTooSmall {
-            what: Struct::Image,
+        let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall {
             needed: total as u64,
             found: found as u64,
         })?;
@@ -320,7 +401,7 @@ impl<'a> PhysImage<'a> {
             compatible: [0; COMPAT_LEN],
         };
         if let Some(c) = compatible {
-            name_write(&mut header.compatible, c).map_err(|f| LinuxError::Image {
+            name_write(&mut header.compatible, c).map_err(|f| ImageError::Malformed {
                 offset: 32,
                 fault: ImageFault::Compatible(f),
             })?;

@@ -3,10 +3,10 @@
 use crate::support::{Blob, devs};
 use liveupdate_abi::linux::flb::FlbSer;
 use liveupdate_abi::linux::pci::{PciCompat, PciLayout};
-use liveupdate_abi::linux::{LinuxError, NameFault, PageSize, SlotFault, Struct, Where};
+use liveupdate_abi::linux::{LinuxError, PageSize, SlotFault, Where};
 use liveupdate_host_tests::fuzz::linux::bodies as fuzz;
 use liveupdate_host_tests::linux::file::{
-    self, DEFAULT_PCI_COMPAT, LinuxBlob, LinuxFile, LinuxKind,
+    self, DEFAULT_PCI_COMPAT, FileError, LinuxBlob, LinuxFile, LinuxKind,
 };
 use liveupdate_host_tests::linux::image::PhysImage;
 
@@ -85,11 +85,11 @@ fn raw_pci_arrays_default_to_pci_v2() {
             PAGE
         )
         .unwrap_err(),
-        LinuxError::Slot {
+        FileError::Linux(LinuxError::Slot {
             index: 1,
             at: Where::Offset(16),
             fault: SlotFault::FreeNotZero
-        }
+        })
     );
     let old = Blob::new().u64(1).u64(1).dev(3, 8, 0).build();
     let contents = LinuxFile::new(&old);
@@ -114,12 +114,7 @@ fn chain_images_take_the_recorded_compatible() {
         (PciLayout::Chain, PciCompat::V2)
     );
     // KIND must agree with the image.
-    let mismatch = LinuxError::Name {
-        what: Struct::Image,
-        index: 0,
-        at: Where::Offset(32),
-        fault: NameFault::Mismatch,
-    };
+    let mismatch = FileError::Mismatch;
     assert_eq!(
         file::decode(
             LinuxKind::Pci(Some(PciCompat::V1)),
@@ -133,10 +128,10 @@ fn chain_images_take_the_recorded_compatible() {
     let img = image(Some("pci-v1"), &blob, &blocks);
     assert!(matches!(
         file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE),
-        Err(LinuxError::Slot {
+        Err(FileError::Linux(LinuxError::Slot {
             fault: SlotFault::Refcount { value: 2 },
             ..
-        })
+        }))
     ));
     // No recorded compatible: KIND's, else the default.
     let img = image(None, &blob, &blocks);
@@ -159,10 +154,10 @@ fn chain_images_take_the_recorded_compatible() {
     let img = image(Some("pci-v3"), &blob, &blocks);
     assert_eq!(
         file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).unwrap_err(),
-        LinuxError::Format {
+        FileError::Linux(LinuxError::Format {
             layout: PciLayout::Chain,
             compat: PciCompat::V3
-        }
+        })
     );
 }
 

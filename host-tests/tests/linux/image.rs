@@ -3,11 +3,11 @@
 
 use crate::support::{Blob, devs};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{
-    BlockBuf, ImageFault, LinuxError, NameFault, PageSize, PhysMem, Struct,
-};
+use liveupdate_abi::linux::{BlockBuf, NameFault, PageSize, PhysMem};
 use liveupdate_abi::{PciAddress, PciEntry};
-use liveupdate_host_tests::linux::image::{COMPAT_LEN, HEADER_LEN, PhysImage};
+use liveupdate_host_tests::linux::image::{
+    COMPAT_LEN, HEADER_LEN, ImageError, ImageFault, PhysImage,
+};
 use proptest::prelude::*;
 
 const PAGE: PageSize = PageSize::SIZE_4K;
@@ -110,8 +110,8 @@ fn image_holds_a_chain_and_reads_as_memory() {
     assert_eq!(pci.max_nr_devices(), Some(1));
 }
 
-fn image_err(offset: u64, fault: ImageFault) -> LinuxError {
-    LinuxError::Image { offset, fault }
+fn image_err(offset: u64, fault: ImageFault) -> ImageError {
+    ImageError::Malformed { offset, fault }
 }
 
 #[test]
@@ -128,8 +128,7 @@ fn image_refusals() {
     };
     assert_eq!(
         PhysImage::parse(&good[..79]),
-        Err(LinuxError::TooShort {
-            what: Struct::Image,
+        Err(ImageError::TooShort {
             needed: 80,
             found: 79
         })
@@ -183,16 +182,14 @@ fn image_refusals() {
     );
     assert_eq!(
         PhysImage::parse(&good[..127]),
-        Err(LinuxError::TooShort {
-            what: Struct::Image,
+        Err(ImageError::TooShort {
             needed: 128,
             found: 127
         })
     );
     assert_eq!(
         PhysImage::parse(&patch(12, &3u32.to_le_bytes())),
-        Err(LinuxError::TooShort {
-            what: Struct::Image,
+        Err(ImageError::TooShort {
             needed: 144,
             found: 128
         })
@@ -214,8 +211,7 @@ fn image_writer_refuses_what_the_parser_would() {
     );
     assert_eq!(
         PhysImage::write(&mut out[..100], 0x2000, PAGE, None, &[(0x2000, &[1; 8])]),
-        Err(LinuxError::BufferTooSmall {
-            what: Struct::Image,
+        Err(ImageError::BufferTooSmall {
             needed: 104,
             found: 100
         })
