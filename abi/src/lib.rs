@@ -12,6 +12,9 @@
 //! cannot fail; encoders write into a caller's `&mut [u8]`. There is no heap, no `std` and no
 //! panic here, and no `unsafe` outside the hardware CRC-32C engine (`checksum`).
 //!
+//! The public API is the formats and nothing else: fuzz bodies, the `luo` tool's names, test
+//! containers and C-test tables are in `liveupdate-host-tests`.
+//!
 //! Versions: ABI v1 is wire version 1.0, ABI v2 wire version 1.1 ([`AbiVersion`]). Readers
 //! read both; writers take the version to write, so a kernel can hand over to an older one
 //! (rollback) and is told, by a typed error, when that version cannot express its state. A

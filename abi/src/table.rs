@@ -13,8 +13,6 @@
 //! address order. The walk also stops at [`MAX_BLOCKS`]. Memory is read through
 //! [`PhysMem`], the trait the upstream-format decoders ([`crate::linux`]) use too.
 
-pub mod fuzz;
-
 use core::fmt;
 
 use crate::error::{ChainFault, Error, Unfit};

@@ -18,9 +18,8 @@ use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{BlockBuf, PageSize, PhysImage};
+use liveupdate_abi::linux::{BlockBuf, PageSize};
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::table::fuzz::BASE as TABLE_BASE;
 use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, PhysMemMut, Table};
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind, seal,
@@ -29,6 +28,8 @@ use liveupdate_core::flb::{FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::graph::write_root;
 use liveupdate_core::mem::SliceMemory;
 use liveupdate_core::pci::PciTracker;
+use liveupdate_host_tests::fuzz::table::bodies::BASE as TABLE_BASE;
+use liveupdate_host_tests::linux::image::PhysImage;
 use liveupdate_host_tests::{image, kho::KhoMemory};
 
 type Seeds = Vec<(String, Vec<u8>)>;

@@ -2,10 +2,14 @@
 //! today's Linux writes it (see `abi/SPEC.md` section 12 for the file conventions), convert it
 //! into this project's entries (which refuses duplicates), and describe it.
 
+pub mod file;
+pub mod image;
+pub mod layout;
+
 use std::fmt::Write as _;
 
-use liveupdate_abi::linux::file::{self, LinuxBlob, LinuxKind};
-use liveupdate_abi::linux::{LinuxError, PageSize};
+use file::{FileError, LinuxBlob, LinuxFile, LinuxKind};
+use liveupdate_abi::linux::PageSize;
 use liveupdate_abi::{FlbEntry, PciEntry};
 use serde::Serialize;
 use zerocopy::FromZeros;
@@ -59,9 +63,10 @@ pub enum LinuxDump {
 /// # Errors
 ///
 /// `Err(None)` for an unknown KIND (a usage error); `Err(Some(e))` for an invalid blob.
-pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
+pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<FileError>> {
     let kind = LinuxKind::from_name(kind).ok_or(None)?;
-    let blob = file::decode(kind, bytes, PageSize::SIZE_4K)?;
+    let contents = LinuxFile::new(bytes);
+    let blob = file::decode(kind, &contents, PageSize::SIZE_4K)?;
     Ok(match blob {
         LinuxBlob::Luo(l) => LinuxDump::Luo {
             compatible: l.compatible().to_owned(),
@@ -72,7 +77,7 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
         },
         LinuxBlob::Flb(area) => {
             let mut out = vec![FlbEntry::new_zeroed(); area.entries().len()];
-            let entries = area.to_entries(&mut out)?;
+            let entries = area.to_entries(&mut out).map_err(|e| Some(e.into()))?;
             LinuxDump::Flb {
                 pgcnt: area.pgcnt(),
                 capacity: area.capacity(),
@@ -91,7 +96,7 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
             let n = usize::try_from(ser.nr_devices()).unwrap_or(usize::MAX);
             // nr_devices was bounded by the blob or its chain at decode time.
             let mut out = vec![PciEntry::new_zeroed(); n];
-            let entries = ser.to_entries(&mut out)?;
+            let entries = ser.to_entries(&mut out).map_err(|e| Some(e.into()))?;
             LinuxDump::Pci {
                 compatible: ser.format().compat().name().to_owned(),
                 layout: ser.format().layout().name().to_owned(),

@@ -1,6 +1,6 @@
 //! The upstream structures declared in C (`c/linux_upstream.c`, as the kernel headers declare
 //! them) against `liveupdate_abi::linux`: the sizes and offsets the C compiler prints equal the
-//! module's layout table; blobs written by the C kernel-like writers (slot reuse, block chains
+//! layout table located through the module's encoders (`liveupdate_host_tests::linux::layout`); blobs written by the C kernel-like writers (slot reuse, block chains
 //! grown a page at a time) decode to what was preserved, and equal the Rust encoders' bytes;
 //! the sample files of the `luo --linux` conventions decode.
 
@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use liveupdate_abi::linux::flb::FlbArea;
-use liveupdate_abi::linux::layout::ITEMS;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{BlockBuf, LinuxBlob, LinuxKind, PageSize, PhysImage, file};
+use liveupdate_abi::linux::{BlockBuf, PageSize};
 use liveupdate_abi::{FlbEntry, FlbFlags, PciAddress, PciEntry};
+use liveupdate_host_tests::linux::file::{self, LinuxBlob, LinuxFile, LinuxKind};
+use liveupdate_host_tests::linux::image::PhysImage;
+use liveupdate_host_tests::linux::layout;
 use proptest::prelude::*;
 
 #[repr(C)]
@@ -82,7 +84,7 @@ fn text(p: *const c_char) -> Option<String> {
 }
 
 fn rust_items() -> BTreeSet<String> {
-    ITEMS
+    layout::items()
         .iter()
         .map(|i| match i.field {
             Some(f) => format!("{} {} {f} {}", i.kind, i.name, i.value),
@@ -358,7 +360,8 @@ proptest! {
     fn c_pci_chains_decode_to_what_was_preserved(ops in ops(), hierarchical: bool) {
         let compat = if hierarchical { "pci-v2" } else { "pci-v1" };
         let (img, model) = run_chain(&ops, 2, hierarchical, compat);
-        let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &img, PageSize::SIZE_4K).unwrap() else {
+        let contents = LinuxFile::new(&img);
+        let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PageSize::SIZE_4K).unwrap() else {
             panic!("not a pci blob")
         };
         let mut out = buf();
@@ -373,11 +376,9 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
     let (img, model) = run_chain(&ops, 3, false, "pci-v1");
     let image = PhysImage::parse(&img).unwrap();
     assert_eq!(image.segment_count(), 3);
-    let pci = PciSer::decode_image(
-        image,
-        PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap(),
-    )
-    .unwrap();
+    let pci = image
+        .decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap())
+        .unwrap();
     assert_eq!(pci.chain().unwrap().blocks(), 2);
     assert_eq!(pci.devices_pa(), Some(0x80_0000));
 
@@ -435,10 +436,10 @@ fn samples() -> PathBuf {
     dir
 }
 
-fn decode_file<'a>(kind: &str, bytes: &'a [u8]) -> LinuxBlob<'a> {
+fn decode_file<'a>(kind: &str, contents: &'a LinuxFile<'_>) -> LinuxBlob<'a> {
     file::decode(
         LinuxKind::from_name(kind).unwrap(),
-        bytes,
+        contents,
         PageSize::SIZE_4K,
     )
     .unwrap()
@@ -459,7 +460,8 @@ fn sample_files_decode_as_documented() {
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
 
     let bytes = read("luo-v3.bin");
-    let LinuxBlob::Luo(ser) = decode_file("luo", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Luo(ser) = decode_file("luo", &contents) else {
         panic!()
     };
     assert_eq!(
@@ -467,7 +469,8 @@ fn sample_files_decode_as_documented() {
         (Some(LuoAbi::V3), 7, 0x20_0000, 32)
     );
     let bytes = read("luo-v5-block-v1.bin");
-    let LinuxBlob::Luo(ser) = decode_file("luo", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Luo(ser) = decode_file("luo", &contents) else {
         panic!()
     };
     assert_eq!(
@@ -477,7 +480,8 @@ fn sample_files_decode_as_documented() {
 
     let bytes = read("flb.bin");
     assert_eq!(bytes.len(), PAGE);
-    let LinuxBlob::Flb(area) = decode_file("flb", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Flb(area) = decode_file("flb", &contents) else {
         panic!()
     };
     let found = area.find("pci-v2").unwrap();
@@ -488,7 +492,8 @@ fn sample_files_decode_as_documented() {
 
     // Four preserved, 0000:3b:00.0 unpreserved (its slot stays a hole), one more preserved.
     let bytes = read("pci-v2.bin");
-    let LinuxBlob::Pci(pci) = decode_file("pci", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
         panic!()
     };
     assert_eq!(
@@ -503,7 +508,8 @@ fn sample_files_decode_as_documented() {
     assert_eq!(pci.slots().nth(1).unwrap().entry, None);
 
     let bytes = read("pci-v1-u64.bin");
-    let LinuxBlob::Pci(pci) = decode_file("pci-v1-u64", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Pci(pci) = decode_file("pci-v1-u64", &contents) else {
         panic!()
     };
     assert_eq!(devices(&pci), [(0, 0x0018, 1), (0x1_0000, 0x0100, 1)]);
@@ -511,7 +517,8 @@ fn sample_files_decode_as_documented() {
     // 600 preserved over two blocks, every 7th from the 4th unpreserved, 0000:00:01.0 a
     // bridge preserved three times.
     let bytes = read("pci-chain.img");
-    let LinuxBlob::Pci(pci) = decode_file("pci", &bytes) else {
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
         panic!()
     };
     assert_eq!(pci.format().compat(), PciCompat::V2);

@@ -27,8 +27,6 @@ pub enum Struct {
     PciDevSer,
     /// `struct kho_block_header_ser`.
     BlockHeader,
-    /// The [`crate::linux::image`] container.
-    Image,
 }
 
 impl Struct {
@@ -41,7 +39,6 @@ impl Struct {
             Struct::PciSer => "pci_ser",
             Struct::PciDevSer => "pci_dev_ser",
             Struct::BlockHeader => "kho_block_header_ser",
-            Struct::Image => "kho image",
         }
     }
 }
@@ -138,8 +135,6 @@ pub enum CountField {
     BlockCount,
     /// Blocks given to an encoder.
     Blocks,
-    /// Segments of an image.
-    Segments,
 }
 
 impl CountField {
@@ -150,7 +145,6 @@ impl CountField {
             CountField::MaxNrDevices => "max_nr_devices",
             CountField::NrDevices => "nr_devices",
             CountField::Blocks => "blocks",
-            CountField::Segments => "segments",
         }
     }
 }
@@ -255,58 +249,6 @@ impl fmt::Display for ReprFault {
                 )
             }
             ReprFault::Flags { bits } => write!(f, "flags {bits:#x} have no upstream field"),
-        }
-    }
-}
-
-/// What is wrong with an [`crate::linux::image`] file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ImageFault {
-    /// The magic is not `"KHOIMAGE"`.
-    Magic,
-    /// An image version this reader does not read.
-    Version {
-        /// The version found.
-        found: u32,
-    },
-    /// The recorded page size is not a [`crate::linux::PageSize`].
-    PageSize {
-        /// The page size found.
-        found: u64,
-    },
-    /// The compatible field is malformed.
-    Compatible(NameFault),
-    /// A segment is empty.
-    EmptySegment,
-    /// A segment's range wraps around the physical address space.
-    AddressOverflow,
-    /// A segment does not start above the end of the previous one (segments are sorted and
-    /// disjoint).
-    SegmentOrder,
-    /// A padding byte after a segment's data is not zero.
-    Padding,
-    /// Bytes follow the last segment.
-    Trailing,
-    /// No segment starts at the recorded blob address.
-    NoBlob,
-}
-
-impl fmt::Display for ImageFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ImageFault::Magic => f.write_str("bad magic, expected \"KHOIMAGE\""),
-            ImageFault::Version { found } => write!(f, "unsupported version {found}"),
-            ImageFault::PageSize { found } => write!(f, "invalid page size {found}"),
-            ImageFault::Compatible(fault) => write!(f, "compatible: {fault}"),
-            ImageFault::EmptySegment => f.write_str("empty segment"),
-            ImageFault::AddressOverflow => f.write_str("segment wraps the address space"),
-            ImageFault::SegmentOrder => {
-                f.write_str("segment overlaps or precedes the previous one")
-            }
-            ImageFault::Padding => f.write_str("non-zero padding after a segment"),
-            ImageFault::Trailing => f.write_str("bytes after the last segment"),
-            ImageFault::NoBlob => f.write_str("no segment starts at the blob address"),
         }
     }
 }
@@ -444,13 +386,6 @@ pub enum LinuxError {
         /// Why this crate refuses it.
         fault: EntryFault,
     },
-    /// An image file is malformed.
-    Image {
-        /// Byte offset in the file.
-        offset: u64,
-        /// What is wrong.
-        fault: ImageFault,
-    },
 }
 
 impl fmt::Display for LinuxError {
@@ -523,9 +458,6 @@ impl fmt::Display for LinuxError {
             }
             LinuxError::Convert { what, index, fault } => {
                 write!(f, "{what} {index}: not a valid liveupdate entry: {fault}")
-            }
-            LinuxError::Image { offset, fault } => {
-                write!(f, "kho image: at offset {offset}: {fault}")
             }
         }
     }

@@ -7,10 +7,11 @@
 //! | [`flb`] | `struct luo_flb_header_ser` + `struct luo_flb_ser[]` at `luo_ser.flbs_pa` | `include/linux/kho/abi/luo.h` |
 //! | [`pci`] | `struct pci_ser` + `struct pci_dev_ser`, the data of the FLB `"pci-vN"` | `include/linux/kho/abi/pci.h` |
 //! | [`block`] | `struct kho_block_header_ser` chains | `include/linux/kho/abi/block.h` |
-//! | [`image`] | (ours) a file holding a blob and the physical pages it points to | — |
-//! | [`mod@file`] | (ours) the entry points behind `luo verify/dump --linux KIND FILE` | — |
 //!
-//! `abi/SPEC.md` section 12 gives every layout with the patch each was read from.
+//! `abi/SPEC.md` section 12 gives every layout with the patch each was read from. What is not
+//! a kernel format lives in `liveupdate-host-tests` (`linux::image`, the `KHOIMAGE` file
+//! holding a blob and its pages; `linux::file`, the `luo --linux KIND` entry points;
+//! `linux::layout`, the C tests' table; `fuzz::linux::bodies`).
 //!
 //! # Byte order and packing
 //!
@@ -50,11 +51,7 @@
 
 pub mod block;
 pub mod error;
-pub mod file;
 pub mod flb;
-pub mod fuzz;
-pub mod image;
-pub mod layout;
 pub mod luo;
 pub mod pci;
 
@@ -62,10 +59,8 @@ mod name;
 
 pub use block::{BlockBuf, KHO_MAX_BLOCKS, PhysFn, PhysMem};
 pub use error::{
-    BlockFault, CountField, ImageFault, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
+    BlockFault, CountField, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
 };
-pub use file::{LinuxBlob, LinuxKind};
-pub use image::PhysImage;
 
 /// A kernel page size: the size of a KHO block and the unit of `luo_flb_header_ser.pgcnt`.
 ///

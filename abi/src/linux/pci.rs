@@ -37,7 +37,6 @@ use crate::error::EntryFault;
 use crate::linux::PageSize;
 use crate::linux::block::{BlockBuf, Blocks, Chain, PhysMem, write_chain};
 use crate::linux::error::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
-use crate::linux::image::PhysImage;
 use crate::pci::{PciAddress, PciEntry};
 
 /// `struct pci_dev_ser`. 8 bytes, packed, native (little-endian) order.
@@ -242,23 +241,7 @@ pub struct PciSlot {
 #[derive(Clone, Copy)]
 enum Slots<'a> {
     Array { bytes: &'a [u8], offset: usize },
-    Chain { mem: Mem<'a>, chain: Chain },
-}
-
-/// The memory a chain is read from: an image held by value, or the caller's.
-#[derive(Clone, Copy)]
-enum Mem<'a> {
-    Image(PhysImage<'a>),
-    Dyn(&'a dyn PhysMem),
-}
-
-impl Mem<'_> {
-    fn get(&self) -> &dyn PhysMem {
-        match self {
-            Mem::Image(image) => image,
-            Mem::Dyn(mem) => *mem,
-        }
-    }
+    Chain { mem: &'a dyn PhysMem, chain: Chain },
 }
 
 /// A validated `pci_ser` and its slots.
@@ -296,7 +279,7 @@ impl<'a> PciSer<'a> {
     /// Validates `bytes`, exactly one array-form `pci_ser` blob
     /// (`offsetof(pci_ser, devices[max_nr_devices])` bytes) in `format`.
     ///
-    /// For [`PciLayout::Chain`] use [`PciSer::decode_chain`] or [`PciSer::decode_image`]:
+    /// For [`PciLayout::Chain`] use [`PciSer::decode_chain`]:
     /// here the chain's blocks are unreadable, so only an empty chain decodes.
     ///
     /// # Errors
@@ -307,7 +290,7 @@ impl<'a> PciSer<'a> {
     /// [`LinuxError::DeviceCount`] when `nr_devices` is not the number of slots in use.
     pub fn decode(bytes: &'a [u8], format: PciFormat) -> Result<PciSer<'a>, LinuxError> {
         static NO_MEM: NoMem = NoMem;
-        PciSer::decode_inner(bytes, None, format, Mem::Dyn(&NO_MEM), PageSize::SIZE_4K)
+        PciSer::decode_inner(bytes, None, format, &NO_MEM, PageSize::SIZE_4K)
     }
 
     /// Validates a chain-form `pci_ser` blob (`bytes`, 12 bytes) and its block chain, read
@@ -326,30 +309,14 @@ impl<'a> PciSer<'a> {
         page: PageSize,
     ) -> Result<PciSer<'a>, LinuxError> {
         let format = PciFormat::new(PciLayout::Chain, compat)?;
-        PciSer::decode_inner(bytes, blob_phys, format, Mem::Dyn(mem), page)
-    }
-
-    /// Validates the `pci_ser` blob of `image` (its blob segment) in `format`, reading a
-    /// chain's blocks from the image's other segments, in the image's page size.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`PciSer::decode_chain`].
-    pub fn decode_image(image: PhysImage<'a>, format: PciFormat) -> Result<PciSer<'a>, LinuxError> {
-        PciSer::decode_inner(
-            image.blob(),
-            Some(image.blob_phys()),
-            format,
-            Mem::Image(image),
-            image.page_size(),
-        )
+        PciSer::decode_inner(bytes, blob_phys, format, mem, page)
     }
 
     fn decode_inner(
         bytes: &'a [u8],
         blob_phys: Option<u64>,
         format: PciFormat,
-        mem: Mem<'a>,
+        mem: &'a dyn PhysMem,
         page: PageSize,
     ) -> Result<PciSer<'a>, LinuxError> {
         let header_len = format.layout.header_len();
@@ -410,7 +377,7 @@ impl<'a> PciSer<'a> {
                 exact_len(bytes, header_len)?;
                 let h = PciSerChain::read_from_bytes(head).map_err(|_| too_short(12))?;
                 let chain = Chain::validate(
-                    mem.get(),
+                    mem,
                     h.devices.get(),
                     PCI_DEV_SER_LEN,
                     page,
@@ -529,7 +496,7 @@ impl<'a> PciSer<'a> {
                 offset: *offset,
             },
             Slots::Chain { mem, chain } => State::Chain {
-                blocks: chain.iter(mem.get()),
+                blocks: chain.iter(mem),
                 block: &[],
                 phys: 0,
             },

@@ -2,7 +2,6 @@
 //! the reference layouts, round trips, and every refusal.
 
 mod chain;
-mod file;
 mod flb;
 mod luo;
 mod pci;

@@ -8,7 +8,6 @@ mod chain;
 mod common;
 #[path = "../v1/dump.rs"]
 mod dump;
-mod fuzz;
 mod golden;
 mod matrix;
 mod pci;

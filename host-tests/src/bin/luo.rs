@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use liveupdate_abi::AbiVersion;
-use liveupdate_abi::linux::file::LinuxKind;
+use liveupdate_host_tests::linux::file::LinuxKind;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
 use liveupdate_host_tests::{image, kho::KhoMemory};

@@ -1,7 +1,9 @@
-//! The upstream Linux formats (`liveupdate_abi::linux`): the crate's own fuzz bodies, which
-//! return the invariant that broke, turned into target bodies that panic with it.
+//! The upstream Linux formats (`liveupdate_abi::linux`): the [`bodies`], which return the
+//! invariant that broke, turned into target bodies that panic with it.
 
-use liveupdate_abi::linux::fuzz::{self as bodies, Verdict};
+pub mod bodies;
+
+use bodies::Verdict;
 
 fn check(what: &str, verdict: Verdict) {
     if let Err(broken) = verdict {

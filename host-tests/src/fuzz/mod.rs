@@ -18,11 +18,11 @@ mod c_verify;
 mod graph;
 mod image;
 mod lifecycle;
-mod linux;
+pub mod linux;
 mod open;
 mod records;
 mod roundtrip;
-mod table;
+pub mod table;
 
 pub use c_verify::c_verify;
 pub use graph::{graph, graph_sealed};

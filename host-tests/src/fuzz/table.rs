@@ -1,8 +1,10 @@
-//! Chained tables (`liveupdate_abi::table`): the crate's own fuzz bodies, which return the
-//! invariant that broke, turned into target bodies that panic with it. Input: the first
-//! block's offset and length (`u16` each), then the memory, at `table::fuzz::BASE`.
+//! Chained tables (`liveupdate_abi::table`): the [`bodies`], which return the invariant that
+//! broke, turned into target bodies that panic with it. Input: the first block's offset and
+//! length (`u16` each), then the memory, at [`bodies::BASE`].
 
-use liveupdate_abi::table::fuzz::{self as bodies, Verdict};
+pub mod bodies;
+
+use bodies::Verdict;
 
 fn check(what: &str, verdict: Verdict) {
     if let Err(broken) = verdict {

@@ -2,7 +2,9 @@
 //! blob whose data lives in other pages (the v7 `pci_ser` and its block chain) can be stored
 //! in one file, written by a kernel-side dumper or a test, and read back as a [`PhysMem`].
 //!
-//! This format is ours, not the kernel's. All fields are little-endian:
+//! This format is ours, not the kernel's, which is why it lives here and not in
+//! `liveupdate_abi::linux` (which keeps the kernel's formats only). All fields are
+//! little-endian:
 //!
 //! | offset | size | field |
 //! |---|---|---|
@@ -23,10 +25,8 @@ use core::fmt;
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::linux::PageSize;
-use crate::linux::block::PhysMem;
-use crate::linux::error::{ImageFault, LinuxError, Struct};
-use crate::linux::name;
+use liveupdate_abi::linux::pci::{PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::{LinuxError, NameFault, PageSize, PhysMem};
 
 /// The magic at offset 0.
 pub const MAGIC: [u8; 8] = *b"KHOIMAGE";
@@ -60,6 +60,89 @@ const _: () = {
     assert!(HEADER_LEN == 80);
     assert!(SEGMENT_HEADER_LEN == 16);
 };
+
+/// What is wrong with an image file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFault {
+    /// The magic is not `"KHOIMAGE"`.
+    Magic,
+    /// An image version this reader does not read.
+    Version {
+        /// The version found.
+        found: u32,
+    },
+    /// The recorded page size is not a [`PageSize`].
+    PageSize {
+        /// The page size found.
+        found: u64,
+    },
+    /// The compatible field is malformed.
+    Compatible(NameFault),
+    /// A segment is empty.
+    EmptySegment,
+    /// A segment's range wraps around the physical address space.
+    AddressOverflow,
+    /// A segment does not start above the end of the previous one (segments are sorted and
+    /// disjoint).
+    SegmentOrder,
+    /// A padding byte after a segment's data is not zero.
+    Padding,
+    /// Bytes follow the last segment.
+    Trailing,
+    /// No segment starts at the recorded blob address.
+    NoBlob,
+}
+
+impl fmt::Display for ImageFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ImageFault::Magic => f.write_str("bad magic, expected \"KHOIMAGE\""),
+            ImageFault::Version { found } => write!(f, "unsupported version {found}"),
+            ImageFault::PageSize { found } => write!(f, "invalid page size {found}"),
+            ImageFault::Compatible(fault) => write!(f, "compatible: {fault}"),
+            ImageFault::EmptySegment => f.write_str("empty segment"),
+            ImageFault::AddressOverflow => f.write_str("segment wraps the address space"),
+            ImageFault::SegmentOrder => {
+                f.write_str("segment overlaps or precedes the previous one")
+            }
+            ImageFault::Padding => f.write_str("non-zero padding after a segment"),
+            ImageFault::Trailing => f.write_str("bytes after the last segment"),
+            ImageFault::NoBlob => f.write_str("no segment starts at the blob address"),
+        }
+    }
+}
+
+/// Why an image file was refused, or could not be written. (Decoding the blob it holds fails
+/// with the decoders' [`LinuxError`].)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The file ends before its header or a segment does.
+    #[error("kho image: too short: need {needed} bytes, found {found}")]
+    TooShort {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes found.
+        found: u64,
+    },
+    /// The output buffer of [`PhysImage::write`] is too small.
+    #[error("kho image: output too small: need {needed}, have {found}")]
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes given.
+        found: u64,
+    },
+    /// The image is malformed.
+    #[error("kho image: at offset {offset}: {fault}")]
+    Malformed {
+        /// Byte offset in the file.
+        offset: u64,
+        /// What is wrong.
+        fault: ImageFault,
+    },
+}
 
 /// A validated image: the blob, the page size, the compatible, and memory to read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -124,15 +207,14 @@ impl<'a> PhysImage<'a> {
     ///
     /// # Errors
     ///
-    /// [`LinuxError::TooShort`] when the file ends early; [`LinuxError::Image`] naming the
+    /// [`ImageError::TooShort`] when the file ends early; [`ImageError::Malformed`] naming the
     /// offset and the fault otherwise.
-    pub fn parse(bytes: &'a [u8]) -> Result<PhysImage<'a>, LinuxError> {
-        let too_short = |needed: usize| LinuxError::TooShort {
-            what: Struct::Image,
+    pub fn parse(bytes: &'a [u8]) -> Result<PhysImage<'a>, ImageError> {
+        let too_short = |needed: usize| ImageError::TooShort {
             needed: needed as u64,
             found: bytes.len() as u64,
         };
-        let fault = |offset: usize, fault| LinuxError::Image {
+        let fault = |offset: usize, fault| ImageError::Malformed {
             offset: offset as u64,
             fault,
         };
@@ -159,7 +241,7 @@ impl<'a> PhysImage<'a> {
             None
         } else {
             Some(
-                name::strict(&header.compatible)
+                name_strict(&header.compatible)
                     .map_err(|f| fault(32, ImageFault::Compatible(f)))?,
             )
         };
@@ -259,6 +341,27 @@ impl<'a> PhysImage<'a> {
             })
     }
 
+    /// Validates the `pci_ser` blob of the image (its blob segment) in `format`, reading a
+    /// chain's blocks from the image's other segments, in the image's page size. The result
+    /// reads the chain through `self`, so it borrows the image.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`PciSer::decode`] (array layouts) and [`PciSer::decode_chain`] (the chain
+    /// layout).
+    pub fn decode_pci(&self, format: PciFormat) -> Result<PciSer<'_>, LinuxError> {
+        match format.layout() {
+            PciLayout::Chain => PciSer::decode_chain(
+                self.blob,
+                Some(self.blob_phys),
+                format.compat(),
+                self,
+                self.page,
+            ),
+            PciLayout::Array | PciLayout::ArrayU64 => PciSer::decode(self.blob, format),
+        }
+    }
+
     /// Size of an image holding `segments` (`(phys, bytes)` pairs).
     pub fn len_for(segments: &[(u64, &[u8])]) -> usize {
         segments.iter().fold(HEADER_LEN, |n, (_, b)| {
@@ -273,19 +376,18 @@ impl<'a> PhysImage<'a> {
     ///
     /// # Errors
     ///
-    /// [`LinuxError::BufferTooSmall`], and the [`LinuxError::Image`] faults [`PhysImage::parse`]
-    /// would report on the result.
+    /// [`ImageError::BufferTooSmall`], and the [`ImageError::Malformed`] faults
+    /// [`PhysImage::parse`] would report on the result.
     pub fn write(
         out: &mut [u8],
         blob_phys: u64,
         page: PageSize,
         compatible: Option<&str>,
         segments: &[(u64, &[u8])],
-    ) -> Result<usize, LinuxError> {
+    ) -> Result<usize, ImageError> {
         let total = PhysImage::len_for(segments);
         let found = out.len();
-        let out = out.get_mut(..total).ok_or(LinuxError::BufferTooSmall {
-            what: Struct::Image,
+        let out = out.get_mut(..total).ok_or(ImageError::BufferTooSmall {
             needed: total as u64,
             found: found as u64,
         })?;
@@ -299,7 +401,7 @@ impl<'a> PhysImage<'a> {
             compatible: [0; COMPAT_LEN],
         };
         if let Some(c) = compatible {
-            name::write(&mut header.compatible, c).map_err(|f| LinuxError::Image {
+            name_write(&mut header.compatible, c).map_err(|f| ImageError::Malformed {
                 offset: 32,
                 fault: ImageFault::Compatible(f),
             })?;
@@ -331,4 +433,49 @@ impl PhysMem for PhysImage<'_> {
     fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
         self.get(phys, len)
     }
+}
+
+/// Checks a whole compatible field: a non-empty printable string, a NUL, zeroes to the end
+/// (the rule `liveupdate_abi::linux` applies to upstream names).
+fn name_strict(field: &[u8]) -> Result<&str, NameFault> {
+    let len = field
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(NameFault::Unterminated)?;
+    let (text, pad) = field.split_at(len);
+    let s = printable(text)?;
+    if let Some(at) = pad.iter().position(|&b| b != 0) {
+        return Err(NameFault::Padding {
+            at: clamp_u8(len.saturating_add(at)),
+        });
+    }
+    Ok(s)
+}
+
+/// Copies `s` into `field` and zero-fills the rest; `s` must leave room for the NUL.
+fn name_write(field: &mut [u8], s: &str) -> Result<(), NameFault> {
+    printable(s.as_bytes())?;
+    let max = field.len().saturating_sub(1);
+    if s.len() > max {
+        return Err(NameFault::TooLong { max: clamp_u8(max) });
+    }
+    field.fill(0);
+    field[..s.len()].copy_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// A non-empty printable ASCII string.
+fn printable(text: &[u8]) -> Result<&str, NameFault> {
+    if text.is_empty() {
+        return Err(NameFault::Empty);
+    }
+    if let Some(at) = text.iter().position(|b| !b.is_ascii_graphic()) {
+        return Err(NameFault::NotPrintable { at: clamp_u8(at) });
+    }
+    std::str::from_utf8(text).map_err(|_| NameFault::NotPrintable { at: 0 })
+}
+
+/// Positions inside the field are below 256; saturate anyway.
+fn clamp_u8(n: usize) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
 }

@@ -18,13 +18,13 @@ use core::fmt::{self, Write};
 
 use zerocopy::FromBytes;
 
-use crate::flb::FlbEntry;
-use crate::header::{CRC_OFFSET, HEADER_LEN, RecordHeader};
-use crate::linux::PhysFn;
-use crate::pci::PciEntry;
-use crate::record::Entry;
-use crate::table::{BlockPlace, MAX_BLOCKS, PhysMemMut, Table};
-use crate::version::AbiVersion;
+use liveupdate_abi::flb::FlbEntry;
+use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, RecordHeader};
+use liveupdate_abi::linux::PhysFn;
+use liveupdate_abi::pci::PciEntry;
+use liveupdate_abi::record::Entry;
+use liveupdate_abi::table::{BlockPlace, MAX_BLOCKS, PhysMemMut, Table};
+use liveupdate_abi::version::AbiVersion;
 
 /// The outcome of a body: `Err` names a broken invariant.
 pub type Verdict = Result<(), &'static str>;
@@ -109,7 +109,7 @@ fn reseal_along_links(memory: &mut [u8], head: u64) {
         else {
             return;
         };
-        let crc = crate::checksum::record_crc(record);
+        let crc = record_crc(record);
         if let Some(field) = record.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
             field.copy_from_slice(&crc.to_le_bytes());
         }
@@ -197,7 +197,7 @@ where
     if !canonical {
         return Ok(());
     }
-    if table.access() != crate::header::Access::ReadWrite || memory.len() > MAX_MEMORY {
+    if table.access() != liveupdate_abi::header::Access::ReadWrite || memory.len() > MAX_MEMORY {
         return Ok(());
     }
     let mut places = [BlockPlace {
@@ -255,6 +255,20 @@ impl PhysMemMut for Sink<'_> {
         let start = usize::try_from(phys.checked_sub(BASE)?).ok()?;
         self.bytes.get_mut(start..start.checked_add(len)?)
     }
+}
+
+/// CRC-32C of a record with its CRC field taken as zero (SPEC section 5), through the
+/// public CRC primitive: what `liveupdate_abi::seal` stores, without `seal`'s checks, so that
+/// records `seal` refuses to touch are re-sealed too.
+fn record_crc(record: &[u8]) -> u32 {
+    use liveupdate_abi::checksum::update;
+    let (head, tail) = record.split_at_checked(CRC_OFFSET).unwrap_or((record, &[]));
+    let state = update(!0, head);
+    let state = match tail.split_at_checked(4) {
+        Some((_, rest)) => update(update(state, &[0; 4]), rest),
+        None => update(state, tail),
+    };
+    !state
 }
 
 /// Formats `value` into nothing: errors' `Display` must not panic on any input.

@@ -1,13 +1,14 @@
 //! The file entry points behind `luo --linux KIND FILE`, and the fuzz bodies on real inputs.
 
 use crate::support::{Blob, devs};
-use liveupdate_abi::linux::file::{self, DEFAULT_PCI_COMPAT};
 use liveupdate_abi::linux::flb::FlbSer;
-use liveupdate_abi::linux::fuzz;
 use liveupdate_abi::linux::pci::{PciCompat, PciLayout};
-use liveupdate_abi::linux::{
-    LinuxBlob, LinuxError, LinuxKind, NameFault, PageSize, PhysImage, SlotFault, Struct, Where,
+use liveupdate_abi::linux::{LinuxError, PageSize, SlotFault, Where};
+use liveupdate_host_tests::fuzz::linux::bodies as fuzz;
+use liveupdate_host_tests::linux::file::{
+    self, DEFAULT_PCI_COMPAT, FileError, LinuxBlob, LinuxFile, LinuxKind,
 };
+use liveupdate_host_tests::linux::image::PhysImage;
 
 const PAGE: PageSize = PageSize::SIZE_4K;
 
@@ -49,24 +50,27 @@ fn luo_and_flb_files() {
         .u64(2)
         .u64(3)
         .build();
-    match file::decode(LinuxKind::Luo, &luo, PAGE).unwrap() {
+    let contents = LinuxFile::new(&luo);
+    match file::decode(LinuxKind::Luo, &contents, PAGE).unwrap() {
         LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), 3),
         other => panic!("{other:?}"),
     }
     let flb = Blob::new().u64(1).u64(1).flb("pci-v2", 0x100, 1).build();
-    match file::decode(LinuxKind::Flb, &flb, PAGE).unwrap() {
+    let contents = LinuxFile::new(&flb);
+    match file::decode(LinuxKind::Flb, &contents, PAGE).unwrap() {
         LinuxBlob::Flb(area) => assert_eq!(area.find("pci-v2").map(FlbSer::data), Some(0x100)),
         other => panic!("{other:?}"),
     }
     // A luo file is not an FLB area.
-    assert!(file::decode(LinuxKind::Flb, &luo, PAGE).is_err());
+    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&luo), PAGE).is_err());
 }
 
 #[test]
 fn raw_pci_arrays_default_to_pci_v2() {
     assert_eq!(DEFAULT_PCI_COMPAT, PciCompat::V2);
     let blob = Blob::new().u32(2).u32(1).dev(0, 0, 0).dev(0, 16, 1).build();
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &blob, PAGE).unwrap() else {
+    let contents = LinuxFile::new(&blob);
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PAGE).unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -75,15 +79,21 @@ fn raw_pci_arrays_default_to_pci_v2() {
     );
     // Under pci-v1 the same bytes are a dense array whose second slot should be free.
     assert_eq!(
-        file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &blob, PAGE).unwrap_err(),
-        LinuxError::Slot {
+        file::decode(
+            LinuxKind::Pci(Some(PciCompat::V1)),
+            &LinuxFile::new(&blob),
+            PAGE
+        )
+        .unwrap_err(),
+        FileError::Linux(LinuxError::Slot {
             index: 1,
             at: Where::Offset(16),
             fault: SlotFault::FreeNotZero
-        }
+        })
     );
     let old = Blob::new().u64(1).u64(1).dev(3, 8, 0).build();
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::PciU64, &old, PAGE).unwrap() else {
+    let contents = LinuxFile::new(&old);
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::PciU64, &contents, PAGE).unwrap() else {
         panic!()
     };
     assert_eq!(pci.format().layout(), PciLayout::ArrayU64);
@@ -95,7 +105,8 @@ fn chain_images_take_the_recorded_compatible() {
     let blocks = [(0x2000, block(0, &[(0, 8, 2)]))];
     // Recorded pci-v2 (hierarchical): refcount 2 is valid.
     let img = image(Some("pci-v2"), &blob, &blocks);
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap() else {
+    let contents = LinuxFile::new(&img);
+    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PAGE).unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -103,43 +114,50 @@ fn chain_images_take_the_recorded_compatible() {
         (PciLayout::Chain, PciCompat::V2)
     );
     // KIND must agree with the image.
-    let mismatch = LinuxError::Name {
-        what: Struct::Image,
-        index: 0,
-        at: Where::Offset(32),
-        fault: NameFault::Mismatch,
-    };
+    let mismatch = FileError::Mismatch;
     assert_eq!(
-        file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &img, PAGE).unwrap_err(),
+        file::decode(
+            LinuxKind::Pci(Some(PciCompat::V1)),
+            &LinuxFile::new(&img),
+            PAGE
+        )
+        .unwrap_err(),
         mismatch
     );
     // Recorded pci-v1 (slot semantics): refcount 2 is refused.
     let img = image(Some("pci-v1"), &blob, &blocks);
     assert!(matches!(
-        file::decode(LinuxKind::Pci(None), &img, PAGE),
-        Err(LinuxError::Slot {
+        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE),
+        Err(FileError::Linux(LinuxError::Slot {
             fault: SlotFault::Refcount { value: 2 },
             ..
-        })
+        }))
     ));
     // No recorded compatible: KIND's, else the default.
     let img = image(None, &blob, &blocks);
-    assert!(file::decode(LinuxKind::Pci(Some(PciCompat::V1)), &img, PAGE).is_err());
-    assert!(file::decode(LinuxKind::Pci(None), &img, PAGE).is_ok());
+    assert!(
+        file::decode(
+            LinuxKind::Pci(Some(PciCompat::V1)),
+            &LinuxFile::new(&img),
+            PAGE
+        )
+        .is_err()
+    );
+    assert!(file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).is_ok());
     // An image recording a compatible that is no PCI one.
     let img = image(Some("iommu-v1"), &blob, &blocks);
     assert_eq!(
-        file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap_err(),
+        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).unwrap_err(),
         mismatch
     );
     // A chain under pci-v3 was never published.
     let img = image(Some("pci-v3"), &blob, &blocks);
     assert_eq!(
-        file::decode(LinuxKind::Pci(None), &img, PAGE).unwrap_err(),
-        LinuxError::Format {
+        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).unwrap_err(),
+        FileError::Linux(LinuxError::Format {
             layout: PciLayout::Chain,
             compat: PciCompat::V3
-        }
+        })
     );
 }
 
@@ -174,10 +192,17 @@ fn fuzz_bodies_accept_valid_inputs_and_refusals() {
         ],
     );
     // The valid inputs are valid, so the bodies run their round trips on them.
-    assert!(file::decode(LinuxKind::Luo, &luo, PAGE).is_ok());
-    assert!(file::decode(LinuxKind::Flb, &flb, PAGE).is_ok());
-    assert!(file::decode(LinuxKind::Pci(Some(PciCompat::V2)), &pci, PAGE).is_ok());
-    assert!(file::decode(LinuxKind::Pci(None), &img, PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Luo, &LinuxFile::new(&luo), PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&flb), PAGE).is_ok());
+    assert!(
+        file::decode(
+            LinuxKind::Pci(Some(PciCompat::V2)),
+            &LinuxFile::new(&pci),
+            PAGE
+        )
+        .is_ok()
+    );
+    assert!(file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).is_ok());
     for input in [&luo[..], &flb, &pci, &img, &[], &[0xFF; 33]] {
         assert_eq!(fuzz::luo_ser(input), Ok(()));
         assert_eq!(fuzz::flb(input), Ok(()));

@@ -14,14 +14,15 @@ use core::fmt::{self, Write};
 
 use zerocopy::FromZeros;
 
-use crate::flb::FlbEntry;
-use crate::linux::PageSize;
-use crate::linux::block::BlockBuf;
-use crate::linux::flb::FlbArea;
+use liveupdate_abi::flb::FlbEntry;
+use liveupdate_abi::linux::PageSize;
+use liveupdate_abi::linux::block::BlockBuf;
+use liveupdate_abi::linux::flb::FlbArea;
+use liveupdate_abi::linux::luo::LuoSer;
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::pci::PciEntry;
+
 use crate::linux::image::PhysImage;
-use crate::linux::luo::LuoSer;
-use crate::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
-use crate::pci::PciEntry;
 
 /// The outcome of a body: `Err` names a broken invariant.
 pub type Verdict = Result<(), &'static str>;
@@ -199,7 +200,7 @@ pub fn pci_image(data: &[u8]) -> Verdict {
     let Ok(format) = PciFormat::new(layout, compat) else {
         return Ok(());
     };
-    let ser = match PciSer::decode_image(image, format) {
+    let ser = match image.decode_pci(format) {
         Ok(ser) => ser,
         Err(e) => {
             exercise(&e);
@@ -276,7 +277,9 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
         .map_err(|_| "written image does not parse")?;
     let format =
         PciFormat::new(PciLayout::Chain, PciCompat::V2).map_err(|_| "chain format invalid")?;
-    let again = PciSer::decode_image(image, format).map_err(|_| "encoded chain does not decode")?;
+    let again = image
+        .decode_pci(format)
+        .map_err(|_| "encoded chain does not decode")?;
     let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
     let round = again
         .to_entries(&mut second)

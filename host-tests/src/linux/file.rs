@@ -16,12 +16,13 @@
 //! form. The compatible comes from KIND, else from the image's recorded compatible, else is
 //! `"pci-v2"` (the state `linux-mm/linux-mm` carries, and the last chain-form compatible).
 
-use crate::linux::PageSize;
-use crate::linux::error::{LinuxError, NameFault, Struct, Where};
-use crate::linux::flb::FlbArea;
-use crate::linux::image::{MAGIC, PhysImage};
-use crate::linux::luo::LuoSer;
-use crate::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::PageSize;
+use liveupdate_abi::linux::error::LinuxError;
+use liveupdate_abi::linux::flb::FlbArea;
+use liveupdate_abi::linux::luo::LuoSer;
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+
+use crate::linux::image::{ImageError, MAGIC, PhysImage};
 
 /// What a file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,8 +83,40 @@ pub enum LinuxBlob<'a> {
     Pci(PciSer<'a>),
 }
 
+/// Why a FILE was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// The blob is refused by its decoder.
+    #[error(transparent)]
+    Linux(#[from] LinuxError),
+    /// The image container is malformed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// KIND names another compatible than the image records, or the image records one that
+    /// is no `pci-vN`.
+    #[error("kho image: compatible at offset 32: not the expected compatible")]
+    Mismatch,
+}
+
 /// The compatible used for `pci` when neither KIND nor the image names one.
 pub const DEFAULT_PCI_COMPAT: PciCompat = PciCompat::V2;
+
+/// The contents of a FILE: its bytes and, when they start with the image magic, the image
+/// they hold (parsed when a `pci` kind asks for it). A decoded `pci_ser` chain reads its
+/// blocks from the image, so it borrows this value.
+#[derive(Clone, Copy, Debug)]
+pub struct LinuxFile<'a> {
+    bytes: &'a [u8],
+    image: Option<Result<PhysImage<'a>, ImageError>>,
+}
+
+impl<'a> LinuxFile<'a> {
+    /// The file holding `bytes`.
+    pub fn new(bytes: &'a [u8]) -> LinuxFile<'a> {
+        let image = bytes.starts_with(&MAGIC).then(|| PhysImage::parse(bytes));
+        LinuxFile { bytes, image }
+    }
+}
 
 /// Decodes the contents of a FILE of `kind`. `page` is the writer kernel's page size, used
 /// for FLB areas and raw blobs (an image records its own).
@@ -94,36 +127,41 @@ pub const DEFAULT_PCI_COMPAT: PciCompat = PciCompat::V2;
 ///
 /// # Errors
 ///
-/// The decoders' [`LinuxError`]s; for an image, [`PhysImage::parse`]'s, and
-/// [`LinuxError::Name`] with [`NameFault::Mismatch`] when KIND and the image name different
-/// compatibles (or the image names one that is not `pci-vN`).
-pub fn decode(kind: LinuxKind, bytes: &[u8], page: PageSize) -> Result<LinuxBlob<'_>, LinuxError> {
+/// [`FileError::Linux`] with the decoders' errors; [`FileError::Image`] with
+/// [`PhysImage::parse`]'s for a malformed image; [`FileError::Mismatch`] when KIND and the
+/// image name different compatibles (or the image names one that is not `pci-vN`).
+pub fn decode<'f>(
+    kind: LinuxKind,
+    file: &'f LinuxFile<'_>,
+    page: PageSize,
+) -> Result<LinuxBlob<'f>, FileError> {
+    let bytes = file.bytes;
     match kind {
-        LinuxKind::Luo => LuoSer::decode(bytes).map(LinuxBlob::Luo),
-        LinuxKind::Flb => FlbArea::decode(bytes, page).map(LinuxBlob::Flb),
-        LinuxKind::PciU64 | LinuxKind::Pci(_) => decode_pci(kind, bytes).map(LinuxBlob::Pci),
+        LinuxKind::Luo => Ok(LinuxBlob::Luo(LuoSer::decode(bytes)?)),
+        LinuxKind::Flb => Ok(LinuxBlob::Flb(FlbArea::decode(bytes, page)?)),
+        LinuxKind::PciU64 | LinuxKind::Pci(_) => decode_pci(kind, file).map(LinuxBlob::Pci),
     }
 }
 
-fn decode_pci(kind: LinuxKind, bytes: &[u8]) -> Result<PciSer<'_>, LinuxError> {
-    let image = if bytes.starts_with(&MAGIC) {
-        Some(PhysImage::parse(bytes)?)
-    } else {
-        None
+fn decode_pci<'f>(kind: LinuxKind, file: &'f LinuxFile<'_>) -> Result<PciSer<'f>, FileError> {
+    let image = match &file.image {
+        Some(Ok(image)) => Some(image),
+        Some(Err(e)) => return Err(FileError::Image(*e)),
+        None => None,
     };
-    let recorded = match image.and_then(|i| i.compatible()) {
-        Some(name) => Some(PciCompat::from_name(name).ok_or(mismatch())?),
+    let recorded = match image.and_then(PhysImage::compatible) {
+        Some(name) => Some(PciCompat::from_name(name).ok_or(FileError::Mismatch)?),
         None => None,
     };
     let (layout, compat) = match kind {
         LinuxKind::PciU64 => (PciLayout::ArrayU64, PciCompat::V1),
         LinuxKind::Pci(asked) => {
             let compat = match (asked, recorded) {
-                (Some(a), Some(r)) if a != r => return Err(mismatch()),
+                (Some(a), Some(r)) if a != r => return Err(FileError::Mismatch),
                 (Some(c), _) | (None, Some(c)) => c,
                 (None, None) => DEFAULT_PCI_COMPAT,
             };
-            let blob_len = image.map_or(bytes.len(), |i| i.blob().len());
+            let blob_len = image.map_or(file.bytes.len(), |i| i.blob().len());
             let layout = if blob_len == PciLayout::Chain.header_len() {
                 PciLayout::Chain
             } else {
@@ -134,17 +172,8 @@ fn decode_pci(kind: LinuxKind, bytes: &[u8]) -> Result<PciSer<'_>, LinuxError> {
         LinuxKind::Luo | LinuxKind::Flb => (PciLayout::Array, DEFAULT_PCI_COMPAT),
     };
     let format = PciFormat::new(layout, compat)?;
-    match image {
-        Some(image) => PciSer::decode_image(image, format),
-        None => PciSer::decode(bytes, format),
-    }
-}
-
-fn mismatch() -> LinuxError {
-    LinuxError::Name {
-        what: Struct::Image,
-        index: 0,
-        at: Where::Offset(32),
-        fault: NameFault::Mismatch,
-    }
+    Ok(match image {
+        Some(image) => image.decode_pci(format)?,
+        None => PciSer::decode(file.bytes, format)?,
+    })
 }
