@@ -115,8 +115,9 @@ impl RaceProbe {
 /// out, so the link-time panic proof could not cover `PciIncoming::load`), and it moves the
 /// value into place, through the stack, where this cell fills a value that already sits in
 /// its static (a `PciIncoming<4096>`'s 32 KiB key index never touches a kernel stack). Plus
-/// what `spin::Once` has not: [`FillOnce::close`], after which the value holds no reference
-/// its [`FillOnce::clear`] step dropped (the previous kernel's memory, for `PciIncoming`).
+/// what `spin::Once` has not: [`FillOnce::close`], whose `clear` step drops, in place, what
+/// the value refers to (for `PciIncoming`, the previous kernel's memory) once no reader is
+/// left.
 ///
 /// A reader that comes while the value is being filled sees `Ok(None)`, as before: it never
 /// waits. A reader that comes once closing has begun sees `Err(Closed)`. Readers only see the
