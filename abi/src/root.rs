@@ -130,7 +130,7 @@ impl Entry for DirEntry {
         if !newer && self.reserved.get() != 0 {
             return Err(EntryFault::Reserved);
         }
-        // Kinds strictly ascending: at most one record of each kind, found by binary search.
+        // Kinds strictly ascending: at most one record of each kind (`find` scans them).
         match prev.map(|p| p.magic().cmp(&self.magic())) {
             Some(core::cmp::Ordering::Equal) => Err(EntryFault::Duplicate),
             Some(core::cmp::Ordering::Greater) => Err(EntryFault::OutOfOrder),
@@ -140,7 +140,8 @@ impl Entry for DirEntry {
 }
 
 impl<'a> Record<'a, DirEntry> {
-    /// The directory entry for `kind`, if the root references a record of that kind.
+    /// The directory entry for `kind`, if the root references a record of that kind: a linear
+    /// scan of the directory, which holds at most one entry per kind (a handful).
     pub fn find(&self, kind: RecordKind) -> Option<&'a DirEntry> {
         self.entries().iter().find(|e| e.magic() == kind.magic())
     }

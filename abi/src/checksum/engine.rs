@@ -2,14 +2,15 @@
 //! `unsafe` code.
 //!
 //! Three kinds of `unsafe`, each audited below:
-//! - calling a `#[target_feature]` function, only after run-time detection said the CPU has
-//!   the feature (or it is a compile-time target feature);
+//! - calling a `#[target_feature]` function, only with a [`Detected`] token in hand: proof
+//!   that run-time detection said the CPU has the feature (or it is a compile-time target
+//!   feature). The token is the only way in, so no safe function here relies on its caller;
 //! - reading the CPU's feature registers (`cpuid` on `x86_64`, `mrs ID_AA64ISAR0_EL1` on aarch64);
 //! - turning the pointer that [`install`] stored back into the [`UpdateFn`] it came from.
 #![allow(unsafe_code)]
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::{UpdateFn, table_update};
 
@@ -29,12 +30,6 @@ pub enum Engine {
 
 /// The function [`install`] stored, cast to a data pointer; null when none is installed.
 static INSTALLED: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
-
-/// Cached result of CPU detection.
-static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
-const UNKNOWN: u8 = 0;
-const ABSENT: u8 = 1;
-const PRESENT: u8 = 2;
 
 /// Makes every CRC of this crate go through `f` (`Some`), or restores the automatic choice
 /// (`None`). Takes effect for calls that start afterwards, on every thread.
@@ -62,26 +57,48 @@ fn installed() -> Option<UpdateFn> {
     Some(unsafe { core::mem::transmute::<*mut (), UpdateFn>(p) })
 }
 
-/// Whether the CPU has the hardware engine, detected once and cached.
-#[inline]
-fn has_hardware() -> bool {
-    match DETECTED.load(Ordering::Relaxed) {
-        PRESENT => true,
-        ABSENT => false,
-        _ => {
-            // Detection is idempotent, so racing threads may both run it.
-            let found = hw::detect();
-            DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
-            found
+/// Proof that this CPU has the instructions of the hardware engine (`hw`): a zero-sized
+/// token that only [`Detected::get`] makes, and only after detection said so. `hw`'s engine
+/// takes one, so it is a safe function that no caller can reach on the wrong CPU.
+mod token {
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// The CPU has the hardware engine's instructions (see the [module](self) docs).
+    #[derive(Clone, Copy, Debug)]
+    pub(super) struct Detected(());
+
+    /// Cached result of CPU detection.
+    static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
+    const UNKNOWN: u8 = 0;
+    const ABSENT: u8 = 1;
+    const PRESENT: u8 = 2;
+
+    impl Detected {
+        /// The token, when the CPU has the hardware engine: detected once, then cached.
+        #[inline]
+        pub(super) fn get() -> Option<Detected> {
+            let found = match DETECTED.load(Ordering::Relaxed) {
+                PRESENT => true,
+                ABSENT => false,
+                _ => {
+                    // Detection is idempotent, so racing threads may both run it.
+                    let found = super::hw::detect();
+                    DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
+                    found
+                }
+            };
+            found.then_some(Detected(()))
         }
     }
 }
+
+use token::Detected;
 
 /// The engine [`update`](super::update) uses now.
 pub fn active() -> Engine {
     if installed().is_some() {
         Engine::Installed
-    } else if has_hardware() {
+    } else if Detected::get().is_some() {
         hw::ENGINE
     } else {
         Engine::Table
@@ -91,7 +108,16 @@ pub fn active() -> Engine {
 /// The CPU's CRC-32C engine, if this CPU has one, whatever is installed: for benchmarks,
 /// tests, and an embedder that wants to compare.
 pub fn hardware() -> Option<UpdateFn> {
-    has_hardware().then_some(hw::update_detected as UpdateFn)
+    Detected::get().map(|_| hardware_update as UpdateFn)
+}
+
+/// The hardware engine as a plain [`UpdateFn`]: it asks for the token on each call (a cached
+/// load), so the function pointer [`hardware`] hands out is safe wherever it is called.
+fn hardware_update(state: u32, bytes: &[u8]) -> u32 {
+    match Detected::get() {
+        Some(cpu) => hw::update_detected(cpu, state, bytes),
+        None => table_update(state, bytes),
+    }
 }
 
 /// The function [`update`](super::update) calls now.
@@ -99,8 +125,8 @@ pub fn hardware() -> Option<UpdateFn> {
 pub(super) fn current() -> UpdateFn {
     if let Some(f) = installed() {
         f
-    } else if has_hardware() {
-        hw::update_detected
+    } else if Detected::get().is_some() {
+        hardware_update
     } else {
         table_update
     }
@@ -113,7 +139,7 @@ mod hw {
         _mm_clmulepi64_si128, _mm_crc32_u8, _mm_crc32_u64, _mm_cvtsi64_si128, _mm_cvtsi128_si64,
     };
 
-    use super::Engine;
+    use super::{Detected, Engine};
 
     pub(super) const ENGINE: Engine = Engine::X86Sse42;
 
@@ -138,10 +164,11 @@ mod hw {
         unsafe { core::arch::x86_64::__cpuid(1) }.ecx
     }
 
-    /// The engine, callable once `detect` returned true.
-    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
-        // SAFETY: only reached through `hardware()`/`update()` after `detect()` (cached in
-        // `DETECTED`) confirmed SSE4.2 and PCLMULQDQ.
+    /// The engine, on a CPU that `cpu` proves has it.
+    pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
+        let _ = cpu;
+        // SAFETY: a `Detected` exists only once `detect()` confirmed SSE4.2 and PCLMULQDQ
+        // (`Detected::get` is its one constructor), the features `update` is compiled for.
         unsafe { update(state, bytes) }
     }
 
@@ -260,7 +287,7 @@ mod hw {
 mod hw {
     use core::arch::aarch64::{__crc32cb, __crc32cd};
 
-    use super::Engine;
+    use super::{Detected, Engine};
 
     pub(super) const ENGINE: Engine = Engine::Arm64Crc;
 
@@ -293,10 +320,11 @@ mod hw {
         false
     }
 
-    /// The engine, callable once `detect` returned true.
-    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
-        // SAFETY: only reached through `hardware()`/`update()` after `detect()` (cached in
-        // `DETECTED`) confirmed the CRC extension.
+    /// The engine, on a CPU that `cpu` proves has it.
+    pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
+        let _ = cpu;
+        // SAFETY: a `Detected` exists only once `detect()` confirmed the CRC extension
+        // (`Detected::get` is its one constructor), the feature `update` is compiled for.
         unsafe { update(state, bytes) }
     }
 
@@ -320,7 +348,7 @@ mod hw {
     target_arch = "aarch64"
 )))]
 mod hw {
-    use super::Engine;
+    use super::{Detected, Engine};
 
     pub(super) const ENGINE: Engine = Engine::Table;
 
@@ -328,7 +356,8 @@ mod hw {
         false
     }
 
-    pub(super) fn update_detected(state: u32, bytes: &[u8]) -> u32 {
+    pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
+        let _ = cpu;
         super::table_update(state, bytes)
     }
 }

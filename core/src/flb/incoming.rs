@@ -13,6 +13,10 @@ impl<const N: usize> FlbRegistry<N> {
     /// blocks). Each FLB starts not retrieved, with the table's file count. Runs no callback;
     /// FLBs may be registered before or after.
     ///
+    /// Each entry is copied: the registry keeps no reference into the table (it has no
+    /// lifetime parameter to keep one with), so the table's memory may be released as soon as
+    /// this returns, whatever later happens to the FLBs.
+    ///
     /// # Errors
     ///
     /// [`FlbError::AlreadyLoaded`]; [`FlbError::Full`] when the table has more than `N`

@@ -6,10 +6,7 @@ use core::fmt;
 use liveupdate_abi::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity, Table};
 
 use super::PciError;
-use crate::sync::{AtomicUsize, FillOnce, Ordering, RaceProbe, spin_hint};
-
-/// The `gate` bit that marks the state finished; the bits below count readers inside.
-const FINISHED: usize = 1 << (usize::BITS - 1);
+use crate::sync::{Closed, FillOnce, RaceProbe};
 
 /// The previous kernel's PCI table, readable from any number of threads until
 /// [`PciIncoming::finish`].
@@ -17,6 +14,27 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// Lifecycle: empty -> loaded ([`PciIncoming::load`]) -> finished ([`PciIncoming::finish`],
 /// from the PCI FLB's `finish` callback). A lookup costs a relaxed load, an acquire
 /// increment and a release decrement of one atomic word, plus the binary search.
+///
+/// # The memory under the table
+///
+/// `'m` is the lifetime of the memory the loaded table points into: the previous kernel's
+/// PCI record (and chain blocks), read in place. A kernel's `PciIncoming<'static>` holds a
+/// table read through a `DirectMap`, whose `unsafe` constructor promises that the mapping
+/// outlives every slice read through it; the kernel frees that memory once the PCI FLB has
+/// finished. That is sound, and this is the one place that argues it:
+///
+/// - every read of the table happens inside a lookup, counted in an atomic word;
+/// - [`PciIncoming::finish`] marks the state finished in that word, so no later lookup reads
+///   the table, waits for the lookups already counted to return, and then **drops the
+///   table** (and the key index) in place: after it returns `Ok(())` this value holds no
+///   reference into that memory, and no reference obtained from it survives (lookups return
+///   owned values: `bool`, [`PciDevice`], [`IdentityMatch`]);
+/// - so the memory may be freed as soon as `finish` returns `Ok(())`, by that caller, provided
+///   nothing else still holds the table (the [`Handover`](crate::graph::Handover) it came from
+///   is a local of the boot code, dropped long before).
+///
+/// The cell and counter behind this are `crate::sync::FillOnce` (one of the two modules of
+/// this crate with `unsafe` code, see the [crate docs](crate#unsafe-code)).
 ///
 /// `N` sizes an optional index: when the table has at most `N` devices, `load` copies their
 /// keys (8 bytes each) into a sorted array inside this value, and lookups search that array,
@@ -45,17 +63,16 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// # Ok::<(), liveupdate_abi::Error>(())
 /// ```
 pub struct PciIncoming<'m, const N: usize = 0> {
-    /// Filled in place by `load`, so the key index never crosses the stack.
+    /// Filled in place by `load`, so the key index never crosses the stack; read by counted
+    /// lookups; closed (the table dropped) by `finish`.
     loaded: FillOnce<Loaded<'m, N>>,
-    /// [`FINISHED`] | number of readers inside.
-    gate: AtomicUsize,
     /// Under loom: the table's memory, "read" by lookups and "freed" by `finish`.
     probe: RaceProbe,
 }
 
 /// The table, and its keys copied into a sorted `u64` index when it has at most `N` devices.
 struct Loaded<'m, const N: usize> {
-    /// `None` only before `load` fills the cell (never seen by a reader).
+    /// `None` before `load` fills the cell (never seen by a reader) and after `finish`.
     table: Option<Table<'m, PciEntry>>,
     /// `domain << 16 | bdf` of every entry, in table order; empty when the table has more
     /// than `N` entries, which are then searched in the table itself.
@@ -101,7 +118,6 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     pub const fn new() -> Self {
         PciIncoming {
             loaded: FillOnce::new(Loaded::EMPTY),
-            gate: AtomicUsize::new(0),
             probe: RaceProbe::new(),
         }
     }
@@ -111,7 +127,6 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     pub fn new() -> Self {
         PciIncoming {
             loaded: FillOnce::new(Loaded::EMPTY),
-            gate: AtomicUsize::new(0),
             probe: RaceProbe::new(),
         }
     }
@@ -128,6 +143,9 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
         }
         if self.loaded.fill(|loaded| loaded.fill(table)) {
             Ok(())
+        } else if self.is_finished() {
+            // `finish` came between the check above and the fill.
+            Err(PciError::Finished)
         } else {
             Err(PciError::AlreadyLoaded)
         }
@@ -183,48 +201,37 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
 
     /// Runs `f` on the table as a counted reader, unless finished.
     fn read<T>(&self, f: impl FnOnce(&Table<'m, PciEntry>, &[u64]) -> T) -> Result<T, PciError> {
-        // Cheap early exit; it also keeps late readers out of the count `finish` waits on.
-        if self.gate.load(Ordering::Relaxed) & FINISHED != 0 {
-            return Err(PciError::Finished);
+        let answer = self.loaded.read(|loaded| {
+            let table = loaded.table.as_ref()?;
+            self.probe.read();
+            Some(f(table, &loaded.keys))
+        });
+        match answer {
+            Ok(Some(Some(answer))) => Ok(answer),
+            Ok(_) => Err(PciError::NoIncomingData),
+            Err(Closed) => Err(PciError::Finished),
         }
-        // Acquire: the table is read only after this reader is counted.
-        let before = self.gate.fetch_add(1, Ordering::Acquire);
-        let answer = if before & FINISHED != 0 {
-            Err(PciError::Finished)
-        } else {
-            match self.loaded.get() {
-                Some(Loaded {
-                    table: Some(table),
-                    keys,
-                }) => {
-                    self.probe.read();
-                    Ok(f(table, keys))
-                }
-                _ => Err(PciError::NoIncomingData),
-            }
-        };
-        // Release: the reads above happen before `finish` sees this reader leave.
-        self.gate.fetch_sub(1, Ordering::Release);
-        answer
     }
 
-    /// Marks the state finished, so every later lookup returns [`PciError::Finished`], then
-    /// waits for the lookups already running to return. When `Ok(())` comes back nothing
-    /// reads the table any more and its memory may be released; only that one caller may
-    /// release it.
+    /// Marks the state finished, so every later lookup returns [`PciError::Finished`], waits
+    /// for the lookups already running to return, and drops the table. When `Ok(())` comes
+    /// back nothing reads the table any more, nothing here refers to it, and its memory may be
+    /// released; only that one caller may release it (see
+    /// [the memory under the table](PciIncoming#the-memory-under-the-table)).
     ///
-    /// The wait spins, bounded by one binary search per thread that was inside a lookup.
+    /// The wait spins, bounded by one binary search per thread that was inside a lookup (and
+    /// by a `load` running at the same time, if any).
     ///
     /// # Errors
     ///
     /// [`PciError::Finished`] when already finished (by this or another caller).
     pub fn finish(&self) -> Result<(), PciError> {
-        let before = self.gate.fetch_or(FINISHED, Ordering::AcqRel);
-        if before & FINISHED != 0 {
+        let closed = self.loaded.close(|loaded| {
+            loaded.table = None;
+            loaded.keys.clear();
+        });
+        if !closed {
             return Err(PciError::Finished);
-        }
-        while self.gate.load(Ordering::Acquire) & !FINISHED != 0 {
-            spin_hint();
         }
         self.probe.write();
         Ok(())
@@ -232,6 +239,6 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
 
     /// Whether [`PciIncoming::finish`] has begun.
     pub fn is_finished(&self) -> bool {
-        self.gate.load(Ordering::Acquire) & FINISHED != 0
+        self.loaded.is_closed()
     }
 }
