@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::image::{self, ImageError};
 use crate::kho::KhoMemory;
+use liveupdate_abi::PhysAddr;
 
 /// Why an image is not a valid handover. `Display` is the one line `luo verify` prints.
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +182,7 @@ fn diagnose(bytes: &[u8], error: ImageError) -> VerifyError {
 pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
     let blob = mem.lookup(KHO_NAME).ok_or(VerifyError::NoHandover)?;
     let len = usize::try_from(blob.len).map_err(|_| VerifyError::NoHandover)?;
-    Ok(Handover::load(mem, blob.phys, len)?)
+    Ok(Handover::load(mem, PhysAddr::new(blob.phys), len)?)
 }
 
 /// Describes the handover in a valid `mem`.
@@ -192,10 +193,7 @@ pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
 pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
     let h = handover(mem)?;
     let root = h.root();
-    let phys_of = |kind: RecordKind| {
-        root.find(kind)
-            .map_or(0, liveupdate_abi::DirEntry::phys_addr)
-    };
+    let phys_of = |kind: RecordKind| root.find(kind).map_or(0, |e| e.phys_addr().raw());
     let root_phys = mem.lookup(KHO_NAME).map_or(0, |b| b.phys);
     let flb_table = h.flb_table();
     let pci_table = h.pci_table();
@@ -223,7 +221,7 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
             .unknown()
             .map(|e| UnknownDump {
                 magic: e.magic(),
-                phys: e.phys_addr(),
+                phys: e.phys_addr().raw(),
                 len: e.length(),
             })
             .collect(),

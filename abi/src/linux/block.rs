@@ -13,13 +13,12 @@
 //! `KHO_MAX_BLOCKS` blocks, `count == 0 || count > count_per_block` refused).
 //!
 //! Blocks live outside the blob that points to them, so walking a chain reads physical memory
-//! through a [`PhysMem`]. Validation runs before any entry is looked at: at most
+//! through the crate's [`PhysMem`]. Validation runs before any entry is looked at: at most
 //! [`KHO_MAX_BLOCKS`] blocks, no cycle (Brent's algorithm, constant memory), every block
 //! readable, page-aligned (so two distinct blocks cannot overlap, and a repeated block is a
 //! cycle) and disjoint from the blob, every `count` within `1..=capacity`.
 
 use core::fmt;
-use core::marker::PhantomData;
 use core::mem::{offset_of, size_of};
 
 use zerocopy::little_endian::U64;
@@ -27,67 +26,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::linux::PageSize;
 use crate::linux::error::{BlockFault, CountField, LinuxError, Struct};
+use crate::mem::{PhysAddr, PhysMem};
 
 /// Most blocks a chain may have (`KHO_MAX_BLOCKS` in the kernel): about 40 MiB of 4 KiB pages.
 pub const KHO_MAX_BLOCKS: u32 = 10_000;
 
 /// Size of `kho_block_header_ser`.
 pub const BLOCK_HEADER_LEN: usize = size_of::<BlockHeaderSer>();
-
-/// Physical memory a decoder may read: the pages a blob points to.
-pub trait PhysMem {
-    /// The `len` bytes at physical address `phys`, or `None` when not all of them are
-    /// available.
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]>;
-}
-
-impl<T: PhysMem + ?Sized> PhysMem for &T {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        (**self).read(phys, len)
-    }
-}
-
-/// A [`PhysMem`] made of a closure `Fn(phys, len) -> Option<&[u8]>`, to adapt any memory
-/// model (a simulated KHO memory, a kernel's `phys_to_virt`) without a new type.
-///
-/// ```
-/// use liveupdate_abi::linux::{PhysFn, PhysMem};
-///
-/// let page = [7u8; 4096];
-/// let base = 0x10_0000u64;
-/// let mem = PhysFn::new(|phys: u64, len: usize| {
-///     let start = usize::try_from(phys.checked_sub(base)?).ok()?;
-///     page.get(start..start.checked_add(len)?)
-/// });
-/// assert_eq!(mem.read(base + 8, 2), Some(&[7u8, 7][..]));
-/// assert_eq!(mem.read(base + 4095, 2), None);
-/// ```
-pub struct PhysFn<'m, F> {
-    f: F,
-    _memory: PhantomData<&'m [u8]>,
-}
-
-impl<'m, F: Fn(u64, usize) -> Option<&'m [u8]>> PhysFn<'m, F> {
-    /// Wraps `f`.
-    pub fn new(f: F) -> Self {
-        PhysFn {
-            f,
-            _memory: PhantomData,
-        }
-    }
-}
-
-impl<'m, F: Fn(u64, usize) -> Option<&'m [u8]>> PhysMem for PhysFn<'m, F> {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        (self.f)(phys, len)
-    }
-}
-
-impl<F> fmt::Debug for PhysFn<'_, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PhysFn")
-    }
-}
 
 /// `struct kho_block_header_ser`. 16 bytes, packed, native (little-endian) order.
 #[derive(
@@ -244,7 +189,10 @@ impl<'m> Iterator for Blocks<'m> {
         let header = read_header(self.mem, phys)?;
         let count = usize::try_from(header.count.get()).ok()?;
         let used = count.checked_mul(self.entry_size)?;
-        let block = self.mem.read(phys, BLOCK_HEADER_LEN.checked_add(used)?)?;
+        let block = self
+            .mem
+            .read(PhysAddr::new(phys), BLOCK_HEADER_LEN.checked_add(used)?)
+            .ok()?;
         let entries = block.get(BLOCK_HEADER_LEN..)?;
         let item = ChainBlock {
             index: self.index,
@@ -310,7 +258,8 @@ fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: u64) -> Linux
 }
 
 fn read_header(mem: &dyn PhysMem, phys: u64) -> Option<&BlockHeaderSer> {
-    mem.read(phys, BLOCK_HEADER_LEN)
+    mem.read(PhysAddr::new(phys), BLOCK_HEADER_LEN)
+        .ok()
         .and_then(|b| BlockHeaderSer::ref_from_bytes(b.get(..BLOCK_HEADER_LEN)?).ok())
 }
 
@@ -350,7 +299,7 @@ fn check_block(
         .and_then(|c| c.checked_mul(entry_size))
         .and_then(|u| u.checked_add(BLOCK_HEADER_LEN))
         .ok_or(fault(BlockFault::OverCapacity { count, capacity }))?;
-    if mem.read(phys, used).is_none_or(|b| b.len() < used) {
+    if mem.read(PhysAddr::new(phys), used).is_err() {
         return Err(fault(BlockFault::Unmapped));
     }
     Ok((header.next.get(), count))

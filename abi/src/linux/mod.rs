@@ -60,7 +60,7 @@ pub mod pci;
 
 mod name;
 
-pub use block::{BlockBuf, KHO_MAX_BLOCKS, PhysFn, PhysMem};
+pub use block::{BlockBuf, KHO_MAX_BLOCKS};
 pub use error::{
     BlockFault, CountField, ImageFault, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
 };

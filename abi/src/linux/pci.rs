@@ -35,9 +35,10 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::EntryFault;
 use crate::linux::PageSize;
-use crate::linux::block::{BlockBuf, Blocks, Chain, PhysMem, write_chain};
+use crate::linux::block::{BlockBuf, Blocks, Chain, write_chain};
 use crate::linux::error::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
 use crate::linux::image::PhysImage;
+use crate::mem::{MemError, PhysAddr, PhysMem};
 use crate::pci::{PciAddress, PciEntry};
 
 /// `struct pci_dev_ser`. 8 bytes, packed, native (little-endian) order.
@@ -287,8 +288,8 @@ impl fmt::Debug for PciSer<'_> {
 struct NoMem;
 
 impl PhysMem for NoMem {
-    fn read(&self, _phys: u64, _len: usize) -> Option<&[u8]> {
-        None
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        Err(MemError::unmapped(addr, len, PhysAddr::NULL, 0))
     }
 }
 

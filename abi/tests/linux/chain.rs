@@ -7,9 +7,9 @@ use liveupdate_abi::linux::image::{COMPAT_LEN, HEADER_LEN};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::linux::{
     BlockBuf, BlockFault, CountField, ImageFault, KHO_MAX_BLOCKS, LinuxError, NameFault, PageSize,
-    PhysImage, PhysMem, ReprFault, SlotFault, Struct, Where,
+    PhysImage, ReprFault, SlotFault, Struct, Where,
 };
-use liveupdate_abi::{PciAddress, PciEntry};
+use liveupdate_abi::{PciAddress, PciEntry, PhysAddr, PhysMem};
 use proptest::prelude::*;
 
 const PAGE: PageSize = PageSize::SIZE_4K;
@@ -579,9 +579,16 @@ fn image_holds_a_chain_and_reads_as_memory() {
         (image.segment_count(), image.compatible()),
         (3, Some("pci-v1"))
     );
-    assert_eq!(image.read(0x20010, 8), Some(&devs(&[(0, 0x10, 1)])[..]));
-    assert_eq!(image.read(0x20ffc, 8), None, "reads do not cross segments");
-    assert_eq!(image.read(0x4fff, 2), None);
+    assert_eq!(
+        image.read(PhysAddr::new(0x20010), 8).ok(),
+        Some(&devs(&[(0, 0x10, 1)])[..])
+    );
+    assert_eq!(
+        image.read(PhysAddr::new(0x20ffc), 8).ok(),
+        None,
+        "reads do not cross segments"
+    );
+    assert_eq!(image.read(PhysAddr::new(0x4fff), 2).ok(), None);
     assert_eq!(
         image.segments().map(|s| s.phys).collect::<Vec<_>>(),
         [0x5000, SER_PHYS, 0x20000]

@@ -6,6 +6,7 @@ use liveupdate_abi::table::fuzz::{self, BASE};
 use liveupdate_abi::{AbiVersion, BlockPlace, PciEntry, Table};
 
 use crate::common::{CHAIN_CAPACITY, GENERATION, Memory, block_len, chain_devices};
+use liveupdate_abi::PhysAddr;
 
 /// The bodies' input: head offset, head length, then the memory from `BASE`.
 fn input(memory: &[u8], head: u64, len: u32) -> Vec<u8> {
@@ -22,7 +23,7 @@ fn chain_input() -> (Vec<u8>, usize) {
     let mut mem = Memory::new(BASE, 0x300);
     let places: Vec<_> = (0..3)
         .map(|i| BlockPlace {
-            phys: BASE + i * 0x100,
+            phys: PhysAddr::new(BASE + i * 0x100),
             capacity: CHAIN_CAPACITY,
         })
         .collect();
