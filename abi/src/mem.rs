@@ -41,6 +41,7 @@ impl PhysAddr {
     pub const NULL: PhysAddr = PhysAddr(0);
 
     /// The physical address `raw`.
+    #[must_use]
     pub const fn new(raw: u64) -> PhysAddr {
         PhysAddr(raw)
     }
@@ -65,6 +66,7 @@ impl PhysAddr {
 
     /// `self + offset`, stopping at the top of the address space (for range ends that the
     /// decoders have already refused to wrap).
+    #[must_use]
     pub const fn saturating_add(self, offset: u64) -> PhysAddr {
         PhysAddr(self.0.saturating_add(offset))
     }
@@ -304,6 +306,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> PhysMemMut for SliceMemory<B> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     const fn p(raw: u64) -> PhysAddr {
@@ -327,7 +331,6 @@ mod tests {
         assert!(PhysAddr::NULL.is_null() && !p(1).is_null());
         assert!(p(1) < p(2) && p(u64::MAX) > p(0));
         assert_eq!(p(0x1000).raw(), 0x1000);
-        extern crate std;
         assert_eq!(std::format!("{} {:x}", p(0xab), p(0xab)), "0xab ab");
     }
 

@@ -5,7 +5,7 @@
 //!
 //! 1. the root: mapped, then decoded (magic, version, sizes, CRC, entries);
 //! 2. the layout: no two of the root and the records it references share a byte
-//!    ([`check_layout`], the one placement check);
+//!    (`check_layout`, the one placement check);
 //! 3. each table of a kind this version knows: its first block mapped, decoded, and matched
 //!    against its directory entry (length, stored CRC, generation equal to the root's), then
 //!    the rest of its chain, if it is chained (`liveupdate_abi::Table`);
@@ -319,13 +319,13 @@ fn check_layout(
         let Some(span) = span else {
             return Ok(());
         };
-        if let Some(first) = furthest {
-            if first.end() > span.addr {
-                return Err(GraphError::Overlap {
-                    first,
-                    second: span,
-                });
-            }
+        if let Some(first) = furthest
+            && first.end() > span.addr
+        {
+            return Err(GraphError::Overlap {
+                first,
+                second: span,
+            });
         }
         if furthest.is_none_or(|f| span.end() > f.end()) {
             furthest = Some(span);
@@ -425,5 +425,94 @@ pub(crate) fn write_table<E: Entry, M: PhysMemMut + ?Sized>(
             ..
         }) => Err(TableWriteError::Memory(error)),
         Err(e) => Err(TableWriteError::Table(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(magic: u32, addr: u64, len: u64) -> Span {
+        Span {
+            magic,
+            addr: PhysAddr::new(addr),
+            len,
+        }
+    }
+
+    const ROOT: u32 = RecordKind::Root.magic();
+    const FLB: u32 = RecordKind::FlbTable.magic();
+    const PCI: u32 = RecordKind::PciTable.magic();
+
+    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000.
+    fn fixed() -> Fixed {
+        let flb = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
+        let pci = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0);
+        Fixed::new(PhysAddr::new(0x3000), 0x100, [flb, pci].iter()).unwrap()
+    }
+
+    fn check(flb: &[Span], pci: &[Span]) -> Result<(), GraphError> {
+        check_layout(&fixed(), flb.iter().copied(), pci.iter().copied())
+    }
+
+    fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
+        Err(GraphError::Overlap { first, second })
+    }
+
+    #[test]
+    fn one_check_covers_root_records_and_chain_blocks() {
+        // Disjoint: the chains' blocks interleave with the records and each other.
+        let flb = [span(FLB, 0x1100, 0x80), span(FLB, 0x4000, 0x100)];
+        let pci = [span(PCI, 0x2100, 0x80), span(PCI, 0x3100, 0x100)];
+        assert_eq!(check(&flb, &pci), Ok(()));
+        assert_eq!(check(&[], &[]), Ok(()));
+        // Touching is not overlapping.
+        assert_eq!(check(&[span(FLB, 0x2f00, 0x100)], &[]), Ok(()));
+
+        // A chain block inside the root.
+        assert_eq!(
+            check(&[span(FLB, 0x30f0, 0x20)], &[]),
+            overlap(span(ROOT, 0x3000, 0x100), span(FLB, 0x30f0, 0x20))
+        );
+        // A chain block reaching into a record.
+        assert_eq!(
+            check(&[], &[span(PCI, 0x0f80, 0x81)]),
+            overlap(span(PCI, 0x0f80, 0x81), span(FLB, 0x1000, 0x100))
+        );
+        // Blocks of the two chains over each other.
+        assert_eq!(
+            check(&[span(FLB, 0x5000, 0x100)], &[span(PCI, 0x50ff, 0x10)]),
+            overlap(span(FLB, 0x5000, 0x100), span(PCI, 0x50ff, 0x10))
+        );
+        // A long block covering several later spans: reported against the first it covers.
+        assert_eq!(
+            check(&[span(FLB, 0x0800, 0x4000)], &[]),
+            overlap(span(FLB, 0x0800, 0x4000), span(FLB, 0x1000, 0x100))
+        );
+        // A block at the very top of the address space ends there (saturated).
+        assert_eq!(check(&[span(FLB, u64::MAX - 0x10, 0x10)], &[]), Ok(()));
+    }
+
+    #[test]
+    fn records_against_the_root_and_each_other() {
+        let root = PhysAddr::new(0x3000);
+        let a = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
+        let b = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x10f0), 0x100, 0);
+        let fixed = Fixed::new(root, 0x100, [a, b].iter()).unwrap();
+        assert_eq!(
+            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
+        );
+        let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
+        let fixed = Fixed::new(root, 0x100, [a, c].iter()).unwrap();
+        assert_eq!(
+            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
+        );
+        let many = [a; MAX_RECORDS + 1];
+        assert!(matches!(
+            Fixed::new(root, 0x100, many.iter()),
+            Err(GraphError::TooManyRecords { count: 17, max: 16 })
+        ));
     }
 }

@@ -10,8 +10,8 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    BlockPlace, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress, RecordKind,
-    Root, TableError, Unfit, seal,
+    BlockPlace, ChainFault, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress,
+    RecordKind, Root, TableError, Unfit, seal,
 };
 use liveupdate_core::flb::FlbRegistry;
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
@@ -654,6 +654,56 @@ fn chained_tables_are_written_followed_and_placed() {
             second: span(LUOX, PhysAddr::new(PCI_AT + 0x100), 0x80),
         }
     );
+}
+
+#[test]
+fn a_chain_block_outside_memory_names_its_range() {
+    // The PCI table over three blocks, the last above the memory the next kernel maps.
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
+    let tracker: PciTracker<8> = PciTracker::new();
+    for bus in 1..=5 {
+        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+    }
+    let last = ROOT_AT + 0x400;
+    let blocks = [PCI_AT, PCI_AT + 0x100, last].map(|at| BlockPlace {
+        phys: PhysAddr::new(at),
+        capacity: 2,
+    });
+    let pci = tracker
+        .serialize_blocks(&mut mem, AbiVersion::V2, &blocks, 4)
+        .unwrap();
+    let len = write_root(&mut mem, AbiVersion::V2, PhysAddr::new(ROOT_AT), 4, &[pci]).unwrap();
+    let bytes = mem.into_inner();
+    let mapped = usize::try_from(last - BASE).unwrap();
+    let short = SliceMemory::new(PhysAddr::new(BASE), &bytes[..mapped]);
+    let error = MemError {
+        addr: PhysAddr::new(last),
+        len: HEADER_LEN,
+        fault: MemFault::Unmapped {
+            base: PhysAddr::new(BASE),
+            size: mapped as u64,
+        },
+    };
+    let err = Handover::load(&short, PhysAddr::new(ROOT_AT), len).unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::Table(TableError {
+            block: 2,
+            phys: PhysAddr::new(last),
+            error: Error::Chain {
+                kind: RecordKind::PciTable,
+                fault: ChainFault::Unmapped(error),
+            },
+        })
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("{:#x} of {HEADER_LEN} bytes", last)),
+        "{text}"
+    );
+
+    // A first block out of memory is the record's own memory error, with its range
+    // (a_record_outside_memory_is_a_memory_error_naming_it).
 }
 
 // ---------------------------------------------------------------- every byte

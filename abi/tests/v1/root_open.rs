@@ -31,7 +31,7 @@ fn opens_the_records_it_references() {
     assert_pci_inputs(&root.open::<PciEntry>(&pci).unwrap());
     assert_eq!(
         root.find(RecordKind::FlbTable).map(DirEntry::phys_addr),
-        Some(FLB_PHYS).map(PhysAddr::new)
+        Some(PhysAddr::new(FLB_PHYS))
     );
     assert_eq!(
         root.find(PCI).map(|e| (e.length(), e.crc())),
