@@ -698,7 +698,7 @@ fn a_chain_block_outside_memory_names_its_range() {
     );
     let text = err.to_string();
     assert!(
-        text.contains(&format!("{:#x} of {HEADER_LEN} bytes", last)),
+        text.contains(&format!("{last:#x} of {HEADER_LEN} bytes")),
         "{text}"
     );
 
