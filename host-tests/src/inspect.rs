@@ -148,15 +148,29 @@ pub struct Dump {
     pub unknown: Vec<UnknownDump>,
 }
 
-/// Loads and validates an image: the framing, the KHO name, and every record of the graph.
+/// Loads and validates an image: the framing, the KHO name, and every record of the graph
+/// (`luo verify`). To read the graph afterwards, [`open`] the image and validate it once
+/// with [`handover`], as `luo dump` and `luo simulate` do.
 ///
 /// # Errors
 ///
 /// The first problem found, as one line.
 pub fn load(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
-    let mem = image::load(bytes).map_err(|e| diagnose(bytes, e))?;
+    let mem = open(bytes)?;
     handover(&mem)?;
     Ok(mem)
+}
+
+/// Opens an image: its framing and checksum only. The handover graph in it is not yet
+/// validated: its reader does that once ([`handover`], [`dump`], the simulated incoming
+/// kernel's `Handover::load`).
+///
+/// # Errors
+///
+/// The image's framing or checksum; for a checksum failure, the first damaged record when
+/// one is found.
+pub fn open(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
+    image::load(bytes).map_err(|e| diagnose(bytes, e))
 }
 
 /// When the image checksum fails, looks through the unverified image for the first damaged
@@ -185,7 +199,7 @@ pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
     Ok(Handover::load(mem, PhysAddr::new(blob.phys), len)?)
 }
 
-/// Describes the handover in a valid `mem`.
+/// Validates the handover in `mem` (once) and describes it.
 ///
 /// # Errors
 ///
