@@ -363,8 +363,14 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     let mut luo = Seeds::new();
     for abi in LuoAbi::ALL {
         let mut out = [0u8; 128];
-        let n = LuoSer::encode(&mut out, abi.compatible(), 3, 0x10_0000, 0x20_0000)
-            .expect("luo_ser encodes");
+        let n = LuoSer::encode(
+            &mut out,
+            abi.compatible(),
+            3,
+            PhysAddr::new(0x10_0000),
+            PhysAddr::new(0x20_0000),
+        )
+        .expect("luo_ser encodes");
         luo.push((
             format!("{}.bin", abi.compatible().replace(';', "_")),
             out[..n].to_vec(),
@@ -409,13 +415,13 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     // A chain of one 4 KiB block in an image, as `pci_image` re-encodes them.
     let mut page = vec![0u8; 4096];
     let mut blocks = [BlockBuf {
-        phys: 0x1000,
+        phys: PhysAddr::new(0x1000),
         buf: &mut page,
     }];
     let mut ser = [0u8; 12];
     let written = PciSer::encode_chain(
         &mut ser,
-        0x8000,
+        PhysAddr::new(0x8000),
         &mut blocks,
         PciCompat::V2,
         PageSize::SIZE_4K,

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::file::{self, LinuxBlob, LinuxKind};
 use liveupdate_abi::linux::{LinuxError, PageSize};
 use liveupdate_abi::{FlbEntry, PciEntry};
@@ -66,8 +67,8 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
         LinuxBlob::Luo(l) => LinuxDump::Luo {
             compatible: l.compatible().to_owned(),
             liveupdate_num: l.liveupdate_num(),
-            sessions_pa: l.sessions_pa(),
-            flbs_pa: l.flbs_pa(),
+            sessions_pa: l.sessions_pa().raw(),
+            flbs_pa: l.flbs_pa().raw(),
             len: l.len(),
         },
         LinuxBlob::Flb(area) => {
@@ -97,7 +98,7 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<LinuxError>> {
                 layout: ser.format().layout().name().to_owned(),
                 nr_devices: ser.nr_devices(),
                 max_nr_devices: ser.max_nr_devices(),
-                devices_pa: ser.devices_pa(),
+                devices_pa: ser.devices_pa().map(PhysAddr::raw),
                 devices: entries
                     .iter()
                     .map(crate::inspect::DeviceDump::from)

@@ -10,6 +10,7 @@ use core::fmt;
 
 use crate::error::EntryFault;
 use crate::linux::pci::{PciCompat, PciLayout};
+use crate::mem::PhysAddr;
 
 /// The upstream structure an error is about, named as in the kernel headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,7 +60,7 @@ pub enum Where {
     /// Byte offset from the start of the blob.
     Offset(u64),
     /// Physical address.
-    Phys(u64),
+    Phys(PhysAddr),
 }
 
 impl fmt::Display for Where {
@@ -396,7 +397,7 @@ pub enum LinuxError {
         /// Position of the block in the chain, from 0.
         index: u32,
         /// Its physical address.
-        phys: u64,
+        phys: PhysAddr,
         /// What is wrong.
         fault: BlockFault,
     },
@@ -408,7 +409,7 @@ pub enum LinuxError {
     /// The chain loops back on itself.
     ChainCycle {
         /// A block that is reached twice.
-        phys: u64,
+        phys: PhysAddr,
     },
     /// This layout never carried this compatible.
     Format {

@@ -321,7 +321,7 @@ impl<'a> PciSer<'a> {
     /// [`LinuxError::ChainCycle`], [`LinuxError::ChainTooLong`].
     pub fn decode_chain(
         bytes: &'a [u8],
-        blob_phys: Option<u64>,
+        blob_phys: Option<PhysAddr>,
         compat: PciCompat,
         mem: &'a dyn PhysMem,
         page: PageSize,
@@ -339,7 +339,7 @@ impl<'a> PciSer<'a> {
     pub fn decode_image(image: PhysImage<'a>, format: PciFormat) -> Result<PciSer<'a>, LinuxError> {
         PciSer::decode_inner(
             image.blob(),
-            Some(image.blob_phys()),
+            Some(PhysAddr::new(image.blob_phys())),
             format,
             Mem::Image(image),
             image.page_size(),
@@ -348,7 +348,7 @@ impl<'a> PciSer<'a> {
 
     fn decode_inner(
         bytes: &'a [u8],
-        blob_phys: Option<u64>,
+        blob_phys: Option<PhysAddr>,
         format: PciFormat,
         mem: Mem<'a>,
         page: PageSize,
@@ -412,7 +412,7 @@ impl<'a> PciSer<'a> {
                 let h = PciSerChain::read_from_bytes(head).map_err(|_| too_short(12))?;
                 let chain = Chain::validate(
                     mem.get(),
-                    h.devices.get(),
+                    PhysAddr::new(h.devices.get()),
                     PCI_DEV_SER_LEN,
                     page,
                     blob_phys.map(|p| (p, header_len as u64)),
@@ -502,7 +502,7 @@ impl<'a> PciSer<'a> {
     }
 
     /// `devices`, the physical address of the first block, for the chain layout.
-    pub fn devices_pa(&self) -> Option<u64> {
+    pub fn devices_pa(&self) -> Option<PhysAddr> {
         match self.slots {
             Slots::Chain { chain, .. } => Some(chain.head()),
             Slots::Array { .. } => None,
@@ -532,7 +532,7 @@ impl<'a> PciSer<'a> {
             Slots::Chain { mem, chain } => State::Chain {
                 blocks: chain.iter(mem.get()),
                 block: &[],
-                phys: 0,
+                phys: PhysAddr::NULL,
             },
         };
         SlotIter {
@@ -700,7 +700,7 @@ impl<'a> PciSer<'a> {
     /// [`LinuxError::BufferTooSmall`]; and the entry errors of [`PciSer::encode`].
     pub fn encode_chain<'e, I>(
         ser: &mut [u8],
-        ser_phys: u64,
+        ser_phys: PhysAddr,
         blocks: &mut [BlockBuf<'_>],
         compat: PciCompat,
         page: PageSize,
@@ -751,7 +751,7 @@ impl<'a> PciSer<'a> {
         ser.copy_from_slice(
             PciSerChain {
                 nr_devices: U32::new(nr),
-                devices: U64::new(head),
+                devices: U64::new(head.raw()),
             }
             .as_bytes(),
         );
@@ -768,8 +768,8 @@ impl<'a> PciSer<'a> {
 pub struct ChainWritten {
     /// Length of the `pci_ser` blob.
     pub len: usize,
-    /// Physical address of the first block, 0 when there are no entries.
-    pub head: u64,
+    /// Physical address of the first block, [`PhysAddr::NULL`] when there are no entries.
+    pub head: PhysAddr,
     /// Blocks used, from the start of the caller's list.
     pub blocks: u32,
 }
@@ -838,7 +838,7 @@ enum State<'s> {
     Chain {
         blocks: Blocks<'s>,
         block: &'s [u8],
-        phys: u64,
+        phys: PhysAddr,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The file entry points behind `luo --linux KIND FILE`, and the fuzz bodies on real inputs.
 
 use crate::support::{Blob, devs};
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::file::{self, DEFAULT_PCI_COMPAT};
 use liveupdate_abi::linux::flb::FlbSer;
 use liveupdate_abi::linux::fuzz;
@@ -50,7 +51,7 @@ fn luo_and_flb_files() {
         .u64(3)
         .build();
     match file::decode(LinuxKind::Luo, &luo, PAGE).unwrap() {
-        LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), 3),
+        LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), PhysAddr::new(3)),
         other => panic!("{other:?}"),
     }
     let flb = Blob::new().u64(1).u64(1).flb("pci-v2", 0x100, 1).build();
