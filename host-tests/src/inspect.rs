@@ -4,13 +4,12 @@
 use std::fmt::Write as _;
 
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{Entry, Record, RecordHeader, RecordKind, Table};
+use liveupdate_abi::{Entry, PhysAddr, Record, RecordHeader, RecordKind, Table};
 use liveupdate_core::graph::{GraphError, Handover};
 use serde::Serialize;
 
 use crate::image::{self, ImageError};
 use crate::kho::KhoMemory;
-use liveupdate_abi::PhysAddr;
 
 /// Why an image is not a valid handover. `Display` is the one line `luo verify` prints.
 #[derive(Debug, thiserror::Error)]
@@ -312,4 +311,27 @@ pub fn render(d: &Dump) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use liveupdate_abi::AbiVersion;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::sim;
+
+    #[test]
+    fn open_reads_the_framing_and_leaves_the_graph_to_its_one_validation() {
+        let scenario = Scenario::generate(7, 4, 2);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V2).unwrap();
+        // Damage the root's last byte: the image frames and checksums it as it is.
+        let blob = mem.lookup(KHO_NAME).unwrap();
+        mem.bytes_mut(blob.phys + blob.len - 1, 1).unwrap()[0] ^= 0xff;
+        let bytes = image::save(&mem);
+        let opened = open(&bytes).expect("the framing and checksum hold");
+        assert!(matches!(handover(&opened), Err(VerifyError::Graph(_))));
+        assert!(matches!(load(&bytes), Err(VerifyError::Graph(_))));
+        assert!(matches!(dump(&opened), Err(VerifyError::Graph(_))));
+    }
 }
