@@ -135,7 +135,7 @@ impl<M: PhysMemMut + ?Sized> PhysMemMut for &mut M {
 }
 
 /// Why a physical range could not be accessed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MemFault {
     /// `addr + len` overflows the 64-bit physical address space, or the virtual address of
     /// the range overflows `usize`.
@@ -150,7 +150,7 @@ pub enum MemFault {
 }
 
 /// A physical range that could not be accessed: where, how long, and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemError {
     /// Physical address of the first byte asked for.
     pub addr: PhysAddr,

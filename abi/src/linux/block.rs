@@ -26,7 +26,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::linux::PageSize;
 use crate::linux::error::{BlockFault, CountField, LinuxError, Struct};
-use crate::mem::{PhysAddr, PhysMem};
+use crate::mem::{MemError, PhysAddr, PhysMem};
 
 /// Most blocks a chain may have (`KHO_MAX_BLOCKS` in the kernel): about 40 MiB of 4 KiB pages.
 pub const KHO_MAX_BLOCKS: u32 = 10_000;
@@ -285,7 +285,19 @@ fn check_block(
     if blob.is_some_and(|(at, len)| overlaps(at, len, phys, page.get())) {
         return Err(fault(BlockFault::OverlapsBlob));
     }
-    let header = read_header(mem, phys).ok_or(fault(BlockFault::Unmapped))?;
+    let bytes = mem
+        .read(phys, BLOCK_HEADER_LEN)
+        .map_err(|e| fault(BlockFault::Unmapped(e)))?;
+    // A memory gives exactly the bytes asked for; one that gave fewer has mapped only those.
+    let (header, _) = BlockHeaderSer::ref_from_prefix(bytes).map_err(|_| {
+        let got = bytes.len() as u64;
+        fault(BlockFault::Unmapped(MemError::unmapped(
+            phys,
+            BLOCK_HEADER_LEN,
+            phys,
+            got,
+        )))
+    })?;
     let count = header.count.get();
     if count == 0 {
         return Err(fault(BlockFault::ZeroCount));
@@ -299,9 +311,8 @@ fn check_block(
         .and_then(|c| c.checked_mul(entry_size))
         .and_then(|u| u.checked_add(BLOCK_HEADER_LEN))
         .ok_or(fault(BlockFault::OverCapacity { count, capacity }))?;
-    if mem.read(phys, used).is_err() {
-        return Err(fault(BlockFault::Unmapped));
-    }
+    mem.read(phys, used)
+        .map_err(|e| fault(BlockFault::Unmapped(e)))?;
     Ok((PhysAddr::new(header.next.get()), count))
 }
 

@@ -9,7 +9,7 @@ use liveupdate_abi::linux::{
     BlockBuf, BlockFault, CountField, ImageFault, KHO_MAX_BLOCKS, LinuxError, NameFault, PageSize,
     PhysImage, ReprFault, SlotFault, Struct, Where,
 };
-use liveupdate_abi::{PciAddress, PciEntry, PhysAddr, PhysMem};
+use liveupdate_abi::{MemError, PciAddress, PciEntry, PhysAddr, PhysMem};
 use proptest::prelude::*;
 
 const PAGE: PageSize = PageSize::SIZE_4K;
@@ -110,7 +110,16 @@ fn an_empty_chain_needs_no_memory() {
             PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()
         )
         .unwrap_err(),
-        block_err(0, 0x20000, BlockFault::Unmapped)
+        block_err(
+            0,
+            0x20000,
+            BlockFault::Unmapped(MemError::unmapped(
+                PhysAddr::new(0x20000),
+                16,
+                PhysAddr::NULL,
+                0
+            ))
+        )
     );
 }
 
@@ -155,7 +164,11 @@ fn block_faults_name_the_block() {
     );
     assert_eq!(
         decode(&blob(0x7000), &mem, PciCompat::V2).unwrap_err(),
-        block_err(0, 0x7000, BlockFault::Unmapped)
+        block_err(
+            0,
+            0x7000,
+            BlockFault::Unmapped(mem.read(PhysAddr::new(0x7000), 16).unwrap_err())
+        )
     );
     assert_eq!(
         PciSer::decode_chain(
@@ -206,7 +219,11 @@ fn block_faults_name_the_block() {
     mem.raw(0x40000, Blob::new().u64(0).u64(2).dev(0, 2, 1).build());
     assert_eq!(
         decode(&blob(0x30000), &mem, PciCompat::V2).unwrap_err(),
-        block_err(1, 0x40000, BlockFault::Unmapped)
+        block_err(
+            1,
+            0x40000,
+            BlockFault::Unmapped(mem.read(PhysAddr::new(0x40000), 32).unwrap_err())
+        )
     );
 }
 
