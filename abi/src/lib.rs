@@ -17,6 +17,12 @@
 //! (rollback) and is told, by a typed error, when that version cannot express its state. A
 //! table that outgrows one record spans a chain of blocks ([`Table`]).
 //!
+//! Memory outside one record (a chain's further blocks, upstream's KHO block chains) is read
+//! through the one memory model, [`mem`]: [`PhysMem`] reads the bytes at a [`PhysAddr`] in
+//! place or names, in a [`MemError`], the address, the length and why not; [`PhysMemMut`]
+//! writes; [`SliceMemory`] places bytes at an address. `liveupdate-core` adds a kernel's
+//! linear map.
+//!
 //! # Example
 //!
 //! ```

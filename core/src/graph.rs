@@ -17,6 +17,10 @@
 //!
 //! Nothing is consumed before everything is checked: upstream cannot retry a failed retrieve,
 //! because the previous kernel's state is freed by then.
+//!
+//! [`Handover::load`] is the one validation of a graph: [`write_root`] checks the placement of
+//! what it references (the same check) and writes, without reading the graph back, and the
+//! FLB and PCI serializers write their tables through one routine.
 
 use core::fmt;
 
