@@ -15,6 +15,7 @@ use liveupdate_abi::{
 };
 
 use common::ThreadCpu;
+use liveupdate_abi::PhysAddr;
 
 /// memcpy, decode with each engine, and the bare table CRC, of one record's bytes.
 fn group<E: Entry>(g: &mut BenchmarkGroup<'_, ThreadCpu>, bytes: &[u8]) {
@@ -74,8 +75,8 @@ fn decode(c: &mut Criterion<ThreadCpu>) {
         out
     };
     let dir = [
-        DirEntry::for_record(0x10_0000, &FlbTable::decode(&flb).unwrap()),
-        DirEntry::for_record(0x20_0000, &PciTable::decode(&pci).unwrap()),
+        DirEntry::for_record(PhysAddr::new(0x10_0000), &FlbTable::decode(&flb).unwrap()),
+        DirEntry::for_record(PhysAddr::new(0x20_0000), &PciTable::decode(&pci).unwrap()),
     ];
     let mut root = vec![0u8; Root::len_for(AbiVersion::V1, 4).unwrap()];
     Root::encode(&mut root, AbiVersion::V1, 1, 4, dir).unwrap();

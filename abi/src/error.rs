@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::kind::{Magic, RecordKind};
+use crate::mem::{MemError, PhysAddr};
 use crate::version::AbiVersion;
 
 /// Why a record was refused, or why a record could not be built.
@@ -234,11 +235,8 @@ pub enum ChainFault {
     /// The record is a block of a chained table (`CHAINED`); it was decoded on its own, which
     /// would show only part of the table. Decode it as a [`Table`](crate::table::Table).
     NeedsMemory,
-    /// The block's bytes are not in the memory given (`len` bytes at its address).
-    Unmapped {
-        /// Bytes asked for.
-        len: u64,
-    },
+    /// The block's bytes are not in the memory given: the range asked for and why.
+    Unmapped(MemError),
     /// The chain has more blocks than a reader follows.
     TooLong {
         /// Most blocks a chain may have.
@@ -258,7 +256,7 @@ pub enum ChainFault {
     /// address order, so that overlaps are found in constant memory).
     OutOfOrder {
         /// The end of the previous block.
-        after: u64,
+        after: PhysAddr,
     },
     /// The block's `block_index` is not its position in the chain.
     Index {
@@ -280,7 +278,7 @@ impl fmt::Display for ChainFault {
             ChainFault::NeedsMemory => f.write_str(
                 "a block of a chained table (CHAINED), decoded on its own: decode the table",
             ),
-            ChainFault::Unmapped { len } => write!(f, "its {len} bytes are not in memory"),
+            ChainFault::Unmapped(error) => write!(f, "not in memory: {error}"),
             ChainFault::TooLong { max } => write!(f, "the chain has more than {max} blocks"),
             ChainFault::Cycle { to_block } => {
                 write!(f, "the link points back to block {to_block}: a cycle")
@@ -290,7 +288,7 @@ impl fmt::Display for ChainFault {
             }
             ChainFault::OutOfOrder { after } => write!(
                 f,
-                "it does not start at or after {after:#x}, the end of the previous block"
+                "it does not start at or after {after}, the end of the previous block"
             ),
             ChainFault::Index { found } => {
                 write!(f, "block_index {found} at offset 56 is not its position")

@@ -9,6 +9,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::error::{DirectoryField, EntryFault, Error, Unfit};
 use crate::header::HEADER_LEN;
 use crate::kind::RecordKind;
+use crate::mem::PhysAddr;
 use crate::record::{Entry, Record, Sealed};
 use crate::version::AbiVersion;
 
@@ -51,18 +52,18 @@ const _: () = {
 impl DirEntry {
     /// An entry referencing a record of `kind` at `phys_addr`, `length` bytes long, whose
     /// stored CRC is `crc`.
-    pub const fn new(kind: RecordKind, phys_addr: u64, length: u32, crc: u32) -> DirEntry {
+    pub const fn new(kind: RecordKind, phys_addr: PhysAddr, length: u32, crc: u32) -> DirEntry {
         DirEntry {
             kind: U32::new(kind.magic()),
             crc: U32::new(crc),
-            phys_addr: U64::new(phys_addr),
+            phys_addr: U64::new(phys_addr.raw()),
             length: U32::new(length),
             reserved: U32::ZERO,
         }
     }
 
     /// An entry referencing `record`, placed at `phys_addr`.
-    pub fn for_record<E: Entry>(phys_addr: u64, record: &Record<'_, E>) -> DirEntry {
+    pub fn for_record<E: Entry>(phys_addr: PhysAddr, record: &Record<'_, E>) -> DirEntry {
         DirEntry::new(
             E::KIND,
             phys_addr,
@@ -87,8 +88,8 @@ impl DirEntry {
     }
 
     /// Physical address of the referenced record.
-    pub fn phys_addr(&self) -> u64 {
-        self.phys_addr.get()
+    pub fn phys_addr(&self) -> PhysAddr {
+        PhysAddr::new(self.phys_addr.get())
     }
 
     /// Length of the referenced record in bytes.

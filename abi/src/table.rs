@@ -11,14 +11,15 @@
 //! constant memory and one pass, that no two blocks overlap and that the chain has no cycle;
 //! a writer, which knows all its blocks when it writes the table, only has to link them in
 //! address order. The walk also stops at [`MAX_BLOCKS`]. Memory is read through
-//! [`PhysMem`], the trait the upstream-format decoders ([`crate::linux`]) use too.
+//! [`PhysMem`], the crate's one memory model ([`crate::mem`]); a block that cannot be read is
+//! an error naming its address and length ([`ChainFault::Unmapped`]).
 
 use core::fmt;
 
 use crate::error::{ChainFault, Error, Unfit};
 use crate::flb::FlbEntry;
 use crate::header::{Access, HEADER_LEN, Link, RecordHeader};
-use crate::linux::PhysMem;
+use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
 use crate::pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity};
 use crate::record::{Block, Entry, Record, record_len};
 use crate::root::DirEntry;
@@ -27,37 +28,26 @@ use crate::version::AbiVersion;
 /// Most blocks a chain may have. With 4 KiB blocks: 688 128 PCI devices or 229 376 FLBs.
 pub const MAX_BLOCKS: u32 = 4096;
 
-/// Memory an encoder writes blocks into: the `len` bytes at physical address `phys`, one range
-/// at a time (the slice is used before the next is asked for).
-pub trait PhysMemMut {
-    /// The `len` bytes at `phys`, writable, or `None` when not all of them are available.
-    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]>;
-}
-
 /// A decode error in a table, with the block it is in (0: the record the directory references).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableError {
     /// Position of the block in the chain.
     pub block: u32,
     /// Its physical address.
-    pub phys: u64,
+    pub phys: PhysAddr,
     /// What is wrong; offsets are from the start of that block.
     pub error: Error,
 }
 
 impl TableError {
-    fn at(block: u32, phys: u64) -> impl Fn(Error) -> TableError + Copy {
+    fn at(block: u32, phys: PhysAddr) -> impl Fn(Error) -> TableError + Copy {
         move |error| TableError { block, phys, error }
     }
 }
 
 impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "block {} at {:#x}: {}",
-            self.block, self.phys, self.error
-        )
+        write!(f, "block {} at {}: {}", self.block, self.phys, self.error)
     }
 }
 
@@ -74,7 +64,7 @@ impl core::error::Error for TableError {
 /// (if it did, lookups would see the new bytes, still without reading out of bounds).
 pub struct Table<'m, E> {
     first: Record<'m, E>,
-    phys: u64,
+    phys: PhysAddr,
     mem: Option<&'m (dyn PhysMem + Sync)>,
     reader: AbiVersion,
     blocks: u32,
@@ -114,7 +104,7 @@ impl<'m, E: Entry> TryFrom<Record<'m, E>> for Table<'m, E> {
         }
         Ok(Table {
             first: record,
-            phys: 0,
+            phys: PhysAddr::NULL,
             mem: None,
             reader: record.reader(),
             blocks: 1,
@@ -136,7 +126,7 @@ impl<'m, E: Entry> Table<'m, E> {
     /// after the previous block's last.
     pub fn decode(
         mem: &'m (dyn PhysMem + Sync),
-        phys: u64,
+        phys: PhysAddr,
         len: usize,
     ) -> Result<Self, TableError> {
         Self::decode_as(mem, phys, len, AbiVersion::NEWEST)
@@ -149,17 +139,13 @@ impl<'m, E: Entry> Table<'m, E> {
     /// As [`Table::decode`].
     pub fn decode_as(
         mem: &'m (dyn PhysMem + Sync),
-        phys: u64,
+        phys: PhysAddr,
         len: usize,
         reader: AbiVersion,
     ) -> Result<Self, TableError> {
         let bytes = mem
             .read(phys, len)
-            .filter(|b| b.len() == len)
-            .ok_or(Error::Chain {
-                kind: E::KIND,
-                fault: ChainFault::Unmapped { len: len as u64 },
-            })
+            .map_err(unmapped::<E>)
             .map_err(TableError::at(0, phys))?;
         let first = Record::<E>::decode_block(bytes, reader).map_err(TableError::at(0, phys))?;
         Self::follow(mem, phys, first, reader)
@@ -169,7 +155,7 @@ impl<'m, E: Entry> Table<'m, E> {
     /// the chain.
     pub(crate) fn follow(
         mem: &'m (dyn PhysMem + Sync),
-        phys: u64,
+        phys: PhysAddr,
         first: Record<'m, E>,
         reader: AbiVersion,
     ) -> Result<Self, TableError> {
@@ -198,9 +184,9 @@ impl<'m, E: Entry> Table<'m, E> {
             return Err(at0(chain(ChainFault::EmptyBlock)));
         }
         let mut prev = (phys, first);
-        let mut next = link.next;
+        let mut next = PhysAddr::new(link.next);
         let mut index: u32 = 1;
-        while next != 0 {
+        while !next.is_null() {
             let at = TableError::at(index, next);
             if index >= MAX_BLOCKS {
                 return Err(at(chain(ChainFault::TooLong { max: MAX_BLOCKS })));
@@ -251,7 +237,7 @@ impl<'m, E: Entry> Table<'m, E> {
                 };
             }
             prev = (next, record);
-            next = link.next;
+            next = PhysAddr::new(link.next);
             index = table.blocks;
         }
         Ok(table)
@@ -260,7 +246,7 @@ impl<'m, E: Entry> Table<'m, E> {
     /// Why a block at `next`, below `prev_end`, is misplaced: a link back to an earlier block,
     /// a block inside one, or merely out of address order. O(blocks so far), on this error
     /// path only.
-    fn misplaced(&self, next: u64, prev_end: u64) -> ChainFault {
+    fn misplaced(&self, next: PhysAddr, prev_end: PhysAddr) -> ChainFault {
         for block in self.blocks() {
             let end = block
                 .phys
@@ -389,8 +375,8 @@ impl<'m> Table<'m, FlbEntry> {
 pub struct ChainBlock<'m, E> {
     /// Position in the chain, from 0.
     pub index: u32,
-    /// Physical address (0 for a table made from a record alone).
-    pub phys: u64,
+    /// Physical address ([`PhysAddr::NULL`] for a table made from a record alone).
+    pub phys: PhysAddr,
     /// The block.
     pub record: Record<'m, E>,
 }
@@ -401,7 +387,7 @@ pub struct Blocks<'m, E> {
     mem: Option<&'m (dyn PhysMem + Sync)>,
     reader: AbiVersion,
     /// The next block's address, and the block itself when already at hand.
-    next: Option<(u64, Option<Record<'m, E>>)>,
+    next: Option<(PhysAddr, Option<Record<'m, E>>)>,
     index: u32,
     remaining: u32,
 }
@@ -439,8 +425,8 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
         self.next = record
             .header()
             .link()
-            .map(|l| l.next)
-            .filter(|&n| n != 0)
+            .map(|l| PhysAddr::new(l.next))
+            .filter(|n| !n.is_null())
             .map(|n| (n, None));
         Some(block)
     }
@@ -450,32 +436,31 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
     }
 }
 
-/// The block at `phys`: its header first, for its length, then all of it.
-fn read_block<E: Entry>(mem: &(dyn PhysMem + Sync), phys: u64) -> Result<&[u8], Error> {
-    let unmapped = |len: usize| Error::Chain {
+/// [`ChainFault::Unmapped`] for a block of `E`'s table.
+fn unmapped<E: Entry>(error: MemError) -> Error {
+    Error::Chain {
         kind: E::KIND,
-        fault: ChainFault::Unmapped { len: len as u64 },
-    };
-    let head = mem
-        .read(phys, HEADER_LEN)
-        .filter(|b| b.len() == HEADER_LEN)
-        .ok_or(unmapped(HEADER_LEN))?;
+        fault: ChainFault::Unmapped(error),
+    }
+}
+
+/// The block at `phys`: its header first, for its length, then all of it.
+fn read_block<E: Entry>(mem: &(dyn PhysMem + Sync), phys: PhysAddr) -> Result<&[u8], Error> {
+    let head = mem.read(phys, HEADER_LEN).map_err(unmapped::<E>)?;
     let len = zerocopy::FromBytes::ref_from_bytes(head)
         .ok()
         .map(RecordHeader::record_len)
         .and_then(|l| usize::try_from(l).ok())
         .unwrap_or(HEADER_LEN)
         .max(HEADER_LEN);
-    mem.read(phys, len)
-        .filter(|b| b.len() == len)
-        .ok_or(unmapped(len))
+    mem.read(phys, len).map_err(unmapped::<E>)
 }
 
 /// Where one block of a table goes: its physical address and its number of entry slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockPlace {
     /// Physical address of the block's first byte.
-    pub phys: u64,
+    pub phys: PhysAddr,
     /// Entry slots of the block.
     pub capacity: u32,
 }
@@ -522,7 +507,7 @@ impl<E: Entry> Table<'_, E> {
         let kind = E::KIND;
         let mut items = entries.into_iter().map(Into::into).peekable();
         let mut prev = None;
-        let mut dir = DirEntry::new(kind, 0, 0, 0);
+        let mut dir = DirEntry::new(kind, PhysAddr::NULL, 0, 0);
         let mut written: u64 = 0;
         let mut index: u32 = 0;
         for (i, place) in blocks.iter().enumerate() {
@@ -536,20 +521,20 @@ impl<E: Entry> Table<'_, E> {
             if let Some(fault) = placement::<E>(blocks, i, version) {
                 return Err(at(Error::Chain { kind, fault }));
             }
-            let next = blocks.get(i + 1).map_or(0, |b| b.phys);
+            let next = blocks.get(i + 1).map_or(PhysAddr::NULL, |b| b.phys);
             let block = Block {
                 version,
                 generation,
                 capacity: place.capacity,
-                link: (version >= AbiVersion::V2).then_some(Link { next, index }),
+                link: (version >= AbiVersion::V2).then_some(Link {
+                    next: next.raw(),
+                    index,
+                }),
             };
             let len = record_len::<E>(version, place.capacity).map_err(at)?;
             let out = mem
                 .write(place.phys, len)
-                .ok_or(Error::Chain {
-                    kind,
-                    fault: ChainFault::Unmapped { len: len as u64 },
-                })
+                .map_err(unmapped::<E>)
                 .map_err(at)?;
             let done = match block.write::<E, _>(out, &mut items, prev) {
                 Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1 => {
@@ -582,7 +567,7 @@ impl<E: Entry> Table<'_, E> {
             .fold(0u32, |sum, b| sum.saturating_add(b.capacity));
         Err(TableError {
             block: index.saturating_sub(1),
-            phys: blocks.last().map_or(0, |b| b.phys),
+            phys: blocks.last().map_or(PhysAddr::NULL, |b| b.phys),
             error: Error::CapacityExceeded { kind, capacity },
         })
     }
@@ -631,20 +616,11 @@ impl Record<'_, DirEntry> {
         let entry = self
             .find(kind)
             .ok_or(Error::NoRecord { kind })
-            .map_err(TableError::at(0, 0))?;
+            .map_err(TableError::at(0, PhysAddr::NULL))?;
         let phys = entry.phys_addr();
         let at0 = TableError::at(0, phys);
         let len = usize::try_from(entry.length()).unwrap_or(usize::MAX);
-        let bytes = mem
-            .read(phys, len)
-            .filter(|b| b.len() == len)
-            .ok_or(Error::Chain {
-                kind,
-                fault: ChainFault::Unmapped {
-                    len: u64::from(entry.length()),
-                },
-            })
-            .map_err(at0)?;
+        let bytes = mem.read(phys, len).map_err(unmapped::<E>).map_err(at0)?;
         let first = self
             .check_referenced::<E>(bytes, true)
             .map_err(TableError::at(0, phys))?;

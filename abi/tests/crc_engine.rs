@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::checksum::{self, Engine};
 use liveupdate_abi::{
     DirEntry, Error, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, RecordKind,
@@ -37,8 +38,8 @@ fn records() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let flbs = [FlbEntry::new("iommu", 0x1000, 3, FlbFlags::DATA_IS_PHYS).unwrap()];
     FlbTable::encode(&mut flb, AbiVersion::V1, 9, 2, flbs).unwrap();
     let dir = [
-        DirEntry::for_record(0x10_0000, &FlbTable::decode(&flb).unwrap()),
-        DirEntry::for_record(0x20_0000, &PciTable::decode(&pci).unwrap()),
+        DirEntry::for_record(PhysAddr::new(0x10_0000), &FlbTable::decode(&flb).unwrap()),
+        DirEntry::for_record(PhysAddr::new(0x20_0000), &PciTable::decode(&pci).unwrap()),
     ];
     let mut root = vec![0u8; Root::len_for(AbiVersion::V1, 4).unwrap()];
     Root::encode(&mut root, AbiVersion::V1, 9, 4, dir).unwrap();

@@ -12,9 +12,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{FlbEntry, FlbFlags, FlbTable, PciTable, checksum};
 use liveupdate_core::graph::{self, Handover};
-use liveupdate_core::mem::{PhysMemoryMut, SliceMemory};
+use liveupdate_core::mem::{PhysMemMut, SliceMemory};
 
 use common::ThreadCpu;
+use liveupdate_abi::PhysAddr;
 
 const BASE: u64 = 0x1_0000_0000;
 const FLBS: u32 = 64;
@@ -26,7 +27,7 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     let flb_len = FlbTable::len_for(AbiVersion::V1, FLBS).unwrap();
     let pci_at = BASE + flb_len as u64;
     let root_at = pci_at + pci.len() as u64;
-    let mut mem = SliceMemory::new(BASE, vec![0u8; flb_len + pci.len() + 4096]);
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; flb_len + pci.len() + 4096]);
     let flbs = (0..FLBS).map(|i| {
         FlbEntry::new(
             &format!("vendor,flb-{i:03}"),
@@ -36,22 +37,32 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
         )
         .unwrap()
     });
-    let out = mem.slice_mut(BASE, flb_len).unwrap();
+    let out = mem.write(PhysAddr::new(BASE), flb_len).unwrap();
     FlbTable::encode(out, AbiVersion::V1, 1, FLBS, flbs).unwrap();
-    let flb = liveupdate_abi::DirEntry::for_record(BASE, &FlbTable::decode(out).unwrap());
-    mem.slice_mut(pci_at, pci.len())
+    let flb =
+        liveupdate_abi::DirEntry::for_record(PhysAddr::new(BASE), &FlbTable::decode(out).unwrap());
+    mem.write(PhysAddr::new(pci_at), pci.len())
         .unwrap()
         .copy_from_slice(&pci);
-    let pci_entry = liveupdate_abi::DirEntry::for_record(pci_at, &PciTable::decode(&pci).unwrap());
-    let root_len =
-        graph::write_root(&mut mem, AbiVersion::V1, root_at, 1, &[flb, pci_entry]).unwrap();
+    let pci_entry = liveupdate_abi::DirEntry::for_record(
+        PhysAddr::new(pci_at),
+        &PciTable::decode(&pci).unwrap(),
+    );
+    let root_len = graph::write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(root_at),
+        1,
+        &[flb, pci_entry],
+    )
+    .unwrap();
     (mem, root_at, root_len, flb_len + pci.len() + root_len)
 }
 
 fn load(c: &mut Criterion<ThreadCpu>) {
     for n in [4096usize, 65536] {
         let (mem, root_at, root_len, total) = handover(n);
-        let handover_ok = Handover::load(&mem, root_at, root_len).unwrap();
+        let handover_ok = Handover::load(&mem, PhysAddr::new(root_at), root_len).unwrap();
         assert_eq!(handover_ok.pci_table().unwrap().len(), n as u64);
         let mut g = c.benchmark_group(format!("handover_load/{n}"));
         g.throughput(Throughput::Bytes(total as u64));
@@ -66,13 +77,17 @@ fn load(c: &mut Criterion<ThreadCpu>) {
         if checksum::hardware().is_some() {
             g.bench_function("load_hardware", |b| {
                 b.iter(|| {
-                    Handover::load(black_box(&mem), root_at, root_len).map(|h| h.generation())
+                    Handover::load(black_box(&mem), PhysAddr::new(root_at), root_len)
+                        .map(|h| h.generation())
                 });
             });
         }
         g.bench_function("load_table16", |b| {
             checksum::install(Some(checksum::table_update));
-            b.iter(|| Handover::load(black_box(&mem), root_at, root_len).map(|h| h.generation()));
+            b.iter(|| {
+                Handover::load(black_box(&mem), PhysAddr::new(root_at), root_len)
+                    .map(|h| h.generation())
+            });
             checksum::install(None);
         });
         g.finish();

@@ -4,28 +4,34 @@
 //! The checks run in this order, and the first failure is returned:
 //!
 //! 1. the root: mapped, then decoded (magic, version, sizes, CRC, entries);
-//! 2. the layout: no two of the root and the records it references share a byte;
+//! 2. the layout: no two of the root and the records it references share a byte
+//!    (`check_layout`, the one placement check);
 //! 3. each table of a kind this version knows: its first block mapped, decoded, and matched
 //!    against its directory entry (length, stored CRC, generation equal to the root's), then
 //!    the rest of its chain, if it is chained (`liveupdate_abi::Table`);
-//! 4. the layout again, with every block of every chain: still no byte shared.
+//! 4. the layout again, with every block of every chain: still no byte shared (the same
+//!    check, fed the chains' blocks too).
 //!
 //! Directory entries of kinds this version does not know are kept in the layout check but not
 //! read: [`Handover::unknown`] lists them for the caller to log or free.
 //!
 //! Nothing is consumed before everything is checked: upstream cannot retry a failed retrieve,
 //! because the previous kernel's state is freed by then.
+//!
+//! [`Handover::load`] is the one validation of a graph: [`write_root`] checks the placement of
+//! what it references (the same check) and writes, without reading the graph back, and the
+//! FLB and PCI serializers write their tables through one routine.
 
 use core::fmt;
 
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
 use liveupdate_abi::{
-    AbiVersion, DirEntry, Entry, Error, FlbEntry, PciEntry, PhysMem, RecordKind, Root, Table,
-    TableError,
+    AbiVersion, BlockPlace, ChainFault, DirEntry, Entry, Error, FlbEntry, PciEntry, RecordKind,
+    Root, Table, TableError,
 };
 
-use crate::mem::{MemError, MemFault, PhysMemory, PhysMemoryMut};
+use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
 
 /// Most records one root directory may reference. The reader refuses more, so that the layout
 /// check stays a small sort on the stack.
@@ -37,7 +43,7 @@ pub struct Span {
     /// The record's magic (its kind).
     pub magic: u32,
     /// Physical address of its first byte.
-    pub addr: u64,
+    pub addr: PhysAddr,
     /// Its length in bytes.
     pub len: u64,
 }
@@ -49,7 +55,7 @@ impl Span {
     }
 
     /// One past the last byte (saturated at `u64::MAX`; the decoders refuse wrapping ranges).
-    pub fn end(&self) -> u64 {
+    pub fn end(&self) -> PhysAddr {
         self.addr.saturating_add(self.len)
     }
 }
@@ -60,7 +66,7 @@ impl fmt::Display for Span {
             Some(kind) => write!(f, "{kind}")?,
             None => write!(f, "record {}", Magic(self.magic))?,
         }
-        write!(f, " at [{:#x}, {:#x})", self.addr, self.end())
+        write!(f, " at [{}, {})", self.addr, self.end())
     }
 }
 
@@ -133,7 +139,7 @@ impl core::error::Error for GraphError {
 #[derive(Clone, Copy, Debug)]
 pub struct Handover<'m> {
     root: Root<'m>,
-    root_addr: u64,
+    root_addr: PhysAddr,
     flb: Option<Table<'m, FlbEntry>>,
     pci: Option<Table<'m, PciEntry>>,
 }
@@ -146,16 +152,17 @@ impl<'m> Handover<'m> {
     ///
     /// [`GraphError::NoHandover`] for a zero length or a root whose magic is zero; otherwise
     /// the first failure in the order of the [module docs](self).
-    pub fn load<M: PhysMemory + PhysMem + Sync>(
+    pub fn load<M: PhysMem + Sync>(
         mem: &'m M,
-        root_addr: u64,
+        root_addr: PhysAddr,
         root_len: usize,
     ) -> Result<Self, GraphError> {
         if root_len == 0 {
             return Err(GraphError::NoHandover);
         }
-        let bytes =
-            PhysMemory::read(mem, root_addr, root_len).map_err(|error| GraphError::Memory {
+        let bytes = mem
+            .read(root_addr, root_len)
+            .map_err(|error| GraphError::Memory {
                 kind: RecordKind::Root,
                 error,
             })?;
@@ -163,24 +170,28 @@ impl<'m> Handover<'m> {
             Error::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
-        check_layout(root_addr, root.as_bytes().len(), root.entries().iter())?;
+        let fixed = Fixed::new(root_addr, root.as_bytes().len(), root.entries().iter())?;
+        check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
         let mut flb = None;
         let mut pci = None;
         for entry in root.entries() {
             match entry.kind() {
-                Some(RecordKind::FlbTable) => flb = Some(open(mem, &root, entry)?),
-                Some(RecordKind::PciTable) => pci = Some(open(mem, &root, entry)?),
+                Some(RecordKind::FlbTable) => flb = Some(open(mem, &root)?),
+                Some(RecordKind::PciTable) => pci = Some(open(mem, &root)?),
                 _ => {}
             }
         }
-        let handover = Handover {
+        check_layout(
+            &fixed,
+            flb.into_iter().flat_map(chained),
+            pci.into_iter().flat_map(chained),
+        )?;
+        Ok(Handover {
             root,
             root_addr,
             flb,
             pci,
-        };
-        handover.check_chains()?;
-        Ok(handover)
+        })
     }
 
     /// The root record.
@@ -220,45 +231,11 @@ impl<'m> Handover<'m> {
             .iter()
             .filter(|e| !matches!(e.kind(), Some(RecordKind::FlbTable | RecordKind::PciTable)))
     }
-
-    /// Checks that the blocks of chained tables after their first share no byte with the root,
-    /// any record of the directory, or the other table's blocks. The blocks of one chain are
-    /// disjoint already (ascending), and so are the root and the directory's records
-    /// ([`check_layout`]). O(blocks × records) against those, O(blocks) between the chains.
-    fn check_chains(&self) -> Result<(), GraphError> {
-        let fixed =
-            core::iter::once(self.root_span()).chain(self.root.entries().iter().map(|e| Span {
-                magic: e.magic(),
-                addr: e.phys_addr(),
-                len: u64::from(e.length()),
-            }));
-        let flb = self.flb.map(chained);
-        let pci = self.pci.map(chained);
-        let all = flb.clone().into_iter().flatten();
-        for span in all.chain(pci.clone().into_iter().flatten()) {
-            for other in fixed.clone() {
-                overlap(span, other)?;
-            }
-        }
-        // Both chains ascend: walk them together.
-        let (mut a, mut b) = (
-            flb.into_iter().flatten().peekable(),
-            pci.into_iter().flatten().peekable(),
-        );
-        while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
-            overlap(x, y)?;
-            if x.end() <= y.end() {
-                a.next();
-            } else {
-                b.next();
-            }
-        }
-        Ok(())
-    }
 }
 
-/// The blocks of `table` after its first, as spans, in ascending order.
-fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> + Clone {
+/// The blocks of `table` after its first (the first is in the directory), as spans, in
+/// ascending order.
+fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> {
     table.blocks().skip(1).map(|block| Span {
         magic: E::KIND.magic(),
         addr: block.phys,
@@ -266,105 +243,132 @@ fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> + Clone 
     })
 }
 
-/// [`GraphError::Overlap`] when `a` and `b` share a byte, the lower one first.
-fn overlap(a: Span, b: Span) -> Result<(), GraphError> {
-    if a.addr < b.end() && b.addr < a.end() {
-        let (first, second) = if (a.addr, a.magic) <= (b.addr, b.magic) {
-            (a, b)
-        } else {
-            (b, a)
+/// The root and the records its directory references, as spans sorted by address (and
+/// magic: magics are unique, so the order is total and the first overlap found is
+/// deterministic).
+struct Fixed {
+    spans: Vec<Span, { MAX_RECORDS + 1 }>,
+}
+
+impl Fixed {
+    /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`.
+    fn new<'a>(
+        root_addr: PhysAddr,
+        root_len: usize,
+        directory: impl ExactSizeIterator<Item = &'a DirEntry>,
+    ) -> Result<Fixed, GraphError> {
+        let count = directory.len();
+        let too_many = GraphError::TooManyRecords {
+            count: count as u64,
+            max: MAX_RECORDS as u64,
         };
-        return Err(GraphError::Overlap { first, second });
+        if count > MAX_RECORDS {
+            return Err(too_many);
+        }
+        let mut spans: Vec<Span, { MAX_RECORDS + 1 }> = Vec::new();
+        let root = Span {
+            magic: RecordKind::Root.magic(),
+            addr: root_addr,
+            len: root_len as u64,
+        };
+        spans.push(root).map_err(|_| too_many)?;
+        for e in directory {
+            let span = Span {
+                magic: e.magic(),
+                addr: e.phys_addr(),
+                len: u64::from(e.length()),
+            };
+            spans.push(span).map_err(|_| too_many)?;
+        }
+        spans.sort_unstable_by_key(|s| (s.addr, s.magic));
+        Ok(Fixed { spans })
     }
-    Ok(())
 }
 
-/// Reads the table `entry` references and opens it against the root, following its chain.
-fn open<'m, E: Entry, M: PhysMemory + PhysMem + Sync>(
-    mem: &'m M,
-    root: &Root<'_>,
-    entry: &DirEntry,
-) -> Result<Table<'m, E>, GraphError> {
-    let memory = |error| GraphError::Memory {
-        kind: E::KIND,
-        error,
-    };
-    let len = usize::try_from(entry.length()).map_err(|_| {
-        memory(MemError {
-            addr: entry.phys_addr(),
-            len: usize::MAX,
-            fault: MemFault::Overflow,
-        })
-    })?;
-    // The first block through this crate's memory, for its precise error.
-    PhysMemory::read(mem, entry.phys_addr(), len).map_err(memory)?;
-    root.open_table::<E>(mem).map_err(GraphError::Table)
-}
-
-/// Checks that the root and the records of `directory` share no byte: sorts their spans by
-/// address and compares neighbours, O(k log k) for k <= [`MAX_RECORDS`].
-fn check_layout<'a>(
-    root_addr: u64,
-    root_len: usize,
-    directory: impl ExactSizeIterator<Item = &'a DirEntry>,
+/// The one placement check: no two of the root, the records of the directory (`fixed`) and
+/// the blocks of the chains `a` and `b` (each ascending, as a decoded [`Table`] guarantees)
+/// share a byte.
+///
+/// Merges the three ascending sequences by `(address, magic)` and compares each span with the
+/// one reaching furthest so far: O(k log k) for the k <= [`MAX_RECORDS`] + 1 fixed spans (the
+/// sort), then O(k + blocks), in constant memory. The overlap reported is the first in address
+/// order, the span reaching over the other first.
+fn check_layout(
+    fixed: &Fixed,
+    a: impl Iterator<Item = Span>,
+    b: impl Iterator<Item = Span>,
 ) -> Result<(), GraphError> {
-    let count = directory.len();
-    let too_many = GraphError::TooManyRecords {
-        count: count as u64,
-        max: MAX_RECORDS as u64,
-    };
-    if count > MAX_RECORDS {
-        return Err(too_many);
-    }
-    let mut spans: Vec<Span, { MAX_RECORDS + 1 }> = Vec::new();
-    let root = Span {
-        magic: RecordKind::Root.magic(),
-        addr: root_addr,
-        len: root_len as u64,
-    };
-    spans.push(root).map_err(|_| too_many)?;
-    for e in directory {
-        let span = Span {
-            magic: e.magic(),
-            addr: e.phys_addr(),
-            len: u64::from(e.length()),
+    let key = |s: &Span| (s.addr, s.magic);
+    let (mut f, mut a, mut b) = (
+        fixed.spans.iter().copied().peekable(),
+        a.peekable(),
+        b.peekable(),
+    );
+    let mut furthest: Option<Span> = None;
+    loop {
+        let next = [f.peek().map(key), a.peek().map(key), b.peek().map(key)];
+        let Some((which, _)) = next
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.map(|k| (i, k)))
+            .min_by_key(|&(_, k)| k)
+        else {
+            return Ok(());
         };
-        spans.push(span).map_err(|_| too_many)?;
-    }
-    // Magics are unique (the root's differs from every directory entry's, which are strictly
-    // ascending), so the order is total and the first overlap reported is deterministic.
-    spans.sort_unstable_by_key(|s| (s.addr, s.magic));
-    for pair in spans.windows(2) {
-        if let [first, second] = pair
-            && first.end() > second.addr
+        let span = match which {
+            0 => f.next(),
+            1 => a.next(),
+            _ => b.next(),
+        };
+        let Some(span) = span else {
+            return Ok(());
+        };
+        if let Some(first) = furthest
+            && first.end() > span.addr
         {
             return Err(GraphError::Overlap {
-                first: *first,
-                second: *second,
+                first,
+                second: span,
             });
         }
+        if furthest.is_none_or(|f| span.end() > f.end()) {
+            furthest = Some(span);
+        }
     }
-    Ok(())
+}
+
+/// Reads the table `entry` references and opens it against the root, following its chain: the
+/// first block is read once, and a range not in `mem` is [`GraphError::Memory`] naming it.
+fn open<'m, E: Entry, M: PhysMem + Sync>(
+    mem: &'m M,
+    root: &Root<'_>,
+) -> Result<Table<'m, E>, GraphError> {
+    root.open_table::<E>(mem).map_err(|e| match e.error {
+        Error::Chain {
+            kind,
+            fault: ChainFault::Unmapped(error),
+        } if e.block == 0 => GraphError::Memory { kind, error },
+        _ => GraphError::Table(e),
+    })
 }
 
 /// Writes the root record at `root_addr`, referencing `records` (in any order; one per kind),
-/// after checking that none of them and the root share a byte; then loads the whole handover
-/// back from `mem`, exactly as the next kernel will, and returns the root's length.
+/// after checking that none of them and the root share a byte, and returns the root's length.
 ///
 /// `records` are the directory entries the serializers returned
 /// ([`FlbRegistry::serialize`](crate::flb::FlbRegistry::serialize),
 /// [`PciTracker::serialize`](crate::pci::PciTracker::serialize)); each must already be in
-/// `mem` with the same `generation`.
+/// `mem` with the same `generation`. Nothing is read back: the next kernel's
+/// [`Handover::load`] is the one validation of the whole graph (chains included).
 ///
 /// # Errors
 ///
 /// [`GraphError::TooManyRecords`], [`GraphError::Overlap`], [`GraphError::Memory`] when the
-/// root does not fit the memory, [`GraphError::Record`] for a duplicate kind, and any error of
-/// [`Handover::load`] from the read-back.
-pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
+/// root does not fit the memory, [`GraphError::Record`] for a duplicate kind.
+pub fn write_root<M: PhysMemMut + ?Sized>(
     mem: &mut M,
     version: AbiVersion,
-    root_addr: u64,
+    root_addr: PhysAddr,
     generation: u64,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
@@ -377,9 +381,10 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
     directory.sort_unstable_by_key(DirEntry::magic);
     let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
     let root_len = Root::len_for(version, capacity).ok_or(too_many)?;
-    check_layout(root_addr, root_len, directory.iter())?;
+    let fixed = Fixed::new(root_addr, root_len, directory.iter())?;
+    check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
     let out = mem
-        .slice_mut(root_addr, root_len)
+        .write(root_addr, root_len)
         .map_err(|error| GraphError::Memory {
             kind: RecordKind::Root,
             error,
@@ -392,6 +397,126 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
         directory.iter().copied(),
     )
     .map_err(GraphError::Record)?;
-    Handover::load(&*mem, root_addr, root_len)?;
     Ok(root_len)
+}
+
+/// What writing a table refused: a block not in memory, or the table itself.
+pub(crate) enum TableWriteError {
+    /// A block's range is not in the memory given.
+    Memory(MemError),
+    /// The entries or the blocks (the error names the block).
+    Table(TableError),
+}
+
+/// Writes `entries` as the table of kind `E` over `blocks`, through `mem`: the one
+/// serialization routine of the FLB registry and the PCI tracker (one record, or a chain),
+/// which only yield their entries. Returns the directory entry of the first block.
+pub(crate) fn write_table<E: Entry, M: PhysMemMut + ?Sized>(
+    mut mem: &mut M,
+    version: AbiVersion,
+    blocks: &[BlockPlace],
+    generation: u64,
+    entries: impl IntoIterator<Item = E::Item>,
+) -> Result<DirEntry, TableWriteError> {
+    match Table::<E>::encode(&mut mem, version, generation, blocks, entries) {
+        Ok(written) => Ok(written.dir),
+        Err(TableError {
+            error:
+                Error::Chain {
+                    fault: ChainFault::Unmapped(error),
+                    ..
+                },
+            ..
+        }) => Err(TableWriteError::Memory(error)),
+        Err(e) => Err(TableWriteError::Table(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(magic: u32, addr: u64, len: u64) -> Span {
+        Span {
+            magic,
+            addr: PhysAddr::new(addr),
+            len,
+        }
+    }
+
+    const ROOT: u32 = RecordKind::Root.magic();
+    const FLB: u32 = RecordKind::FlbTable.magic();
+    const PCI: u32 = RecordKind::PciTable.magic();
+
+    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000.
+    fn fixed() -> Fixed {
+        let flb = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
+        let pci = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0);
+        Fixed::new(PhysAddr::new(0x3000), 0x100, [flb, pci].iter()).unwrap()
+    }
+
+    fn check(flb: &[Span], pci: &[Span]) -> Result<(), GraphError> {
+        check_layout(&fixed(), flb.iter().copied(), pci.iter().copied())
+    }
+
+    fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
+        Err(GraphError::Overlap { first, second })
+    }
+
+    #[test]
+    fn one_check_covers_root_records_and_chain_blocks() {
+        // Disjoint: the chains' blocks interleave with the records and each other.
+        let flb = [span(FLB, 0x1100, 0x80), span(FLB, 0x4000, 0x100)];
+        let pci = [span(PCI, 0x2100, 0x80), span(PCI, 0x3100, 0x100)];
+        assert_eq!(check(&flb, &pci), Ok(()));
+        assert_eq!(check(&[], &[]), Ok(()));
+        // Touching is not overlapping.
+        assert_eq!(check(&[span(FLB, 0x2f00, 0x100)], &[]), Ok(()));
+
+        // A chain block inside the root.
+        assert_eq!(
+            check(&[span(FLB, 0x30f0, 0x20)], &[]),
+            overlap(span(ROOT, 0x3000, 0x100), span(FLB, 0x30f0, 0x20))
+        );
+        // A chain block reaching into a record.
+        assert_eq!(
+            check(&[], &[span(PCI, 0x0f80, 0x81)]),
+            overlap(span(PCI, 0x0f80, 0x81), span(FLB, 0x1000, 0x100))
+        );
+        // Blocks of the two chains over each other.
+        assert_eq!(
+            check(&[span(FLB, 0x5000, 0x100)], &[span(PCI, 0x50ff, 0x10)]),
+            overlap(span(FLB, 0x5000, 0x100), span(PCI, 0x50ff, 0x10))
+        );
+        // A long block covering several later spans: reported against the first it covers.
+        assert_eq!(
+            check(&[span(FLB, 0x0800, 0x4000)], &[]),
+            overlap(span(FLB, 0x0800, 0x4000), span(FLB, 0x1000, 0x100))
+        );
+        // A block at the very top of the address space ends there (saturated).
+        assert_eq!(check(&[span(FLB, u64::MAX - 0x10, 0x10)], &[]), Ok(()));
+    }
+
+    #[test]
+    fn records_against_the_root_and_each_other() {
+        let root = PhysAddr::new(0x3000);
+        let a = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
+        let b = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x10f0), 0x100, 0);
+        let fixed = Fixed::new(root, 0x100, [a, b].iter()).unwrap();
+        assert_eq!(
+            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
+        );
+        let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
+        let fixed = Fixed::new(root, 0x100, [a, c].iter()).unwrap();
+        assert_eq!(
+            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
+        );
+        let many = [a; MAX_RECORDS + 1];
+        assert!(matches!(
+            Fixed::new(root, 0x100, many.iter()),
+            Err(GraphError::TooManyRecords { count: 17, max: 16 })
+        ));
+    }
 }

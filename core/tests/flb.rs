@@ -8,9 +8,10 @@ use std::thread;
 
 use common::{Blocking, CAP, Recorder, Registry, Seen, flb_table, leak_registry};
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{EntryFault, FlbFlags, FlbTable, RecordKind};
 use liveupdate_core::flb::{FlbError, OpsError};
-use liveupdate_core::mem::{MemError, MemFault, PhysMemory, SliceMemory};
+use liveupdate_core::mem::{MemError, MemFault, PhysMem, SliceMemory};
 
 const ENOMEM: OpsError = OpsError(-12);
 const EIO: OpsError = OpsError(-5);
@@ -97,10 +98,17 @@ fn a_failed_preserve_leaves_the_count_at_zero() {
         Err(FlbError::PreserveFailed(ENOMEM))
     );
     assert_eq!(reg.unpreserve_file("a"), Err(FlbError::NotPreserved));
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
-    reg.serialize(&mut mem, AbiVersion::V1, 0, 1).unwrap();
-    let table =
-        FlbTable::decode(mem.read(0, Registry::record_len(AbiVersion::V1)).unwrap()).unwrap();
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(0),
+        vec![0u8; Registry::record_len(AbiVersion::V1)],
+    );
+    reg.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1)
+        .unwrap();
+    let table = FlbTable::decode(
+        mem.read(PhysAddr::new(0), Registry::record_len(AbiVersion::V1))
+            .unwrap(),
+    )
+    .unwrap();
     assert!(table.entries().is_empty(), "no entry for a failed preserve");
     // The failure is not sticky on the outgoing side: the next file tries again.
     *ops.preserve_error.lock().unwrap() = None;
@@ -142,17 +150,26 @@ fn serialize_is_busy_while_a_preserve_runs() {
     reg.register("slow", ops).unwrap();
     let worker = thread::spawn(move || reg.preserve_file("slow"));
     ops.entered.wait();
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(0),
+        vec![0u8; Registry::record_len(AbiVersion::V1)],
+    );
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        reg.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1),
         Err(FlbError::Busy)
     );
     assert!(mem.into_inner().iter().all(|&b| b == 0), "nothing written");
     assert_eq!(reg.preserve_file("slow"), Err(FlbError::Busy));
     ops.release.wait();
     assert_eq!(worker.join().unwrap(), Ok(1));
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
-    assert!(reg.serialize(&mut mem, AbiVersion::V1, 0, 1).is_ok());
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(0),
+        vec![0u8; Registry::record_len(AbiVersion::V1)],
+    );
+    assert!(
+        reg.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -171,15 +188,18 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
     reg.unpreserve_file("mid").unwrap();
 
     let base = 0x4000_0000;
-    let mut mem = SliceMemory::new(base, vec![0u8; 0x1000]);
+    let mut mem = SliceMemory::new(PhysAddr::new(base), vec![0u8; 0x1000]);
     let dir = reg
-        .serialize(&mut mem, AbiVersion::V1, base + 0x100, 9)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(base + 0x100), 9)
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::FlbTable));
-    assert_eq!(dir.phys_addr(), base + 0x100);
+    assert_eq!(dir.phys_addr(), PhysAddr::new(base + 0x100));
     assert_eq!(dir.length() as usize, Registry::record_len(AbiVersion::V1));
     let bytes = mem
-        .read(base + 0x100, Registry::record_len(AbiVersion::V1))
+        .read(
+            PhysAddr::new(base + 0x100),
+            Registry::record_len(AbiVersion::V1),
+        )
         .unwrap();
     let table = FlbTable::decode(bytes).unwrap();
     assert_eq!(dir.crc(), table.header().crc());
@@ -202,14 +222,17 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
 #[test]
 fn serialize_refuses_unmapped_memory() {
     let reg = Registry::new();
-    let mut mem = SliceMemory::new(0x1000, vec![0u8; Registry::record_len(AbiVersion::V1) - 1]);
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(0x1000),
+        vec![0u8; Registry::record_len(AbiVersion::V1) - 1],
+    );
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1, 0x1000, 1),
+        reg.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0x1000), 1),
         Err(FlbError::Memory(MemError {
-            addr: 0x1000,
+            addr: PhysAddr::new(0x1000),
             len: Registry::record_len(AbiVersion::V1),
             fault: MemFault::Unmapped {
-                base: 0x1000,
+                base: PhysAddr::new(0x1000),
                 size: Registry::record_len(AbiVersion::V1) as u64 - 1
             }
         }))
@@ -559,7 +582,7 @@ fn every_error_says_what_happened() {
         assert_eq!(error.to_string(), message);
     }
     let memory = FlbError::Memory(MemError {
-        addr: 0x1000,
+        addr: PhysAddr::new(0x1000),
         len: 8,
         fault: MemFault::Overflow,
     });

@@ -7,14 +7,15 @@ mod common;
 
 use common::{Recorder, Registry};
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    BlockPlace, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress, RecordKind,
-    Root, TableError, Unfit, seal,
+    BlockPlace, ChainFault, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress,
+    RecordKind, Root, TableError, Unfit, seal,
 };
 use liveupdate_core::flb::FlbRegistry;
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
-use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemoryMut, SliceMemory};
+use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemMut, SliceMemory};
 use liveupdate_core::pci::{PciError, PciTracker};
 use proptest::prelude::*;
 
@@ -35,14 +36,21 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
     reg.preserve_file("pci-v1").unwrap();
     let pci = Pci::new();
     pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
-    let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let flb = reg
-        .serialize(&mut mem, AbiVersion::V1, FLB_AT, generation)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(FLB_AT), generation)
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1, PCI_AT, generation)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(PCI_AT), generation)
         .unwrap();
-    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, generation, &[pci, flb]).unwrap();
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(ROOT_AT),
+        generation,
+        &[pci, flb],
+    )
+    .unwrap();
     (mem.into_inner(), root_len, [flb, pci])
 }
 
@@ -81,14 +89,14 @@ fn put(mem: &mut [u8], addr: u64, bytes: &[u8]) {
 #[test]
 fn load_returns_every_record_validated() {
     let (bytes, root_len, _) = image(4);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    let handover = Handover::load(&mem, ROOT_AT, root_len).unwrap();
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len).unwrap();
     assert_eq!(handover.generation(), 4);
     assert_eq!(
         handover.root_span(),
         Span {
             magic: RecordKind::Root.magic(),
-            addr: ROOT_AT,
+            addr: PhysAddr::new(ROOT_AT),
             len: root_len as u64
         }
     );
@@ -107,11 +115,11 @@ fn load_works_through_a_direct_map() {
     let offset = virt - usize::try_from(BASE).unwrap();
     // SAFETY: `bytes` outlives `map` and the handover, is not written while they live, and
     // its address was exposed above.
-    let map = unsafe { DirectMap::new(offset, BASE, bytes.len()) }.unwrap();
-    let handover = Handover::load(&map, ROOT_AT, root_len).unwrap();
+    let map = unsafe { DirectMap::new(offset, PhysAddr::new(BASE), bytes.len()) }.unwrap();
+    let handover = Handover::load(&map, PhysAddr::new(ROOT_AT), root_len).unwrap();
     assert_eq!(handover.pci_table().unwrap().len(), 1);
     assert!(matches!(
-        Handover::load(&map, ROOT_AT + 0x1000, root_len),
+        Handover::load(&map, PhysAddr::new(ROOT_AT + 0x1000), root_len),
         Err(GraphError::Memory {
             kind: RecordKind::Root,
             ..
@@ -121,18 +129,18 @@ fn load_works_through_a_direct_map() {
 
 #[test]
 fn no_handover_is_its_own_case() {
-    let mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     assert_eq!(
-        Handover::load(&mem, ROOT_AT, 0).unwrap_err(),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), 0).unwrap_err(),
         GraphError::NoHandover
     );
     assert_eq!(
-        Handover::load(&mem, 0, 0).unwrap_err(),
+        Handover::load(&mem, PhysAddr::new(0), 0).unwrap_err(),
         GraphError::NoHandover
     );
     // Zeroed memory: a zero magic.
     assert_eq!(
-        Handover::load(&mem, ROOT_AT, 112).unwrap_err(),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), 112).unwrap_err(),
         GraphError::NoHandover
     );
     assert_eq!(
@@ -144,17 +152,17 @@ fn no_handover_is_its_own_case() {
 #[test]
 fn an_unmapped_root_is_a_memory_error() {
     let (bytes, root_len, _) = image(1);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    let err = Handover::load(&mem, BASE + SIZE as u64 - 8, root_len).unwrap_err();
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    let err = Handover::load(&mem, PhysAddr::new(BASE + SIZE as u64 - 8), root_len).unwrap_err();
     assert_eq!(
         err,
         GraphError::Memory {
             kind: RecordKind::Root,
             error: MemError {
-                addr: BASE + SIZE as u64 - 8,
+                addr: PhysAddr::new(BASE + SIZE as u64 - 8),
                 len: root_len,
                 fault: MemFault::Unmapped {
-                    base: BASE,
+                    base: PhysAddr::new(BASE),
                     size: SIZE as u64
                 }
             }
@@ -167,7 +175,7 @@ fn an_unmapped_root_is_a_memory_error() {
         )
     );
     assert!(matches!(
-        Handover::load(&mem, u64::MAX, 2),
+        Handover::load(&mem, PhysAddr::new(u64::MAX), 2),
         Err(GraphError::Memory {
             error: MemError {
                 fault: MemFault::Overflow,
@@ -182,18 +190,18 @@ fn an_unmapped_root_is_a_memory_error() {
 fn a_corrupt_root_is_a_record_error() {
     let (mut bytes, root_len, _) = image(1);
     put(&mut bytes, ROOT_AT + 70, &[0xee]);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert!(matches!(
-        Handover::load(&mem, ROOT_AT, root_len),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len),
         Err(GraphError::Record(Error::Checksum {
             kind: RecordKind::Root,
             ..
         }))
     ));
     // A length that is not the root's.
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert!(matches!(
-        Handover::load(&mem, ROOT_AT, root_len - 8),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len - 8),
         Err(GraphError::Record(_))
     ));
 }
@@ -205,21 +213,21 @@ fn a_record_outside_memory_is_a_memory_error_naming_it() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
             (pci.magic(), outside, pci.length(), pci.crc()),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert_eq!(
-        Handover::load(&mem, ROOT_AT, root.len()).unwrap_err(),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err(),
         GraphError::Memory {
             kind: RecordKind::PciTable,
             error: MemError {
-                addr: outside,
+                addr: PhysAddr::new(outside),
                 len: pci.length() as usize,
                 fault: MemFault::Unmapped {
-                    base: BASE,
+                    base: PhysAddr::new(BASE),
                     size: SIZE as u64
                 }
             }
@@ -231,9 +239,9 @@ fn a_record_outside_memory_is_a_memory_error_naming_it() {
 fn a_corrupt_record_is_caught_by_its_checksum() {
     let (mut bytes, root_len, _) = image(1);
     put(&mut bytes, PCI_AT + 64, &[0x01]);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert!(matches!(
-        Handover::load(&mem, ROOT_AT, root_len),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len),
         Err(GraphError::Table(TableError {
             block: 0,
             error: Error::Checksum {
@@ -252,14 +260,19 @@ fn a_record_the_directory_does_not_describe_is_refused() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc() ^ 1),
-            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (
+                flb.magic(),
+                flb.phys_addr().raw(),
+                flb.length(),
+                flb.crc() ^ 1,
+            ),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert!(matches!(
-        Handover::load(&mem, ROOT_AT, root.len()),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()),
         Err(GraphError::Table(TableError {
             block: 0,
             error: Error::Directory {
@@ -278,17 +291,17 @@ fn a_record_of_another_generation_is_refused() {
     let root = raw_root(
         2,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
-            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert_eq!(
-        Handover::load(&mem, ROOT_AT, root.len()).unwrap_err(),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err(),
         GraphError::Table(TableError {
             block: 0,
-            phys: FLB_AT,
+            phys: PhysAddr::new(FLB_AT),
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
                 expected: 2,
@@ -305,21 +318,21 @@ fn overlapping_records_are_refused_naming_both() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
             (pci.magic(), FLB_AT + 0x100, pci.length(), pci.crc()),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    let err = Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err();
     let first = Span {
         magic: flb.magic(),
-        addr: FLB_AT,
+        addr: PhysAddr::new(FLB_AT),
         len: u64::from(flb.length()),
     };
     let second = Span {
         magic: pci.magic(),
-        addr: FLB_AT + 0x100,
+        addr: PhysAddr::new(FLB_AT + 0x100),
         len: u64::from(pci.length()),
     };
     assert_eq!(err, GraphError::Overlap { first, second });
@@ -339,17 +352,17 @@ fn a_record_overlapping_the_root_is_refused() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
             (pci.magic(), ROOT_AT - 8, pci.length(), pci.crc()),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    match Handover::load(&mem, ROOT_AT, root.len()).unwrap_err() {
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    match Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err() {
         GraphError::Overlap { first, second } => {
             assert_eq!(first.kind(), Some(RecordKind::PciTable));
             assert_eq!(second.kind(), Some(RecordKind::Root));
-            assert_eq!(second.addr, ROOT_AT);
+            assert_eq!(second.addr, PhysAddr::new(ROOT_AT));
         }
         other => panic!("expected an overlap, got {other:?}"),
     }
@@ -363,17 +376,17 @@ fn unknown_kinds_are_listed_not_read_but_checked_for_overlap() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
-            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
             (LUOX, far, 4096, 0x1234),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    let handover = Handover::load(&mem, ROOT_AT, root.len()).unwrap();
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap();
     let unknown: Vec<_> = handover
         .unknown()
-        .map(|e| (e.magic(), e.phys_addr(), e.length()))
+        .map(|e| (e.magic(), e.phys_addr().raw(), e.length()))
         .collect();
     assert_eq!(unknown, [(LUOX, far, 4096)]);
     assert!(handover.flb_table().is_some() && handover.pci_table().is_some());
@@ -382,14 +395,14 @@ fn unknown_kinds_are_listed_not_read_but_checked_for_overlap() {
     let root = raw_root(
         1,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
-            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
             (LUOX, PCI_AT + 8, 64, 0x1234),
         ],
     );
     put(&mut bytes, ROOT_AT, &root);
-    let mem = SliceMemory::new(BASE, &bytes[..]);
-    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    let err = Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -405,8 +418,8 @@ fn a_directory_over_the_limit_is_refused() {
         .map(|i| (LUOX + i, 0x1000_0000 + u64::from(i) * 0x1000, 64, 0))
         .collect();
     let root = raw_root(1, &entries);
-    let mem = SliceMemory::new(0, &root[..]);
-    let err = Handover::load(&mem, 0, root.len()).unwrap_err();
+    let mem = SliceMemory::new(PhysAddr::new(0), &root[..]);
+    let err = Handover::load(&mem, PhysAddr::new(0), root.len()).unwrap_err();
     assert_eq!(err, GraphError::TooManyRecords { count: 17, max: 16 });
     assert_eq!(
         err.to_string(),
@@ -414,9 +427,9 @@ fn a_directory_over_the_limit_is_refused() {
     );
     // Exactly the limit is fine.
     let root = raw_root(1, &entries[..MAX_RECORDS]);
-    let mem = SliceMemory::new(0, &root[..]);
+    let mem = SliceMemory::new(PhysAddr::new(0), &root[..]);
     assert_eq!(
-        Handover::load(&mem, 0, root.len())
+        Handover::load(&mem, PhysAddr::new(0), root.len())
             .unwrap()
             .unknown()
             .count(),
@@ -427,8 +440,8 @@ fn a_directory_over_the_limit_is_refused() {
 #[test]
 fn a_root_without_records_is_a_handover_without_tables() {
     let root = raw_root(7, &[]);
-    let mem = SliceMemory::new(0x5000, &root[..]);
-    let handover = Handover::load(&mem, 0x5000, root.len()).unwrap();
+    let mem = SliceMemory::new(PhysAddr::new(0x5000), &root[..]);
+    let handover = Handover::load(&mem, PhysAddr::new(0x5000), root.len()).unwrap();
     assert!(handover.flb_table().is_none() && handover.pci_table().is_none());
     assert_eq!(handover.generation(), 7);
 }
@@ -438,17 +451,34 @@ fn a_root_without_records_is_a_handover_without_tables() {
 #[test]
 fn write_root_checks_before_writing() {
     let (bytes, _, [flb, pci]) = image(1);
-    let fresh = || SliceMemory::new(BASE, bytes.clone());
+    let fresh = || SliceMemory::new(PhysAddr::new(BASE), bytes.clone());
 
     let too_many = vec![flb; MAX_RECORDS + 1];
     assert_eq!(
-        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &too_many),
+        write_root(
+            &mut fresh(),
+            AbiVersion::V1,
+            PhysAddr::new(ROOT_AT),
+            1,
+            &too_many
+        ),
         Err(GraphError::TooManyRecords { count: 17, max: 16 })
     );
     // Two FLB tables (at different places: at the same place they would overlap).
-    let second_flb = DirEntry::new(RecordKind::FlbTable, PCI_AT, pci.length(), pci.crc());
+    let second_flb = DirEntry::new(
+        RecordKind::FlbTable,
+        PhysAddr::new(PCI_AT),
+        pci.length(),
+        pci.crc(),
+    );
     assert!(matches!(
-        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &[flb, second_flb]),
+        write_root(
+            &mut fresh(),
+            AbiVersion::V1,
+            PhysAddr::new(ROOT_AT),
+            1,
+            &[flb, second_flb]
+        ),
         Err(GraphError::Record(Error::Entry {
             kind: RecordKind::Root,
             fault: EntryFault::Duplicate,
@@ -458,7 +488,13 @@ fn write_root_checks_before_writing() {
     // The root would cover the PCI table.
     let mut mem = fresh();
     assert!(matches!(
-        write_root(&mut mem, AbiVersion::V1, PCI_AT + 16, 1, &[flb, pci]),
+        write_root(
+            &mut mem,
+            AbiVersion::V1,
+            PhysAddr::new(PCI_AT + 16),
+            1,
+            &[flb, pci]
+        ),
         Err(GraphError::Overlap { .. })
     ));
     assert_eq!(mem.into_inner(), bytes, "nothing written");
@@ -466,7 +502,7 @@ fn write_root_checks_before_writing() {
         write_root(
             &mut fresh(),
             AbiVersion::V1,
-            BASE + SIZE as u64 - 16,
+            PhysAddr::new(BASE + SIZE as u64 - 16),
             1,
             &[flb, pci]
         ),
@@ -478,20 +514,25 @@ fn write_root_checks_before_writing() {
 }
 
 #[test]
-fn write_root_reads_back_what_the_next_kernel_will_read() {
+fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
+    // write_root checks placement and writes; it does not read the graph back. The one
+    // validation is the next kernel's Handover::load, which refuses what does not hold.
     let (bytes, _, [flb, pci]) = image(1);
     // The records are generation 1: a root of generation 2 does not describe them.
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), bytes.clone());
+    let len = write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(ROOT_AT),
+        2,
+        &[flb, pci],
+    )
+    .expect("placement holds");
     assert_eq!(
-        write_root(
-            &mut SliceMemory::new(BASE, bytes.clone()),
-            AbiVersion::V1,
-            ROOT_AT,
-            2,
-            &[flb, pci]
-        ),
+        Handover::load(&mem, PhysAddr::new(ROOT_AT), len).map(drop),
         Err(GraphError::Table(TableError {
             block: 0,
-            phys: FLB_AT,
+            phys: PhysAddr::new(FLB_AT),
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
                 expected: 2,
@@ -500,9 +541,17 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
         }))
     );
     // A record that is not in memory.
-    let mut empty = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    let mut empty = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
+    let len = write_root(
+        &mut empty,
+        AbiVersion::V1,
+        PhysAddr::new(ROOT_AT),
+        1,
+        &[flb],
+    )
+    .expect("placement holds");
     assert!(matches!(
-        write_root(&mut empty, AbiVersion::V1, ROOT_AT, 1, &[flb]),
+        Handover::load(&empty, PhysAddr::new(ROOT_AT), len),
         Err(GraphError::Table(TableError {
             block: 0,
             error: Error::NoRecord {
@@ -516,17 +565,17 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
 #[test]
 fn chained_tables_are_written_followed_and_placed() {
     // v2: the PCI table over three blocks, the FLB table over two, placed between and after
-    // the other records; write_root reads everything back through the chains.
-    let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
+    // the other records; the next kernel follows everything through the chains.
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let tracker: PciTracker<8> = PciTracker::new();
     for bus in 1..=5 {
         tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
     }
     let block = |phys, capacity| BlockPlace { phys, capacity };
     let pci_blocks = [
-        block(PCI_AT, 2),
-        block(PCI_AT + 0x100, 2),
-        block(ROOT_AT + 0x400, 2),
+        block(PhysAddr::new(PCI_AT), 2),
+        block(PhysAddr::new(PCI_AT + 0x100), 2),
+        block(PhysAddr::new(ROOT_AT + 0x400), 2),
     ];
     let pci = tracker
         .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
@@ -536,12 +585,22 @@ fn chained_tables_are_written_followed_and_placed() {
         reg.register(name, Recorder::leak(name, 1, 2)).unwrap();
         reg.preserve_file(name).unwrap();
     }
-    let flb_blocks = [block(FLB_AT, 2), block(FLB_AT + 0x200, 2)];
+    let flb_blocks = [
+        block(PhysAddr::new(FLB_AT), 2),
+        block(PhysAddr::new(FLB_AT + 0x200), 2),
+    ];
     let flb = reg
         .serialize_blocks(&mut mem, AbiVersion::V2, &flb_blocks, 4)
         .unwrap();
-    let len = write_root(&mut mem, AbiVersion::V2, ROOT_AT, 4, &[flb, pci]).unwrap();
-    let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
+    let len = write_root(
+        &mut mem,
+        AbiVersion::V2,
+        PhysAddr::new(ROOT_AT),
+        4,
+        &[flb, pci],
+    )
+    .unwrap();
+    let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), len).unwrap();
     let pci_table = handover.pci_table().unwrap();
     assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
     assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0)));
@@ -557,7 +616,7 @@ fn chained_tables_are_written_followed_and_placed() {
         err,
         PciError::Table(TableError {
             block: 0,
-            phys: PCI_AT,
+            phys: PhysAddr::new(PCI_AT),
             error: Error::Unfit {
                 kind: RecordKind::PciTable,
                 version: AbiVersion::V1,
@@ -574,23 +633,77 @@ fn chained_tables_are_written_followed_and_placed() {
     let root = raw_root(
         4,
         &[
-            (flb.magic(), flb.phys_addr(), flb.length(), flb.crc()),
-            (pci.magic(), pci.phys_addr(), pci.length(), pci.crc()),
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
             (LUOX, PCI_AT + 0x100, 0x80, 0),
         ],
     );
-    mem.slice_mut(ROOT_AT, root.len())
+    mem.write(PhysAddr::new(ROOT_AT), root.len())
         .unwrap()
         .copy_from_slice(&root);
-    let err = Handover::load(&mem, ROOT_AT, root.len()).unwrap_err();
+    let err = Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err();
     let span = |magic, addr, len| Span { magic, addr, len };
     assert_eq!(
         err,
         GraphError::Overlap {
-            first: span(RecordKind::PciTable.magic(), PCI_AT + 0x100, 112),
-            second: span(LUOX, PCI_AT + 0x100, 0x80),
+            first: span(
+                RecordKind::PciTable.magic(),
+                PhysAddr::new(PCI_AT + 0x100),
+                112
+            ),
+            second: span(LUOX, PhysAddr::new(PCI_AT + 0x100), 0x80),
         }
     );
+}
+
+#[test]
+fn a_chain_block_outside_memory_names_its_range() {
+    // The PCI table over three blocks, the last above the memory the next kernel maps.
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
+    let tracker: PciTracker<8> = PciTracker::new();
+    for bus in 1..=5 {
+        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+    }
+    let last = ROOT_AT + 0x400;
+    let blocks = [PCI_AT, PCI_AT + 0x100, last].map(|at| BlockPlace {
+        phys: PhysAddr::new(at),
+        capacity: 2,
+    });
+    let pci = tracker
+        .serialize_blocks(&mut mem, AbiVersion::V2, &blocks, 4)
+        .unwrap();
+    let len = write_root(&mut mem, AbiVersion::V2, PhysAddr::new(ROOT_AT), 4, &[pci]).unwrap();
+    let bytes = mem.into_inner();
+    let mapped = usize::try_from(last - BASE).unwrap();
+    let short = SliceMemory::new(PhysAddr::new(BASE), &bytes[..mapped]);
+    let error = MemError {
+        addr: PhysAddr::new(last),
+        len: HEADER_LEN,
+        fault: MemFault::Unmapped {
+            base: PhysAddr::new(BASE),
+            size: mapped as u64,
+        },
+    };
+    let err = Handover::load(&short, PhysAddr::new(ROOT_AT), len).unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::Table(TableError {
+            block: 2,
+            phys: PhysAddr::new(last),
+            error: Error::Chain {
+                kind: RecordKind::PciTable,
+                fault: ChainFault::Unmapped(error),
+            },
+        })
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("{last:#x} of {HEADER_LEN} bytes")),
+        "{text}"
+    );
+
+    // A first block out of memory is the record's own memory error, with its range
+    // (a_record_outside_memory_is_a_memory_error_naming_it).
 }
 
 // ---------------------------------------------------------------- every byte
@@ -608,10 +721,10 @@ proptest! {
         let addr = BASE + offset as u64;
         let within = |at: u64, len: u64| (at..at + len).contains(&addr);
         let in_record = within(ROOT_AT, root_len as u64)
-            || within(flb.phys_addr(), u64::from(flb.length()))
-            || within(pci.phys_addr(), u64::from(pci.length()));
-        let mem = SliceMemory::new(BASE, &bytes[..]);
-        let result = Handover::load(&mem, ROOT_AT, root_len);
+            || within(flb.phys_addr().raw(), u64::from(flb.length()))
+            || within(pci.phys_addr().raw(), u64::from(pci.length()));
+        let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+        let result = Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len);
         prop_assert_eq!(result.is_err(), in_record, "{:?}", result.err());
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Recorder, Registry};
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{FlbFlags, PciAddress};
 use liveupdate_core::flb::{FlbError, FlbOps, OpsError, Preserved};
 use liveupdate_core::graph::{Handover, write_root};
@@ -82,10 +83,21 @@ fn outgoing() -> (Vec<u8>, usize) {
         "preserve on the first file only"
     );
 
-    let mut mem = SliceMemory::new(BASE, vec![0u8; 0x3000]);
-    let flb = flbs.serialize(&mut mem, AbiVersion::V1, FLB_AT, 1).unwrap();
-    let pci = pci.serialize(&mut mem, AbiVersion::V1, PCI_AT, 1).unwrap();
-    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, 1, &[flb, pci]).unwrap();
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x3000]);
+    let flb = flbs
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(FLB_AT), 1)
+        .unwrap();
+    let pci = pci
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(PCI_AT), 1)
+        .unwrap();
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(ROOT_AT),
+        1,
+        &[flb, pci],
+    )
+    .unwrap();
     (mem.into_inner(), root_len)
 }
 
@@ -94,11 +106,12 @@ fn a_live_update_end_to_end() {
     let (image, root_len) = outgoing();
 
     // Kernel B, after kexec. Its handover memory lives as long as the kernel.
-    let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(SliceMemory::new(BASE, image)));
+    let mem: &'static SliceMemory<Vec<u8>> =
+        Box::leak(Box::new(SliceMemory::new(PhysAddr::new(BASE), image)));
     let flbs: &'static Registry = Box::leak(Box::new(Registry::new()));
     let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));
 
-    let handover = Handover::load(mem, ROOT_AT, root_len).unwrap();
+    let handover = Handover::load(mem, PhysAddr::new(ROOT_AT), root_len).unwrap();
     assert_eq!(handover.generation(), 1);
     flbs.load(&handover.flb_table().unwrap()).unwrap();
     pci.load(handover.pci_table().unwrap()).unwrap();
@@ -155,22 +168,22 @@ fn a_live_update_end_to_end() {
     let tracker = PciTracker::<32>::new();
     tracker.preserve(NIC).unwrap();
     let generation = handover.generation() + 1;
-    let mut out = SliceMemory::new(BASE, vec![0u8; 0x3000]);
+    let mut out = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x3000]);
     let flb = next
-        .serialize(&mut out, AbiVersion::V1, FLB_AT, generation)
+        .serialize(&mut out, AbiVersion::V1, PhysAddr::new(FLB_AT), generation)
         .unwrap();
     let pci_dir = tracker
-        .serialize(&mut out, AbiVersion::V1, PCI_AT, generation)
+        .serialize(&mut out, AbiVersion::V1, PhysAddr::new(PCI_AT), generation)
         .unwrap();
     let len = write_root(
         &mut out,
         AbiVersion::V1,
-        ROOT_AT,
+        PhysAddr::new(ROOT_AT),
         generation,
         &[flb, pci_dir],
     )
     .unwrap();
-    let handover = Handover::load(&out, ROOT_AT, len).unwrap();
+    let handover = Handover::load(&out, PhysAddr::new(ROOT_AT), len).unwrap();
     assert_eq!(handover.generation(), 2);
     let table = handover.pci_table().unwrap();
     assert!(table.is_preserved(NIC) && !table.is_preserved(GPU));

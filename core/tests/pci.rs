@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::Table;
 use liveupdate_abi::{PciAddress, PciEntry, PciTable, RecordKind};
-use liveupdate_core::mem::{MemError, MemFault, PhysMemory, SliceMemory};
+use liveupdate_core::mem::{MemError, MemFault, PhysMem, SliceMemory};
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 use proptest::prelude::*;
 
@@ -18,11 +19,11 @@ fn dev(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
 
 fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)> {
     let mut mem = SliceMemory::new(
-        0x9000,
+        PhysAddr::new(0x9000),
         vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1)],
     );
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V1, 0x9000, 3)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0x9000), 3)
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::PciTable));
     assert_eq!(
@@ -30,8 +31,11 @@ fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)>
         PciTracker::<N>::record_len(AbiVersion::V1)
     );
     let table = PciTable::decode(
-        mem.read(0x9000, PciTracker::<N>::record_len(AbiVersion::V1))
-            .unwrap(),
+        mem.read(
+            PhysAddr::new(0x9000),
+            PciTracker::<N>::record_len(AbiVersion::V1),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(dir.crc(), table.header().crc());
@@ -115,13 +119,16 @@ fn a_refcount_overflow_is_an_error_not_a_saturation() {
 #[test]
 fn serialize_refuses_unmapped_memory() {
     let pci = PciTracker::<4>::new();
-    let mut mem = SliceMemory::new(0, vec![0u8; 64]);
+    let mut mem = SliceMemory::new(PhysAddr::new(0), vec![0u8; 64]);
     assert_eq!(
-        pci.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        pci.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1),
         Err(PciError::Memory(MemError {
-            addr: 0,
+            addr: PhysAddr::new(0),
             len: PciTracker::<4>::record_len(AbiVersion::V1),
-            fault: MemFault::Unmapped { base: 0, size: 64 }
+            fault: MemFault::Unmapped {
+                base: PhysAddr::new(0),
+                size: 64
+            }
         }))
     );
     assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1), 64 + 4 * 8);

@@ -3,6 +3,7 @@
 //! refusing what it cannot express), chained tables, and the incoming identity check.
 #![cfg(not(loom))]
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, Error, IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags,
     PciIdentity, RecordKind, Table, TableError, Unfit,
@@ -30,7 +31,7 @@ fn written<const N: usize>(
     version: AbiVersion,
     blocks: &[BlockPlace],
 ) -> Result<Vec<PciDevice>, PciError> {
-    let mut mem = SliceMemory::new(BASE, vec![0u8; 0x4000]);
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x4000]);
     let dir = tracker.serialize_blocks(&mut mem, version, blocks, 1)?;
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::<PciEntry>::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();
@@ -39,7 +40,7 @@ fn written<const N: usize>(
 
 fn one(capacity: u32) -> [BlockPlace; 1] {
     [BlockPlace {
-        phys: BASE,
+        phys: PhysAddr::new(BASE),
         capacity,
     }]
 }
@@ -140,7 +141,7 @@ fn v1_is_written_when_it_can_be_and_refused_when_not() {
     let unfit = |what| {
         Err(PciError::Table(TableError {
             block: 0,
-            phys: BASE,
+            phys: PhysAddr::new(BASE),
             error: Error::Unfit {
                 kind: RecordKind::PciTable,
                 version: AbiVersion::V1,
@@ -186,7 +187,7 @@ fn the_table_spans_blocks_when_the_first_is_full() {
     }
     let blocks: Vec<_> = (0..4)
         .map(|i| BlockPlace {
-            phys: BASE + i * 0x200,
+            phys: PhysAddr::new(BASE + i * 0x200),
             capacity: 2,
         })
         .collect();
@@ -203,7 +204,7 @@ fn the_table_spans_blocks_when_the_first_is_full() {
     ));
     // Blocks the memory does not hold: the memory's error.
     let far = [BlockPlace {
-        phys: BASE + 0x10_0000,
+        phys: PhysAddr::new(BASE + 0x10_0000),
         capacity: 16,
     }];
     assert!(matches!(
@@ -222,9 +223,9 @@ fn the_incoming_side_checks_identities() {
         .preserve_device(gpu(), Some(nvidia), PciFlags::BUS_MASTER)
         .unwrap();
     tracker.preserve_descendant(port(), None).unwrap();
-    let mut mem = SliceMemory::new(BASE, vec![0u8; 0x1000]);
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x1000]);
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V2, BASE, 1)
+        .serialize(&mut mem, AbiVersion::V2, PhysAddr::new(BASE), 1)
         .unwrap();
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();

@@ -13,6 +13,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
@@ -20,7 +21,7 @@ use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::linux::{BlockBuf, PageSize};
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, PhysMemMut, Table};
+use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, Table};
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, PciAddress, PciEntry, Record, RecordKind, seal,
 };
@@ -185,8 +186,18 @@ fn root_sets() -> Vec<(&'static str, Vec<DirEntry>)> {
         (
             "root-both",
             vec![
-                DirEntry::new(RecordKind::FlbTable, 0x1_0000_1000, 280, 0x35b1_1b43),
-                DirEntry::new(RecordKind::PciTable, 0x1_0000_2000, 104, 0x9729_1d2d),
+                DirEntry::new(
+                    RecordKind::FlbTable,
+                    PhysAddr::new(0x1_0000_1000),
+                    280,
+                    0x35b1_1b43,
+                ),
+                DirEntry::new(
+                    RecordKind::PciTable,
+                    PhysAddr::new(0x1_0000_2000),
+                    104,
+                    0x9729_1d2d,
+                ),
             ],
         ),
     ]
@@ -257,36 +268,55 @@ fn graph_seeds(root: &Path) -> Seeds {
         .expect("preserve");
     let base = 0x10_0000u64;
     let mut image = vec![0u8; 0x600];
-    let mut mem = SliceMemory::new(base, image.as_mut_slice());
+    let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1, base, 3)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(base), 3)
         .expect("serialize");
     let dev = pci
-        .serialize(&mut mem, AbiVersion::V1, base + 0x100, 3)
+        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(base + 0x100), 3)
         .expect("serialize");
-    let root_len =
-        write_root(&mut mem, AbiVersion::V1, base + 0x200, 3, &[flb, dev]).expect("root");
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(base + 0x200),
+        3,
+        &[flb, dev],
+    )
+    .expect("root");
     let handover = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover.bin".into(), handover));
-    let mut mem = SliceMemory::new(base, image.as_mut_slice());
-    let root_len = write_root(&mut mem, AbiVersion::V1, base + 0x300, 4, &[]).expect("root");
+    let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1,
+        PhysAddr::new(base + 0x300),
+        4,
+        &[],
+    )
+    .expect("root");
     let empty = graph_input(base, 0x300, root_len, mem.into_inner());
     seeds.push(("core-empty-root.bin".into(), empty));
     // The same at v2, the PCI table chained over two blocks of one device.
     let mut image = vec![0u8; 0x600];
-    let mut mem = SliceMemory::new(base, image.as_mut_slice());
+    let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V2, base, 5)
+        .serialize(&mut mem, AbiVersion::V2, PhysAddr::new(base), 5)
         .expect("serialize");
     let places = [0x100, 0x180].map(|at| BlockPlace {
-        phys: base + at,
+        phys: PhysAddr::new(base + at),
         capacity: 1,
     });
     let dev = pci
         .serialize_blocks(&mut mem, AbiVersion::V2, &places, 5)
         .expect("serialize");
-    let root_len =
-        write_root(&mut mem, AbiVersion::V2, base + 0x200, 5, &[flb, dev]).expect("root");
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V2,
+        PhysAddr::new(base + 0x200),
+        5,
+        &[flb, dev],
+    )
+    .expect("root");
     let chained = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover-v2-chain.bin".into(), chained));
 
@@ -334,8 +364,14 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     let mut luo = Seeds::new();
     for abi in LuoAbi::ALL {
         let mut out = [0u8; 128];
-        let n = LuoSer::encode(&mut out, abi.compatible(), 3, 0x10_0000, 0x20_0000)
-            .expect("luo_ser encodes");
+        let n = LuoSer::encode(
+            &mut out,
+            abi.compatible(),
+            3,
+            PhysAddr::new(0x10_0000),
+            PhysAddr::new(0x20_0000),
+        )
+        .expect("luo_ser encodes");
         luo.push((
             format!("{}.bin", abi.compatible().replace(';', "_")),
             out[..n].to_vec(),
@@ -380,13 +416,13 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     // A chain of one 4 KiB block in an image, as `pci_image` re-encodes them.
     let mut page = vec![0u8; 4096];
     let mut blocks = [BlockBuf {
-        phys: 0x1000,
+        phys: PhysAddr::new(0x1000),
         buf: &mut page,
     }];
     let mut ser = [0u8; 12];
     let written = PciSer::encode_chain(
         &mut ser,
-        0x8000,
+        PhysAddr::new(0x8000),
         &mut blocks,
         PciCompat::V2,
         PageSize::SIZE_4K,
@@ -413,30 +449,17 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     ]
 }
 
-/// Memory at `base` that `Table::encode` writes blocks into.
-struct Memory {
-    base: u64,
-    bytes: Vec<u8>,
-}
-
-impl PhysMemMut for Memory {
-    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
-        let start = usize::try_from(phys.checked_sub(self.base)?).ok()?;
-        self.bytes.get_mut(start..start.checked_add(len)?)
-    }
-}
-
 /// A `table_*` input: the first block's offset and length, then the memory at `TABLE_BASE`.
 fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
     let block = Record::<E>::len_for(AbiVersion::V2, capacity).expect("small");
     let stride = u64::try_from(block).expect("small").next_multiple_of(64);
-    let mut mem = Memory {
-        base: TABLE_BASE,
-        bytes: vec![0; usize::try_from(stride * blocks).expect("small")],
-    };
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(TABLE_BASE),
+        vec![0; usize::try_from(stride * blocks).expect("small")],
+    );
     let places: Vec<BlockPlace> = (0..blocks)
         .map(|i| BlockPlace {
-            phys: TABLE_BASE + i * stride,
+            phys: PhysAddr::new(TABLE_BASE + i * stride),
             capacity,
         })
         .collect();
@@ -444,7 +467,7 @@ fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u
         .expect("table encodes");
     let mut input = 0u16.to_le_bytes().to_vec();
     input.extend_from_slice(&u16::try_from(block).expect("small").to_le_bytes());
-    input.extend_from_slice(&mem.bytes);
+    input.extend_from_slice(mem.bytes());
     input
 }
 

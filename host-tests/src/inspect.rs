@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{Entry, Record, RecordHeader, RecordKind, Table};
+use liveupdate_abi::{Entry, PhysAddr, Record, RecordHeader, RecordKind, Table};
 use liveupdate_core::graph::{GraphError, Handover};
 use serde::Serialize;
 
@@ -147,15 +147,29 @@ pub struct Dump {
     pub unknown: Vec<UnknownDump>,
 }
 
-/// Loads and validates an image: the framing, the KHO name, and every record of the graph.
+/// Loads and validates an image: the framing, the KHO name, and every record of the graph
+/// (`luo verify`). To read the graph afterwards, [`open`] the image and validate it once
+/// with [`handover`], as `luo dump` and `luo simulate` do.
 ///
 /// # Errors
 ///
 /// The first problem found, as one line.
 pub fn load(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
-    let mem = image::load(bytes).map_err(|e| diagnose(bytes, e))?;
+    let mem = open(bytes)?;
     handover(&mem)?;
     Ok(mem)
+}
+
+/// Opens an image: its framing and checksum only. The handover graph in it is not yet
+/// validated: its reader does that once ([`handover`], [`dump`], the simulated incoming
+/// kernel's `Handover::load`).
+///
+/// # Errors
+///
+/// The image's framing or checksum; for a checksum failure, the first damaged record when
+/// one is found.
+pub fn open(bytes: &[u8]) -> Result<KhoMemory, VerifyError> {
+    image::load(bytes).map_err(|e| diagnose(bytes, e))
 }
 
 /// When the image checksum fails, looks through the unverified image for the first damaged
@@ -181,10 +195,10 @@ fn diagnose(bytes: &[u8], error: ImageError) -> VerifyError {
 pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
     let blob = mem.lookup(KHO_NAME).ok_or(VerifyError::NoHandover)?;
     let len = usize::try_from(blob.len).map_err(|_| VerifyError::NoHandover)?;
-    Ok(Handover::load(mem, blob.phys, len)?)
+    Ok(Handover::load(mem, PhysAddr::new(blob.phys), len)?)
 }
 
-/// Describes the handover in a valid `mem`.
+/// Validates the handover in `mem` (once) and describes it.
 ///
 /// # Errors
 ///
@@ -192,10 +206,7 @@ pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
 pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
     let h = handover(mem)?;
     let root = h.root();
-    let phys_of = |kind: RecordKind| {
-        root.find(kind)
-            .map_or(0, liveupdate_abi::DirEntry::phys_addr)
-    };
+    let phys_of = |kind: RecordKind| root.find(kind).map_or(0, |e| e.phys_addr().raw());
     let root_phys = mem.lookup(KHO_NAME).map_or(0, |b| b.phys);
     let flb_table = h.flb_table();
     let pci_table = h.pci_table();
@@ -223,7 +234,7 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
             .unknown()
             .map(|e| UnknownDump {
                 magic: e.magic(),
-                phys: e.phys_addr(),
+                phys: e.phys_addr().raw(),
                 len: e.length(),
             })
             .collect(),
@@ -300,4 +311,27 @@ pub fn render(d: &Dump) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use liveupdate_abi::AbiVersion;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::sim;
+
+    #[test]
+    fn open_reads_the_framing_and_leaves_the_graph_to_its_one_validation() {
+        let scenario = Scenario::generate(7, 4, 2);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V2).unwrap();
+        // Damage the root's last byte: the image frames and checksums it as it is.
+        let blob = mem.lookup(KHO_NAME).unwrap();
+        mem.bytes_mut(blob.phys + blob.len - 1, 1).unwrap()[0] ^= 0xff;
+        let bytes = image::save(&mem);
+        let opened = open(&bytes).expect("the framing and checksum hold");
+        assert!(matches!(handover(&opened), Err(VerifyError::Graph(_))));
+        assert!(matches!(load(&bytes), Err(VerifyError::Graph(_))));
+        assert!(matches!(dump(&opened), Err(VerifyError::Graph(_))));
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use liveupdate_core::mem::{MemError, MemFault, PhysMemory, PhysMemoryMut};
+use liveupdate_core::mem::{MemError, MemFault, PhysAddr, PhysMem, PhysMemMut};
 
 /// Page size of the simulated machine: allocations start on this boundary.
 pub const PAGE_SIZE: u64 = 4096;
@@ -176,39 +176,35 @@ impl KhoMemory {
 
 impl KhoMemory {
     /// The error for a range no single allocation holds, naming the allocation nearest below.
-    fn unmapped(&self, addr: u64, len: usize) -> MemError {
+    fn unmapped(&self, addr: PhysAddr, len: usize) -> MemError {
         let (base, size) = self
             .regions
-            .range(..=addr)
+            .range(..=addr.raw())
             .next_back()
             .map_or((0, 0), |(&a, b)| (a, b.len() as u64));
         let fault = if addr.checked_add(len as u64).is_none() {
             MemFault::Overflow
         } else {
-            MemFault::Unmapped { base, size }
+            MemFault::Unmapped {
+                base: PhysAddr::new(base),
+                size,
+            }
         };
         MemError { addr, len, fault }
     }
 }
 
-impl PhysMemory for KhoMemory {
-    fn read(&self, addr: u64, len: usize) -> Result<&[u8], MemError> {
-        self.bytes(addr, len as u64)
+impl PhysMem for KhoMemory {
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        self.bytes(addr.raw(), len as u64)
             .ok_or_else(|| self.unmapped(addr, len))
     }
 }
 
-/// The same reads for `liveupdate-abi`, which follows chained tables through them.
-impl liveupdate_abi::PhysMem for KhoMemory {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        self.bytes(phys, len as u64)
-    }
-}
-
-impl PhysMemoryMut for KhoMemory {
-    fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], MemError> {
+impl PhysMemMut for KhoMemory {
+    fn write(&mut self, addr: PhysAddr, len: usize) -> Result<&mut [u8], MemError> {
         let error = self.unmapped(addr, len);
-        self.bytes_mut(addr, len as u64).ok_or(error)
+        self.bytes_mut(addr.raw(), len as u64).ok_or(error)
     }
 }
 

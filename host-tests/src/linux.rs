@@ -9,6 +9,7 @@ pub mod layout;
 use std::fmt::Write as _;
 
 use file::{FileError, LinuxBlob, LinuxFile, LinuxKind};
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::PageSize;
 use liveupdate_abi::{FlbEntry, PciEntry};
 use serde::Serialize;
@@ -71,8 +72,8 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<FileError>> {
         LinuxBlob::Luo(l) => LinuxDump::Luo {
             compatible: l.compatible().to_owned(),
             liveupdate_num: l.liveupdate_num(),
-            sessions_pa: l.sessions_pa(),
-            flbs_pa: l.flbs_pa(),
+            sessions_pa: l.sessions_pa().raw(),
+            flbs_pa: l.flbs_pa().raw(),
             len: l.len(),
         },
         LinuxBlob::Flb(area) => {
@@ -102,7 +103,7 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<FileError>> {
                 layout: ser.format().layout().name().to_owned(),
                 nr_devices: ser.nr_devices(),
                 max_nr_devices: ser.max_nr_devices(),
-                devices_pa: ser.devices_pa(),
+                devices_pa: ser.devices_pa().map(PhysAddr::raw),
                 devices: entries
                     .iter()
                     .map(crate::inspect::DeviceDump::from)

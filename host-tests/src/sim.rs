@@ -24,6 +24,7 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 use crate::kho::{KhoError, KhoMemory};
 use crate::scenario::{PCI_FLB, Scenario};
+use liveupdate_abi::PhysAddr;
 
 /// FLBs a registry holds: upstream's one-page table holds 63.
 pub const MAX_FLBS: usize = 64;
@@ -210,14 +211,16 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut directory = Vec::new();
     let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(version))?;
     directory.push(
-        flbs.serialize(mem, version, flb_addr, generation)
+        flbs.serialize(mem, version, PhysAddr::new(flb_addr), generation)
             .map_err(flb_err("(table)"))?,
     );
     if let Some(ops) = pci_ops.filter(|_| !scenario.devices.is_empty()) {
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
         let entry = match version {
-            AbiVersion::V1 => tracker.serialize(mem, version, pci_addr, generation)?,
+            AbiVersion::V1 => {
+                tracker.serialize(mem, version, PhysAddr::new(pci_addr), generation)?
+            }
             AbiVersion::V2 => {
                 let blocks = pci_blocks(mem, pci_addr, scenario.devices.len())?;
                 tracker.serialize_blocks(mem, version, &blocks, generation)?
@@ -228,7 +231,13 @@ fn outgoing_with<const F: usize, const N: usize>(
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
     let root_len = Root::len_for(version, capacity).unwrap_or(0);
     let root_addr = mem.alloc(KHO_BASE, root_len)?;
-    let root_len = write_root(mem, version, root_addr, generation, &directory)?;
+    let root_len = write_root(
+        mem,
+        version,
+        PhysAddr::new(root_addr),
+        generation,
+        &directory,
+    )?;
     mem.add_name(KHO_NAME, root_addr, root_len as u64)?;
     Ok(mem.clone())
 }
@@ -242,14 +251,14 @@ fn pci_blocks(
 ) -> Result<Vec<BlockPlace>, SimError> {
     let capacity = pci_block_capacity();
     let mut blocks = vec![BlockPlace {
-        phys: first,
+        phys: PhysAddr::new(first),
         capacity,
     }];
     let mut room = capacity as usize;
     while room < devices {
-        let after = blocks.last().map_or(first, |b| b.phys) + PCI_BLOCK_BYTES as u64;
+        let after = blocks.last().map_or(first, |b| b.phys.raw()) + PCI_BLOCK_BYTES as u64;
         blocks.push(BlockPlace {
-            phys: mem.alloc(after, PCI_BLOCK_BYTES)?,
+            phys: PhysAddr::new(mem.alloc(after, PCI_BLOCK_BYTES)?),
             capacity,
         });
         room += capacity as usize;
@@ -359,7 +368,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
     let blob = mem.lookup(KHO_NAME).ok_or(SimError::NoHandover)?;
     let root_len = usize::try_from(blob.len).map_err(|_| SimError::NoHandover)?;
     let start = Instant::now();
-    let handover = Handover::load(mem, blob.phys, root_len)?;
+    let handover = Handover::load(mem, PhysAddr::new(blob.phys), root_len)?;
     let validation = start.elapsed();
 
     let mut records = vec![RecordInfo {
@@ -384,7 +393,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
                 || format!("unknown {:#010x}", entry.magic()),
                 |k| k.to_string(),
             ),
-            phys: entry.phys_addr(),
+            phys: entry.phys_addr().raw(),
             len,
             crc: entry.crc(),
         });
@@ -449,7 +458,7 @@ fn check_pci(
         pci_addr = handover
             .root()
             .find(RecordKind::PciTable)
-            .map_or(0, liveupdate_abi::DirEntry::phys_addr);
+            .map_or(0, |e| e.phys_addr().raw());
         for e in table.iter() {
             found.insert(e.address(), e.refcount());
         }

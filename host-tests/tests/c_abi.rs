@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_int, c_long};
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::flb::NAME_LEN;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, MAJOR, MAX_SIZE_FIELD};
@@ -232,7 +233,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
         &[
             ("kind", &dir.magic().to_le_bytes()),
             ("crc", &dir.crc().to_le_bytes()),
-            ("phys_addr", &dir.phys_addr().to_le_bytes()),
+            ("phys_addr", &dir.phys_addr().raw().to_le_bytes()),
             ("length", &dir.length().to_le_bytes()),
         ],
         Some("reserved"),
@@ -564,7 +565,7 @@ fn records_encoded_in_rust_verify_in_c() {
         AbiVersion::V1,
         77,
         2,
-        [DirEntry::for_record(0x10_0000, &table)],
+        [DirEntry::for_record(PhysAddr::new(0x10_0000), &table)],
     )
     .unwrap();
     assert_eq!(

@@ -9,6 +9,7 @@ use std::ffi::{CString, c_char, c_int};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
@@ -149,10 +150,17 @@ fn luo_ser_written_in_c_decodes_and_is_what_rust_writes() {
         assert_eq!(ser.abi(), Some(abi));
         assert_eq!(
             (ser.liveupdate_num(), ser.sessions_pa(), ser.flbs_pa()),
-            (3, 0x4000, 0x8000)
+            (3, PhysAddr::new(0x4000), PhysAddr::new(0x8000))
         );
         let mut rust = vec![0u8; abi.blob_len()];
-        LuoSer::encode(&mut rust, abi.compatible(), 3, 0x4000, 0x8000).unwrap();
+        LuoSer::encode(
+            &mut rust,
+            abi.compatible(),
+            3,
+            PhysAddr::new(0x4000),
+            PhysAddr::new(0x8000),
+        )
+        .unwrap();
         assert_eq!(rust, c, "{abi:?}");
     }
 }
@@ -380,7 +388,7 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
         .decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap())
         .unwrap();
     assert_eq!(pci.chain().unwrap().blocks(), 2);
-    assert_eq!(pci.devices_pa(), Some(0x80_0000));
+    assert_eq!(pci.devices_pa(), Some(PhysAddr::new(0x80_0000)));
 
     // The Rust encoder, given the same pages in the same order, writes the same bytes.
     let entries = expected(&model);
@@ -389,14 +397,14 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
         .iter_mut()
         .enumerate()
         .map(|(i, p)| BlockBuf {
-            phys: 0x80_0000 - 0x1000 * i as u64,
+            phys: PhysAddr::new(0x80_0000 - 0x1000 * i as u64),
             buf: p,
         })
         .collect();
     let mut ser = [0u8; 12];
     PciSer::encode_chain(
         &mut ser,
-        0x1000,
+        PhysAddr::new(0x1000),
         &mut blocks,
         PciCompat::V1,
         PageSize::SIZE_4K,
@@ -466,7 +474,7 @@ fn sample_files_decode_as_documented() {
     };
     assert_eq!(
         (ser.abi(), ser.liveupdate_num(), ser.flbs_pa(), bytes.len()),
-        (Some(LuoAbi::V3), 7, 0x20_0000, 32)
+        (Some(LuoAbi::V3), 7, PhysAddr::new(0x20_0000), 32)
     );
     let bytes = read("luo-v5-block-v1.bin");
     let contents = LinuxFile::new(&bytes);

@@ -2,9 +2,10 @@
 //! golden chain's devices (`abi/tests/v2`) and every one-byte change of it, so that
 //! `cargo test` exercises what the fuzzer runs.
 
+use liveupdate_abi::mem::PhysAddr;
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PhysMemMut,
-    Record, Table,
+    AbiVersion, BlockPlace, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, Record,
+    SliceMemory, Table,
 };
 use liveupdate_host_tests::fuzz::table::bodies::{self as fuzz, BASE};
 
@@ -42,28 +43,6 @@ fn block_len() -> u32 {
     u32::try_from(len.unwrap()).unwrap()
 }
 
-/// Physical memory from `base`, written by the table encoder.
-struct Memory {
-    base: u64,
-    bytes: Vec<u8>,
-}
-
-impl Memory {
-    fn new(base: u64, size: usize) -> Memory {
-        Memory {
-            base,
-            bytes: vec![0; size],
-        }
-    }
-}
-
-impl PhysMemMut for Memory {
-    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
-        let start = usize::try_from(phys.checked_sub(self.base)?).ok()?;
-        self.bytes.get_mut(start..start.checked_add(len)?)
-    }
-}
-
 /// The bodies' input: head offset, head length, then the memory from `BASE`.
 fn input(memory: &[u8], head: u64, len: u32) -> Vec<u8> {
     let mut data = Vec::new();
@@ -76,10 +55,10 @@ fn input(memory: &[u8], head: u64, len: u32) -> Vec<u8> {
 /// The golden chain's devices written at `BASE`, `BASE + 0x100`, `BASE + 0x200`, and the
 /// offset of the memory in the input.
 fn chain_input() -> (Vec<u8>, usize) {
-    let mut mem = Memory::new(BASE, 0x300);
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x300]);
     let places: Vec<_> = (0..3)
         .map(|i| BlockPlace {
-            phys: BASE + i * 0x100,
+            phys: PhysAddr::new(BASE + i * 0x100),
             capacity: CHAIN_CAPACITY,
         })
         .collect();
@@ -91,7 +70,7 @@ fn chain_input() -> (Vec<u8>, usize) {
         chain_devices(),
     )
     .unwrap();
-    (input(&mem.bytes, BASE, block_len()), 4)
+    (input(&mem.into_inner(), BASE, block_len()), 4)
 }
 
 #[test]

@@ -13,13 +13,12 @@
 //! `KHO_MAX_BLOCKS` blocks, `count == 0 || count > count_per_block` refused).
 //!
 //! Blocks live outside the blob that points to them, so walking a chain reads physical memory
-//! through a [`PhysMem`]. Validation runs before any entry is looked at: at most
+//! through the crate's [`PhysMem`]. Validation runs before any entry is looked at: at most
 //! [`KHO_MAX_BLOCKS`] blocks, no cycle (Brent's algorithm, constant memory), every block
 //! readable, page-aligned (so two distinct blocks cannot overlap, and a repeated block is a
 //! cycle) and disjoint from the blob, every `count` within `1..=capacity`.
 
 use core::fmt;
-use core::marker::PhantomData;
 use core::mem::{offset_of, size_of};
 
 use zerocopy::little_endian::U64;
@@ -27,67 +26,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::linux::PageSize;
 use crate::linux::error::{BlockFault, CountField, LinuxError, Struct};
+use crate::mem::{MemError, PhysAddr, PhysMem};
 
 /// Most blocks a chain may have (`KHO_MAX_BLOCKS` in the kernel): about 40 MiB of 4 KiB pages.
 pub const KHO_MAX_BLOCKS: u32 = 10_000;
 
 /// Size of `kho_block_header_ser`.
 pub const BLOCK_HEADER_LEN: usize = size_of::<BlockHeaderSer>();
-
-/// Physical memory a decoder may read: the pages a blob points to.
-pub trait PhysMem {
-    /// The `len` bytes at physical address `phys`, or `None` when not all of them are
-    /// available.
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]>;
-}
-
-impl<T: PhysMem + ?Sized> PhysMem for &T {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        (**self).read(phys, len)
-    }
-}
-
-/// A [`PhysMem`] made of a closure `Fn(phys, len) -> Option<&[u8]>`, to adapt any memory
-/// model (a simulated KHO memory, a kernel's `phys_to_virt`) without a new type.
-///
-/// ```
-/// use liveupdate_abi::linux::{PhysFn, PhysMem};
-///
-/// let page = [7u8; 4096];
-/// let base = 0x10_0000u64;
-/// let mem = PhysFn::new(|phys: u64, len: usize| {
-///     let start = usize::try_from(phys.checked_sub(base)?).ok()?;
-///     page.get(start..start.checked_add(len)?)
-/// });
-/// assert_eq!(mem.read(base + 8, 2), Some(&[7u8, 7][..]));
-/// assert_eq!(mem.read(base + 4095, 2), None);
-/// ```
-pub struct PhysFn<'m, F> {
-    f: F,
-    _memory: PhantomData<&'m [u8]>,
-}
-
-impl<'m, F: Fn(u64, usize) -> Option<&'m [u8]>> PhysFn<'m, F> {
-    /// Wraps `f`.
-    pub fn new(f: F) -> Self {
-        PhysFn {
-            f,
-            _memory: PhantomData,
-        }
-    }
-}
-
-impl<'m, F: Fn(u64, usize) -> Option<&'m [u8]>> PhysMem for PhysFn<'m, F> {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        (self.f)(phys, len)
-    }
-}
-
-impl<F> fmt::Debug for PhysFn<'_, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PhysFn")
-    }
-}
 
 /// `struct kho_block_header_ser`. 16 bytes, packed, native (little-endian) order.
 #[derive(
@@ -117,7 +62,7 @@ pub const fn block_capacity(page: PageSize, entry_size: usize) -> u64 {
 /// A validated chain: acyclic, bounded, every block readable and well-formed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chain {
-    head: u64,
+    head: PhysAddr,
     blocks: u32,
     entries: u64,
     entry_size: usize,
@@ -130,7 +75,7 @@ pub struct ChainBlock<'m> {
     /// Position in the chain, from 0.
     pub index: u32,
     /// Physical address of the block.
-    pub phys: u64,
+    pub phys: PhysAddr,
     /// The block's `count` entries, `count * entry_size` bytes.
     pub entries: &'m [u8],
 }
@@ -150,10 +95,10 @@ impl Chain {
     /// [`LinuxError::ChainTooLong`].
     pub fn validate(
         mem: &dyn PhysMem,
-        head: u64,
+        head: PhysAddr,
         entry_size: usize,
         page: PageSize,
-        blob: Option<(u64, u64)>,
+        blob: Option<(PhysAddr, u64)>,
     ) -> Result<Chain, LinuxError> {
         let mut chain = Chain {
             head,
@@ -162,7 +107,7 @@ impl Chain {
             entry_size,
             page,
         };
-        if head == 0 {
+        if head.is_null() {
             return Ok(chain);
         }
         let capacity = block_capacity(page, entry_size);
@@ -173,7 +118,7 @@ impl Chain {
                 check_block(mem, walk.current, index, entry_size, page, capacity, blob)?;
             chain.entries = chain.entries.saturating_add(count);
             chain.blocks = index.saturating_add(1);
-            if next == 0 {
+            if next.is_null() {
                 return Ok(chain);
             }
             if chain.blocks >= KHO_MAX_BLOCKS {
@@ -186,8 +131,8 @@ impl Chain {
         }
     }
 
-    /// Physical address of the first block, 0 for an empty chain.
-    pub fn head(&self) -> u64 {
+    /// Physical address of the first block, [`PhysAddr::NULL`] for an empty chain.
+    pub fn head(&self) -> PhysAddr {
         self.head
     }
 
@@ -217,7 +162,7 @@ impl Chain {
 /// Iterator over the blocks of a validated [`Chain`].
 pub struct Blocks<'m> {
     mem: &'m dyn PhysMem,
-    next: u64,
+    next: PhysAddr,
     index: u32,
     remaining: u32,
     entry_size: usize,
@@ -237,21 +182,24 @@ impl<'m> Iterator for Blocks<'m> {
     type Item = ChainBlock<'m>;
 
     fn next(&mut self) -> Option<ChainBlock<'m>> {
-        if self.remaining == 0 || self.next == 0 {
+        if self.remaining == 0 || self.next.is_null() {
             return None;
         }
         let phys = self.next;
         let header = read_header(self.mem, phys)?;
         let count = usize::try_from(header.count.get()).ok()?;
         let used = count.checked_mul(self.entry_size)?;
-        let block = self.mem.read(phys, BLOCK_HEADER_LEN.checked_add(used)?)?;
+        let block = self
+            .mem
+            .read(phys, BLOCK_HEADER_LEN.checked_add(used)?)
+            .ok()?;
         let entries = block.get(BLOCK_HEADER_LEN..)?;
         let item = ChainBlock {
             index: self.index,
             phys,
             entries,
         };
-        self.next = header.next.get();
+        self.next = PhysAddr::new(header.next.get());
         self.index = self.index.saturating_add(1);
         self.remaining -= 1;
         Some(item)
@@ -261,14 +209,14 @@ impl<'m> Iterator for Blocks<'m> {
 /// Brent's cycle detection over the chain: constant memory, the walk itself is the hare.
 #[derive(Clone, Copy)]
 struct Brent {
-    current: u64,
-    tortoise: u64,
+    current: PhysAddr,
+    tortoise: PhysAddr,
     power: u32,
     lam: u32,
 }
 
 impl Brent {
-    fn new(head: u64) -> Brent {
+    fn new(head: PhysAddr) -> Brent {
         Brent {
             current: head,
             tortoise: head,
@@ -278,7 +226,7 @@ impl Brent {
     }
 
     /// Moves to `next`; returns it when it closes a cycle.
-    fn step(&mut self, next: u64) -> Option<u64> {
+    fn step(&mut self, next: PhysAddr) -> Option<PhysAddr> {
         if self.lam == self.power {
             self.tortoise = self.current;
             self.power = self.power.saturating_mul(2);
@@ -293,7 +241,7 @@ impl Brent {
 /// After [`KHO_MAX_BLOCKS`] valid blocks: keeps following `next` pointers to report a cycle
 /// rather than a long chain when there is one. A cycle through at most `KHO_MAX_BLOCKS`
 /// distinct blocks is found within 3 × `KHO_MAX_BLOCKS` steps.
-fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: u64) -> LinuxError {
+fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: PhysAddr) -> LinuxError {
     let too_long = LinuxError::ChainTooLong {
         max: KHO_MAX_BLOCKS,
     };
@@ -303,40 +251,53 @@ fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: u64) -> Linux
         }
         match read_header(mem, next).map(|h| h.next.get()) {
             Some(0) | None => return too_long,
-            Some(n) => next = n,
+            Some(n) => next = PhysAddr::new(n),
         }
     }
     too_long
 }
 
-fn read_header(mem: &dyn PhysMem, phys: u64) -> Option<&BlockHeaderSer> {
+fn read_header(mem: &dyn PhysMem, phys: PhysAddr) -> Option<&BlockHeaderSer> {
     mem.read(phys, BLOCK_HEADER_LEN)
+        .ok()
         .and_then(|b| BlockHeaderSer::ref_from_bytes(b.get(..BLOCK_HEADER_LEN)?).ok())
 }
 
 /// Whether `[a, a + a_len)` and `[b, b + b_len)` intersect (ranges saturate at the top).
-fn overlaps(a: u64, a_len: u64, b: u64, b_len: u64) -> bool {
+fn overlaps(a: PhysAddr, a_len: u64, b: PhysAddr, b_len: u64) -> bool {
     a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
 }
 
 /// Checks one block; returns its `next` and `count`.
 fn check_block(
     mem: &dyn PhysMem,
-    phys: u64,
+    phys: PhysAddr,
     index: u32,
     entry_size: usize,
     page: PageSize,
     capacity: u64,
-    blob: Option<(u64, u64)>,
-) -> Result<(u64, u64), LinuxError> {
+    blob: Option<(PhysAddr, u64)>,
+) -> Result<(PhysAddr, u64), LinuxError> {
     let fault = |fault| LinuxError::Block { index, phys, fault };
-    if !phys.is_multiple_of(page.get()) {
+    if !phys.is_aligned(page.get()) {
         return Err(fault(BlockFault::Misaligned));
     }
     if blob.is_some_and(|(at, len)| overlaps(at, len, phys, page.get())) {
         return Err(fault(BlockFault::OverlapsBlob));
     }
-    let header = read_header(mem, phys).ok_or(fault(BlockFault::Unmapped))?;
+    let bytes = mem
+        .read(phys, BLOCK_HEADER_LEN)
+        .map_err(|e| fault(BlockFault::Unmapped(e)))?;
+    // A memory gives exactly the bytes asked for; one that gave fewer has mapped only those.
+    let (header, _) = BlockHeaderSer::ref_from_prefix(bytes).map_err(|_| {
+        let got = bytes.len() as u64;
+        fault(BlockFault::Unmapped(MemError::unmapped(
+            phys,
+            BLOCK_HEADER_LEN,
+            phys,
+            got,
+        )))
+    })?;
     let count = header.count.get();
     if count == 0 {
         return Err(fault(BlockFault::ZeroCount));
@@ -350,10 +311,9 @@ fn check_block(
         .and_then(|c| c.checked_mul(entry_size))
         .and_then(|u| u.checked_add(BLOCK_HEADER_LEN))
         .ok_or(fault(BlockFault::OverCapacity { count, capacity }))?;
-    if mem.read(phys, used).is_none_or(|b| b.len() < used) {
-        return Err(fault(BlockFault::Unmapped));
-    }
-    Ok((header.next.get(), count))
+    mem.read(phys, used)
+        .map_err(|e| fault(BlockFault::Unmapped(e)))?;
+    Ok((PhysAddr::new(header.next.get()), count))
 }
 
 /// A page-sized buffer an encoder may use as one block, and the physical address it will
@@ -361,7 +321,7 @@ fn check_block(
 #[derive(Debug)]
 pub struct BlockBuf<'b> {
     /// Physical address of the block: page-aligned, not 0.
-    pub phys: u64,
+    pub phys: PhysAddr,
     /// The block's bytes; at least one page.
     pub buf: &'b mut [u8],
 }
@@ -374,10 +334,10 @@ pub(crate) fn write_chain(
     blocks: &mut [BlockBuf<'_>],
     page: PageSize,
     entry_size: usize,
-    blob: Option<(u64, u64)>,
+    blob: Option<(PhysAddr, u64)>,
     count: u64,
     mut fill: impl FnMut(u64, &mut [u8]) -> Result<(), LinuxError>,
-) -> Result<(u64, u32), LinuxError> {
+) -> Result<(PhysAddr, u32), LinuxError> {
     let capacity = block_capacity(page, entry_size);
     let needed = if capacity == 0 {
         u64::MAX
@@ -403,10 +363,10 @@ pub(crate) fn write_chain(
             phys: block.phys,
             fault,
         };
-        if block.phys == 0 {
+        if block.phys.is_null() {
             return Err(fault(BlockFault::Null));
         }
-        if !block.phys.is_multiple_of(page.get()) {
+        if !block.phys.is_aligned(page.get()) {
             return Err(fault(BlockFault::Misaligned));
         }
         if blob.is_some_and(|(at, len)| overlaps(at, len, block.phys, page.get())) {
@@ -433,7 +393,7 @@ pub(crate) fn write_chain(
     }
     let mut written: u64 = 0;
     for i in 0..used {
-        let next = used_blocks.get(i + 1).map_or(0, |b| b.phys);
+        let next = used_blocks.get(i + 1).map_or(PhysAddr::NULL, |b| b.phys);
         let Some(block) = used_blocks.get_mut(i) else {
             break;
         };
@@ -442,7 +402,7 @@ pub(crate) fn write_chain(
         let in_block = capacity.min(count - written);
         let (head, body) = page_buf.split_at_mut(BLOCK_HEADER_LEN.min(page_buf.len()));
         let header = BlockHeaderSer {
-            next: U64::new(next),
+            next: U64::new(next.raw()),
             count: U64::new(in_block),
         };
         head.copy_from_slice(header.as_bytes());
@@ -451,6 +411,6 @@ pub(crate) fn write_chain(
         }
         written += in_block;
     }
-    let head = used_blocks.first().map_or(0, |b| b.phys);
+    let head = used_blocks.first().map_or(PhysAddr::NULL, |b| b.phys);
     Ok((head, u32::try_from(used).unwrap_or(u32::MAX)))
 }

@@ -10,6 +10,7 @@ use core::fmt;
 
 use crate::error::EntryFault;
 use crate::linux::pci::{PciCompat, PciLayout};
+use crate::mem::{MemError, PhysAddr};
 
 /// The upstream structure an error is about, named as in the kernel headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,7 +57,7 @@ pub enum Where {
     /// Byte offset from the start of the blob.
     Offset(u64),
     /// Physical address.
-    Phys(u64),
+    Phys(PhysAddr),
 }
 
 impl fmt::Display for Where {
@@ -185,8 +186,9 @@ impl fmt::Display for SlotFault {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BlockFault {
-    /// The memory is not available to the reader (not in the image, or not mapped).
-    Unmapped,
+    /// The memory is not available to the reader (not in the image, or not mapped): the
+    /// range asked for and why.
+    Unmapped(MemError),
     /// The block does not start on a page boundary (blocks are whole pages).
     Misaligned,
     /// `count` is zero: the kernel's restore refuses empty blocks.
@@ -209,7 +211,7 @@ pub enum BlockFault {
 impl fmt::Display for BlockFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            BlockFault::Unmapped => f.write_str("not readable"),
+            BlockFault::Unmapped(error) => write!(f, "not readable: {error}"),
             BlockFault::Misaligned => f.write_str("not page-aligned"),
             BlockFault::ZeroCount => f.write_str("count is zero"),
             BlockFault::OverCapacity { count, capacity } => {
@@ -338,7 +340,7 @@ pub enum LinuxError {
         /// Position of the block in the chain, from 0.
         index: u32,
         /// Its physical address.
-        phys: u64,
+        phys: PhysAddr,
         /// What is wrong.
         fault: BlockFault,
     },
@@ -350,7 +352,7 @@ pub enum LinuxError {
     /// The chain loops back on itself.
     ChainCycle {
         /// A block that is reached twice.
-        phys: u64,
+        phys: PhysAddr,
     },
     /// This layout never carried this compatible.
     Format {

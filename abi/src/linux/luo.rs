@@ -27,6 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::linux::error::{LinuxError, NameFault, Struct, Where};
 use crate::linux::name;
+use crate::mem::PhysAddr;
 
 /// The KHO subtree name under which the kernel registers `luo_ser`.
 pub const KHO_NAME: &str = "LUO";
@@ -205,8 +206,8 @@ impl<'a> LuoSer<'a> {
         out: &mut [u8],
         compatible: &str,
         liveupdate_num: u64,
-        sessions_pa: u64,
-        flbs_pa: u64,
+        sessions_pa: PhysAddr,
+        flbs_pa: PhysAddr,
     ) -> Result<usize, LinuxError> {
         let field = name::compat_field_len(compatible.len());
         if field > MAX_COMPAT_FIELD {
@@ -227,8 +228,8 @@ impl<'a> LuoSer<'a> {
         name::write(compat_field, compatible).map_err(name_error)?;
         let tail_value = LuoSerTail {
             liveupdate_num: U64::new(liveupdate_num),
-            sessions_pa: U64::new(sessions_pa),
-            flbs_pa: U64::new(flbs_pa),
+            sessions_pa: U64::new(sessions_pa.raw()),
+            flbs_pa: U64::new(flbs_pa.raw()),
         };
         tail.copy_from_slice(tail_value.as_bytes());
         Ok(total)
@@ -254,13 +255,14 @@ impl<'a> LuoSer<'a> {
     }
 
     /// Physical address of the session state.
-    pub fn sessions_pa(&self) -> u64 {
-        self.tail.sessions_pa.get()
+    pub fn sessions_pa(&self) -> PhysAddr {
+        PhysAddr::new(self.tail.sessions_pa.get())
     }
 
-    /// Physical address of the FLB area (`luo_flb_header_ser`), 0 when there is none.
-    pub fn flbs_pa(&self) -> u64 {
-        self.tail.flbs_pa.get()
+    /// Physical address of the FLB area (`luo_flb_header_ser`), [`PhysAddr::NULL`] when
+    /// there is none.
+    pub fn flbs_pa(&self) -> PhysAddr {
+        PhysAddr::new(self.tail.flbs_pa.get())
     }
 
     /// Length of the blob in bytes.

@@ -36,15 +36,17 @@
 //!
 //! ```
 //! use liveupdate_abi::linux::{luo::LuoSer, luo::LuoAbi};
+//! use liveupdate_abi::mem::PhysAddr;
 //!
 //! // A luo-v3 root as a kernel registers it: "luo-v3\0\0", then three u64s.
 //! let mut blob = [0u8; 32];
-//! let len = LuoSer::encode(&mut blob, "luo-v3", 7, 0x1000, 0x2000)?;
+//! let (sessions, flbs) = (PhysAddr::new(0x1000), PhysAddr::new(0x2000));
+//! let len = LuoSer::encode(&mut blob, "luo-v3", 7, sessions, flbs)?;
 //! assert_eq!(len, 32);
 //!
 //! let root = LuoSer::decode(&blob)?;
 //! assert_eq!(root.abi(), Some(LuoAbi::V3));
-//! assert_eq!((root.liveupdate_num(), root.flbs_pa()), (7, 0x2000));
+//! assert_eq!((root.liveupdate_num(), root.flbs_pa()), (7, flbs));
 //! # Ok::<(), liveupdate_abi::linux::LinuxError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -57,7 +59,7 @@ pub mod pci;
 
 mod name;
 
-pub use block::{BlockBuf, KHO_MAX_BLOCKS, PhysFn, PhysMem};
+pub use block::{BlockBuf, KHO_MAX_BLOCKS};
 pub use error::{
     BlockFault, CountField, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
 };

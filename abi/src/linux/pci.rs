@@ -35,8 +35,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::EntryFault;
 use crate::linux::PageSize;
-use crate::linux::block::{BlockBuf, Blocks, Chain, PhysMem, write_chain};
+use crate::linux::block::{BlockBuf, Blocks, Chain, write_chain};
 use crate::linux::error::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
+use crate::mem::{MemError, PhysAddr, PhysMem};
 use crate::pci::{PciAddress, PciEntry};
 
 /// `struct pci_dev_ser`. 8 bytes, packed, native (little-endian) order.
@@ -270,8 +271,8 @@ impl fmt::Debug for PciSer<'_> {
 struct NoMem;
 
 impl PhysMem for NoMem {
-    fn read(&self, _phys: u64, _len: usize) -> Option<&[u8]> {
-        None
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        Err(MemError::unmapped(addr, len, PhysAddr::NULL, 0))
     }
 }
 
@@ -303,7 +304,7 @@ impl<'a> PciSer<'a> {
     /// [`LinuxError::ChainCycle`], [`LinuxError::ChainTooLong`].
     pub fn decode_chain(
         bytes: &'a [u8],
-        blob_phys: Option<u64>,
+        blob_phys: Option<PhysAddr>,
         compat: PciCompat,
         mem: &'a dyn PhysMem,
         page: PageSize,
@@ -314,7 +315,7 @@ impl<'a> PciSer<'a> {
 
     fn decode_inner(
         bytes: &'a [u8],
-        blob_phys: Option<u64>,
+        blob_phys: Option<PhysAddr>,
         format: PciFormat,
         mem: &'a dyn PhysMem,
         page: PageSize,
@@ -378,7 +379,7 @@ impl<'a> PciSer<'a> {
                 let h = PciSerChain::read_from_bytes(head).map_err(|_| too_short(12))?;
                 let chain = Chain::validate(
                     mem,
-                    h.devices.get(),
+                    PhysAddr::new(h.devices.get()),
                     PCI_DEV_SER_LEN,
                     page,
                     blob_phys.map(|p| (p, header_len as u64)),
@@ -468,7 +469,7 @@ impl<'a> PciSer<'a> {
     }
 
     /// `devices`, the physical address of the first block, for the chain layout.
-    pub fn devices_pa(&self) -> Option<u64> {
+    pub fn devices_pa(&self) -> Option<PhysAddr> {
         match self.slots {
             Slots::Chain { chain, .. } => Some(chain.head()),
             Slots::Array { .. } => None,
@@ -498,7 +499,7 @@ impl<'a> PciSer<'a> {
             Slots::Chain { mem, chain } => State::Chain {
                 blocks: chain.iter(mem),
                 block: &[],
-                phys: 0,
+                phys: PhysAddr::NULL,
             },
         };
         SlotIter {
@@ -666,7 +667,7 @@ impl<'a> PciSer<'a> {
     /// [`LinuxError::BufferTooSmall`]; and the entry errors of [`PciSer::encode`].
     pub fn encode_chain<'e, I>(
         ser: &mut [u8],
-        ser_phys: u64,
+        ser_phys: PhysAddr,
         blocks: &mut [BlockBuf<'_>],
         compat: PciCompat,
         page: PageSize,
@@ -717,7 +718,7 @@ impl<'a> PciSer<'a> {
         ser.copy_from_slice(
             PciSerChain {
                 nr_devices: U32::new(nr),
-                devices: U64::new(head),
+                devices: U64::new(head.raw()),
             }
             .as_bytes(),
         );
@@ -734,8 +735,8 @@ impl<'a> PciSer<'a> {
 pub struct ChainWritten {
     /// Length of the `pci_ser` blob.
     pub len: usize,
-    /// Physical address of the first block, 0 when there are no entries.
-    pub head: u64,
+    /// Physical address of the first block, [`PhysAddr::NULL`] when there are no entries.
+    pub head: PhysAddr,
     /// Blocks used, from the start of the caller's list.
     pub blocks: u32,
 }
@@ -804,7 +805,7 @@ enum State<'s> {
     Chain {
         blocks: Blocks<'s>,
         block: &'s [u8],
-        phys: u64,
+        phys: PhysAddr,
     },
 }
 

@@ -9,7 +9,7 @@ use liveupdate_abi::linux::{
     BlockBuf, BlockFault, CountField, KHO_MAX_BLOCKS, LinuxError, PageSize, ReprFault, SlotFault,
     Struct, Where,
 };
-use liveupdate_abi::{PciAddress, PciEntry};
+use liveupdate_abi::{MemError, PciAddress, PciEntry, PhysAddr, PhysMem};
 
 const PAGE: PageSize = PageSize::SIZE_4K;
 const SER_PHYS: u64 = 0x9000;
@@ -41,11 +41,15 @@ fn golden_mem() -> Pages {
 }
 
 fn decode<'a>(blob: &'a [u8], mem: &'a Pages, compat: PciCompat) -> Result<PciSer<'a>, LinuxError> {
-    PciSer::decode_chain(blob, Some(SER_PHYS), compat, mem, PAGE)
+    PciSer::decode_chain(blob, Some(PhysAddr::new(SER_PHYS)), compat, mem, PAGE)
 }
 
 fn block_err(index: u32, phys: u64, fault: BlockFault) -> LinuxError {
-    LinuxError::Block { index, phys, fault }
+    LinuxError::Block {
+        index,
+        phys: PhysAddr::new(phys),
+        fault,
+    }
 }
 
 #[test]
@@ -55,22 +59,22 @@ fn golden_v7_chain_decodes_with_its_misaligned_u64() {
     assert_eq!(&blob[4..12], &0x20000u64.to_le_bytes());
     let mem = golden_mem();
     let pci = decode(&blob, &mem, PciCompat::V1).unwrap();
-    assert_eq!(pci.devices_pa(), Some(0x20000));
+    assert_eq!(pci.devices_pa(), Some(PhysAddr::new(0x20000)));
     assert_eq!(pci.max_nr_devices(), None);
     assert_eq!((pci.nr_devices(), pci.slot_count()), (3, 4));
     let chain = pci.chain().unwrap();
     assert_eq!(
         (chain.head(), chain.blocks(), chain.entries()),
-        (0x20000, 2, 4)
+        (PhysAddr::new(0x20000), 2, 4)
     );
     let at: Vec<_> = pci.slots().map(|s| (s.index, s.at)).collect();
     assert_eq!(
         at,
         [
-            (0, Where::Phys(0x20010)),
-            (1, Where::Phys(0x20018)),
-            (2, Where::Phys(0x20020)),
-            (3, Where::Phys(0x5010)),
+            (0, Where::Phys(PhysAddr::new(0x20010))),
+            (1, Where::Phys(PhysAddr::new(0x20018))),
+            (2, Where::Phys(PhysAddr::new(0x20020))),
+            (3, Where::Phys(PhysAddr::new(0x5010))),
         ]
     );
     let mut out = buf();
@@ -95,7 +99,7 @@ fn an_empty_chain_needs_no_memory() {
     .unwrap();
     assert_eq!(
         (pci.nr_devices(), pci.slot_count(), pci.devices_pa()),
-        (0, 0, Some(0))
+        (0, 0, Some(PhysAddr::NULL))
     );
     // Without memory, a non-empty chain cannot be read.
     let blob = ser(1, 0x20000);
@@ -105,7 +109,16 @@ fn an_empty_chain_needs_no_memory() {
             PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()
         )
         .unwrap_err(),
-        block_err(0, 0x20000, BlockFault::Unmapped)
+        block_err(
+            0,
+            0x20000,
+            BlockFault::Unmapped(MemError::unmapped(
+                PhysAddr::new(0x20000),
+                16,
+                PhysAddr::NULL,
+                0
+            ))
+        )
     );
 }
 
@@ -150,17 +163,28 @@ fn block_faults_name_the_block() {
     );
     assert_eq!(
         decode(&blob(0x7000), &mem, PciCompat::V2).unwrap_err(),
-        block_err(0, 0x7000, BlockFault::Unmapped)
+        block_err(
+            0,
+            0x7000,
+            BlockFault::Unmapped(mem.read(PhysAddr::new(0x7000), 16).unwrap_err())
+        )
     );
     assert_eq!(
-        PciSer::decode_chain(&blob(0x20000), Some(0x20ff4), PciCompat::V2, &mem, PAGE).unwrap_err(),
+        PciSer::decode_chain(
+            &blob(0x20000),
+            Some(PhysAddr::new(0x20ff4)),
+            PciCompat::V2,
+            &mem,
+            PAGE
+        )
+        .unwrap_err(),
         block_err(0, 0x20000, BlockFault::OverlapsBlob)
     );
     // The blob just below the block does not overlap it.
     assert!(matches!(
         PciSer::decode_chain(
             &blob(0x20000),
-            Some(0x20000 - 12),
+            Some(PhysAddr::new(0x20000 - 12)),
             PciCompat::V2,
             &mem,
             PAGE
@@ -194,7 +218,11 @@ fn block_faults_name_the_block() {
     mem.raw(0x40000, Blob::new().u64(0).u64(2).dev(0, 2, 1).build());
     assert_eq!(
         decode(&blob(0x30000), &mem, PciCompat::V2).unwrap_err(),
-        block_err(1, 0x40000, BlockFault::Unmapped)
+        block_err(
+            1,
+            0x40000,
+            BlockFault::Unmapped(mem.read(PhysAddr::new(0x40000), 32).unwrap_err())
+        )
     );
 }
 
@@ -203,20 +231,21 @@ fn cycles_are_found_whatever_their_shape() {
     let mut mem = Pages::new(4096);
     mem.block(0x1000, 0x1000, 1, &devs(&[(0, 1, 1)]));
     assert_eq!(
-        Chain::validate(&mem, 0x1000, 8, PAGE, None),
-        Err(LinuxError::ChainCycle { phys: 0x1000 })
+        Chain::validate(&mem, PhysAddr::new(0x1000), 8, PAGE, None),
+        Err(LinuxError::ChainCycle {
+            phys: PhysAddr::new(0x1000)
+        })
     );
     // A -> B -> C -> B.
     mem.block(0x1000, 0x2000, 1, &devs(&[(0, 1, 1)]));
     mem.block(0x2000, 0x3000, 1, &devs(&[(0, 2, 1)]));
     mem.block(0x3000, 0x2000, 1, &devs(&[(0, 3, 1)]));
-    let err = Chain::validate(&mem, 0x1000, 8, PAGE, None).unwrap_err();
+    let err = Chain::validate(&mem, PhysAddr::new(0x1000), 8, PAGE, None).unwrap_err();
     assert!(
         matches!(
             err,
-            LinuxError::ChainCycle {
-                phys: 0x2000 | 0x3000
-            }
+            LinuxError::ChainCycle { phys }
+                if phys == PhysAddr::new(0x2000) || phys == PhysAddr::new(0x3000)
         ),
         "{err:?}"
     );
@@ -244,13 +273,13 @@ fn long_chain(n: u64, last_next: u64) -> Pages {
 fn chains_are_bounded_by_kho_max_blocks() {
     let max = u64::from(KHO_MAX_BLOCKS);
     let ok = long_chain(max, 0);
-    let chain = Chain::validate(&ok, 0x1000, 8, PAGE, None).unwrap();
+    let chain = Chain::validate(&ok, PhysAddr::new(0x1000), 8, PAGE, None).unwrap();
     assert_eq!((chain.blocks(), chain.entries()), (KHO_MAX_BLOCKS, max));
     assert_eq!(chain.iter(&ok).count(), KHO_MAX_BLOCKS as usize);
 
     let too_long = long_chain(max + 1, 0);
     assert_eq!(
-        Chain::validate(&too_long, 0x1000, 8, PAGE, None),
+        Chain::validate(&too_long, PhysAddr::new(0x1000), 8, PAGE, None),
         Err(LinuxError::ChainTooLong {
             max: KHO_MAX_BLOCKS
         })
@@ -259,7 +288,7 @@ fn chains_are_bounded_by_kho_max_blocks() {
     // blocks, then a loop over the remaining 9900.
     let big_cycle = long_chain(max, 0x1000 * 101);
     assert_eq!(
-        Chain::validate(&big_cycle, 0x1000, 8, PAGE, None)
+        Chain::validate(&big_cycle, PhysAddr::new(0x1000), 8, PAGE, None)
             .map_err(|e| matches!(e, LinuxError::ChainCycle { .. })),
         Err(true)
     );
@@ -275,7 +304,7 @@ fn pci_slot_rules_hold_across_blocks() {
         decode(&blob, &mem, PciCompat::V1).unwrap_err(),
         LinuxError::Slot {
             index: 3,
-            at: Where::Phys(0x5010),
+            at: Where::Phys(PhysAddr::new(0x5010)),
             fault: SlotFault::Refcount { value: 2 }
         }
     );
@@ -289,7 +318,7 @@ fn pci_slot_rules_hold_across_blocks() {
         decode(&blob, &mem, PciCompat::V2).unwrap_err(),
         LinuxError::Slot {
             index: 3,
-            at: Where::Phys(0x5010),
+            at: Where::Phys(PhysAddr::new(0x5010)),
             fault: SlotFault::FreeNotZero
         }
     );
@@ -325,7 +354,7 @@ fn bufs(pages: &mut [[u8; 4096]], base: u64) -> Vec<BlockBuf<'_>> {
         .iter_mut()
         .enumerate()
         .map(|(i, p)| BlockBuf {
-            phys: base + 0x1000 * i as u64,
+            phys: PhysAddr::new(base + 0x1000 * i as u64),
             buf: p,
         })
         .collect()
@@ -342,14 +371,14 @@ fn encode_chain_writes_the_kernel_layout() {
     let mut blob = [0u8; 12];
     let w = PciSer::encode_chain(
         &mut blob,
-        SER_PHYS,
+        PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V2,
         PAGE,
         &entries,
     )
     .unwrap();
-    assert_eq!((w.len, w.head, w.blocks), (12, 0x40000, 1));
+    assert_eq!((w.len, w.head, w.blocks), (12, PhysAddr::new(0x40000), 1));
     assert_eq!(blob.to_vec(), ser(2, 0x40000));
     let mut expected = Blob::new()
         .u64(0)
@@ -369,14 +398,14 @@ fn encode_chain_spills_into_the_next_block() {
     let mut blob = [0u8; 12];
     let w = PciSer::encode_chain(
         &mut blob,
-        SER_PHYS,
+        PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V1,
         PAGE,
         &entries,
     )
     .unwrap();
-    assert_eq!((w.head, w.blocks), (0x40000, 2));
+    assert_eq!((w.head, w.blocks), (PhysAddr::new(0x40000), 2));
     assert_eq!(&p[0][..16], &Blob::new().u64(0x41000).u64(510).build()[..]);
     assert_eq!(&p[1][..16], &Blob::new().u64(0).u64(1).build()[..]);
     let mut mem = Pages::new(4096);
@@ -394,7 +423,14 @@ fn encode_chain_refusals() {
     let mut p = pages::<2>();
     let mut blocks = bufs(&mut p, 0x40000);
     assert_eq!(
-        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V3, PAGE, &one),
+        PciSer::encode_chain(
+            &mut blob,
+            PhysAddr::new(SER_PHYS),
+            &mut blocks,
+            PciCompat::V3,
+            PAGE,
+            &one
+        ),
         Err(LinuxError::Format {
             layout: PciLayout::Chain,
             compat: PciCompat::V3
@@ -403,7 +439,7 @@ fn encode_chain_refusals() {
     assert_eq!(
         PciSer::encode_chain(
             &mut blob[..11],
-            SER_PHYS,
+            PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
             PAGE,
@@ -418,7 +454,7 @@ fn encode_chain_refusals() {
     assert_eq!(
         PciSer::encode_chain(
             &mut blob,
-            SER_PHYS,
+            PhysAddr::new(SER_PHYS),
             &mut blocks[..0],
             PciCompat::V1,
             PAGE,
@@ -432,14 +468,21 @@ fn encode_chain_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode_chain(&mut blob, 0x40004, &mut blocks, PciCompat::V1, PAGE, &one),
+        PciSer::encode_chain(
+            &mut blob,
+            PhysAddr::new(0x40004),
+            &mut blocks,
+            PciCompat::V1,
+            PAGE,
+            &one
+        ),
         Err(block_err(0, 0x40000, BlockFault::OverlapsBlob))
     );
     let two_refs = [PciEntry::new(addr(0, 8), 2)];
     assert_eq!(
         PciSer::encode_chain(
             &mut blob,
-            SER_PHYS,
+            PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
             PAGE,
@@ -453,7 +496,14 @@ fn encode_chain_refusals() {
     );
     let huge = std::iter::repeat_n(&one[0], u32::MAX as usize + 1);
     assert_eq!(
-        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, huge),
+        PciSer::encode_chain(
+            &mut blob,
+            PhysAddr::new(SER_PHYS),
+            &mut blocks,
+            PciCompat::V1,
+            PAGE,
+            huge
+        ),
         Err(LinuxError::Count {
             what: Struct::PciSer,
             field: CountField::NrDevices,
@@ -481,26 +531,40 @@ fn encode_chain_refuses_bad_block_buffers() {
         let [a, b] = &mut p[..] else { unreachable!() };
         let mut blocks = [
             BlockBuf {
-                phys: phys[0],
+                phys: PhysAddr::new(phys[0]),
                 buf: a,
             },
             BlockBuf {
-                phys: phys[1],
+                phys: PhysAddr::new(phys[1]),
                 buf: b,
             },
         ];
         assert_eq!(
-            PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, &many),
+            PciSer::encode_chain(
+                &mut blob,
+                PhysAddr::new(SER_PHYS),
+                &mut blocks,
+                PciCompat::V1,
+                PAGE,
+                &many
+            ),
             Err(fault)
         );
     }
     let mut short = [0u8; 4095];
     let mut blocks = [BlockBuf {
-        phys: 0x1000,
+        phys: PhysAddr::new(0x1000),
         buf: &mut short,
     }];
     assert_eq!(
-        PciSer::encode_chain(&mut blob, SER_PHYS, &mut blocks, PciCompat::V1, PAGE, &one),
+        PciSer::encode_chain(
+            &mut blob,
+            PhysAddr::new(SER_PHYS),
+            &mut blocks,
+            PciCompat::V1,
+            PAGE,
+            &one
+        ),
         Err(LinuxError::BufferTooSmall {
             what: Struct::BlockHeader,
             needed: 4096,

@@ -1,6 +1,7 @@
 //! `struct luo_ser`: golden blobs from the reference layouts, round trips, every refusal.
 
 use crate::support::Blob;
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer, MAX_COMPAT_FIELD};
 use liveupdate_abi::linux::{LinuxError, NameFault, Struct, Where};
 use proptest::prelude::*;
@@ -43,13 +44,20 @@ fn golden_luo_v3_decodes_and_reencodes_bit_for_bit() {
     assert_eq!(ser.compatible(), "luo-v3");
     assert_eq!(ser.abi(), Some(LuoAbi::V3));
     assert_eq!(ser.liveupdate_num(), 41);
-    assert_eq!(ser.sessions_pa(), 0x1_2345_6000);
-    assert_eq!(ser.flbs_pa(), 0x7_0000_1000);
+    assert_eq!(ser.sessions_pa(), PhysAddr::new(0x1_2345_6000));
+    assert_eq!(ser.flbs_pa(), PhysAddr::new(0x7_0000_1000));
     assert_eq!(ser.len(), 32);
     assert!(!ser.abi().unwrap().sessions_in_blocks());
 
     let mut out = [0xEEu8; 64];
-    let len = LuoSer::encode(&mut out, "luo-v3", 41, 0x1_2345_6000, 0x7_0000_1000).unwrap();
+    let len = LuoSer::encode(
+        &mut out,
+        "luo-v3",
+        41,
+        PhysAddr::new(0x1_2345_6000),
+        PhysAddr::new(0x7_0000_1000),
+    )
+    .unwrap();
     assert_eq!(&out[..len], &blob[..]);
     assert!(
         out[len..].iter().all(|&b| b == 0xEE),
@@ -65,7 +73,7 @@ fn golden_composite_compatible_takes_sixteen_bytes() {
     assert_eq!(ser.abi(), Some(LuoAbi::V5BlockV1));
     assert_eq!(
         (ser.liveupdate_num(), ser.sessions_pa(), ser.flbs_pa()),
-        (2, 0xA000, 0)
+        (2, PhysAddr::new(0xA000), PhysAddr::NULL)
     );
     assert!(ser.abi().unwrap().sessions_in_blocks());
     assert_eq!(
@@ -92,7 +100,14 @@ fn every_known_abi_has_the_kernel_blob_size() {
     );
     for abi in LuoAbi::ALL {
         let mut out = vec![0u8; abi.blob_len()];
-        LuoSer::encode(&mut out, abi.compatible(), 1, 2, 3).unwrap();
+        LuoSer::encode(
+            &mut out,
+            abi.compatible(),
+            1,
+            PhysAddr::new(2),
+            PhysAddr::new(3),
+        )
+        .unwrap();
         assert_eq!(LuoSer::decode(&out).unwrap().abi(), Some(abi));
         assert_eq!(LuoAbi::from_compatible(abi.compatible()), Some(abi));
     }
@@ -197,24 +212,30 @@ fn compatible_faults_are_named() {
 fn encoder_refuses_what_the_decoder_refuses() {
     let mut out = [0u8; 128];
     assert_eq!(
-        LuoSer::encode(&mut out, "pci-v1", 0, 0, 0),
+        LuoSer::encode(&mut out, "pci-v1", 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::Prefix))
     );
     assert_eq!(
-        LuoSer::encode(&mut out, "", 0, 0, 0),
+        LuoSer::encode(&mut out, "", 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::Empty))
     );
     assert_eq!(
-        LuoSer::encode(&mut out, "luo-v3 x", 0, 0, 0),
+        LuoSer::encode(&mut out, "luo-v3 x", 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::NotPrintable { at: 6 }))
     );
     let long = format!("luo-v{}", "9".repeat(60));
     assert_eq!(
-        LuoSer::encode(&mut out, &long, 0, 0, 0),
+        LuoSer::encode(&mut out, &long, 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::TooLong { max: 63 }))
     );
     assert_eq!(
-        LuoSer::encode(&mut out[..39], "luo-v5;block-v1", 0, 0, 0),
+        LuoSer::encode(
+            &mut out[..39],
+            "luo-v5;block-v1",
+            0,
+            PhysAddr::new(0),
+            PhysAddr::new(0)
+        ),
         Err(LinuxError::BufferTooSmall {
             what: Struct::LuoSer,
             needed: 40,
@@ -248,12 +269,12 @@ proptest! {
         }
         prop_assume!(compat.len() < MAX_COMPAT_FIELD);
         let mut out = [0u8; 96];
-        let len = LuoSer::encode(&mut out, &compat, num, sessions, flbs).unwrap();
+        let len = LuoSer::encode(&mut out, &compat, num, PhysAddr::new(sessions), PhysAddr::new(flbs)).unwrap();
         prop_assert_eq!(len, LuoSer::len_for(&compat));
         prop_assert_eq!(len % 8, 0);
         let ser = LuoSer::decode(&out[..len]).unwrap();
         prop_assert_eq!(ser.compatible(), compat.as_str());
-        prop_assert_eq!((ser.liveupdate_num(), ser.sessions_pa(), ser.flbs_pa()), (num, sessions, flbs));
+        prop_assert_eq!((ser.liveupdate_num(), ser.sessions_pa().raw(), ser.flbs_pa().raw()), (num, sessions, flbs));
     }
 
     #[test]

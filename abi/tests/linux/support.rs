@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use liveupdate_abi::linux::PhysMem;
+use liveupdate_abi::{MemError, PhysAddr, PhysMem};
 
 /// Little-endian byte builder: the kernel's native order on `x86_64` and arm64.
 #[derive(Default, Clone)]
@@ -83,10 +83,20 @@ impl Pages {
 }
 
 impl PhysMem for Pages {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        let (&base, page) = self.pages.range(..=phys).next_back()?;
-        let start = usize::try_from(phys - base).ok()?;
-        page.get(start..start.checked_add(len)?)
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        match self.pages.range(..=addr.raw()).next_back() {
+            Some((&base, page)) => {
+                let start = usize::try_from(addr.raw() - base).unwrap();
+                let end = start.saturating_add(len);
+                page.get(start..end).ok_or(MemError::unmapped(
+                    addr,
+                    len,
+                    PhysAddr::new(base),
+                    page.len() as u64,
+                ))
+            }
+            None => Err(MemError::unmapped(addr, len, PhysAddr::NULL, 0)),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{
     AbiVersion, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, Record,
     RecordKind, Root,
@@ -92,8 +93,8 @@ pub fn root_entries() -> Vec<DirEntry> {
     let flb = flb_golden();
     let pci = pci_golden();
     vec![
-        DirEntry::for_record(FLB_PHYS, &FlbTable::decode(&flb).unwrap()),
-        DirEntry::for_record(PCI_PHYS, &PciTable::decode(&pci).unwrap()),
+        DirEntry::for_record(PhysAddr::new(FLB_PHYS), &FlbTable::decode(&flb).unwrap()),
+        DirEntry::for_record(PhysAddr::new(PCI_PHYS), &PciTable::decode(&pci).unwrap()),
     ]
 }
 

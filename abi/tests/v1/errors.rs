@@ -13,6 +13,7 @@ use crate::common::{
     HEADER, KINDS, RawRecord, decode, entry_size, golden, put_u16, put_u32, raw_dir, raw_flb,
     raw_pci, reseal, spec_crc,
 };
+use liveupdate_abi::PhysAddr;
 
 const ROOT: RecordKind = RecordKind::Root;
 const FLB: RecordKind = RecordKind::FlbTable;
@@ -737,7 +738,7 @@ fn dir_nested_root() {
             AbiVersion::V1,
             1,
             1,
-            [DirEntry::new(ROOT, 0x1000, 136, 0)]
+            [DirEntry::new(ROOT, PhysAddr::new(0x1000), 136, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::NestedRoot))
     );
@@ -762,7 +763,7 @@ fn dir_record_too_small() {
             AbiVersion::V1,
             1,
             1,
-            [DirEntry::new(PCI, 0x1000, 63, 0)]
+            [DirEntry::new(PCI, PhysAddr::new(0x1000), 63, 0)]
         ),
         Err(entry_err(
             ROOT,
@@ -790,7 +791,7 @@ fn dir_address_overflow() {
             AbiVersion::V1,
             1,
             1,
-            [DirEntry::new(FLB, u64::MAX, u32::MAX, 0)]
+            [DirEntry::new(FLB, PhysAddr::new(u64::MAX), u32::MAX, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::AddressOverflow))
     );
@@ -816,7 +817,7 @@ fn dir_one_record_per_kind() {
         decode_entries(ROOT, vec![dir(LUOF), dir(LUOF)]),
         Err(entry_err(ROOT, 1, EntryFault::Duplicate))
     );
-    let e = DirEntry::new(PCI, 0x1000, 104, 0);
+    let e = DirEntry::new(PCI, PhysAddr::new(0x1000), 104, 0);
     let mut out = [0u8; 64 + 48];
     assert_eq!(
         Root::encode(&mut out, AbiVersion::V1, 1, 2, [e, e]),
@@ -838,8 +839,8 @@ fn dir_sorted_by_kind_magic() {
             1,
             2,
             [
-                DirEntry::new(PCI, 0x2000, 104, 0),
-                DirEntry::new(FLB, 0x1000, 280, 0)
+                DirEntry::new(PCI, PhysAddr::new(0x2000), 104, 0),
+                DirEntry::new(FLB, PhysAddr::new(0x1000), 280, 0)
             ]
         ),
         Err(entry_err(ROOT, 1, EntryFault::OutOfOrder))

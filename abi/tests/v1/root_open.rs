@@ -11,12 +11,13 @@ use crate::common::{
     root_golden, spec_crc,
 };
 use crate::golden::{assert_flb_inputs, assert_pci_inputs};
+use liveupdate_abi::PhysAddr;
 
 const PCI: RecordKind = RecordKind::PciTable;
 
 /// A root of `generation` referencing the PCI record `pci` at `PCI_PHYS`.
 fn root_for(generation: u64, pci: &[u8]) -> Vec<u8> {
-    let entry = DirEntry::for_record(PCI_PHYS, &PciTable::decode(pci).unwrap());
+    let entry = DirEntry::for_record(PhysAddr::new(PCI_PHYS), &PciTable::decode(pci).unwrap());
     encode(generation, 1, &[entry])
 }
 
@@ -30,7 +31,7 @@ fn opens_the_records_it_references() {
     assert_pci_inputs(&root.open::<PciEntry>(&pci).unwrap());
     assert_eq!(
         root.find(RecordKind::FlbTable).map(DirEntry::phys_addr),
-        Some(FLB_PHYS)
+        Some(PhysAddr::new(FLB_PHYS))
     );
     assert_eq!(
         root.find(PCI).map(|e| (e.length(), e.crc())),

@@ -125,7 +125,7 @@ fn newer_minor_with_wider_header_and_entries_decodes_and_strides() {
     let root = Root::decode_as(&root_bytes, V1).unwrap();
     assert_eq!(root.entries().len(), 2);
     assert_eq!(
-        root.find(PCI).map(|e| (e.phys_addr(), e.length())),
+        root.find(PCI).map(|e| (e.phys_addr().raw(), e.length())),
         Some((PCI_PHYS, 104))
     );
     assert_flb_inputs(&root.open::<FlbEntry>(&flb).unwrap());

@@ -8,6 +8,7 @@ use liveupdate_abi::{
 
 use crate::common::{Memory, PCI2_SIZE, raw_pci2};
 use crate::v1::RawRecord;
+use liveupdate_abi::PhysAddr;
 
 const PCI: RecordKind = RecordKind::PciTable;
 const BASE: u64 = 0x4000_0000;
@@ -49,13 +50,13 @@ fn memory(blocks: &[Spec<'_>]) -> Memory {
 }
 
 fn decode(mem: &Memory) -> Result<Table<'_, PciEntry>, TableError> {
-    Table::<PciEntry>::decode(mem, BASE, len(2))
+    Table::<PciEntry>::decode(mem, PhysAddr::new(BASE), len(2))
 }
 
 fn fault(block: u32, phys: u64, fault: ChainFault) -> TableError {
     TableError {
         block,
-        phys,
+        phys: PhysAddr::new(phys),
         error: Error::Chain { kind: PCI, fault },
     }
 }
@@ -85,7 +86,7 @@ fn a_chain_is_walked_in_order() {
     }
     let blocks: Vec<_> = table
         .blocks()
-        .map(|b| (b.index, b.phys, b.record.entries().len()))
+        .map(|b| (b.index, b.phys.raw(), b.record.entries().len()))
         .collect();
     assert_eq!(blocks, [(0, B0, 2), (1, B1, 2), (2, B2, 1)]);
 }
@@ -142,20 +143,24 @@ fn broken_links_name_the_block() {
                 1,
                 B0,
                 ChainFault::OutOfOrder {
-                    after: B1 + len(2) as u64,
+                    after: PhysAddr::new(B1 + len(2) as u64),
                 },
             ),
         ),
         // A link out of memory.
         (
             vec![(B0, &[1], Some((BASE + 0x1_0000, 0)))],
-            fault(1, BASE + 0x1_0000, ChainFault::Unmapped { len: 64 }),
+            fault(
+                1,
+                BASE + 0x1_0000,
+                ChainFault::Unmapped(Memory::new(BASE, 0x10000).unmapped(BASE + 0x1_0000, 64)),
+            ),
         ),
     ];
     for (i, (blocks, expected)) in cases.into_iter().enumerate() {
         let head = blocks[0].0;
         let mem = memory(&blocks);
-        let got = Table::<PciEntry>::decode(&mem, head, len(2)).map(|t| t.len());
+        let got = Table::<PciEntry>::decode(&mem, PhysAddr::new(head), len(2)).map(|t| t.len());
         assert_eq!(got, Err(expected), "case {i}");
         // Every error formats with the block and the kind.
         let text = got.unwrap_err().to_string();
@@ -173,7 +178,7 @@ fn a_block_truncated_by_the_end_of_memory_is_unmapped() {
         .truncate(usize::try_from(B1 - BASE).unwrap() + 100);
     assert_eq!(
         decode(&mem).map(drop),
-        Err(fault(1, B1, ChainFault::Unmapped { len: len(2) as u64 }))
+        Err(fault(1, B1, ChainFault::Unmapped(mem.unmapped(B1, len(2)))))
     );
 }
 
@@ -187,7 +192,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
     let mut mem = memory(&good);
     mem.at(B1 + 70, 1)[0] ^= 1;
     let err = decode(&mem).unwrap_err();
-    assert_eq!((err.block, err.phys), (1, B1));
+    assert_eq!((err.block, err.phys), (1, PhysAddr::new(B1)));
     assert!(matches!(err.error, Error::Checksum { kind: PCI, .. }));
     // A block of another update (generation) is stale.
     let mut mem = memory(&good);
@@ -196,7 +201,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
         decode(&mem).map(drop),
         Err(TableError {
             block: 1,
-            phys: B1,
+            phys: PhysAddr::new(B1),
             error: Error::Generation {
                 kind: PCI,
                 expected: 7,
@@ -211,7 +216,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
             decode(&mem).map(drop),
             Err(TableError {
                 block: 1,
-                phys: B1,
+                phys: PhysAddr::new(B1),
                 error: Error::Entry {
                     kind: PCI,
                     index: 0,
@@ -241,7 +246,7 @@ fn chains_longer_than_max_blocks_are_refused() {
     });
     let places: Vec<_> = (0..count)
         .map(|i| BlockPlace {
-            phys: BASE + i * stride,
+            phys: PhysAddr::new(BASE + i * stride),
             capacity: 1,
         })
         .collect();
@@ -260,7 +265,7 @@ fn chains_longer_than_max_blocks_are_refused() {
     )
     .unwrap();
     assert_eq!(written.blocks, max);
-    let table = Table::<PciEntry>::decode(&mem, BASE, len(1)).unwrap();
+    let table = Table::<PciEntry>::decode(&mem, PhysAddr::new(BASE), len(1)).unwrap();
     assert_eq!(table.block_count(), max);
     // ... and a reader refuses one more, linked from the last.
     let extra = raw_block(&[0], 1, Some((0, max)), 7);
@@ -270,7 +275,7 @@ fn chains_longer_than_max_blocks_are_refused() {
     crate::common::reseal_raw(&mut tail);
     mem.put(last - stride, &tail);
     assert_eq!(
-        Table::<PciEntry>::decode(&mem, BASE, len(1)).map(drop),
+        Table::<PciEntry>::decode(&mem, PhysAddr::new(BASE), len(1)).map(drop),
         Err(fault(max, last, ChainFault::TooLong { max }))
     );
 }
@@ -286,15 +291,30 @@ fn the_writer_checks_its_blocks() {
         Table::<PciEntry>::encode(mem, AbiVersion::V2, 7, places, devices.clone())
             .map(|w| (w.blocks, w.entries))
     };
-    assert_eq!(write(&mut mem, &[place(B0, 2), place(B1, 2)]), Ok((2, 3)));
+    assert_eq!(
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B0), 2), place(PhysAddr::new(B1), 2)]
+        ),
+        Ok((2, 3))
+    );
     // Blocks left over are not written.
-    assert_eq!(write(&mut mem, &[place(B0, 3), place(B1, 2)]), Ok((1, 3)));
+    assert_eq!(
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B0), 3), place(PhysAddr::new(B1), 2)]
+        ),
+        Ok((1, 3))
+    );
     // Not enough room: the blocks' total capacity.
     assert_eq!(
-        write(&mut mem, &[place(B0, 1), place(B1, 1)]),
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B0), 1), place(PhysAddr::new(B1), 1)]
+        ),
         Err(TableError {
             block: 1,
-            phys: B1,
+            phys: PhysAddr::new(B1),
             error: Error::CapacityExceeded {
                 kind: PCI,
                 capacity: 2
@@ -302,36 +322,51 @@ fn the_writer_checks_its_blocks() {
         })
     );
     assert_eq!(
-        write(&mut mem, &[place(B0, 1), place(B0, 2)]),
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B0), 1), place(PhysAddr::new(B0), 2)]
+        ),
         Err(fault(1, B0, ChainFault::Cycle { to_block: 0 }))
     );
     assert_eq!(
-        write(&mut mem, &[place(B0, 1), place(B0 + 8, 2)]),
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B0), 1), place(PhysAddr::new(B0 + 8), 2)]
+        ),
         Err(fault(1, B0 + 8, ChainFault::Overlap { with_block: 0 }))
     );
     assert_eq!(
-        write(&mut mem, &[place(B1, 1), place(B0, 2)]),
+        write(
+            &mut mem,
+            &[place(PhysAddr::new(B1), 1), place(PhysAddr::new(B0), 2)]
+        ),
         Err(fault(
             1,
             B0,
             ChainFault::OutOfOrder {
-                after: B1 + len(1) as u64
+                after: PhysAddr::new(B1 + len(1) as u64)
             }
         ))
     );
     assert_eq!(
-        write(&mut mem, &[place(B0, 1), place(BASE + 0x1_0000, 2)]),
+        write(
+            &mut mem,
+            &[
+                place(PhysAddr::new(B0), 1),
+                place(PhysAddr::new(BASE + 0x1_0000), 2)
+            ]
+        ),
         Err(fault(
             1,
             BASE + 0x1_0000,
-            ChainFault::Unmapped { len: len(2) as u64 }
+            ChainFault::Unmapped(mem.unmapped(BASE + 0x1_0000, len(2)))
         ))
     );
     assert_eq!(
         write(&mut mem, &[]),
         Err(TableError {
             block: 0,
-            phys: 0,
+            phys: PhysAddr::new(0),
             error: Error::CapacityExceeded {
                 kind: PCI,
                 capacity: 0
@@ -350,14 +385,15 @@ fn flb_tables_chain_too() {
         .collect();
     let places: Vec<_> = (0..3)
         .map(|i| BlockPlace {
-            phys: BASE + i * 0x200,
+            phys: PhysAddr::new(BASE + i * 0x200),
             capacity: 2,
         })
         .collect();
     let written =
         Table::<FlbEntry>::encode(&mut mem, AbiVersion::V2, 1, &places, entries.clone()).unwrap();
     assert_eq!(written.blocks, 3);
-    let table = Table::<FlbEntry>::decode(&mem, BASE, written.dir.length() as usize).unwrap();
+    let table = Table::<FlbEntry>::decode(&mem, PhysAddr::new(BASE), written.dir.length() as usize)
+        .unwrap();
     assert_eq!(table.iter().copied().collect::<Vec<_>>(), entries);
     for name in names {
         assert_eq!(table.find(name).map(FlbEntry::name), Some(name));

@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, DirEntry, Entry, FlbEntry, PciAddress, PciDevice, PciFlags,
     PciIdentity, PhysMem, PhysMemMut, Record, RecordKind, Table, TableWritten,
 };
+use liveupdate_abi::{MemError, SliceMemory};
 
 pub use crate::v1::{
     FLB_CAPACITY, FLB_PHYS, GENERATION, PCI_PHYS, ROOT_CAPACITY, flb_entries, put_u16, put_u32,
@@ -93,8 +95,18 @@ pub fn root_golden() -> Vec<u8> {
     let flb = flb_golden();
     let pci = pci_golden();
     let dir = [
-        DirEntry::new(RecordKind::FlbTable, FLB_PHYS, len32(&flb), spec_crc(&flb)),
-        DirEntry::new(RecordKind::PciTable, PCI_PHYS, len32(&pci), spec_crc(&pci)),
+        DirEntry::new(
+            RecordKind::FlbTable,
+            PhysAddr::new(FLB_PHYS),
+            len32(&flb),
+            spec_crc(&flb),
+        ),
+        DirEntry::new(
+            RecordKind::PciTable,
+            PhysAddr::new(PCI_PHYS),
+            len32(&pci),
+            spec_crc(&pci),
+        ),
     ];
     encode2::<DirEntry>(GENERATION, ROOT_CAPACITY, &dir)
 }
@@ -119,7 +131,7 @@ pub fn chain_places() -> Vec<BlockPlace> {
     CHAIN_PHYS
         .iter()
         .map(|&phys| BlockPlace {
-            phys,
+            phys: PhysAddr::new(phys),
             capacity: CHAIN_CAPACITY,
         })
         .collect()
@@ -190,16 +202,31 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// The error a read of `len` bytes at `phys` outside this memory gives.
+    pub fn unmapped(&self, phys: u64, len: usize) -> MemError {
+        MemError::unmapped(
+            PhysAddr::new(phys),
+            len,
+            PhysAddr::new(self.base),
+            self.bytes.len() as u64,
+        )
+    }
+}
+
 impl PhysMem for Memory {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        self.bytes.get(self.range(phys, len)?)
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        SliceMemory::new(PhysAddr::new(self.base), &self.bytes[..]).read(addr, len)?;
+        let range = self.range(addr.raw(), len).expect("checked");
+        Ok(&self.bytes[range])
     }
 }
 
 impl PhysMemMut for Memory {
-    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
-        let range = self.range(phys, len)?;
-        self.bytes.get_mut(range)
+    fn write(&mut self, addr: PhysAddr, len: usize) -> Result<&mut [u8], MemError> {
+        SliceMemory::new(PhysAddr::new(self.base), &self.bytes[..]).read(addr, len)?;
+        let range = self.range(addr.raw(), len).expect("checked");
+        Ok(&mut self.bytes[range])
     }
 }
 

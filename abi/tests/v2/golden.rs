@@ -13,6 +13,7 @@ use crate::common::{
     root_golden,
 };
 use crate::v1::{RawRecord, check_golden, raw_flb, read_golden};
+use liveupdate_abi::PhysAddr;
 
 /// The golden vectors: file name and the encoder's output.
 pub fn goldens() -> [(&'static str, Vec<u8>); 4] {
@@ -109,11 +110,11 @@ fn golden_vectors_decode_to_their_inputs() {
     assert_eq!(root.generation(), GENERATION);
     assert_eq!(
         root.find(RecordKind::FlbTable).unwrap().phys_addr(),
-        FLB_PHYS
+        PhysAddr::new(FLB_PHYS)
     );
     assert_eq!(
         root.find(RecordKind::PciTable).unwrap().phys_addr(),
-        PCI_PHYS
+        PhysAddr::new(PCI_PHYS)
     );
     let opened = root.open::<PciEntry>(&pci).unwrap();
     assert_eq!(opened.devices().collect::<Vec<_>>(), pci_devices());
@@ -121,12 +122,12 @@ fn golden_vectors_decode_to_their_inputs() {
 
     let mem = Memory::with(CHAIN_PHYS[0], &golden_file("pci-chain.bin"));
     let len = usize::try_from(crate::common::block_len()).unwrap();
-    let table = Table::<PciEntry>::decode(&mem, CHAIN_PHYS[0], len).unwrap();
+    let table = Table::<PciEntry>::decode(&mem, PhysAddr::new(CHAIN_PHYS[0]), len).unwrap();
     assert_eq!(table.block_count(), 3);
     assert_eq!(table.len(), 5);
     assert_eq!(table.items().collect::<Vec<_>>(), chain_devices());
     assert_eq!(
-        table.blocks().map(|b| b.phys).collect::<Vec<_>>(),
+        table.blocks().map(|b| b.phys.raw()).collect::<Vec<_>>(),
         CHAIN_PHYS
     );
 }
@@ -156,7 +157,7 @@ fn golden_vectors_refuse_every_bit_flip() {
         let mut bad = chain.clone();
         bad[at] ^= 0x10;
         let mem = Memory::with(CHAIN_PHYS[0], &bad);
-        let result = Table::<PciEntry>::decode(&mem, CHAIN_PHYS[0], len);
+        let result = Table::<PciEntry>::decode(&mem, PhysAddr::new(CHAIN_PHYS[0]), len);
         // Bytes between the blocks belong to no record.
         let in_block = CHAIN_PHYS
             .iter()
@@ -207,7 +208,7 @@ fn a_spec_written_chain_decodes() {
         reseal_raw(&mut bytes);
         mem.put(phys, &bytes);
     }
-    let table = Table::<PciEntry>::decode(&mem, base, 64 + 48).unwrap();
+    let table = Table::<PciEntry>::decode(&mem, PhysAddr::new(base), 64 + 48).unwrap();
     assert_eq!(table.len(), 2);
     assert!(Record::<PciEntry>::decode(mem.at(base, 112)).is_err());
 }

@@ -15,6 +15,7 @@ use liveupdate_abi::{
 };
 
 use crate::common::{Memory, flb_entries, identity};
+use liveupdate_abi::PhysAddr;
 
 const BASE: u64 = 0x10_0000;
 const ROOT_PHYS: u64 = BASE;
@@ -70,12 +71,12 @@ impl Writer {
         match self {
             Writer::V2Chained => (0..4)
                 .map(|i| BlockPlace {
-                    phys: PCI_PHYS + i * 0x100,
+                    phys: PhysAddr::new(PCI_PHYS + i * 0x100),
                     capacity: 1,
                 })
                 .collect(),
             _ => vec![BlockPlace {
-                phys: PCI_PHYS,
+                phys: PhysAddr::new(PCI_PHYS),
                 capacity: 4,
             }],
         }
@@ -90,7 +91,7 @@ impl Writer {
             version,
             GENERATION,
             &[BlockPlace {
-                phys: FLB_PHYS,
+                phys: PhysAddr::new(FLB_PHYS),
                 capacity: 4,
             }],
             flb_entries(),
@@ -133,7 +134,8 @@ struct Seen {
 }
 
 fn read(mem: &Memory, root_len: usize, reader: AbiVersion) -> Result<Seen, TableError> {
-    let root_bytes = liveupdate_abi::PhysMem::read(mem, ROOT_PHYS, root_len).unwrap();
+    let root_bytes =
+        liveupdate_abi::PhysMem::read(mem, PhysAddr::new(ROOT_PHYS), root_len).unwrap();
     let root = Root::decode_as(root_bytes, reader).unwrap();
     let flb = root.open_table::<FlbEntry>(mem)?;
     assert_eq!(flb.iter().copied().collect::<Vec<_>>(), flb_entries());
@@ -175,7 +177,7 @@ fn expected(writer: Writer, reader: AbiVersion) -> Result<Seen, TableError> {
         // A chain it cannot follow is refused, never read in part.
         (Writer::V2Chained, AbiVersion::V1) => Err(TableError {
             block: 0,
-            phys: PCI_PHYS,
+            phys: PhysAddr::new(PCI_PHYS),
             error: Error::UnsupportedFeatures {
                 kind: RecordKind::PciTable,
                 unknown: 1,
@@ -225,7 +227,8 @@ fn the_chained_table_is_what_makes_v1_refuse() {
     let (mem, root_len) = Writer::V2Single.write();
     assert!(read(&mem, root_len, AbiVersion::V1).is_ok());
     let (mem, root_len) = Writer::V2Chained.write();
-    let root_bytes = liveupdate_abi::PhysMem::read(&mem, ROOT_PHYS, root_len).unwrap();
+    let root_bytes =
+        liveupdate_abi::PhysMem::read(&mem, PhysAddr::new(ROOT_PHYS), root_len).unwrap();
     let root = Root::decode(root_bytes).unwrap();
     // The first block alone is not the table: decoding it on its own is refused.
     let first = root.find(RecordKind::PciTable).unwrap();
@@ -251,7 +254,7 @@ fn v1_writer_refuses_what_v1_cannot_express() {
     let mut mem = Memory::new(BASE, 0x3000);
     let one = |capacity| {
         [BlockPlace {
-            phys: PCI_PHYS,
+            phys: PhysAddr::new(PCI_PHYS),
             capacity,
         }]
     };
@@ -259,7 +262,7 @@ fn v1_writer_refuses_what_v1_cannot_express() {
     let pci = RecordKind::PciTable;
     let unfit = |what| TableError {
         block: 0,
-        phys: PCI_PHYS,
+        phys: PhysAddr::new(PCI_PHYS),
         error: Error::Unfit {
             kind: pci,
             version: v1,
@@ -347,7 +350,12 @@ fn v2_writer_keeps_v1_readable_when_it_can() {
 #[test]
 fn roots_of_either_version_are_read_by_both_readers() {
     for version in AbiVersion::ALL {
-        let dir = [DirEntry::new(RecordKind::PciTable, PCI_PHYS, 64, 0)];
+        let dir = [DirEntry::new(
+            RecordKind::PciTable,
+            PhysAddr::new(PCI_PHYS),
+            64,
+            0,
+        )];
         let mut out = vec![0u8; Root::len_for(version, 1).unwrap()];
         Root::encode(&mut out, version, 3, 1, dir).unwrap();
         for reader in AbiVersion::ALL {
@@ -364,10 +372,10 @@ fn a_v1_root_may_reference_a_chained_table_for_a_v2_reader() {
     // The root is read by its minor's rules, the tables by the reader's: a root written at
     // minor 0 does not make the newest reader read its tables as v1.0.
     let (mem, _) = Writer::V2Chained.write();
-    let pci = Table::<PciEntry>::decode(&mem, PCI_PHYS, 64 + 24).unwrap();
+    let pci = Table::<PciEntry>::decode(&mem, PhysAddr::new(PCI_PHYS), 64 + 24).unwrap();
     let dir = [DirEntry::new(
         RecordKind::PciTable,
-        PCI_PHYS,
+        PhysAddr::new(PCI_PHYS),
         u32::try_from(pci.first().as_bytes().len()).unwrap(),
         pci.first().header().crc(),
     )];

@@ -13,6 +13,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
 use crate::common::{Memory, reseal_raw};
+use liveupdate_abi::PhysAddr;
 
 fn identity() -> impl Strategy<Value = Option<PciIdentity>> {
     prop_oneof![
@@ -92,7 +93,10 @@ fn places(capacities: &[u32], gap: u64) -> Vec<BlockPlace> {
     capacities
         .iter()
         .map(|&capacity| {
-            let place = BlockPlace { phys, capacity };
+            let place = BlockPlace {
+                phys: PhysAddr::new(phys),
+                capacity,
+            };
             let len = Record::<PciEntry>::len_for(AbiVersion::V2, capacity).unwrap();
             phys += len as u64 + gap;
             place
@@ -221,8 +225,8 @@ proptest! {
         for (block, target, what, value) in forgeries {
             let place = used[block.index(used.len())];
             let len = Record::<PciEntry>::len_for(AbiVersion::V2, place.capacity).unwrap();
-            let record = mem.at(place.phys, len);
-            let other = used[target.index(used.len())].phys;
+            let record = mem.at(place.phys.raw(), len);
+            let other = used[target.index(used.len())].phys.raw();
             match what {
                 // A link to another block (a cycle when backwards), into one, or anywhere.
                 0 => record[48..56].copy_from_slice(&other.to_le_bytes()),
@@ -235,14 +239,14 @@ proptest! {
             }
             reseal_raw(record);
         }
-        exercise(&mem, written.dir.phys_addr(), written.dir.length() as usize);
+        exercise(&mem, written.dir.phys_addr().raw(), written.dir.length() as usize);
     }
 }
 
 /// Decodes the table at `head` as both readers; a table that decodes is checked whole.
 fn exercise(mem: &Memory, head: u64, len: usize) {
     for reader in AbiVersion::ALL {
-        match Table::<PciEntry>::decode_as(mem, head, len, reader) {
+        match Table::<PciEntry>::decode_as(mem, PhysAddr::new(head), len, reader) {
             Ok(table) => {
                 let entries: Vec<_> = table.iter().collect();
                 assert_eq!(entries.len() as u64, table.len());
@@ -255,13 +259,21 @@ fn exercise(mem: &Memory, head: u64, len: usize) {
                 // Blocks ascend and do not overlap.
                 let spans: Vec<_> = table
                     .blocks()
-                    .map(|b| (b.phys, b.phys + b.record.as_bytes().len() as u64))
+                    .map(|b| {
+                        (
+                            b.phys,
+                            b.phys.saturating_add(b.record.as_bytes().len() as u64),
+                        )
+                    })
                     .collect();
                 assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0));
                 for (phys, end) in spans {
                     assert!(
-                        mem.read(phys, usize::try_from(end - phys).unwrap())
-                            .is_some()
+                        mem.read(
+                            phys,
+                            usize::try_from(end.offset_from(phys).unwrap()).unwrap()
+                        )
+                        .is_ok()
                     );
                 }
             }

@@ -2,10 +2,11 @@
 
 use core::num::NonZeroU64;
 
-use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags, Table};
+use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags};
 
 use super::{FlbError, FlbOps, FlbRegistry, Outgoing, Registered};
-use crate::mem::{PhysMemoryMut, Sink};
+use crate::graph::{TableWriteError, write_table};
+use crate::mem::{PhysAddr, PhysMemMut};
 
 impl<const N: usize> FlbRegistry<N> {
     /// Registers the FLB `name` (its compatible string: 1 to 47 printable ASCII bytes, unique)
@@ -118,11 +119,11 @@ impl<const N: usize> FlbRegistry<N> {
     ///
     /// [`FlbError::Busy`] while any FLB's `preserve` or `unpreserve` runs (nothing is
     /// written); [`FlbError::Memory`]; [`FlbError::Table`].
-    pub fn serialize<M: PhysMemoryMut + ?Sized>(
+    pub fn serialize<M: PhysMemMut + ?Sized>(
         &self,
         mem: &mut M,
         version: AbiVersion,
-        addr: u64,
+        addr: PhysAddr,
         generation: u64,
     ) -> Result<DirEntry, FlbError> {
         let whole = BlockPlace {
@@ -134,13 +135,14 @@ impl<const N: usize> FlbRegistry<N> {
 
     /// Writes the FLB table of `version` over `blocks` (ascending, disjoint; a chain from
     /// [`AbiVersion::V2`] on, when the entries do not fit the first), as
-    /// [`Table::encode`] does. Returns the directory entry of the first block.
+    /// [`Table::encode`](liveupdate_abi::Table::encode) does. Returns the directory entry of
+    /// the first block.
     ///
     /// # Errors
     ///
     /// As [`FlbRegistry::serialize`]; [`FlbError::Table`] names the block, and says when
     /// `version` has no chains for entries beyond the first block.
-    pub fn serialize_blocks<M: PhysMemoryMut + ?Sized>(
+    pub fn serialize_blocks<M: PhysMemMut + ?Sized>(
         &self,
         mem: &mut M,
         version: AbiVersion,
@@ -170,15 +172,13 @@ impl<const N: usize> FlbRegistry<N> {
                     .map_err(|f| fault = Some(f))
                     .ok()
             });
-        let mut sink = Sink::new(mem);
-        let written = Table::<FlbEntry>::encode(&mut sink, version, generation, blocks, entries);
+        let written = write_table::<FlbEntry, M>(mem, version, blocks, generation, entries);
         if let Some(fault) = fault {
             return Err(FlbError::InvalidName(fault));
         }
-        match (written, sink.error) {
-            (Ok(written), _) => Ok(written.dir),
-            (Err(_), Some(e)) => Err(FlbError::Memory(e)),
-            (Err(e), None) => Err(FlbError::Table(e)),
-        }
+        written.map_err(|e| match e {
+            TableWriteError::Memory(e) => FlbError::Memory(e),
+            TableWriteError::Table(e) => FlbError::Table(e),
+        })
     }
 }

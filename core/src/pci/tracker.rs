@@ -8,11 +8,12 @@ use heapless::Vec;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, DirEntry, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity,
-    Record, Table,
+    Record,
 };
 
 use super::PciError;
-use crate::mem::{PhysMemoryMut, Sink};
+use crate::graph::{TableWriteError, write_table};
+use crate::mem::{PhysAddr, PhysMemMut};
 use crate::sync::Mutex;
 
 /// The PCI devices to preserve across kexec, at most `N`, each with a refcount and, when the
@@ -298,11 +299,11 @@ impl<const N: usize> PciTracker<N> {
     ///
     /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1`] says which
     /// device has an identity or flags v1 cannot express.
-    pub fn serialize<M: PhysMemoryMut + ?Sized>(
+    pub fn serialize<M: PhysMemMut + ?Sized>(
         &self,
         mem: &mut M,
         version: AbiVersion,
-        addr: u64,
+        addr: PhysAddr,
         generation: u64,
     ) -> Result<DirEntry, PciError> {
         let whole = BlockPlace {
@@ -313,15 +314,16 @@ impl<const N: usize> PciTracker<N> {
     }
 
     /// Writes the PCI table of `version` over `blocks` (ascending, disjoint; a chain from
-    /// [`AbiVersion::V2`] on, when the devices do not fit the first), as [`Table::encode`]
-    /// does: the tracker's capacity is fixed, the table's memory need not be one range.
-    /// Returns the directory entry of the first block.
+    /// [`AbiVersion::V2`] on, when the devices do not fit the first), as
+    /// [`Table::encode`](liveupdate_abi::Table::encode) does: the tracker's capacity is
+    /// fixed, the table's memory need not be one range. Returns the directory entry of the
+    /// first block.
     ///
     /// # Errors
     ///
     /// As [`PciTracker::serialize`]; [`PciError::Table`] names the block, and says when
     /// `version` has no chains for devices beyond the first block.
-    pub fn serialize_blocks<M: PhysMemoryMut + ?Sized>(
+    pub fn serialize_blocks<M: PhysMemMut + ?Sized>(
         &self,
         mem: &mut M,
         version: AbiVersion,
@@ -329,17 +331,14 @@ impl<const N: usize> PciTracker<N> {
         generation: u64,
     ) -> Result<DirEntry, PciError> {
         let devices = self.devices.lock();
-        let mut sink = Sink::new(mem);
         let items = devices.iter().map(Device::item).map(|d| match version {
             // v1 has no flags field: no flag set is nothing lost.
             AbiVersion::V1 if d.flags == Some(PciFlags::empty()) => PciDevice { flags: None, ..d },
             _ => d,
         });
-        let written = Table::<PciEntry>::encode(&mut sink, version, generation, blocks, items);
-        match (written, sink.error) {
-            (Ok(written), _) => Ok(written.dir),
-            (Err(_), Some(e)) => Err(PciError::Memory(e)),
-            (Err(e), None) => Err(PciError::Table(e)),
-        }
+        write_table::<PciEntry, M>(mem, version, blocks, generation, items).map_err(|e| match e {
+            TableWriteError::Memory(e) => PciError::Memory(e),
+            TableWriteError::Table(e) => PciError::Table(e),
+        })
     }
 }

@@ -10,7 +10,7 @@ use liveupdate_abi::{
     DirEntry, Error, FlbEntry, FlbFlags, PciAddress, PciEntry, RecordKind, header::HEADER_LEN,
 };
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
-use liveupdate_core::mem::SliceMemory;
+use liveupdate_core::mem::{PhysAddr, SliceMemory};
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 use crate::probes::{self as p, DEVICES, FLBS};
@@ -99,8 +99,8 @@ fn records() -> Result<(), u8> {
     check(p::luo_flb_find(&flb_table, "pci-v2").is_none(), 29)?;
 
     let records = [
-        DirEntry::for_record(0x10_0000, &flb_table),
-        DirEntry::for_record(0x20_0000, &edited),
+        DirEntry::for_record(PhysAddr::new(0x10_0000), &flb_table),
+        DirEntry::for_record(PhysAddr::new(0x20_0000), &edited),
     ];
     let mut root = [0u8; HEADER_LEN + 2 * 24];
     let len = p::luo_encode_root(&mut root, 5, &records).map_err(|_| 30)?;
@@ -175,7 +175,7 @@ fn handover() -> Result<(), u8> {
     check(p::luo_pci_unpreserve(&TRACKER, gone) == Ok(0), 42)?;
 
     let mut kho = [0u8; 0x1000];
-    let mut out = SliceMemory::new(BASE, &mut kho[..]);
+    let mut out = SliceMemory::new(PhysAddr::new(BASE), &mut kho[..]);
     let generation = black_box(7);
     let flb = p::luo_flb_serialize(&OUTGOING, &mut out, BASE, generation).map_err(|_| 43)?;
     let pci = p::luo_pci_serialize(&TRACKER, &mut out, BASE + 0x400, generation).map_err(|_| 43)?;
@@ -183,7 +183,7 @@ fn handover() -> Result<(), u8> {
         p::luo_write_root(&mut out, BASE + 0xe00, generation, &[pci, flb]).map_err(|_| 44)?;
 
     // Incoming.
-    let mem = SliceMemory::new(BASE, &kho[..]);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &kho[..]);
     let handover = p::luo_handover_load(&mem, black_box(BASE + 0xe00), root_len).map_err(|_| 45)?;
     check(handover.generation() == 7, 45)?;
     let flb_table = handover.flb_table().ok_or(46)?;

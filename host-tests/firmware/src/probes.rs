@@ -11,7 +11,7 @@ use liveupdate_abi::{
 };
 use liveupdate_core::flb::{FlbError, FlbRegistry};
 use liveupdate_core::graph::{self, GraphError, Handover};
-use liveupdate_core::mem::SliceMemory;
+use liveupdate_core::mem::{PhysAddr, SliceMemory};
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 /// FLB registries in the image hold this many FLBs.
@@ -66,7 +66,7 @@ pub extern "Rust" fn luo_handover_load<'m>(
     root_addr: u64,
     root_len: usize,
 ) -> Result<Handover<'m>, GraphError> {
-    Handover::load(mem, root_addr, root_len)
+    Handover::load(mem, PhysAddr::new(root_addr), root_len)
 }
 
 // Incoming accessors.
@@ -294,7 +294,7 @@ pub extern "Rust" fn luo_pci_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, PciError> {
-    pci.serialize(mem, AbiVersion::V1, addr, generation)
+    pci.serialize(mem, AbiVersion::V1, PhysAddr::new(addr), generation)
 }
 
 /// `FlbRegistry::serialize`.
@@ -306,7 +306,7 @@ pub extern "Rust" fn luo_flb_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, FlbError> {
-    flbs.serialize(mem, AbiVersion::V1, addr, generation)
+    flbs.serialize(mem, AbiVersion::V1, PhysAddr::new(addr), generation)
 }
 
 /// `graph::write_root`, which reads the whole handover back.
@@ -318,5 +318,11 @@ pub extern "Rust" fn luo_write_root(
     generation: u64,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
-    graph::write_root(mem, AbiVersion::V1, root_addr, generation, records)
+    graph::write_root(
+        mem,
+        AbiVersion::V1,
+        PhysAddr::new(root_addr),
+        generation,
+        records,
+    )
 }

@@ -271,7 +271,9 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
 }
 
 fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Failure> {
-    let mem = inspect::load(bytes).map_err(|e| invalid(e.to_string()))?;
+    // The image's framing only: the incoming kernel's `Handover::load` is the one validation
+    // of the graph, and the report states what it found.
+    let mem = inspect::open(bytes).map_err(|e| invalid(e.to_string()))?;
     // The incoming kernel's state lives as long as the process, as a kernel's does.
     let mem: &'static KhoMemory = Box::leak(Box::new(mem));
     let report =
@@ -354,7 +356,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let bytes = read(&file)?;
             let mem =
-                inspect::load(&bytes).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+                inspect::open(&bytes).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             let dump =
                 inspect::dump(&mem).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             if json {

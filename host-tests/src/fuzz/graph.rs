@@ -18,7 +18,7 @@ use liveupdate_abi::{
     DirEntry, Entry, Error, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
 };
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
-use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemory, SliceMemory};
+use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysAddr, PhysMem, SliceMemory};
 
 use super::records::{Lookups, check_record, expected_crc, le16, le32, le64};
 
@@ -26,8 +26,8 @@ use super::records::{Lookups, check_record, expected_crc, le16, le32, le64};
 const PREFIX: usize = 14;
 
 struct Input {
-    base: u64,
-    root_addr: u64,
+    base: PhysAddr,
+    root_addr: PhysAddr,
     root_len: usize,
     image: Vec<u8>,
 }
@@ -37,8 +37,8 @@ fn parse(data: &[u8]) -> Option<Input> {
     let offset = le32(data, 8)?;
     let root_len = le16(data, 12)?;
     Some(Input {
-        base,
-        root_addr: base.wrapping_add(u64::from(offset)),
+        base: PhysAddr::new(base),
+        root_addr: PhysAddr::new(base.wrapping_add(u64::from(offset))),
         root_len: usize::from(root_len),
         image: data.get(PREFIX..)?.to_vec(),
     })
@@ -61,9 +61,9 @@ pub fn graph_sealed(data: &[u8]) {
 
 /// The image bytes of `[addr, addr + len)`, if wholly inside it.
 /// A range whose end does not fit a `u64` is never mapped, as in the ABI (`AddressOverflow`).
-fn range(input: &Input, addr: u64, len: usize) -> Option<std::ops::Range<usize>> {
+fn range(input: &Input, addr: PhysAddr, len: usize) -> Option<std::ops::Range<usize>> {
     addr.checked_add(u64::try_from(len).ok()?)?;
-    let start = usize::try_from(addr.checked_sub(input.base)?).ok()?;
+    let start = usize::try_from(addr.offset_from(input.base)?).ok()?;
     let end = start.checked_add(len)?;
     (end <= input.image.len()).then_some(start..end)
 }
@@ -92,7 +92,7 @@ fn reseal(input: &mut Input) {
         };
         let Some(child) = usize::try_from(len)
             .ok()
-            .and_then(|l| range(input, phys, l))
+            .and_then(|l| range(input, PhysAddr::new(phys), l))
         else {
             continue;
         };
@@ -137,7 +137,7 @@ fn check_direct_map(input: &Input, got: &Result<Handover<'_>, GraphError>) {
     let virt = input.image.as_ptr().expose_provenance();
     let Some(offset) = u64::try_from(virt)
         .ok()
-        .and_then(|v| v.checked_sub(input.base))
+        .and_then(|v| v.checked_sub(input.base.raw()))
         .and_then(|o| usize::try_from(o).ok())
     else {
         return;
@@ -176,7 +176,7 @@ fn check_direct_map(input: &Input, got: &Result<Handover<'_>, GraphError>) {
 fn read<'m>(
     mem: &'m SliceMemory<&[u8]>,
     input: &Input,
-    addr: u64,
+    addr: PhysAddr,
     len: usize,
 ) -> Result<&'m [u8], MemError> {
     let result = mem.read(addr, len);
@@ -196,7 +196,7 @@ fn read<'m>(
             assert_eq!(e.fault, expected, "{e}");
             assert!(!e.to_string().is_empty());
         }
-        (r, expected) => panic!("read({addr:#x}, {len}) = {r:?}, image range {expected:?}"),
+        (r, expected) => panic!("read({addr}, {len}) = {r:?}, image range {expected:?}"),
     }
     result
 }

@@ -27,6 +27,7 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 use super::records::check_record;
 use super::roundtrip::name_fault;
+use liveupdate_abi::PhysAddr;
 
 /// Names the FLBs may be registered under: five valid ones (one more than the outgoing
 /// registry holds), and three invalid.
@@ -260,9 +261,9 @@ fn outgoing_is_busy(name: &str) {
     assert_eq!(out.preserve_file(name), Err(FlbError::Busy), "{name}");
     assert_eq!(out.unpreserve_file(name), Err(FlbError::Busy), "{name}");
     let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1)];
-    let mut mem = SliceMemory::new(0, scratch.as_mut_slice());
+    let mut mem = SliceMemory::new(PhysAddr::new(0), scratch.as_mut_slice());
     assert_eq!(
-        out.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        out.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1),
         Err(FlbError::Busy),
         "{name}"
     );
@@ -749,22 +750,24 @@ impl<'r> Run<'r> {
             Op::Serialize(v2) => self.serialize(if *v2 { AbiVersion::V2 } else { AbiVersion::V1 }),
             Op::SerializeOutside => {
                 let mut image = vec![0u8; IMAGE_LEN];
-                let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
+                let mut mem = SliceMemory::new(PhysAddr::new(BASE), image.as_mut_slice());
                 let at = BASE + IMAGE_LEN as u64 - 8;
                 let unmapped = |len| MemError {
-                    addr: at,
+                    addr: PhysAddr::new(at),
                     len,
                     fault: MemFault::Unmapped {
-                        base: BASE,
+                        base: PhysAddr::new(BASE),
                         size: IMAGE_LEN as u64,
                     },
                 };
                 assert_eq!(
-                    self.out.serialize(&mut mem, AbiVersion::V1, at, 1),
+                    self.out
+                        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(at), 1),
                     Err(FlbError::Memory(unmapped(Out::record_len(AbiVersion::V1))))
                 );
                 assert_eq!(
-                    self.tracker.serialize(&mut mem, AbiVersion::V1, at, 1),
+                    self.tracker
+                        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(at), 1),
                     Err(PciError::Memory(unmapped(
                         PciTracker::<PCI_CAP>::record_len(AbiVersion::V1)
                     )))
@@ -878,15 +881,20 @@ impl<'r> Run<'r> {
         model.generation += 1;
         let generation = model.generation;
         let mut image = vec![0u8; IMAGE_LEN];
-        let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
+        let mut mem = SliceMemory::new(PhysAddr::new(BASE), image.as_mut_slice());
         // v2 tables go in chains of two blocks of two entries (one record while they fit).
-        let halves =
-            |at: u64, stride: u64| [at, at + stride].map(|phys| BlockPlace { phys, capacity: 2 });
+        let halves = |at: u64, stride: u64| {
+            [at, at + stride].map(|phys| BlockPlace {
+                phys: PhysAddr::new(phys),
+                capacity: 2,
+            })
+        };
         let (flb, pci) = match version {
             AbiVersion::V1 => (
-                self.out.serialize(&mut mem, version, FLB_AT, generation),
+                self.out
+                    .serialize(&mut mem, version, PhysAddr::new(FLB_AT), generation),
                 self.tracker
-                    .serialize(&mut mem, version, PCI_AT, generation),
+                    .serialize(&mut mem, version, PhysAddr::new(PCI_AT), generation),
             ),
             AbiVersion::V2 => (
                 self.out
@@ -896,8 +904,14 @@ impl<'r> Run<'r> {
             ),
         };
         let (flb, pci) = (flb.expect("serialize FLBs"), pci.expect("serialize PCI"));
-        let root_len =
-            write_root(&mut mem, version, ROOT_AT, generation, &[pci, flb]).expect("write root");
+        let root_len = write_root(
+            &mut mem,
+            version,
+            PhysAddr::new(ROOT_AT),
+            generation,
+            &[pci, flb],
+        )
+        .expect("write root");
         // What the accessors hold, as the tables must say.
         let flbs: Vec<FlbEntry> = model
             .out
@@ -907,8 +921,8 @@ impl<'r> Run<'r> {
                 Some(FlbEntry::new(name, p.data, flb.files, p.flags).expect("valid name"))
             })
             .collect();
-        let handover =
-            Handover::load(&mem, ROOT_AT, root_len).expect("a serialized handover loads");
+        let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len)
+            .expect("a serialized handover loads");
         assert_eq!(handover.generation(), generation);
         assert_eq!(handover.root().version(), version);
         let table = handover.flb_table().expect("an FLB table");
@@ -962,8 +976,9 @@ impl<'r> Run<'r> {
         };
         // The incoming kernel sees the first handover loaded; later loads find it loaded.
         let first = incoming_mem.get().is_none();
-        let mem = incoming_mem.get_or_init(|| SliceMemory::new(BASE, image.clone()));
-        let handover = Handover::load(mem, ROOT_AT, *root_len).expect("the handover loads");
+        let mem = incoming_mem.get_or_init(|| SliceMemory::new(PhysAddr::new(BASE), image.clone()));
+        let handover =
+            Handover::load(mem, PhysAddr::new(ROOT_AT), *root_len).expect("the handover loads");
         let table = handover.flb_table().expect("an FLB table");
         let expected = if model.incoming.is_some() {
             Err(FlbError::AlreadyLoaded)

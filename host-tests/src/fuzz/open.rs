@@ -13,6 +13,7 @@ use liveupdate_abi::{
 };
 
 use super::records::{Lookups, check_decode_error, check_record, le32, le64};
+use liveupdate_abi::PhysAddr;
 
 const OMIT: u8 = 1 << 3;
 const WRONG_LENGTH: u8 = 1 << 4;
@@ -51,10 +52,10 @@ pub fn root_open(data: &[u8]) {
     for other in [RecordKind::FlbTable, RecordKind::PciTable] {
         if other == kind {
             if mode & OMIT == 0 {
-                dir.push(DirEntry::new(kind, CHILD_PHYS, length, crc));
+                dir.push(DirEntry::new(kind, PhysAddr::new(CHILD_PHYS), length, crc));
             }
         } else {
-            dir.push(DirEntry::new(other, 0x2000, 64, 0xDEAD_BEEF));
+            dir.push(DirEntry::new(other, PhysAddr::new(0x2000), 64, 0xDEAD_BEEF));
         }
     }
     let mut buf = vec![0u8; Root::len_for(AbiVersion::V1, 2).expect("fits")];

@@ -20,6 +20,7 @@ use liveupdate_abi::{
 };
 
 use super::records::{Lookups, check_flb_probe, check_pci_probe, check_record};
+use liveupdate_abi::PhysAddr;
 
 #[derive(Arbitrary, Debug)]
 struct Contents<T> {
@@ -421,13 +422,13 @@ pub fn roundtrip_root(data: &[u8]) {
             1 => RecordKind::PciTable,
             _ => RecordKind::Root,
         };
-        let e = DirEntry::new(kind, spec.phys_addr, spec.length, spec.crc);
+        let e = DirEntry::new(kind, PhysAddr::new(spec.phys_addr), spec.length, spec.crc);
         assert_eq!(
             (e.kind(), e.magic(), e.phys_addr(), e.length(), e.crc()),
             (
                 Some(kind),
                 kind.magic(),
-                spec.phys_addr,
+                PhysAddr::new(spec.phys_addr),
                 spec.length,
                 spec.crc
             )

@@ -26,7 +26,8 @@ use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use liveupdate_abi::linux::pci::{PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{LinuxError, NameFault, PageSize, PhysMem};
+use liveupdate_abi::linux::{LinuxError, NameFault, PageSize};
+use liveupdate_abi::mem::{MemError, PhysAddr, PhysMem, Window};
 
 /// The magic at offset 0.
 pub const MAGIC: [u8; 8] = *b"KHOIMAGE";
@@ -353,7 +354,7 @@ impl<'a> PhysImage<'a> {
         match format.layout() {
             PciLayout::Chain => PciSer::decode_chain(
                 self.blob,
-                Some(self.blob_phys),
+                Some(PhysAddr::new(self.blob_phys)),
                 format.compat(),
                 self,
                 self.page,
@@ -429,9 +430,21 @@ impl<'a> PhysImage<'a> {
     }
 }
 
+/// A range must lie inside one segment; the error names the nearest segment at or below it.
 impl PhysMem for PhysImage<'_> {
-    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
-        self.get(phys, len)
+    fn read(&self, addr: PhysAddr, len: usize) -> Result<&[u8], MemError> {
+        let mut error = MemError::unmapped(addr, len, PhysAddr::NULL, 0);
+        for s in self.segments().take_while(|s| s.phys <= addr.raw()) {
+            let window = Window {
+                base: PhysAddr::new(s.phys),
+                size: s.bytes.len() as u64,
+            };
+            match window.offset(addr, len) {
+                Ok(start) => return s.bytes.get(start..start + len).ok_or(error),
+                Err(e) => error = e,
+            }
+        }
+        Err(error)
     }
 }
 

@@ -17,6 +17,7 @@ use liveupdate_abi::linux::flb::{self, FLB_HEADER_LEN, FLB_SER_LEN, FlbArea};
 use liveupdate_abi::linux::luo::LuoSer;
 use liveupdate_abi::linux::pci::{PCI_DEV_SER_LEN, PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::linux::{BlockBuf, KHO_MAX_BLOCKS, PageSize};
+use liveupdate_abi::mem::PhysAddr;
 use liveupdate_abi::pci::{PciAddress, PciEntry};
 
 /// One size, offset or constant.
@@ -78,7 +79,14 @@ const FLBS: u64 = 0x9999_aaaa_bbbb_cccc;
 /// The items of `luo_ser` with `compatible`, located in a blob [`LuoSer::encode`] wrote.
 fn luo(name: &'static str, compatible: &str, items: &mut Vec<Item>, all: bool) {
     let mut blob = [0u8; 128];
-    let len = LuoSer::encode(&mut blob, compatible, NUM, SESSIONS, FLBS).expect("encodes");
+    let len = LuoSer::encode(
+        &mut blob,
+        compatible,
+        NUM,
+        PhysAddr::new(SESSIONS),
+        PhysAddr::new(FLBS),
+    )
+    .expect("encodes");
     assert_eq!(len, LuoSer::len_for(compatible));
     let blob = &blob[..len];
     items.push(size(name, len));
@@ -173,25 +181,25 @@ fn pci_chain() -> ([u8; 12], Vec<u8>) {
     let (mut p0, mut p1) = (vec![0u8; 4096], vec![0u8; 4096]);
     let mut blocks = [
         BlockBuf {
-            phys: BLOCK0,
+            phys: PhysAddr::new(BLOCK0),
             buf: &mut p0,
         },
         BlockBuf {
-            phys: BLOCK1,
+            phys: PhysAddr::new(BLOCK1),
             buf: &mut p1,
         },
     ];
     let mut ser = [0u8; 12];
     let written = PciSer::encode_chain(
         &mut ser,
-        0x1000,
+        PhysAddr::new(0x1000),
         &mut blocks,
         PciCompat::V2,
         PageSize::SIZE_4K,
         entries.iter(),
     )
     .expect("encodes");
-    assert_eq!((written.head, written.blocks), (BLOCK0, 2));
+    assert_eq!((written.head, written.blocks), (PhysAddr::new(BLOCK0), 2));
     (ser, p0)
 }
 

@@ -1,6 +1,7 @@
 //! The file entry points behind `luo --linux KIND FILE`, and the fuzz bodies on real inputs.
 
 use crate::support::{Blob, devs};
+use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbSer;
 use liveupdate_abi::linux::pci::{PciCompat, PciLayout};
 use liveupdate_abi::linux::{LinuxError, PageSize, SlotFault, Where};
@@ -52,7 +53,7 @@ fn luo_and_flb_files() {
         .build();
     let contents = LinuxFile::new(&luo);
     match file::decode(LinuxKind::Luo, &contents, PAGE).unwrap() {
-        LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), 3),
+        LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), PhysAddr::new(3)),
         other => panic!("{other:?}"),
     }
     let flb = Blob::new().u64(1).u64(1).flb("pci-v2", 0x100, 1).build();

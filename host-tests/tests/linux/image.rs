@@ -3,7 +3,8 @@
 
 use crate::support::{Blob, devs};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{BlockBuf, NameFault, PageSize, PhysMem};
+use liveupdate_abi::linux::{BlockBuf, NameFault, PageSize};
+use liveupdate_abi::mem::{PhysAddr, PhysMem};
 use liveupdate_abi::{PciAddress, PciEntry};
 use liveupdate_host_tests::linux::image::{
     COMPAT_LEN, HEADER_LEN, ImageError, ImageFault, PhysImage,
@@ -89,9 +90,16 @@ fn image_holds_a_chain_and_reads_as_memory() {
         (image.segment_count(), image.compatible()),
         (3, Some("pci-v1"))
     );
-    assert_eq!(image.read(0x20010, 8), Some(&devs(&[(0, 0x10, 1)])[..]));
-    assert_eq!(image.read(0x20ffc, 8), None, "reads do not cross segments");
-    assert_eq!(image.read(0x4fff, 2), None);
+    assert_eq!(
+        image.read(PhysAddr::new(0x20010), 8).ok(),
+        Some(&devs(&[(0, 0x10, 1)])[..])
+    );
+    assert_eq!(
+        image.read(PhysAddr::new(0x20ffc), 8).ok(),
+        None,
+        "reads do not cross segments"
+    );
+    assert_eq!(image.read(PhysAddr::new(0x4fff), 2).ok(), None);
     assert_eq!(
         image.segments().map(|s| s.phys).collect::<Vec<_>>(),
         [0x5000, SER_PHYS, 0x20000]
@@ -243,13 +251,13 @@ proptest! {
         let mut blocks: Vec<_> = p
             .iter_mut()
             .enumerate()
-            .map(|(i, buf)| BlockBuf { phys: (base + 10 - i as u64) * 0x1000, buf })
+            .map(|(i, buf)| BlockBuf { phys: PhysAddr::new((base + 10 - i as u64) * 0x1000), buf })
             .collect();
         let mut blob = [0u8; 12];
-        let w = PciSer::encode_chain(&mut blob, 0x100, &mut blocks, PciCompat::V2, PAGE, &entries).unwrap();
+        let w = PciSer::encode_chain(&mut blob, PhysAddr::new(0x100), &mut blocks, PciCompat::V2, PAGE, &entries).unwrap();
         let used = w.blocks as usize;
         let mut segments: Vec<(u64, &[u8])> = vec![(0x100, &blob[..])];
-        segments.extend(blocks.iter().take(used).map(|b| (b.phys, &*b.buf)));
+        segments.extend(blocks.iter().take(used).map(|b| (b.phys.raw(), &*b.buf)));
         segments.sort_by_key(|s| s.0);
         let img = image_of(0x100, Some("pci-v2"), &segments);
         let image = PhysImage::parse(&img).unwrap();

@@ -23,6 +23,7 @@ use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::pci::PciEntry;
 
 use crate::linux::image::PhysImage;
+use liveupdate_abi::mem::PhysAddr;
 
 /// The outcome of a body: `Err` names a broken invariant.
 pub type Verdict = Result<(), &'static str>;
@@ -229,15 +230,15 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
     let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
     let mut blocks = [
         BlockBuf {
-            phys: 0x1000,
+            phys: PhysAddr::new(0x1000),
             buf: &mut p0,
         },
         BlockBuf {
-            phys: 0x2000,
+            phys: PhysAddr::new(0x2000),
             buf: &mut p1,
         },
         BlockBuf {
-            phys: 0x3000,
+            phys: PhysAddr::new(0x3000),
             buf: &mut p2,
         },
     ];
@@ -245,7 +246,7 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
     // PCI_MAX devices fit three 4 KiB blocks of 510.
     let Ok(written) = PciSer::encode_chain(
         &mut ser_bytes,
-        SER_PHYS,
+        PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V2,
         PageSize::SIZE_4K,
@@ -258,7 +259,7 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
         .min(CHAIN_BLOCKS);
     let mut segments: [(u64, &[u8]); CHAIN_BLOCKS + 1] = [(0, &[]); CHAIN_BLOCKS + 1];
     for (seg, block) in segments.iter_mut().zip(blocks.iter().take(used)) {
-        *seg = (block.phys, &*block.buf);
+        *seg = (block.phys.raw(), &*block.buf);
     }
     if let Some(seg) = segments.get_mut(used) {
         *seg = (SER_PHYS, &ser_bytes[..]);

@@ -20,10 +20,10 @@ use zerocopy::FromBytes;
 
 use liveupdate_abi::flb::FlbEntry;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, RecordHeader};
-use liveupdate_abi::linux::PhysFn;
+use liveupdate_abi::mem::{PhysAddr, SliceMemory};
 use liveupdate_abi::pci::PciEntry;
 use liveupdate_abi::record::Entry;
-use liveupdate_abi::table::{BlockPlace, MAX_BLOCKS, PhysMemMut, Table};
+use liveupdate_abi::table::{BlockPlace, MAX_BLOCKS, Table};
 use liveupdate_abi::version::AbiVersion;
 
 /// The outcome of a body: `Err` names a broken invariant.
@@ -124,13 +124,9 @@ fn check<E: Entry + PartialEq>(memory: &[u8], head: u64, len: usize) -> Verdict
 where
     E::Item: PartialEq,
 {
-    let read = |phys: u64, len: usize| {
-        let start = usize::try_from(phys.checked_sub(BASE)?).ok()?;
-        memory.get(start..start.checked_add(len)?)
-    };
-    let mem = PhysFn::new(read);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), memory);
     for reader in AbiVersion::ALL {
-        let table = match Table::<E>::decode_as(&mem, head, len, reader) {
+        let table = match Table::<E>::decode_as(&mem, PhysAddr::new(head), len, reader) {
             Ok(table) => table,
             Err(e) => {
                 exercise(&e);
@@ -148,7 +144,7 @@ where
 /// Counts, order and placement of a decoded table.
 fn check_table<E: Entry>(table: &Table<'_, E>) -> Verdict {
     let (mut blocks, mut entries) = (0u32, 0u64);
-    let mut prev_end = 0u64;
+    let mut prev_end = PhysAddr::NULL;
     for block in table.blocks() {
         if block.index != blocks {
             return Err("blocks out of sequence");
@@ -201,7 +197,7 @@ where
         return Ok(());
     }
     let mut places = [BlockPlace {
-        phys: 0,
+        phys: PhysAddr::NULL,
         capacity: 0,
     }; MAX_PLACES];
     let mut count = 0;
@@ -219,7 +215,7 @@ where
     let Some(out) = out.get_mut(..memory.len()) else {
         return Ok(());
     };
-    let mut sink = Sink { bytes: out };
+    let mut sink = SliceMemory::new(PhysAddr::new(BASE), out);
     let places = places.get(..count).unwrap_or(&[]);
     let written = Table::<E>::encode(
         &mut sink,
@@ -233,28 +229,16 @@ where
         return Err("re-encoding used other blocks");
     }
     for block in table.blocks() {
-        let start = usize::try_from(block.phys - BASE).unwrap_or(usize::MAX);
+        let start = usize::try_from(block.phys.raw() - BASE).unwrap_or(usize::MAX);
         let bytes = block.record.as_bytes();
         let again = start
             .checked_add(bytes.len())
-            .and_then(|end| sink.bytes.get(start..end));
+            .and_then(|end| sink.bytes().get(start..end));
         if again != Some(bytes) {
             return Err("re-encoding differs");
         }
     }
     Ok(())
-}
-
-/// Memory from [`BASE`] an encoder writes into.
-struct Sink<'b> {
-    bytes: &'b mut [u8],
-}
-
-impl PhysMemMut for Sink<'_> {
-    fn write(&mut self, phys: u64, len: usize) -> Option<&mut [u8]> {
-        let start = usize::try_from(phys.checked_sub(BASE)?).ok()?;
-        self.bytes.get_mut(start..start.checked_add(len)?)
-    }
 }
 
 /// CRC-32C of a record with its CRC field taken as zero (SPEC section 5), through the
