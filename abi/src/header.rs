@@ -152,27 +152,6 @@ impl Features {
         ro_compat: RoCompatFeatures::empty(),
         incompat: IncompatFeatures::empty(),
     };
-
-    /// The bits `version` defines for records of `kind`: a reader of that version knows
-    /// them, and a record of that minor may set them.
-    pub const fn known(kind: RecordKind, version: AbiVersion) -> Features {
-        let (ro_compat, incompat) = match (version, kind) {
-            (AbiVersion::V1, _) | (AbiVersion::V2, RecordKind::Root) => {
-                (RoCompatFeatures::empty(), IncompatFeatures::empty())
-            }
-            (AbiVersion::V2, RecordKind::FlbTable) => {
-                (RoCompatFeatures::empty(), IncompatFeatures::CHAINED)
-            }
-            (AbiVersion::V2, RecordKind::PciTable) => {
-                (RoCompatFeatures::HIERARCHY, IncompatFeatures::CHAINED)
-            }
-        };
-        Features {
-            compat: CompatFeatures::empty(),
-            ro_compat,
-            incompat,
-        }
-    }
 }
 
 /// What a reader may do with a decoded record.
@@ -239,7 +218,9 @@ impl RecordHeader {
     /// Whether the newest reader ([`AbiVersion::NEWEST`]) may rewrite the record.
     pub fn access(&self) -> Access {
         match RecordKind::from_magic(self.magic()) {
-            Some(kind) => self.access_for(kind, AbiVersion::NEWEST.reading(self.minor())),
+            Some(kind) => {
+                self.access_for(kind.known_features(AbiVersion::NEWEST.reading(self.minor())))
+            }
             None => access_of(self.ro_compat.get()),
         }
     }
@@ -252,9 +233,9 @@ impl RecordHeader {
                 index: self.block_index.get(),
             })
     }
-    /// Whether a reader that sees this record as `version` may rewrite it.
-    pub(crate) fn access_for(&self, kind: RecordKind, version: AbiVersion) -> Access {
-        let known = Features::known(kind, version).ro_compat.bits();
+    /// Whether a reader that knows the features `known` may rewrite this record.
+    pub(crate) fn access_for(&self, known: Features) -> Access {
+        let known = known.ro_compat.bits();
         access_of(self.ro_compat.get() & !known)
     }
 }
@@ -345,7 +326,7 @@ pub(crate) fn layout(
     let (header, _) = RecordHeader::ref_from_prefix(bytes).map_err(|_| too_short(HEADER_LEN))?;
     let version = reader.reading(header.minor());
     let newer = header.minor() > reader.minor();
-    let entry_size = crate::record::entry_size(kind, version);
+    let entry_size = kind.entry_size(version);
     size_ok(header.header_len(), HEADER_LEN_U16, newer).map_err(|(min, max)| {
         Error::HeaderSize {
             kind,
@@ -422,7 +403,7 @@ pub(crate) fn check(
             computed,
         });
     }
-    let known = Features::known(kind, layout.version).incompat.bits();
+    let known = kind.known_features(layout.version).incompat.bits();
     let unknown = header.incompat.get() & !known;
     if unknown != 0 {
         return Err(Error::UnsupportedFeatures { kind, unknown });
@@ -518,7 +499,10 @@ pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
 /// The structural errors of decoding, and [`Error::ReadOnly`].
 pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
     let layout = layout(record, kind, AbiVersion::NEWEST)?;
-    if let Access::ReadOnly { unknown } = layout.header.access_for(kind, layout.version) {
+    if let Access::ReadOnly { unknown } = layout
+        .header
+        .access_for(kind.known_features(layout.version))
+    {
         return Err(Error::ReadOnly { kind, unknown });
     }
     let crc = record_crc(layout.record);

@@ -15,9 +15,10 @@ use zerocopy::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::{EntryFault, Unfit};
-use crate::header::RoCompatFeatures;
+use crate::header::{Features, IncompatFeatures, RoCompatFeatures};
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::table::Table;
 use crate::version::AbiVersion;
 
 /// A decoded PCI table.
@@ -104,6 +105,17 @@ const _: () = {
 };
 
 impl PciEntry {
+    /// Size of a PCI entry slot at minor 0: the address and refcount (8).
+    // 8: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE_1_0: u16 = size_of::<PciEntry>() as u16;
+
+    /// Size of a PCI entry slot at minor 1: the minor 0 fields, then the identity and flags
+    /// (24).
+    // 24: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE_1_1: u16 = (size_of::<PciEntry>() + size_of::<PciExt>()) as u16;
+
     /// An entry for `address` preserved `refcount` times.
     pub const fn new(address: PciAddress, refcount: u16) -> PciEntry {
         PciEntry {
@@ -347,6 +359,7 @@ const _: () = {
     assert!(offset_of!(PciExt, flags) == 8);
     assert!(offset_of!(PciExt, reserved) == 12);
     assert!((size_of::<PciEntry>() + size_of::<PciExt>()).is_multiple_of(8));
+    assert!(PciEntry::SIZE_1_1 == 24);
 };
 
 impl PciExt {
@@ -363,10 +376,7 @@ impl PciExt {
 
 impl Sealed for PciEntry {
     fn ext_len(version: AbiVersion) -> usize {
-        match version {
-            AbiVersion::V1 => 0,
-            AbiVersion::V2 => size_of::<PciExt>(),
-        }
+        usize::from(PciEntry::entry_size(version)).saturating_sub(size_of::<PciEntry>())
     }
 
     fn check_ext(ext: &[u8], newer: bool) -> Result<RoCompatFeatures, EntryFault> {
@@ -456,6 +466,25 @@ impl Entry for PciEntry {
     const KIND: RecordKind = RecordKind::PciTable;
     type Item = PciDevice;
 
+    fn entry_size(version: AbiVersion) -> u16 {
+        match version {
+            AbiVersion::V1 => PciEntry::SIZE_1_0,
+            AbiVersion::V2 => PciEntry::SIZE_1_1,
+        }
+    }
+
+    /// Minor 1 defines `HIERARCHY` and `CHAINED`.
+    fn known_features(version: AbiVersion) -> Features {
+        match version {
+            AbiVersion::V1 => Features::NONE,
+            AbiVersion::V2 => Features {
+                compat: Features::NONE.compat,
+                ro_compat: RoCompatFeatures::HIERARCHY,
+                incompat: IncompatFeatures::CHAINED,
+            },
+        }
+    }
+
     fn check(&self, prev: Option<&Self>, _newer: bool) -> Result<(), EntryFault> {
         if self.refcount() == 0 {
             return Err(EntryFault::ZeroRefcount);
@@ -533,6 +562,33 @@ impl<'a> Record<'a, PciEntry> {
     pub fn devices(&self) -> impl Iterator<Item = PciDevice> + 'a {
         let record = *self;
         (0..record.entries().len()).filter_map(move |i| record.item(i))
+    }
+
+    /// Compares the identity recorded for the device at `address` with `probed`, the identity
+    /// found there at probe time; `None` when that device was not preserved.
+    pub fn check_identity(
+        &self,
+        address: PciAddress,
+        probed: PciIdentity,
+    ) -> Option<IdentityMatch> {
+        self.device(address).map(|d| d.check_identity(probed))
+    }
+}
+
+impl<'m> Table<'m, PciEntry> {
+    /// The entry for `address`: O(blocks + log n).
+    pub fn find(&self, address: PciAddress) -> Option<&'m PciEntry> {
+        self.block_for(|e| e.address() < address)?.find(address)
+    }
+
+    /// Whether the device at `address` was preserved by the previous kernel.
+    pub fn is_preserved(&self, address: PciAddress) -> bool {
+        self.find(address).is_some()
+    }
+
+    /// The device at `address` with every field its block holds.
+    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
+        self.block_for(|e| e.address() < address)?.device(address)
     }
 
     /// Compares the identity recorded for the device at `address` with `probed`, the identity

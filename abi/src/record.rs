@@ -69,6 +69,14 @@ pub trait Entry:
     /// PCI a [`PciDevice`](crate::pci::PciDevice).
     type Item: Copy + From<Self>;
 
+    /// Bytes from one slot to the next that `version` defines for this kind: the entry type's
+    /// own size, plus what that minor appends to each slot.
+    fn entry_size(version: AbiVersion) -> u16;
+
+    /// The feature bits `version` defines for this kind: a reader of that version knows them,
+    /// and a record of that minor may set them.
+    fn known_features(version: AbiVersion) -> Features;
+
     /// Checks the fields every minor stores, given the entry before it (`None` for the first).
     ///
     /// `newer` is true when the record has a newer minor than the reader: fields and flag
@@ -87,25 +95,6 @@ pub trait Entry:
         false
     }
 }
-
-/// Entry size that `version` defines for `kind`.
-pub(crate) const fn entry_size(kind: RecordKind, version: AbiVersion) -> u16 {
-    use crate::flb::FlbEntry;
-    use crate::pci::PciEntry;
-    use crate::root::DirEntry;
-    // Every entry type is asserted, at compile time, to be far below u16::MAX.
-    #[allow(clippy::cast_possible_truncation)]
-    match (kind, version) {
-        (RecordKind::Root, _) => size_of::<DirEntry>() as u16,
-        (RecordKind::FlbTable, _) => size_of::<FlbEntry>() as u16,
-        (RecordKind::PciTable, AbiVersion::V1) => size_of::<PciEntry>() as u16,
-        (RecordKind::PciTable, AbiVersion::V2) => 24,
-    }
-}
-
-const _: () = {
-    assert!(entry_size(RecordKind::PciTable, AbiVersion::V2) as usize == 8 + 16);
-};
 
 /// The used entries of a decoded record: `len()` entries, `stride` bytes apart.
 ///
@@ -291,19 +280,12 @@ impl<E> core::fmt::Debug for Record<'_, E> {
 impl<'a, E: Entry> Record<'a, E> {
     /// Size in bytes of a record `version` writes with room for `capacity` entries, or `None`
     /// when it would not fit the `u32` length field.
-    pub const fn len_for(version: AbiVersion, capacity: u32) -> Option<usize> {
-        let size = entry_size(E::KIND, version) as u64;
-        let Some(len) = (capacity as u64).checked_mul(size) else {
-            return None;
-        };
-        match len.checked_add(HEADER_LEN as u64) {
-            Some(len) if len <= u32::MAX as u64 => {
-                // len <= u32::MAX: fits the usize of every target with 32 bits or more.
-                #[allow(clippy::cast_possible_truncation)]
-                Some(len as usize)
-            }
-            _ => None,
-        }
+    pub fn len_for(version: AbiVersion, capacity: u32) -> Option<usize> {
+        let size = u64::from(E::entry_size(version));
+        let len = u64::from(capacity).checked_mul(size)?;
+        let len = len.checked_add(HEADER_LEN as u64)?;
+        // A record's length is a u32 field; a u32 fits the usize of every supported target.
+        u32::try_from(len).ok().and_then(|l| usize::try_from(l).ok())
     }
 
     /// Validates `bytes`, which must be exactly one record holding a whole table, as the
@@ -363,7 +345,7 @@ impl<'a, E: Entry> Record<'a, E> {
             check_each(&entries, &layout, kind)?
         };
         // The read-only-compatible bits this reader knows say exactly what the entries use.
-        let known = Features::known(kind, layout.version).ro_compat;
+        let known = E::known_features(layout.version).ro_compat;
         let stored = layout.header.features().ro_compat & known;
         if stored != implied {
             return Err(Error::Inconsistent {
@@ -452,7 +434,7 @@ impl<'a, E: Entry> Record<'a, E> {
 
     /// Whether the reader that decoded the record may rewrite it.
     pub fn access(&self) -> Access {
-        self.header.access_for(E::KIND, self.version)
+        self.header.access_for(E::known_features(self.version))
     }
 
     /// The version whose rules the record was read by: the one of its minor, or the reader's
@@ -549,7 +531,7 @@ impl Block {
     ) -> Result<BlockWritten<E>, Error> {
         let kind = E::KIND;
         let version = self.version;
-        let size = usize::from(entry_size(kind, version));
+        let size = usize::from(E::entry_size(version));
         let ext_len = E::ext_len(version);
         let record_len = record_len::<E>(version, self.capacity)?;
         let found = out.len();
@@ -631,7 +613,7 @@ impl Block {
 /// The length of a record of `version` with `capacity` slots, or the error of a capacity
 /// whose record would not fit a `u32` length.
 pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
-    let size = entry_size(E::KIND, version);
+    let size = E::entry_size(version);
     Record::<E>::len_for(version, capacity).ok_or(Error::Inconsistent {
         kind: E::KIND,
         field: Field::Capacity,

@@ -18,10 +18,8 @@ pub mod fuzz;
 use core::fmt;
 
 use crate::error::{ChainFault, Error, Unfit};
-use crate::flb::FlbEntry;
 use crate::header::{Access, HEADER_LEN, Link, RecordHeader};
 use crate::linux::PhysMem;
-use crate::pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity};
 use crate::record::{Block, Entry, Record, record_len};
 use crate::root::DirEntry;
 use crate::version::AbiVersion;
@@ -48,7 +46,7 @@ pub struct TableError {
 }
 
 impl TableError {
-    fn at(block: u32, phys: u64) -> impl Fn(Error) -> TableError + Copy {
+    pub(crate) fn at(block: u32, phys: u64) -> impl Fn(Error) -> TableError + Copy {
         move |error| TableError { block, phys, error }
     }
 }
@@ -343,46 +341,10 @@ impl<'m, E: Entry> Table<'m, E> {
 
     /// The first block whose last entry is not before the key `before` says: `before(e)` is
     /// true for entries that sort before the key. O(blocks).
-    fn block_for(&self, before: impl Fn(&E) -> bool) -> Option<Record<'m, E>> {
+    pub(crate) fn block_for(&self, before: impl Fn(&E) -> bool) -> Option<Record<'m, E>> {
         self.blocks()
             .map(|b| b.record)
             .find(|r| r.entries().iter().next_back().is_some_and(|e| !before(e)))
-    }
-}
-
-impl<'m> Table<'m, PciEntry> {
-    /// The entry for `address`: O(blocks + log n).
-    pub fn find(&self, address: PciAddress) -> Option<&'m PciEntry> {
-        self.block_for(|e| e.address() < address)?.find(address)
-    }
-
-    /// Whether the device at `address` was preserved by the previous kernel.
-    pub fn is_preserved(&self, address: PciAddress) -> bool {
-        self.find(address).is_some()
-    }
-
-    /// The device at `address` with every field its block holds.
-    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
-        self.block_for(|e| e.address() < address)?.device(address)
-    }
-
-    /// Compares the identity recorded for the device at `address` with `probed`, the identity
-    /// found there at probe time; `None` when that device was not preserved.
-    pub fn check_identity(
-        &self,
-        address: PciAddress,
-        probed: PciIdentity,
-    ) -> Option<IdentityMatch> {
-        self.device(address).map(|d| d.check_identity(probed))
-    }
-}
-
-impl<'m> Table<'m, FlbEntry> {
-    /// The entry named `name`: O(blocks + log n).
-    pub fn find(&self, name: &str) -> Option<&'m FlbEntry> {
-        // Zero-padded fields in `memcmp` order sort as the names do.
-        self.block_for(|e| e.name().as_bytes() < name.as_bytes())?
-            .find(name)
     }
 }
 
@@ -613,43 +575,4 @@ fn placement<E: Entry>(blocks: &[BlockPlace], i: usize, version: AbiVersion) -> 
         }
     }
     Some(ChainFault::OutOfOrder { after: prev_end })
-}
-
-impl Record<'_, DirEntry> {
-    /// Opens the table of kind `E::KIND` this root references, reading it through `mem` and
-    /// following its chain: the first block is checked against the directory entry (length,
-    /// stored CRC, generation), as [`Record::open`] does, and every block is read as this
-    /// root was (by the same reader version).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoRecord`] (block 0, address 0) when the root references no table of that
-    /// kind; otherwise as [`Record::open`] and [`Table::decode`].
-    pub fn open_table<'m, E: Entry>(
-        &self,
-        mem: &'m (dyn PhysMem + Sync),
-    ) -> Result<Table<'m, E>, TableError> {
-        let kind = E::KIND;
-        let entry = self
-            .find(kind)
-            .ok_or(Error::NoRecord { kind })
-            .map_err(TableError::at(0, 0))?;
-        let phys = entry.phys_addr();
-        let at0 = TableError::at(0, phys);
-        let len = usize::try_from(entry.length()).unwrap_or(usize::MAX);
-        let bytes = mem
-            .read(phys, len)
-            .filter(|b| b.len() == len)
-            .ok_or(Error::Chain {
-                kind,
-                fault: ChainFault::Unmapped {
-                    len: u64::from(entry.length()),
-                },
-            })
-            .map_err(at0)?;
-        let first = self
-            .check_referenced::<E>(bytes, true)
-            .map_err(TableError::at(0, phys))?;
-        Table::follow(mem, phys, first, self.reader())
-    }
 }

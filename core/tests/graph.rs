@@ -60,7 +60,7 @@ fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
     )
     .unwrap();
     for (i, &(magic, addr, len, crc)) in entries.iter().enumerate() {
-        let at = HEADER_LEN + 24 * i;
+        let at = HEADER_LEN + usize::from(DirEntry::SIZE) * i;
         bytes[at..at + 4].copy_from_slice(&magic.to_le_bytes());
         bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
         bytes[at + 8..at + 16].copy_from_slice(&addr.to_le_bytes());

@@ -210,8 +210,14 @@ fn the_table_spans_blocks_when_the_first_is_full() {
         written(&tracker, AbiVersion::V2, &far),
         Err(PciError::Memory(_))
     ));
-    assert_eq!(PciTracker::<16>::record_len(AbiVersion::V1), 64 + 16 * 8);
-    assert_eq!(PciTracker::<16>::record_len(AbiVersion::V2), 64 + 16 * 24);
+    assert_eq!(
+        PciTracker::<16>::record_len(AbiVersion::V1),
+        64 + 16 * usize::from(PciEntry::SIZE_1_0)
+    );
+    assert_eq!(
+        PciTracker::<16>::record_len(AbiVersion::V2),
+        64 + 16 * usize::from(PciEntry::SIZE_1_1)
+    );
 }
 
 #[test]

@@ -63,7 +63,13 @@ fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>
             refcount: e.refcount(),
         })
         .collect();
-    c_encode(lu_encode_pci_table, 8, generation, capacity, &devs)
+    c_encode(
+        lu_encode_pci_table,
+        PciEntry::SIZE_1_0.into(),
+        generation,
+        capacity,
+        &devs,
+    )
 }
 
 fn c_flb(
@@ -97,7 +103,7 @@ fn c_flb_as(
         AbiVersion::V2 => lu_encode_flb_table_v1_1,
     };
     // `names` keeps the strings `flbs` points to alive for the call.
-    let record = c_encode(encode, 72, generation, capacity, &flbs);
+    let record = c_encode(encode, FlbEntry::SIZE.into(), generation, capacity, &flbs);
     drop(names);
     record
 }
@@ -123,7 +129,13 @@ fn c_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Result<V
 }
 
 fn c_pci_v1_1_raw(generation: u64, capacity: u32, devs: &[LuPciDevV11]) -> Result<Vec<u8>, c_long> {
-    c_encode(lu_encode_pci_table_v1_1, 24, generation, capacity, devs)
+    c_encode(
+        lu_encode_pci_table_v1_1,
+        PciEntry::SIZE_1_1.into(),
+        generation,
+        capacity,
+        devs,
+    )
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -339,7 +351,7 @@ fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
     )
     .with_identity(PciIdentity::new(0x0a09, 0x0c0b, 0x000f_0e0d).unwrap())
     .with_flags(PciFlags::all());
-    let mut rec = [0u8; 64 + 24];
+    let mut rec = [0u8; 64 + PciEntry::SIZE_1_1 as usize];
     PciTable::encode(&mut rec, AbiVersion::V2, 1, 1, [device]).unwrap();
     let entry = &rec[64..];
     let at = |bytes: &[u8]| -> (usize, usize) {
@@ -742,7 +754,7 @@ fn devices_v1_1() -> Vec<PciDevice> {
 }
 
 fn rust_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Vec<u8> {
-    let mut out = vec![0u8; 64 + 24 * capacity as usize];
+    let mut out = vec![0u8; 64 + usize::from(PciEntry::SIZE_1_1) * capacity as usize];
     let len = PciTable::encode(
         &mut out,
         AbiVersion::V2,
@@ -761,7 +773,7 @@ fn a_v1_1_pci_table_encoded_in_c_is_the_rust_encoding_and_decodes_to_its_devices
     assert_eq!(c, rust_pci_v1_1(42, 6, &devices_v1_1()), "C and Rust bytes");
     let table = PciTable::decode(&c).unwrap();
     assert_eq!(table.header().minor(), 1);
-    assert_eq!(table.header().entry_size(), 24);
+    assert_eq!(table.header().entry_size(), PciEntry::SIZE_1_1);
     assert_eq!(
         table.header().features().ro_compat,
         RoCompatFeatures::HIERARCHY,

@@ -2,7 +2,6 @@
 //! the table.
 
 use core::fmt;
-use core::mem::size_of;
 
 use heapless::Vec;
 use liveupdate_abi::header::HEADER_LEN;
@@ -101,20 +100,18 @@ enum Reference {
 
 impl<const N: usize> PciTracker<N> {
     /// Bytes of the PCI table [`PciTracker::serialize`] writes for `version`: a record with
-    /// room for `N` devices (8 bytes each in v1, 24 in v2).
-    pub const fn record_len(version: AbiVersion) -> usize {
-        match Record::<PciEntry>::len_for(version, Self::CAPACITY) {
-            Some(len) => len,
-            // CAPACITY is checked to fit a record of the widest entries.
-            None => usize::MAX,
-        }
+    /// room for `N` devices ([`PciEntry::SIZE_1_0`] bytes each in 1.0,
+    /// [`PciEntry::SIZE_1_1`] in 1.1).
+    pub fn record_len(version: AbiVersion) -> usize {
+        // CAPACITY is checked to fit a record of the widest entries.
+        Record::<PciEntry>::len_for(version, Self::CAPACITY).unwrap_or(usize::MAX)
     }
 
     /// The table's entry capacity; a tracker too large for the format does not compile.
     #[allow(clippy::cast_possible_truncation)] // checked by the assertion
     const CAPACITY: u32 = {
         assert!(
-            N <= (u32::MAX as usize - HEADER_LEN) / (3 * size_of::<PciEntry>()),
+            N <= (u32::MAX as usize - HEADER_LEN) / PciEntry::SIZE_1_1 as usize,
             "PCI tracker capacity too large for a record"
         );
         N as u32

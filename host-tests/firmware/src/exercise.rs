@@ -102,7 +102,7 @@ fn records() -> Result<(), u8> {
         DirEntry::for_record(0x10_0000, &flb_table),
         DirEntry::for_record(0x20_0000, &edited),
     ];
-    let mut root = [0u8; HEADER_LEN + 2 * 24];
+    let mut root = [0u8; HEADER_LEN + 2 * DirEntry::SIZE as usize];
     let len = p::luo_encode_root(&mut root, 5, &records).map_err(|_| 30)?;
     let root = p::luo_decode_root(root.get(..len).ok_or(30)?).map_err(|_| 30)?;
     check(p::luo_open_pci(&root, &pci).is_ok(), 31)?;

@@ -13,8 +13,8 @@ use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, IncompatFeatures};
 use liveupdate_abi::{AbiVersion, ChainFault};
 use liveupdate_abi::{
-    Access, DirEntry, Entry, Error, Features, FlbEntry, FlbFlags, IdentityMatch, MAJOR, MINOR,
-    PciAddress, PciDevice, PciEntry, PciFlags, Record, RecordKind, seal,
+    Access, DirEntry, Entry, Error, FlbEntry, FlbFlags, IdentityMatch, MAJOR, MINOR, PciAddress,
+    PciDevice, PciEntry, PciFlags, Record, RecordKind, seal,
 };
 
 /// `Root` decoder over raw bytes.
@@ -139,7 +139,7 @@ fn decode_sealed<E: Lookups>(data: &[u8]) {
             assert_eq!(k, kind);
             assert_eq!(buf, data, "a refused seal changed the record");
             assert_ne!(unknown, 0);
-            let known = Features::known(kind, read_as(data)).ro_compat.bits();
+            let known = kind.known_features(read_as(data)).ro_compat.bits();
             assert_eq!(
                 le32(data, 36).map(|bits| bits & !known),
                 Some(unknown),
@@ -197,7 +197,7 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
         0
     );
     // Read-only: the ro_compat bits the reader does not know for this kind at this minor.
-    let known = Features::known(kind, record.version()).ro_compat.bits();
+    let known = kind.known_features(record.version()).ro_compat.bits();
     let expected_access = match le32(bytes, 36).map(|bits| bits & !known) {
         Some(0) => Access::ReadWrite,
         Some(unknown) => Access::ReadOnly { unknown },
@@ -328,7 +328,7 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
         Error::UnsupportedFeatures { kind: k, unknown } => {
             assert_eq!(k, kind);
             assert_ne!(unknown, 0);
-            let known = Features::known(kind, read_as(data)).incompat.bits();
+            let known = kind.known_features(read_as(data)).incompat.bits();
             assert_eq!(unknown, field32(40) & !known);
         }
         Error::Chain {
@@ -339,7 +339,7 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
             assert_eq!(k, kind);
             let chained = IncompatFeatures::CHAINED;
             assert!(
-                Features::known(kind, read_as(data))
+                kind.known_features(read_as(data))
                     .incompat
                     .contains(chained)
             );
@@ -417,7 +417,7 @@ fn check_inconsistent(data: &[u8], field: liveupdate_abi::Field, expected: u64, 
             let kind = le32(data, 0)
                 .and_then(RecordKind::from_magic)
                 .expect("a known kind");
-            let known = u64::from(Features::known(kind, read_as(data)).ro_compat.bits());
+            let known = u64::from(kind.known_features(read_as(data)).ro_compat.bits());
             assert_eq!(found, field32(36) & known);
             assert_ne!(expected, found);
             assert_eq!(expected & !known, 0);
