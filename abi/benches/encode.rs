@@ -23,7 +23,7 @@ fn encode(c: &mut Criterion<ThreadCpu>) {
             b.iter(|| {
                 PciTable::encode(
                     black_box(&mut out),
-                    AbiVersion::V1,
+                    AbiVersion::V1_0,
                     1,
                     n as u32,
                     black_box(&devices).iter().copied(),

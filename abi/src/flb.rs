@@ -174,8 +174,8 @@ impl Entry for FlbEntry {
     /// Minor 1 defines `CHAINED`.
     fn known_features(version: AbiVersion) -> Features {
         match version {
-            AbiVersion::V1 => Features::NONE,
-            AbiVersion::V2 => Features {
+            AbiVersion::V1_0 => Features::NONE,
+            AbiVersion::V1_1 => Features {
                 incompat: IncompatFeatures::CHAINED,
                 ..Features::NONE
             },

@@ -12,7 +12,7 @@
 //! cannot fail; encoders write into a caller's `&mut [u8]`. There is no heap, no `std` and no
 //! panic here, and no `unsafe` outside the hardware CRC-32C engine (`checksum`).
 //!
-//! Versions: ABI v1 is wire version 1.0, ABI v2 wire version 1.1 ([`AbiVersion`]). Readers
+//! Versions: Versions are named by the wire: 1.0 and 1.1 ([`AbiVersion::V1_0`], [`AbiVersion::V1_1`]). Readers
 //! read both; writers take the version to write, so a kernel can hand over to an older one
 //! (rollback) and is told, by a typed error, when that version cannot express its state. A
 //! table that outgrows one record spans a chain of blocks ([`Table`]).
@@ -32,24 +32,24 @@
 //!     PciDevice::new(PciAddress::new(0x10000, 0x01, 0, 0), 2),
 //! ];
 //! let mut buf = [0u8; 256];
-//! let len = PciTable::encode(&mut buf, AbiVersion::V2, 7, 8, devices)?;
+//! let len = PciTable::encode(&mut buf, AbiVersion::V1_1, 7, 8, devices)?;
 //!
 //! let table = PciTable::decode(&buf[..len])?;
 //! assert_eq!(table.generation(), 7);
 //! assert!(table.is_preserved(PciAddress::new(0x10000, 0x01, 0, 0)));
 //! assert_eq!(table.check_identity(gpu, nvidia), Some(IdentityMatch::Match));
 //!
-//! // A v1 kernel reads it too, without the fields v1 does not have.
-//! let old = PciTable::decode_as(&buf[..len], AbiVersion::V1)?;
+//! // A 1.0 kernel reads it too, without the fields 1.0 does not have.
+//! let old = PciTable::decode_as(&buf[..len], AbiVersion::V1_0)?;
 //! assert_eq!(old.device(gpu).map(|d| d.identity), Some(None));
 //!
-//! // Writing for a v1 kernel refuses what v1 cannot express, rather than dropping it.
+//! // Writing for a 1.0 kernel refuses what 1.0 cannot express, rather than dropping it.
 //! let mut v1 = [0u8; 128];
 //! assert_eq!(
-//!     PciTable::encode(&mut v1, AbiVersion::V1, 7, 8, devices),
+//!     PciTable::encode(&mut v1, AbiVersion::V1_0, 7, 8, devices),
 //!     Err(Error::Unfit {
 //!         kind: liveupdate_abi::RecordKind::PciTable,
-//!         version: AbiVersion::V1,
+//!         version: AbiVersion::V1_0,
 //!         what: Unfit::Identity { index: 0 },
 //!     })
 //! );

@@ -1,7 +1,7 @@
 //! The PCI table: the devices preserved across the update, sorted for binary search.
 //!
 //! Every minor stores the 8-byte [`PciEntry`] (address and refcount) first in each slot;
-//! minor 1 ("ABI v2") appends 16 bytes: the device's identity and its [`PciFlags`]. A
+//! minor 1 ("ABI 1.1") appends 16 bytes: the device's identity and its [`PciFlags`]. A
 //! [`PciDevice`] is the whole entry as a value: what a writer gives and what
 //! [`Record::devices`] hands out, with `None` for what a minor 0 record does not hold.
 
@@ -270,7 +270,7 @@ pub enum IdentityMatch {
 /// table entry, and what [`Record::devices`] gives back.
 ///
 /// `identity` is `None` when unknown; `flags` is `None` when the record has no flags field
-/// (minor 0). A writer targeting [`AbiVersion::V1`] refuses a device with an identity or with
+/// (minor 0). A writer targeting [`AbiVersion::V1_0`] refuses a device with an identity or with
 /// flags, rather than dropping them ([`Unfit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PciDevice {
@@ -425,7 +425,7 @@ impl Sealed for PciEntry {
         version: AbiVersion,
     ) -> Result<PciEntry, Unfit> {
         let flags = item.flags.unwrap_or_default();
-        if version == AbiVersion::V1 {
+        if version == AbiVersion::V1_0 {
             if item.identity.is_some() {
                 return Err(Unfit::Identity { index });
             }
@@ -468,16 +468,16 @@ impl Entry for PciEntry {
 
     fn entry_size(version: AbiVersion) -> u16 {
         match version {
-            AbiVersion::V1 => PciEntry::SIZE_1_0,
-            AbiVersion::V2 => PciEntry::SIZE_1_1,
+            AbiVersion::V1_0 => PciEntry::SIZE_1_0,
+            AbiVersion::V1_1 => PciEntry::SIZE_1_1,
         }
     }
 
     /// Minor 1 defines `HIERARCHY` and `CHAINED`.
     fn known_features(version: AbiVersion) -> Features {
         match version {
-            AbiVersion::V1 => Features::NONE,
-            AbiVersion::V2 => Features {
+            AbiVersion::V1_0 => Features::NONE,
+            AbiVersion::V1_1 => Features {
                 compat: Features::NONE.compat,
                 ro_compat: RoCompatFeatures::HIERARCHY,
                 incompat: IncompatFeatures::CHAINED,

@@ -285,7 +285,9 @@ impl<'a, E: Entry> Record<'a, E> {
         let len = u64::from(capacity).checked_mul(size)?;
         let len = len.checked_add(HEADER_LEN as u64)?;
         // A record's length is a u32 field; a u32 fits the usize of every supported target.
-        u32::try_from(len).ok().and_then(|l| usize::try_from(l).ok())
+        u32::try_from(len)
+            .ok()
+            .and_then(|l| usize::try_from(l).ok())
     }
 
     /// Validates `bytes`, which must be exactly one record holding a whole table, as the

@@ -462,7 +462,7 @@ impl<E: Entry> Table<'_, E> {
     /// `CHAINED` and links to the next. Blocks left over are not written. Each block is
     /// checked as the decoder would check it.
     ///
-    /// [`AbiVersion::V1`] has no chains: entries beyond the first block's capacity are refused
+    /// [`AbiVersion::V1_0`] has no chains: entries beyond the first block's capacity are refused
     /// ([`Unfit::Chain`]), never dropped.
     ///
     /// # Errors
@@ -505,7 +505,7 @@ impl<E: Entry> Table<'_, E> {
                 version,
                 generation,
                 capacity: place.capacity,
-                link: (version >= AbiVersion::V2).then_some(Link { next, index }),
+                link: (version >= AbiVersion::V1_1).then_some(Link { next, index }),
             };
             let len = record_len::<E>(version, place.capacity).map_err(at)?;
             let out = mem
@@ -516,7 +516,7 @@ impl<E: Entry> Table<'_, E> {
                 })
                 .map_err(at)?;
             let done = match block.write::<E, _>(out, &mut items, prev) {
-                Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1 => {
+                Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1_0 => {
                     return Err(at(Error::Unfit {
                         kind,
                         version,

@@ -23,7 +23,7 @@ const FLBS: u32 = 64;
 /// address and length, and the bytes the three records take.
 fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     let pci = common::pci_table(n);
-    let flb_len = FlbTable::len_for(AbiVersion::V1, FLBS).unwrap();
+    let flb_len = FlbTable::len_for(AbiVersion::V1_0, FLBS).unwrap();
     let pci_at = BASE + flb_len as u64;
     let root_at = pci_at + pci.len() as u64;
     let mut mem = SliceMemory::new(BASE, vec![0u8; flb_len + pci.len() + 4096]);
@@ -37,14 +37,14 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
         .unwrap()
     });
     let out = mem.slice_mut(BASE, flb_len).unwrap();
-    FlbTable::encode(out, AbiVersion::V1, 1, FLBS, flbs).unwrap();
+    FlbTable::encode(out, AbiVersion::V1_0, 1, FLBS, flbs).unwrap();
     let flb = liveupdate_abi::DirEntry::for_record(BASE, &FlbTable::decode(out).unwrap());
     mem.slice_mut(pci_at, pci.len())
         .unwrap()
         .copy_from_slice(&pci);
     let pci_entry = liveupdate_abi::DirEntry::for_record(pci_at, &PciTable::decode(&pci).unwrap());
     let root_len =
-        graph::write_root(&mut mem, AbiVersion::V1, root_at, 1, &[flb, pci_entry]).unwrap();
+        graph::write_root(&mut mem, AbiVersion::V1_0, root_at, 1, &[flb, pci_entry]).unwrap();
     (mem, root_at, root_len, flb_len + pci.len() + root_len)
 }
 

@@ -97,10 +97,10 @@ fn a_failed_preserve_leaves_the_count_at_zero() {
         Err(FlbError::PreserveFailed(ENOMEM))
     );
     assert_eq!(reg.unpreserve_file("a"), Err(FlbError::NotPreserved));
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
-    reg.serialize(&mut mem, AbiVersion::V1, 0, 1).unwrap();
+    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
+    reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1).unwrap();
     let table =
-        FlbTable::decode(mem.read(0, Registry::record_len(AbiVersion::V1)).unwrap()).unwrap();
+        FlbTable::decode(mem.read(0, Registry::record_len(AbiVersion::V1_0)).unwrap()).unwrap();
     assert!(table.entries().is_empty(), "no entry for a failed preserve");
     // The failure is not sticky on the outgoing side: the next file tries again.
     *ops.preserve_error.lock().unwrap() = None;
@@ -142,17 +142,17 @@ fn serialize_is_busy_while_a_preserve_runs() {
     reg.register("slow", ops).unwrap();
     let worker = thread::spawn(move || reg.preserve_file("slow"));
     ops.entered.wait();
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
+    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1),
         Err(FlbError::Busy)
     );
     assert!(mem.into_inner().iter().all(|&b| b == 0), "nothing written");
     assert_eq!(reg.preserve_file("slow"), Err(FlbError::Busy));
     ops.release.wait();
     assert_eq!(worker.join().unwrap(), Ok(1));
-    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1)]);
-    assert!(reg.serialize(&mut mem, AbiVersion::V1, 0, 1).is_ok());
+    let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
+    assert!(reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1).is_ok());
 }
 
 #[test]
@@ -173,13 +173,16 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
     let base = 0x4000_0000;
     let mut mem = SliceMemory::new(base, vec![0u8; 0x1000]);
     let dir = reg
-        .serialize(&mut mem, AbiVersion::V1, base + 0x100, 9)
+        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, 9)
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::FlbTable));
     assert_eq!(dir.phys_addr(), base + 0x100);
-    assert_eq!(dir.length() as usize, Registry::record_len(AbiVersion::V1));
+    assert_eq!(
+        dir.length() as usize,
+        Registry::record_len(AbiVersion::V1_0)
+    );
     let bytes = mem
-        .read(base + 0x100, Registry::record_len(AbiVersion::V1))
+        .read(base + 0x100, Registry::record_len(AbiVersion::V1_0))
         .unwrap();
     let table = FlbTable::decode(bytes).unwrap();
     assert_eq!(dir.crc(), table.header().crc());
@@ -202,15 +205,18 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
 #[test]
 fn serialize_refuses_unmapped_memory() {
     let reg = Registry::new();
-    let mut mem = SliceMemory::new(0x1000, vec![0u8; Registry::record_len(AbiVersion::V1) - 1]);
+    let mut mem = SliceMemory::new(
+        0x1000,
+        vec![0u8; Registry::record_len(AbiVersion::V1_0) - 1],
+    );
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1, 0x1000, 1),
+        reg.serialize(&mut mem, AbiVersion::V1_0, 0x1000, 1),
         Err(FlbError::Memory(MemError {
             addr: 0x1000,
-            len: Registry::record_len(AbiVersion::V1),
+            len: Registry::record_len(AbiVersion::V1_0),
             fault: MemFault::Unmapped {
                 base: 0x1000,
-                size: Registry::record_len(AbiVersion::V1) as u64 - 1
+                size: Registry::record_len(AbiVersion::V1_0) as u64 - 1
             }
         }))
     );

@@ -37,12 +37,13 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
     pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
     let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
     let flb = reg
-        .serialize(&mut mem, AbiVersion::V1, FLB_AT, generation)
+        .serialize(&mut mem, AbiVersion::V1_0, FLB_AT, generation)
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1, PCI_AT, generation)
+        .serialize(&mut mem, AbiVersion::V1_0, PCI_AT, generation)
         .unwrap();
-    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, generation, &[pci, flb]).unwrap();
+    let root_len =
+        write_root(&mut mem, AbiVersion::V1_0, ROOT_AT, generation, &[pci, flb]).unwrap();
     (mem.into_inner(), root_len, [flb, pci])
 }
 
@@ -50,10 +51,10 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
 /// be of kinds this version does not know (the encoder only takes known kinds).
 fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
     let cap = u32::try_from(entries.len()).unwrap();
-    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1, cap).unwrap()];
+    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1_0, cap).unwrap()];
     Root::encode(
         &mut bytes,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         cap,
         std::iter::empty::<DirEntry>(),
@@ -442,13 +443,19 @@ fn write_root_checks_before_writing() {
 
     let too_many = vec![flb; MAX_RECORDS + 1];
     assert_eq!(
-        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &too_many),
+        write_root(&mut fresh(), AbiVersion::V1_0, ROOT_AT, 1, &too_many),
         Err(GraphError::TooManyRecords { count: 17, max: 16 })
     );
     // Two FLB tables (at different places: at the same place they would overlap).
     let second_flb = DirEntry::new(RecordKind::FlbTable, PCI_AT, pci.length(), pci.crc());
     assert!(matches!(
-        write_root(&mut fresh(), AbiVersion::V1, ROOT_AT, 1, &[flb, second_flb]),
+        write_root(
+            &mut fresh(),
+            AbiVersion::V1_0,
+            ROOT_AT,
+            1,
+            &[flb, second_flb]
+        ),
         Err(GraphError::Record(Error::Entry {
             kind: RecordKind::Root,
             fault: EntryFault::Duplicate,
@@ -458,14 +465,14 @@ fn write_root_checks_before_writing() {
     // The root would cover the PCI table.
     let mut mem = fresh();
     assert!(matches!(
-        write_root(&mut mem, AbiVersion::V1, PCI_AT + 16, 1, &[flb, pci]),
+        write_root(&mut mem, AbiVersion::V1_0, PCI_AT + 16, 1, &[flb, pci]),
         Err(GraphError::Overlap { .. })
     ));
     assert_eq!(mem.into_inner(), bytes, "nothing written");
     assert!(matches!(
         write_root(
             &mut fresh(),
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             BASE + SIZE as u64 - 16,
             1,
             &[flb, pci]
@@ -484,7 +491,7 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
     assert_eq!(
         write_root(
             &mut SliceMemory::new(BASE, bytes.clone()),
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             ROOT_AT,
             2,
             &[flb, pci]
@@ -502,7 +509,7 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
     // A record that is not in memory.
     let mut empty = SliceMemory::new(BASE, vec![0u8; SIZE]);
     assert!(matches!(
-        write_root(&mut empty, AbiVersion::V1, ROOT_AT, 1, &[flb]),
+        write_root(&mut empty, AbiVersion::V1_0, ROOT_AT, 1, &[flb]),
         Err(GraphError::Table(TableError {
             block: 0,
             error: Error::NoRecord {
@@ -529,7 +536,7 @@ fn chained_tables_are_written_followed_and_placed() {
         block(ROOT_AT + 0x400, 2),
     ];
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, 4)
         .unwrap();
     let reg: FlbRegistry<4> = FlbRegistry::new();
     for name in ["a", "b", "c"] {
@@ -538,9 +545,9 @@ fn chained_tables_are_written_followed_and_placed() {
     }
     let flb_blocks = [block(FLB_AT, 2), block(FLB_AT + 0x200, 2)];
     let flb = reg
-        .serialize_blocks(&mut mem, AbiVersion::V2, &flb_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &flb_blocks, 4)
         .unwrap();
-    let len = write_root(&mut mem, AbiVersion::V2, ROOT_AT, 4, &[flb, pci]).unwrap();
+    let len = write_root(&mut mem, AbiVersion::V1_1, ROOT_AT, 4, &[flb, pci]).unwrap();
     let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
     let pci_table = handover.pci_table().unwrap();
     assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
@@ -551,7 +558,7 @@ fn chained_tables_are_written_followed_and_placed() {
 
     // A v1 writer has no chain to put five devices in.
     let err = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V1, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_0, &pci_blocks, 4)
         .unwrap_err();
     assert_eq!(
         err,
@@ -560,7 +567,7 @@ fn chained_tables_are_written_followed_and_placed() {
             phys: PCI_AT,
             error: Error::Unfit {
                 kind: RecordKind::PciTable,
-                version: AbiVersion::V1,
+                version: AbiVersion::V1_0,
                 what: Unfit::Chain { capacity: 2 }
             }
         })
@@ -569,7 +576,7 @@ fn chained_tables_are_written_followed_and_placed() {
     // A chain's second block inside a record of a kind this version does not read: the
     // chain is well formed, and the overlap is still found.
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, 4)
         .unwrap();
     let root = raw_root(
         4,

@@ -83,9 +83,13 @@ fn outgoing() -> (Vec<u8>, usize) {
     );
 
     let mut mem = SliceMemory::new(BASE, vec![0u8; 0x3000]);
-    let flb = flbs.serialize(&mut mem, AbiVersion::V1, FLB_AT, 1).unwrap();
-    let pci = pci.serialize(&mut mem, AbiVersion::V1, PCI_AT, 1).unwrap();
-    let root_len = write_root(&mut mem, AbiVersion::V1, ROOT_AT, 1, &[flb, pci]).unwrap();
+    let flb = flbs
+        .serialize(&mut mem, AbiVersion::V1_0, FLB_AT, 1)
+        .unwrap();
+    let pci = pci
+        .serialize(&mut mem, AbiVersion::V1_0, PCI_AT, 1)
+        .unwrap();
+    let root_len = write_root(&mut mem, AbiVersion::V1_0, ROOT_AT, 1, &[flb, pci]).unwrap();
     (mem.into_inner(), root_len)
 }
 
@@ -157,14 +161,14 @@ fn a_live_update_end_to_end() {
     let generation = handover.generation() + 1;
     let mut out = SliceMemory::new(BASE, vec![0u8; 0x3000]);
     let flb = next
-        .serialize(&mut out, AbiVersion::V1, FLB_AT, generation)
+        .serialize(&mut out, AbiVersion::V1_0, FLB_AT, generation)
         .unwrap();
     let pci_dir = tracker
-        .serialize(&mut out, AbiVersion::V1, PCI_AT, generation)
+        .serialize(&mut out, AbiVersion::V1_0, PCI_AT, generation)
         .unwrap();
     let len = write_root(
         &mut out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         ROOT_AT,
         generation,
         &[flb, pci_dir],

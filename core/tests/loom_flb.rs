@@ -69,7 +69,7 @@ fn registry(files: u64, ops: &'static Ops) -> Arc<FlbRegistry<1>> {
     reg.register("a", ops).unwrap();
     let mut buf = [0u8; 64 + 72];
     let entry = FlbEntry::new("a", 0xda7a, files, FlbFlags::empty()).unwrap();
-    let len = FlbTable::encode(&mut buf, AbiVersion::V1, 1, 1, [entry]).unwrap();
+    let len = FlbTable::encode(&mut buf, AbiVersion::V1_0, 1, 1, [entry]).unwrap();
     reg.load(&Table::try_from(FlbTable::decode(&buf[..len]).unwrap()).unwrap())
         .unwrap();
     Arc::new(reg)
@@ -146,8 +146,14 @@ fn two_users_against_the_last_finish() {
 fn one_device_table() -> (PciAddress, Table<'static, PciEntry>) {
     let present = PciAddress::new(0, 1, 0, 0);
     let mut buf = [0u8; 64 + 8];
-    let len =
-        PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
+    let len = PciTable::encode(
+        &mut buf,
+        AbiVersion::V1_0,
+        1,
+        1,
+        [PciEntry::new(present, 1)],
+    )
+    .unwrap();
     let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
     let table = Table::try_from(PciTable::decode(bytes).unwrap()).unwrap();
     (present, table)

@@ -19,18 +19,18 @@ fn dev(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
 fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)> {
     let mut mem = SliceMemory::new(
         0x9000,
-        vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1)],
+        vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1_0)],
     );
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V1, 0x9000, 3)
+        .serialize(&mut mem, AbiVersion::V1_0, 0x9000, 3)
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::PciTable));
     assert_eq!(
         dir.length() as usize,
-        PciTracker::<N>::record_len(AbiVersion::V1)
+        PciTracker::<N>::record_len(AbiVersion::V1_0)
     );
     let table = PciTable::decode(
-        mem.read(0x9000, PciTracker::<N>::record_len(AbiVersion::V1))
+        mem.read(0x9000, PciTracker::<N>::record_len(AbiVersion::V1_0))
             .unwrap(),
     )
     .unwrap();
@@ -117,14 +117,14 @@ fn serialize_refuses_unmapped_memory() {
     let pci = PciTracker::<4>::new();
     let mut mem = SliceMemory::new(0, vec![0u8; 64]);
     assert_eq!(
-        pci.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        pci.serialize(&mut mem, AbiVersion::V1_0, 0, 1),
         Err(PciError::Memory(MemError {
             addr: 0,
-            len: PciTracker::<4>::record_len(AbiVersion::V1),
+            len: PciTracker::<4>::record_len(AbiVersion::V1_0),
             fault: MemFault::Unmapped { base: 0, size: 64 }
         }))
     );
-    assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1), 64 + 4 * 8);
+    assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1_0), 64 + 4 * 8);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn an_empty_tracker_writes_an_empty_table() {
 fn table(entries: &[PciEntry]) -> Table<'static, PciEntry> {
     let buf: &'static mut [u8] = Box::leak(vec![0u8; 64 + 8 * entries.len()].into_boxed_slice());
     let cap = u32::try_from(entries.len()).unwrap();
-    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(buf, AbiVersion::V1_0, 1, cap, entries.iter().copied()).unwrap();
     Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 

@@ -106,7 +106,7 @@ fn table() -> Table<'static, PciEntry> {
     let cap = u32::from(DEVICES);
     let buf: &'static mut [u8] =
         Box::leak(vec![0u8; 64 + 8 * usize::from(DEVICES)].into_boxed_slice());
-    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries).unwrap();
+    let len = PciTable::encode(buf, AbiVersion::V1_0, 1, cap, entries).unwrap();
     Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
@@ -194,7 +194,7 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         let mut buf = vec![0u8; 64 + 72];
         let len = liveupdate_abi::FlbTable::encode(
             &mut buf,
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             1,
             1,
             [liveupdate_abi::FlbEntry::new("pci-v1", 0xda7a, FILES, FlbFlags::empty()).unwrap()],

@@ -106,13 +106,13 @@ fn record_seeds<E: Entry>(root: &Path, golden_name: &str, sets: &[(&str, Vec<E>)
     }
     for (name, entries) in sets {
         let count = u32::try_from(entries.len()).expect("small");
-        let v1 = encode(AbiVersion::V1, 7, count, entries);
-        let v2 = encode(AbiVersion::V2, 7, count, entries);
+        let v1 = encode(AbiVersion::V1_0, 7, count, entries);
+        let v2 = encode(AbiVersion::V1_1, 7, count, entries);
         seeds.push((format!("{name}-v1.bin"), v1.clone()));
         seeds.push((format!("{name}-v2.bin"), v2.clone()));
         seeds.push((
             format!("{name}-v1-spare.bin"),
-            encode(AbiVersion::V1, 7, count + 2, entries),
+            encode(AbiVersion::V1_0, 7, count + 2, entries),
         ));
         seeds.push((format!("{name}-minor2.bin"), widen(E::KIND, &v2)));
         seeds.push((format!("{name}-v1-ro.bin"), read_only(&v1)));
@@ -193,9 +193,9 @@ fn root_sets() -> Vec<(&'static str, Vec<DirEntry>)> {
 
 fn open_seeds() -> Seeds {
     let mut seeds = Seeds::new();
-    let flb = encode(AbiVersion::V1, 7, 4, &flb_sets()[2].1);
-    let pci = encode(AbiVersion::V2, 7, 4, &pci_sets()[2].1);
-    let root = encode(AbiVersion::V1, 7, 2, &root_sets()[1].1);
+    let flb = encode(AbiVersion::V1_0, 7, 4, &flb_sets()[2].1);
+    let pci = encode(AbiVersion::V1_1, 7, 4, &pci_sets()[2].1);
+    let root = encode(AbiVersion::V1_0, 7, 2, &root_sets()[1].1);
     for (kind_bits, name, child) in [(0u8, "flb", flb), (1, "pci", pci), (2, "root", root)] {
         for (mode, what) in [
             (0u8, "match"),
@@ -258,34 +258,34 @@ fn graph_seeds(root: &Path) -> Seeds {
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1, base, 3)
+        .serialize(&mut mem, AbiVersion::V1_0, base, 3)
         .expect("serialize");
     let dev = pci
-        .serialize(&mut mem, AbiVersion::V1, base + 0x100, 3)
+        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, 3)
         .expect("serialize");
     let root_len =
-        write_root(&mut mem, AbiVersion::V1, base + 0x200, 3, &[flb, dev]).expect("root");
+        write_root(&mut mem, AbiVersion::V1_0, base + 0x200, 3, &[flb, dev]).expect("root");
     let handover = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover.bin".into(), handover));
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
-    let root_len = write_root(&mut mem, AbiVersion::V1, base + 0x300, 4, &[]).expect("root");
+    let root_len = write_root(&mut mem, AbiVersion::V1_0, base + 0x300, 4, &[]).expect("root");
     let empty = graph_input(base, 0x300, root_len, mem.into_inner());
     seeds.push(("core-empty-root.bin".into(), empty));
     // The same at v2, the PCI table chained over two blocks of one device.
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V2, base, 5)
+        .serialize(&mut mem, AbiVersion::V1_1, base, 5)
         .expect("serialize");
     let places = [0x100, 0x180].map(|at| BlockPlace {
         phys: base + at,
         capacity: 1,
     });
     let dev = pci
-        .serialize_blocks(&mut mem, AbiVersion::V2, &places, 5)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &places, 5)
         .expect("serialize");
     let root_len =
-        write_root(&mut mem, AbiVersion::V2, base + 0x200, 5, &[flb, dev]).expect("root");
+        write_root(&mut mem, AbiVersion::V1_1, base + 0x200, 5, &[flb, dev]).expect("root");
     let chained = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover-v2-chain.bin".into(), chained));
 
@@ -427,7 +427,7 @@ impl PhysMemMut for Memory {
 
 /// A `table_*` input: the first block's offset and length, then the memory at `TABLE_BASE`.
 fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
-    let block = Record::<E>::len_for(AbiVersion::V2, capacity).expect("small");
+    let block = Record::<E>::len_for(AbiVersion::V1_1, capacity).expect("small");
     let stride = u64::try_from(block).expect("small").next_multiple_of(64);
     let mut mem = Memory {
         base: TABLE_BASE,
@@ -439,8 +439,14 @@ fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u
             capacity,
         })
         .collect();
-    Table::<E>::encode(&mut mem, AbiVersion::V2, 9, &places, items.iter().copied())
-        .expect("table encodes");
+    Table::<E>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        9,
+        &places,
+        items.iter().copied(),
+    )
+    .expect("table encodes");
     let mut input = 0u16.to_le_bytes().to_vec();
     input.extend_from_slice(&u16::try_from(block).expect("small").to_le_bytes());
     input.extend_from_slice(&mem.bytes);

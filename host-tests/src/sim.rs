@@ -144,13 +144,13 @@ fn outgoing_flbs<const F: usize>(
     }
 }
 
-/// Bytes of one block of a chained PCI table (ABI v2): a page, as KHO allocates.
+/// Bytes of one block of a chained PCI table (ABI 1.1): a page, as KHO allocates.
 pub const PCI_BLOCK_BYTES: usize = 4096;
 
-/// Entry slots in one page-sized block of an ABI v2 PCI table.
+/// Entry slots in one page-sized block of an ABI 1.1 PCI table.
 fn pci_block_capacity() -> u32 {
-    let header = PciTable::len_for(AbiVersion::V2, 0).unwrap_or(0);
-    let entry = PciTable::len_for(AbiVersion::V2, 1)
+    let header = PciTable::len_for(AbiVersion::V1_1, 0).unwrap_or(0);
+    let entry = PciTable::len_for(AbiVersion::V1_1, 1)
         .unwrap_or(0)
         .saturating_sub(header);
     u32::try_from(PCI_BLOCK_BYTES.saturating_sub(header) / entry.max(1)).unwrap_or(0)
@@ -160,12 +160,12 @@ fn outgoing_with<const F: usize, const N: usize>(
     scenario: &Scenario,
     version: AbiVersion,
 ) -> Result<KhoMemory, SimError> {
-    // ABI v1: one table sized for the tracker's capacity, allocated at the first preserve.
-    // ABI v2: a page-sized first block then, and more pages at kexec as the devices need
+    // ABI 1.0: one table sized for the tracker's capacity, allocated at the first preserve.
+    // ABI 1.1: a page-sized first block then, and more pages at kexec as the devices need
     // them: capacity grows without reallocating (hot-plug, upstream's pain point 12).
     let first_block_len = match version {
-        AbiVersion::V1 => PciTracker::<N>::record_len(AbiVersion::V1),
-        AbiVersion::V2 => PCI_BLOCK_BYTES,
+        AbiVersion::V1_0 => PciTracker::<N>::record_len(AbiVersion::V1_0),
+        AbiVersion::V1_1 => PCI_BLOCK_BYTES,
     };
     let mem = Arc::new(Mutex::new(KhoMemory::new()));
     let flbs: FlbRegistry<F> = FlbRegistry::new();
@@ -195,7 +195,7 @@ fn outgoing_with<const F: usize, const N: usize>(
         for _ in 0..refcount {
             flbs.preserve_file(PCI_FLB).map_err(flb_err(PCI_FLB))?;
             match (version, scenario.identities.get(&address)) {
-                (AbiVersion::V1, _) | (_, None) => tracker.preserve(address)?,
+                (AbiVersion::V1_0, _) | (_, None) => tracker.preserve(address)?,
                 (_, Some(&(identity, flags))) => {
                     tracker.preserve_device(address, Some(identity), flags)?
                 }
@@ -217,8 +217,8 @@ fn outgoing_with<const F: usize, const N: usize>(
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
         let entry = match version {
-            AbiVersion::V1 => tracker.serialize(mem, version, pci_addr, generation)?,
-            AbiVersion::V2 => {
+            AbiVersion::V1_0 => tracker.serialize(mem, version, pci_addr, generation)?,
+            AbiVersion::V1_1 => {
                 let blocks = pci_blocks(mem, pci_addr, scenario.devices.len())?;
                 tracker.serialize_blocks(mem, version, &blocks, generation)?
             }
@@ -257,6 +257,18 @@ fn pci_blocks(
     Ok(blocks)
 }
 
+/// Serializes a wire version as its `major.minor` string.
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)] // the signature serde asks for
+fn serialize_version<S: serde::Serializer>(
+    version: &Option<AbiVersion>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match version {
+        Some(v) => serializer.collect_str(v),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// What the incoming kernel saw and did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Incoming {
@@ -272,9 +284,10 @@ pub struct Incoming {
     pub devices_confirmed: usize,
     /// Absent devices `is_preserved` denied.
     pub absent_denied: usize,
-    /// ABI version of the PCI table (1 or 2), when there is one.
-    pub abi: Option<u16>,
-    /// Preserved devices whose recorded identity matched the probed one (ABI v2).
+    /// Wire version of the PCI table, when there is one (JSON: `"1.0"` or `"1.1"`).
+    #[serde(serialize_with = "serialize_version")]
+    pub abi: Option<AbiVersion>,
+    /// Preserved devices whose recorded identity matched the probed one (ABI 1.1).
     pub identities_matched: usize,
     /// FLBs whose `retrieve` ran and returned the expected object.
     pub flbs_retrieved: usize,
@@ -418,7 +431,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         devices_found: pci_report.found,
         devices_confirmed: pci_report.confirmed,
         absent_denied: pci_report.denied,
-        abi: pci_report.version.map(AbiVersion::number),
+        abi: pci_report.version,
         identities_matched: pci_report.identities,
         flbs_retrieved: flb_report.retrieved,
         flbs_finished: flb_report.finished,
@@ -489,8 +502,8 @@ fn check_pci(
 }
 
 /// Probes every preserved device as the incoming kernel's PCI core would: with the identity
-/// found at its address now. From ABI v2 on each must match what was recorded, and a device
-/// swapped for another must be refused; an ABI v1 table records none, so each is unknown.
+/// found at its address now. From ABI 1.1 on each must match what was recorded, and a device
+/// swapped for another must be refused; an ABI 1.0 table records none, so each is unknown.
 /// Returns the matches.
 fn check_identities(
     pci: &PciIncoming<'_>,
@@ -500,7 +513,7 @@ fn check_identities(
 ) -> usize {
     let mut matched = 0;
     for (&address, &(identity, _)) in &scenario.identities {
-        let expected_match = version != Some(AbiVersion::V1);
+        let expected_match = version != Some(AbiVersion::V1_0);
         match pci.check_identity(address, identity) {
             Ok(IdentityMatch::Match) if expected_match => matched += 1,
             Ok(IdentityMatch::Unknown) if !expected_match => {}
@@ -508,7 +521,7 @@ fn check_identities(
         }
     }
     // A different device (the same vendor, another device id) now at the first address.
-    if let (Some(AbiVersion::V2), Some((&address, &(identity, _)))) =
+    if let (Some(AbiVersion::V1_1), Some((&address, &(identity, _)))) =
         (version, scenario.identities.iter().next())
     {
         let other = PciIdentity::new(

@@ -73,7 +73,7 @@ pub fn devices(n: usize) -> Vec<PciEntry> {
 
 /// A full PCI table (capacity = count) of `n` devices.
 pub fn pci_table(n: usize) -> Vec<u8> {
-    let mut out = vec![0u8; PciTable::len_for(AbiVersion::V1, n as u32).unwrap()];
-    PciTable::encode(&mut out, AbiVersion::V1, 1, n as u32, devices(n)).unwrap();
+    let mut out = vec![0u8; PciTable::len_for(AbiVersion::V1_0, n as u32).unwrap()];
+    PciTable::encode(&mut out, AbiVersion::V1_0, 1, n as u32, devices(n)).unwrap();
     out
 }

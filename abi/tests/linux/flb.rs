@@ -54,7 +54,7 @@ fn golden_area_decodes_and_converts_sorted() {
 
     // The converted entries make a valid table of this crate's ABI.
     let mut rec = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut rec, AbiVersion::V1, 9, 3, entries.iter().copied()).unwrap();
+    let len = FlbTable::encode(&mut rec, AbiVersion::V1_0, 9, 3, entries.iter().copied()).unwrap();
     assert_eq!(
         FlbTable::decode(&rec[..len])
             .unwrap()

@@ -103,7 +103,7 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     );
     // Feeds this crate's table directly.
     let mut rec = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, AbiVersion::V1, 3, 4, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(&mut rec, AbiVersion::V1_0, 3, 4, entries.iter().copied()).unwrap();
     assert!(
         PciTable::decode(&rec[..len])
             .unwrap()

@@ -63,11 +63,11 @@ fn dir_entries() -> impl Strategy<Value = Vec<DirEntry>> {
 /// Encodes into a buffer larger than needed, checking that nothing past the record is
 /// written, and returns the record.
 fn encode_checked<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let len = Record::<E>::len_for(AbiVersion::V1, capacity).unwrap();
+    let len = Record::<E>::len_for(AbiVersion::V1_0, capacity).unwrap();
     let mut out = vec![0xA5u8; len + 16];
     let written = Record::<E>::encode(
         &mut out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         capacity,
         entries.iter().copied(),

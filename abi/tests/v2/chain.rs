@@ -246,14 +246,14 @@ fn chains_longer_than_max_blocks_are_refused() {
         })
         .collect();
     // The writer refuses to write more than MAX_BLOCKS blocks...
-    let err = Table::<PciEntry>::encode(&mut mem, AbiVersion::V2, 7, &places, devices.clone())
+    let err = Table::<PciEntry>::encode(&mut mem, AbiVersion::V1_1, 7, &places, devices.clone())
         .unwrap_err();
     let last = BASE + u64::from(max) * stride;
     assert_eq!(err, fault(max, last, ChainFault::TooLong { max }));
     // ... writes exactly MAX_BLOCKS ...
     let written = Table::<PciEntry>::encode(
         &mut mem,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         7,
         &places[..max as usize],
         devices.clone().take(max as usize),
@@ -283,7 +283,7 @@ fn the_writer_checks_its_blocks() {
         .collect();
     let place = |phys, capacity| BlockPlace { phys, capacity };
     let write = |mem: &mut Memory, places: &[BlockPlace]| {
-        Table::<PciEntry>::encode(mem, AbiVersion::V2, 7, places, devices.clone())
+        Table::<PciEntry>::encode(mem, AbiVersion::V1_1, 7, places, devices.clone())
             .map(|w| (w.blocks, w.entries))
     };
     assert_eq!(write(&mut mem, &[place(B0, 2), place(B1, 2)]), Ok((2, 3)));
@@ -355,7 +355,7 @@ fn flb_tables_chain_too() {
         })
         .collect();
     let written =
-        Table::<FlbEntry>::encode(&mut mem, AbiVersion::V2, 1, &places, entries.clone()).unwrap();
+        Table::<FlbEntry>::encode(&mut mem, AbiVersion::V1_1, 1, &places, entries.clone()).unwrap();
     assert_eq!(written.blocks, 3);
     let table = Table::<FlbEntry>::decode(&mem, BASE, written.dir.length() as usize).unwrap();
     assert_eq!(table.iter().copied().collect::<Vec<_>>(), entries);

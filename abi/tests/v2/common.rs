@@ -57,7 +57,7 @@ pub fn chain_devices() -> Vec<PciDevice> {
 
 /// Encodes `items` as a v1.1 record into a buffer of exactly its size.
 pub fn encode2<E: Entry>(generation: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
-    encode_as::<E>(AbiVersion::V2, generation, capacity, items)
+    encode_as::<E>(AbiVersion::V1_1, generation, capacity, items)
 }
 
 /// Encodes `items` as a record of `version` into a buffer of exactly its size.
@@ -111,7 +111,7 @@ pub fn chain_golden() -> Vec<u8> {
 
 /// Length of one block of the golden chain.
 pub fn block_len() -> u32 {
-    let len = Record::<liveupdate_abi::PciEntry>::len_for(AbiVersion::V2, CHAIN_CAPACITY);
+    let len = Record::<liveupdate_abi::PciEntry>::len_for(AbiVersion::V1_1, CHAIN_CAPACITY);
     u32::try_from(len.unwrap()).unwrap()
 }
 
@@ -129,7 +129,7 @@ pub fn chain_places() -> Vec<BlockPlace> {
 pub fn write_chain(mem: &mut Memory, devices: &[PciDevice]) -> TableWritten {
     Table::<liveupdate_abi::PciEntry>::encode(
         mem,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         GENERATION,
         &chain_places(),
         devices.iter().copied(),

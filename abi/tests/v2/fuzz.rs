@@ -28,7 +28,7 @@ fn chain_input() -> (Vec<u8>, usize) {
         .collect();
     Table::<PciEntry>::encode(
         &mut mem,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         GENERATION,
         &places,
         chain_devices(),

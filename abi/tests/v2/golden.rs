@@ -93,7 +93,7 @@ fn golden_vectors_decode_to_their_inputs() {
     let pci = golden_file("pci.bin");
     let table = PciTable::decode(&pci).unwrap();
     assert_eq!(table.header().minor(), 1);
-    assert_eq!(table.version(), AbiVersion::V2);
+    assert_eq!(table.version(), AbiVersion::V1_1);
     assert_eq!(table.access(), Access::ReadWrite);
     assert_eq!(table.devices().collect::<Vec<_>>(), pci_devices());
 

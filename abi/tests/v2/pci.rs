@@ -180,7 +180,7 @@ fn hierarchy_is_set_exactly_when_an_entry_uses_descendant() {
     );
     // The v1.0 reader knows neither DESCENDANT nor HIERARCHY: read-only.
     assert_eq!(
-        PciTable::decode_as(&table(vec![bridge], 1), AbiVersion::V1).map(|t| t.access()),
+        PciTable::decode_as(&table(vec![bridge], 1), AbiVersion::V1_0).map(|t| t.access()),
         Ok(Access::ReadOnly { unknown: 1 })
     );
     // HIERARCHY in a minor 0 record means nothing to any reader (defined at minor 1).
@@ -207,7 +207,7 @@ fn the_encoder_derives_hierarchy_and_checks_flags() {
     let address = PciAddress::new(0, 1, 0, 0);
     let encode = |device: PciDevice| {
         let mut out = vec![0u8; 64 + 24];
-        liveupdate_abi::Record::<PciEntry>::encode(&mut out, AbiVersion::V2, 1, 1, [device])
+        liveupdate_abi::Record::<PciEntry>::encode(&mut out, AbiVersion::V1_1, 1, 1, [device])
             .map(|_| out[36])
     };
     let bridge = PciFlags::BRIDGE | PciFlags::DESCENDANT;
@@ -243,7 +243,7 @@ fn a_newer_minor_may_use_what_minor_1_reserves() {
     raw.reserved = [0xAB; 16];
     let bytes = raw.bytes();
     let table = PciTable::decode(&bytes).unwrap();
-    assert_eq!(table.version(), AbiVersion::V2);
+    assert_eq!(table.version(), AbiVersion::V1_1);
     let device = table.devices().next().unwrap();
     assert_eq!(device.identity, Some(identity(0x8086, 0x1572, 0x02_0000)));
     assert_eq!(device.flags.map(|f| f.bits()), Some(0x8000_0004));

@@ -41,7 +41,7 @@ use crate::sync::Mutex;
 /// use liveupdate_core::flb::FlbRegistry;
 ///
 /// static FLBS: FlbRegistry<16> = FlbRegistry::new();
-/// assert_eq!(FlbRegistry::<16>::record_len(AbiVersion::V2), 64 + 16 * 72);
+/// assert_eq!(FlbRegistry::<16>::record_len(AbiVersion::V1_1), 64 + 16 * 72);
 /// ```
 pub struct FlbRegistry<const N: usize> {
     inner: Mutex<Inner<N>>,

@@ -133,7 +133,7 @@ impl<const N: usize> FlbRegistry<N> {
     }
 
     /// Writes the FLB table of `version` over `blocks` (ascending, disjoint; a chain from
-    /// [`AbiVersion::V2`] on, when the entries do not fit the first), as
+    /// [`AbiVersion::V1_1`] on, when the entries do not fit the first), as
     /// [`Table::encode`] does. Returns the directory entry of the first block.
     ///
     /// # Errors

@@ -32,7 +32,7 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
 /// let mut buf = [0u8; 160];
 /// let devices = [PciDevice::new(gpu, 1).with_identity(nvidia)];
-/// let len = PciTable::encode(&mut buf, AbiVersion::V2, 1, 4, devices)?;
+/// let len = PciTable::encode(&mut buf, AbiVersion::V1_1, 1, 4, devices)?;
 ///
 /// let pci: PciIncoming<'_, 16> = PciIncoming::new();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));
@@ -153,7 +153,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     }
 
     /// The device at `address` with every field the previous kernel recorded (identity and
-    /// flags from v2 on; `None` for what a v1 table lacks), `None` when it was not preserved.
+    /// flags from 1.1 on; `None` for what a 1.0 table lacks), `None` when it was not preserved.
     /// O(blocks + log n), lock-free, as [`PciIncoming::is_preserved`].
     ///
     /// # Errors
@@ -166,7 +166,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     /// Compares the identity the previous kernel recorded for the device at `address` with
     /// `probed`, the one found there now: [`IdentityMatch::Mismatch`] means another device is
     /// at the address and the entry must not be applied to it; [`IdentityMatch::Unknown`]
-    /// that nothing was recorded (a v1 table, or an identity the writer did not know).
+    /// that nothing was recorded (a 1.0 table, or an identity the writer did not know).
     ///
     /// # Errors
     ///

@@ -151,7 +151,7 @@ impl<const N: usize> PciTracker<N> {
     /// # Errors
     ///
     /// As [`PciTracker::preserve`]; [`PciError::Flags`] for `DESCENDANT` (which only
-    /// [`PciTracker::preserve_descendant`] sets) or a flag v2 does not define;
+    /// [`PciTracker::preserve_descendant`] sets) or a flag 1.1 does not define;
     /// [`PciError::IdentityConflict`] when another identity was recorded for the address.
     pub fn preserve_device(
         &self,
@@ -276,7 +276,7 @@ impl<const N: usize> PciTracker<N> {
         self.device(address).map_or(0, |d| d.refcount)
     }
 
-    /// The device at `address` as the table will hold it (at v2), if preserved.
+    /// The device at `address` as the table will hold it (at 1.1), if preserved.
     pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
         let devices = self.devices.lock();
         devices
@@ -287,14 +287,14 @@ impl<const N: usize> PciTracker<N> {
     }
 
     /// Writes the PCI table of `version` at physical address `addr`: every preserved device
-    /// with its refcount (and from v2 its identity and flags), sorted, in a record of
+    /// with its refcount (and from 1.1 its identity and flags), sorted, in a record of
     /// [`PciTracker::record_len`] bytes. Returns the directory entry for
     /// [`write_root`](crate::graph::write_root).
     ///
     /// # Errors
     ///
-    /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1`] says which
-    /// device has an identity or flags v1 cannot express.
+    /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1_0`] says which
+    /// device has an identity or flags 1.0 cannot express.
     pub fn serialize<M: PhysMemoryMut + ?Sized>(
         &self,
         mem: &mut M,
@@ -310,7 +310,7 @@ impl<const N: usize> PciTracker<N> {
     }
 
     /// Writes the PCI table of `version` over `blocks` (ascending, disjoint; a chain from
-    /// [`AbiVersion::V2`] on, when the devices do not fit the first), as [`Table::encode`]
+    /// [`AbiVersion::V1_1`] on, when the devices do not fit the first), as [`Table::encode`]
     /// does: the tracker's capacity is fixed, the table's memory need not be one range.
     /// Returns the directory entry of the first block.
     ///
@@ -328,8 +328,10 @@ impl<const N: usize> PciTracker<N> {
         let devices = self.devices.lock();
         let mut sink = Sink::new(mem);
         let items = devices.iter().map(Device::item).map(|d| match version {
-            // v1 has no flags field: no flag set is nothing lost.
-            AbiVersion::V1 if d.flags == Some(PciFlags::empty()) => PciDevice { flags: None, ..d },
+            // 1.0 has no flags field: no flag set is nothing lost.
+            AbiVersion::V1_0 if d.flags == Some(PciFlags::empty()) => {
+                PciDevice { flags: None, ..d }
+            }
             _ => d,
         });
         let written = Table::<PciEntry>::encode(&mut sink, version, generation, blocks, items);

@@ -15,7 +15,7 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 use crate::probes::{self as p, DEVICES, FLBS};
 
-/// The golden vectors of ABI v1, decoded as the bytes they are.
+/// The golden vectors of ABI 1.0, decoded as the bytes they are.
 const GOLDEN_ROOT: &[u8] = include_bytes!("../../../abi/tests/golden/v1/root.bin");
 const GOLDEN_FLB: &[u8] = include_bytes!("../../../abi/tests/golden/v1/flb.bin");
 const GOLDEN_PCI: &[u8] = include_bytes!("../../../abi/tests/golden/v1/pci.bin");

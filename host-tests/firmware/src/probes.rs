@@ -198,7 +198,7 @@ pub extern "Rust" fn luo_encode_pci(
     .unwrap_or(0);
     PciTable::encode(
         out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         capacity,
         devices.iter().copied(),
@@ -216,7 +216,7 @@ pub extern "Rust" fn luo_encode_flb(
     let capacity = u32::try_from(flbs.len()).unwrap_or(u32::MAX);
     FlbTable::encode(
         out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         capacity,
         flbs.iter().copied(),
@@ -234,7 +234,7 @@ pub extern "Rust" fn luo_encode_root(
     let capacity = u32::try_from(records.len()).unwrap_or(u32::MAX);
     Root::encode(
         out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         capacity,
         records.iter().copied(),
@@ -294,7 +294,7 @@ pub extern "Rust" fn luo_pci_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, PciError> {
-    pci.serialize(mem, AbiVersion::V1, addr, generation)
+    pci.serialize(mem, AbiVersion::V1_0, addr, generation)
 }
 
 /// `FlbRegistry::serialize`.
@@ -306,7 +306,7 @@ pub extern "Rust" fn luo_flb_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, FlbError> {
-    flbs.serialize(mem, AbiVersion::V1, addr, generation)
+    flbs.serialize(mem, AbiVersion::V1_0, addr, generation)
 }
 
 /// `graph::write_root`, which reads the whole handover back.
@@ -318,5 +318,5 @@ pub extern "Rust" fn luo_write_root(
     generation: u64,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
-    graph::write_root(mem, AbiVersion::V1, root_addr, generation, records)
+    graph::write_root(mem, AbiVersion::V1_0, root_addr, generation, records)
 }

@@ -391,7 +391,7 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     let mut mem = SliceMemory::new(input.base, image.as_mut_slice());
     let written = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         input.root_addr,
         root.generation(),
         &directory,
@@ -405,7 +405,7 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     assert_eq!(
         Some(len),
         Root::len_for(
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             u32::try_from(directory.len()).expect("small")
         )
     );

@@ -99,7 +99,7 @@ enum Op {
     FailPreserve(u8, Option<i32>),
     PciPreserve(u8),
     PciUnpreserve(u8),
-    /// Write the FLB table, the PCI table and the root: the kexec handover; as ABI v2 (wire
+    /// Write the FLB table, the PCI table and the root: the kexec handover; as ABI 1.1 (wire
     /// 1.1) when true, else v1.
     Serialize(bool),
     /// Serialize to an address outside the memory.
@@ -259,10 +259,10 @@ fn outgoing_is_busy(name: &str) {
     let out = context(|c| c.out.upgrade()).expect("outgoing registry alive");
     assert_eq!(out.preserve_file(name), Err(FlbError::Busy), "{name}");
     assert_eq!(out.unpreserve_file(name), Err(FlbError::Busy), "{name}");
-    let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1)];
+    let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1_0)];
     let mut mem = SliceMemory::new(0, scratch.as_mut_slice());
     assert_eq!(
-        out.serialize(&mut mem, AbiVersion::V1, 0, 1),
+        out.serialize(&mut mem, AbiVersion::V1_0, 0, 1),
         Err(FlbError::Busy),
         "{name}"
     );
@@ -746,7 +746,11 @@ impl<'r> Run<'r> {
                     "unpreserve {address}"
                 );
             }
-            Op::Serialize(v2) => self.serialize(if *v2 { AbiVersion::V2 } else { AbiVersion::V1 }),
+            Op::Serialize(v2) => self.serialize(if *v2 {
+                AbiVersion::V1_1
+            } else {
+                AbiVersion::V1_0
+            }),
             Op::SerializeOutside => {
                 let mut image = vec![0u8; IMAGE_LEN];
                 let mut mem = SliceMemory::new(BASE, image.as_mut_slice());
@@ -760,13 +764,15 @@ impl<'r> Run<'r> {
                     },
                 };
                 assert_eq!(
-                    self.out.serialize(&mut mem, AbiVersion::V1, at, 1),
-                    Err(FlbError::Memory(unmapped(Out::record_len(AbiVersion::V1))))
+                    self.out.serialize(&mut mem, AbiVersion::V1_0, at, 1),
+                    Err(FlbError::Memory(unmapped(Out::record_len(
+                        AbiVersion::V1_0
+                    ))))
                 );
                 assert_eq!(
-                    self.tracker.serialize(&mut mem, AbiVersion::V1, at, 1),
+                    self.tracker.serialize(&mut mem, AbiVersion::V1_0, at, 1),
                     Err(PciError::Memory(unmapped(
-                        PciTracker::<PCI_CAP>::record_len(AbiVersion::V1)
+                        PciTracker::<PCI_CAP>::record_len(AbiVersion::V1_0)
                     )))
                 );
             }
@@ -883,12 +889,12 @@ impl<'r> Run<'r> {
         let halves =
             |at: u64, stride: u64| [at, at + stride].map(|phys| BlockPlace { phys, capacity: 2 });
         let (flb, pci) = match version {
-            AbiVersion::V1 => (
+            AbiVersion::V1_0 => (
                 self.out.serialize(&mut mem, version, FLB_AT, generation),
                 self.tracker
                     .serialize(&mut mem, version, PCI_AT, generation),
             ),
-            AbiVersion::V2 => (
+            AbiVersion::V1_1 => (
                 self.out
                     .serialize_blocks(&mut mem, version, &halves(FLB_AT, 0x100), generation),
                 self.tracker

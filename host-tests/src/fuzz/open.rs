@@ -57,9 +57,9 @@ pub fn root_open(data: &[u8]) {
             dir.push(DirEntry::new(other, 0x2000, 64, 0xDEAD_BEEF));
         }
     }
-    let mut buf = vec![0u8; Root::len_for(AbiVersion::V1, 2).expect("fits")];
-    let n =
-        Root::encode(&mut buf, AbiVersion::V1, root_generation, 2, dir).expect("a valid directory");
+    let mut buf = vec![0u8; Root::len_for(AbiVersion::V1_0, 2).expect("fits")];
+    let n = Root::encode(&mut buf, AbiVersion::V1_0, root_generation, 2, dir)
+        .expect("a valid directory");
     let root = Root::decode(&buf[..n]).expect("an encoded root decodes");
 
     match kind {

@@ -547,7 +547,7 @@ impl Lookups for PciEntry {
             assert_eq!(record.item(i), Some(*device));
             assert_eq!(device.entry(), *entry);
             assert_eq!(record.device(entry.address()), Some(*device));
-            if record.version() == AbiVersion::V1 {
+            if record.version() == AbiVersion::V1_0 {
                 assert_eq!((device.identity, device.flags), (None, None));
             } else {
                 let flags = device.flags.expect("minor 1 records flags");
@@ -566,9 +566,9 @@ impl Lookups for PciEntry {
 
     fn as_written(item: PciDevice, version: AbiVersion) -> PciDevice {
         match version {
-            AbiVersion::V1 => item,
+            AbiVersion::V1_0 => item,
             // Minor 1 always records flags.
-            AbiVersion::V2 => PciDevice {
+            AbiVersion::V1_1 => PciDevice {
                 flags: Some(item.flags.unwrap_or_default()),
                 ..item
             },

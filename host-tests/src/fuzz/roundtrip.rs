@@ -34,9 +34,9 @@ struct Contents<T> {
 impl<T> Contents<T> {
     fn version(&self) -> AbiVersion {
         if self.v2 {
-            AbiVersion::V2
+            AbiVersion::V1_1
         } else {
-            AbiVersion::V1
+            AbiVersion::V1_0
         }
     }
 }
@@ -92,12 +92,15 @@ where
     assert_eq!(record.access(), liveupdate_abi::Access::ReadWrite);
     check_record(&buf, &record);
     // The reader of the other version: the newest reads every minor; v1 reads v1.
-    match Record::<E>::decode_as(&buf, AbiVersion::V1) {
+    match Record::<E>::decode_as(&buf, AbiVersion::V1_0) {
         Ok(old) => {
             assert!(old.entries().iter().eq(record.entries().iter()));
-            assert_eq!(old.reader(), AbiVersion::V1);
+            assert_eq!(old.reader(), AbiVersion::V1_0);
         }
-        Err(err) => assert!(version > AbiVersion::V1, "the v1 reader refuses v1: {err}"),
+        Err(err) => assert!(
+            version > AbiVersion::V1_0,
+            "the v1 reader refuses v1: {err}"
+        ),
     }
 
     // One byte short.
@@ -153,10 +156,10 @@ where
 
 /// Encoding `entries` fails with `fault` at `index`.
 fn expect_entry_fault<E: Lookups, const N: usize>(entries: [E; N], index: u32, fault: EntryFault) {
-    let len = Record::<E>::len_for(AbiVersion::V1, 4).expect("fits");
+    let len = Record::<E>::len_for(AbiVersion::V1_0, 4).expect("fits");
     let mut out = vec![0u8; len];
     assert_eq!(
-        Record::<E>::encode(&mut out, AbiVersion::V1, 1, 4, entries),
+        Record::<E>::encode(&mut out, AbiVersion::V1_0, 1, 4, entries),
         Err(Error::Entry {
             kind: E::KIND,
             index,
@@ -340,7 +343,7 @@ pub fn roundtrip_pci(data: &[u8]) {
         valid.insert(address.key(), device);
     }
     let mut valid: Vec<PciDevice> = valid.into_values().collect();
-    if version == AbiVersion::V1 {
+    if version == AbiVersion::V1_0 {
         expect_v1_unfit(contents.generation, &valid);
         for device in &mut valid {
             *device = PciDevice::new(device.address, device.refcount);
@@ -379,11 +382,11 @@ fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
         return;
     };
     let capacity = u32::try_from(devices.len()).expect("small");
-    let len = Record::<PciEntry>::len_for(AbiVersion::V1, capacity).expect("fits");
+    let len = Record::<PciEntry>::len_for(AbiVersion::V1_0, capacity).expect("fits");
     let mut out = vec![0u8; len];
     let got = Record::<PciEntry>::encode(
         &mut out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         generation,
         capacity,
         devices.iter().copied(),
@@ -392,7 +395,7 @@ fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
         got,
         Err(Error::Unfit {
             kind: RecordKind::PciTable,
-            version: AbiVersion::V1,
+            version: AbiVersion::V1_0,
             what
         })
     );
