@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::header::Generation;
 use crate::kind::{Magic, RecordKind};
 use crate::version::AbiVersion;
 
@@ -103,9 +104,9 @@ pub enum Error {
         /// The kind being decoded.
         kind: RecordKind,
         /// Generation of the root record.
-        expected: u64,
+        expected: Generation,
         /// Generation found in this record.
-        found: u64,
+        found: Generation,
     },
     /// A reserved or padding byte, or an unused entry slot, is not zero.
     Reserved {

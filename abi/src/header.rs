@@ -154,6 +154,57 @@ impl Features {
     };
 }
 
+/// The live update a record belongs to: the sequence number every record of one handover
+/// carries (header offset 24). A newtype, so that it cannot be passed where an address, a length
+/// or a capacity is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct Generation(u64);
+
+impl Generation {
+    /// The generation numbered `n`.
+    pub const fn new(n: u64) -> Generation {
+        Generation(n)
+    }
+
+    /// Its number, as stored.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for Generation {
+    /// The number, in decimal.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A number of entry slots in a record (header field `entry_capacity`). A newtype, so that it
+/// cannot be passed where a generation or a count is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct Capacity(u32);
+
+impl Capacity {
+    /// Room for `slots` entries.
+    pub const fn new(slots: u32) -> Capacity {
+        Capacity(slots)
+    }
+
+    /// The number of slots.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for Capacity {
+    /// The number of slots, in decimal.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// What a reader may do with a decoded record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -200,8 +251,8 @@ impl RecordHeader {
         self.record_len.get()
     }
     /// The live-update sequence number the record belongs to.
-    pub fn generation(&self) -> u64 {
-        self.generation.get()
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.get())
     }
     /// The stored CRC-32C.
     pub fn crc(&self) -> u32 {
@@ -452,7 +503,7 @@ pub(crate) struct Written {
     pub count: u32,
     pub capacity: u32,
     pub record_len: u32,
-    pub generation: u64,
+    pub generation: Generation,
     pub ro_compat: RoCompatFeatures,
     /// `Some` for a block of a chain (sets `CHAINED`).
     pub link: Option<Link>,
@@ -475,7 +526,7 @@ pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
         entry_count: U32::new(w.count),
         entry_capacity: U32::new(w.capacity),
         record_len: U32::new(w.record_len),
-        generation: U64::new(w.generation),
+        generation: U64::new(w.generation.get()),
         compat: U32::ZERO,
         ro_compat: U32::new(w.ro_compat.bits()),
         incompat: U32::new(incompat.bits()),

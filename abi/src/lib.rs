@@ -21,8 +21,8 @@
 //!
 //! ```
 //! use liveupdate_abi::{
-//!     AbiVersion, Error, IdentityMatch, PciAddress, PciDevice, PciFlags, PciIdentity, PciTable,
-//!     Record, Unfit,
+//!     AbiVersion, Capacity, Encoding, Error, Generation, IdentityMatch, PciAddress, PciDevice,
+//!     PciFlags, PciIdentity, PciTable, Record, Unfit,
 //! };
 //!
 //! let gpu = PciAddress::new(0, 0x3b, 0, 0);
@@ -32,10 +32,11 @@
 //!     PciDevice::new(PciAddress::new(0x10000, 0x01, 0, 0), 2),
 //! ];
 //! let mut buf = [0u8; 256];
-//! let len = PciTable::encode(&mut buf, AbiVersion::V1_1, 7, 8, devices)?;
+//! let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(7), Capacity::new(8));
+//! let len = PciTable::encode(&mut buf, encoding, devices)?;
 //!
 //! let table = PciTable::decode(&buf[..len])?;
-//! assert_eq!(table.generation(), 7);
+//! assert_eq!(table.generation(), Generation::new(7));
 //! assert!(table.is_preserved(PciAddress::new(0x10000, 0x01, 0, 0)));
 //! assert_eq!(table.check_identity(gpu, nvidia), Some(IdentityMatch::Match));
 //!
@@ -46,7 +47,7 @@
 //! // Writing for a 1.0 kernel refuses what 1.0 cannot express, rather than dropping it.
 //! let mut v1 = [0u8; 128];
 //! assert_eq!(
-//!     PciTable::encode(&mut v1, AbiVersion::V1_0, 7, 8, devices),
+//!     PciTable::encode(&mut v1, Encoding { version: AbiVersion::V1_0, ..encoding }, devices),
 //!     Err(Error::Unfit {
 //!         kind: liveupdate_abi::RecordKind::PciTable,
 //!         version: AbiVersion::V1_0,
@@ -91,11 +92,11 @@ pub mod version;
 
 pub use error::{ChainFault, DirectoryField, EntryFault, Error, Field, Unfit};
 pub use flb::{FlbEntry, FlbFlags, FlbTable};
-pub use header::{Access, Features, Link, MAJOR, MINOR, RecordHeader, seal};
+pub use header::{Access, Capacity, Features, Generation, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;
 pub use linux::PhysMem;
 pub use pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable};
-pub use record::{Entries, Entry, Record};
+pub use record::{Encoding, Entries, Entry, Record};
 pub use root::{DirEntry, Root};
 pub use table::{BlockPlace, PhysMemMut, Table, TableError, TableWritten};
 pub use version::AbiVersion;

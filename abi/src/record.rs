@@ -13,7 +13,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::checksum::record_crc;
 use crate::error::{ChainFault, EntryFault, Error, Field};
 use crate::header::{
-    self, Access, CRC_OFFSET, Features, HEADER_LEN, Link, RecordHeader, RoCompatFeatures,
+    self, Access, CRC_OFFSET, Capacity, Features, Generation, HEADER_LEN, Link, RecordHeader,
+    RoCompatFeatures,
 };
 use crate::kind::RecordKind;
 use crate::version::AbiVersion;
@@ -93,6 +94,46 @@ pub trait Entry:
     fn all_valid(entries: &[Self], newer: bool) -> bool {
         let _ = (entries, newer);
         false
+    }
+}
+
+/// How to encode a record: the version to write, the live update it belongs to, and its number
+/// of entry slots. Three distinct types, so that no two can be swapped.
+///
+/// ```
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation, PciEntry, PciTable};
+///
+/// let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(7), Capacity::new(4));
+/// let mut buf = [0u8; 256];
+/// let len = PciTable::encode(&mut buf, encoding, core::iter::empty::<PciEntry>()).unwrap();
+/// assert_eq!(Some(len), PciTable::len_for(AbiVersion::V1_1, Capacity::new(4)));
+/// ```
+///
+/// A generation and a capacity given the wrong way round do not compile:
+///
+/// ```compile_fail
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation};
+///
+/// let encoding = Encoding::new(AbiVersion::V1_1, Capacity::new(4), Generation::new(7));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Encoding {
+    /// The wire version to write: the one the next kernel reads.
+    pub version: AbiVersion,
+    /// The live update the record belongs to.
+    pub generation: Generation,
+    /// Entry slots of the record, in use or not.
+    pub capacity: Capacity,
+}
+
+impl Encoding {
+    /// Writing `version`, for the update `generation`, with room for `capacity` entries.
+    pub const fn new(version: AbiVersion, generation: Generation, capacity: Capacity) -> Encoding {
+        Encoding {
+            version,
+            generation,
+            capacity,
+        }
     }
 }
 
@@ -280,9 +321,9 @@ impl<E> core::fmt::Debug for Record<'_, E> {
 impl<'a, E: Entry> Record<'a, E> {
     /// Size in bytes of a record `version` writes with room for `capacity` entries, or `None`
     /// when it would not fit the `u32` length field.
-    pub fn len_for(version: AbiVersion, capacity: u32) -> Option<usize> {
+    pub fn len_for(version: AbiVersion, capacity: Capacity) -> Option<usize> {
         let size = u64::from(E::entry_size(version));
-        let len = u64::from(capacity).checked_mul(size)?;
+        let len = u64::from(capacity.get()).checked_mul(size)?;
         let len = len.checked_add(HEADER_LEN as u64)?;
         // A record's length is a u32 field; a u32 fits the usize of every supported target.
         u32::try_from(len)
@@ -402,22 +443,16 @@ impl<'a, E: Entry> Record<'a, E> {
     /// [`Error::Inconsistent`] with [`Field::Capacity`] for a capacity whose record would not
     /// fit a `u32` length, [`Error::Entry`] for an invalid entry, and [`Error::Unfit`] for an
     /// entry `version` cannot express.
-    pub fn encode<I>(
-        out: &mut [u8],
-        version: AbiVersion,
-        generation: u64,
-        capacity: u32,
-        entries: I,
-    ) -> Result<usize, Error>
+    pub fn encode<I>(out: &mut [u8], encoding: Encoding, entries: I) -> Result<usize, Error>
     where
         I: IntoIterator,
         I::Item: Into<E::Item>,
     {
         let mut items = entries.into_iter().map(Into::into).peekable();
         let block = Block {
-            version,
-            generation,
-            capacity,
+            version: encoding.version,
+            generation: encoding.generation,
+            capacity: encoding.capacity.get(),
             link: None,
         };
         let written = block.write::<E, _>(out, &mut items, None)?;
@@ -430,7 +465,7 @@ impl<'a, E: Entry> Record<'a, E> {
     }
 
     /// The live-update sequence number this record belongs to.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.header.generation()
     }
 
@@ -499,7 +534,7 @@ fn check_each<E: Entry>(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Block {
     pub version: AbiVersion,
-    pub generation: u64,
+    pub generation: Generation,
     pub capacity: u32,
     /// For a block of a chain: its index, and the address of the next block, used when
     /// entries remain after this one is full (0: there is none).
@@ -616,7 +651,7 @@ impl Block {
 /// whose record would not fit a `u32` length.
 pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
     let size = E::entry_size(version);
-    Record::<E>::len_for(version, capacity).ok_or(Error::Inconsistent {
+    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(Error::Inconsistent {
         kind: E::KIND,
         field: Field::Capacity,
         expected: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),

@@ -18,7 +18,7 @@ pub mod fuzz;
 use core::fmt;
 
 use crate::error::{ChainFault, Error, Unfit};
-use crate::header::{Access, HEADER_LEN, Link, RecordHeader};
+use crate::header::{Access, Capacity, Generation, HEADER_LEN, Link, RecordHeader};
 use crate::linux::PhysMem;
 use crate::record::{Block, Entry, Record, record_len};
 use crate::root::DirEntry;
@@ -300,7 +300,7 @@ impl<'m, E: Entry> Table<'m, E> {
     }
 
     /// The live-update sequence number every block carries.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.first.generation()
     }
 
@@ -475,7 +475,7 @@ impl<E: Entry> Table<'_, E> {
     pub fn encode<I>(
         mem: &mut dyn PhysMemMut,
         version: AbiVersion,
-        generation: u64,
+        generation: Generation,
         blocks: &[BlockPlace],
         entries: I,
     ) -> Result<TableWritten, TableError>
@@ -556,7 +556,7 @@ impl<E: Entry> Table<'_, E> {
 /// `i - 1`.
 fn placement<E: Entry>(blocks: &[BlockPlace], i: usize, version: AbiVersion) -> Option<ChainFault> {
     let end = |b: &BlockPlace| {
-        let len = Record::<E>::len_for(version, b.capacity).unwrap_or(usize::MAX);
+        let len = Record::<E>::len_for(version, Capacity::new(b.capacity)).unwrap_or(usize::MAX);
         b.phys.saturating_add(len as u64)
     };
     let place = blocks.get(i)?;

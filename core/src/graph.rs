@@ -17,6 +17,7 @@
 //! because the previous kernel's state is freed by then.
 
 use core::fmt;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
@@ -198,7 +199,7 @@ impl<'m> Handover<'m> {
     }
 
     /// The live update's generation, which every record shares.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.root.generation()
     }
 
@@ -365,7 +366,7 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
     mem: &mut M,
     version: AbiVersion,
     root_addr: u64,
-    generation: u64,
+    generation: Generation,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
     let too_many = GraphError::TooManyRecords {
@@ -376,7 +377,7 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
     directory.extend_from_slice(records).map_err(|_| too_many)?;
     directory.sort_unstable_by_key(DirEntry::magic);
     let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
-    let root_len = Root::len_for(version, capacity).ok_or(too_many)?;
+    let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
     check_layout(root_addr, root_len, directory.iter())?;
     let out = mem
         .slice_mut(root_addr, root_len)
@@ -386,9 +387,7 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
         })?;
     Root::encode(
         out,
-        version,
-        generation,
-        capacity,
+        Encoding::new(version, generation, Capacity::new(capacity)),
         directory.iter().copied(),
     )
     .map_err(GraphError::Record)?;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use liveupdate_abi::Generation;
 use std::thread;
 
 use common::{Blocking, CAP, Recorder, Registry, Seen, flb_table, leak_registry};
@@ -98,7 +99,8 @@ fn a_failed_preserve_leaves_the_count_at_zero() {
     );
     assert_eq!(reg.unpreserve_file("a"), Err(FlbError::NotPreserved));
     let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
-    reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1).unwrap();
+    reg.serialize(&mut mem, AbiVersion::V1_0, 0, Generation::new(1))
+        .unwrap();
     let table =
         FlbTable::decode(mem.read(0, Registry::record_len(AbiVersion::V1_0)).unwrap()).unwrap();
     assert!(table.entries().is_empty(), "no entry for a failed preserve");
@@ -144,7 +146,7 @@ fn serialize_is_busy_while_a_preserve_runs() {
     ops.entered.wait();
     let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1),
+        reg.serialize(&mut mem, AbiVersion::V1_0, 0, Generation::new(1)),
         Err(FlbError::Busy)
     );
     assert!(mem.into_inner().iter().all(|&b| b == 0), "nothing written");
@@ -152,7 +154,10 @@ fn serialize_is_busy_while_a_preserve_runs() {
     ops.release.wait();
     assert_eq!(worker.join().unwrap(), Ok(1));
     let mut mem = SliceMemory::new(0, vec![0u8; Registry::record_len(AbiVersion::V1_0)]);
-    assert!(reg.serialize(&mut mem, AbiVersion::V1_0, 0, 1).is_ok());
+    assert!(
+        reg.serialize(&mut mem, AbiVersion::V1_0, 0, Generation::new(1))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -173,7 +178,7 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
     let base = 0x4000_0000;
     let mut mem = SliceMemory::new(base, vec![0u8; 0x1000]);
     let dir = reg
-        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, 9)
+        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, Generation::new(9))
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::FlbTable));
     assert_eq!(dir.phys_addr(), base + 0x100);
@@ -186,7 +191,7 @@ fn serialize_writes_every_preserved_flb_sorted_by_name() {
         .unwrap();
     let table = FlbTable::decode(bytes).unwrap();
     assert_eq!(dir.crc(), table.header().crc());
-    assert_eq!(table.generation(), 9);
+    assert_eq!(table.generation(), Generation::new(9));
     assert_eq!(table.header().entry_capacity() as usize, CAP);
     let got: Vec<_> = table
         .entries()
@@ -210,7 +215,7 @@ fn serialize_refuses_unmapped_memory() {
         vec![0u8; Registry::record_len(AbiVersion::V1_0) - 1],
     );
     assert_eq!(
-        reg.serialize(&mut mem, AbiVersion::V1_0, 0x1000, 1),
+        reg.serialize(&mut mem, AbiVersion::V1_0, 0x1000, Generation::new(1)),
         Err(FlbError::Memory(MemError {
             addr: 0x1000,
             len: Registry::record_len(AbiVersion::V1_0),

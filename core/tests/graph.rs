@@ -12,6 +12,7 @@ use liveupdate_abi::{
     BlockPlace, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress, RecordKind,
     Root, TableError, Unfit, seal,
 };
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_core::flb::FlbRegistry;
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
 use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemoryMut, SliceMemory};
@@ -37,13 +38,29 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
     pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
     let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
     let flb = reg
-        .serialize(&mut mem, AbiVersion::V1_0, FLB_AT, generation)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            FLB_AT,
+            Generation::new(generation),
+        )
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1_0, PCI_AT, generation)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PCI_AT,
+            Generation::new(generation),
+        )
         .unwrap();
-    let root_len =
-        write_root(&mut mem, AbiVersion::V1_0, ROOT_AT, generation, &[pci, flb]).unwrap();
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1_0,
+        ROOT_AT,
+        Generation::new(generation),
+        &[pci, flb],
+    )
+    .unwrap();
     (mem.into_inner(), root_len, [flb, pci])
 }
 
@@ -51,12 +68,14 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
 /// be of kinds this version does not know (the encoder only takes known kinds).
 fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
     let cap = u32::try_from(entries.len()).unwrap();
-    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1_0, cap).unwrap()];
+    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(cap)).unwrap()];
     Root::encode(
         &mut bytes,
-        AbiVersion::V1_0,
-        generation,
-        cap,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(cap),
+        ),
         std::iter::empty::<DirEntry>(),
     )
     .unwrap();
@@ -84,7 +103,7 @@ fn load_returns_every_record_validated() {
     let (bytes, root_len, _) = image(4);
     let mem = SliceMemory::new(BASE, &bytes[..]);
     let handover = Handover::load(&mem, ROOT_AT, root_len).unwrap();
-    assert_eq!(handover.generation(), 4);
+    assert_eq!(handover.generation(), Generation::new(4));
     assert_eq!(
         handover.root_span(),
         Span {
@@ -292,8 +311,8 @@ fn a_record_of_another_generation_is_refused() {
             phys: FLB_AT,
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
-                expected: 2,
-                found: 1
+                expected: Generation::new(2),
+                found: Generation::new(1)
             }
         })
     );
@@ -431,7 +450,7 @@ fn a_root_without_records_is_a_handover_without_tables() {
     let mem = SliceMemory::new(0x5000, &root[..]);
     let handover = Handover::load(&mem, 0x5000, root.len()).unwrap();
     assert!(handover.flb_table().is_none() && handover.pci_table().is_none());
-    assert_eq!(handover.generation(), 7);
+    assert_eq!(handover.generation(), Generation::new(7));
 }
 
 // ---------------------------------------------------------------- writing
@@ -443,7 +462,13 @@ fn write_root_checks_before_writing() {
 
     let too_many = vec![flb; MAX_RECORDS + 1];
     assert_eq!(
-        write_root(&mut fresh(), AbiVersion::V1_0, ROOT_AT, 1, &too_many),
+        write_root(
+            &mut fresh(),
+            AbiVersion::V1_0,
+            ROOT_AT,
+            Generation::new(1),
+            &too_many
+        ),
         Err(GraphError::TooManyRecords { count: 17, max: 16 })
     );
     // Two FLB tables (at different places: at the same place they would overlap).
@@ -453,7 +478,7 @@ fn write_root_checks_before_writing() {
             &mut fresh(),
             AbiVersion::V1_0,
             ROOT_AT,
-            1,
+            Generation::new(1),
             &[flb, second_flb]
         ),
         Err(GraphError::Record(Error::Entry {
@@ -465,7 +490,13 @@ fn write_root_checks_before_writing() {
     // The root would cover the PCI table.
     let mut mem = fresh();
     assert!(matches!(
-        write_root(&mut mem, AbiVersion::V1_0, PCI_AT + 16, 1, &[flb, pci]),
+        write_root(
+            &mut mem,
+            AbiVersion::V1_0,
+            PCI_AT + 16,
+            Generation::new(1),
+            &[flb, pci]
+        ),
         Err(GraphError::Overlap { .. })
     ));
     assert_eq!(mem.into_inner(), bytes, "nothing written");
@@ -474,7 +505,7 @@ fn write_root_checks_before_writing() {
             &mut fresh(),
             AbiVersion::V1_0,
             BASE + SIZE as u64 - 16,
-            1,
+            Generation::new(1),
             &[flb, pci]
         ),
         Err(GraphError::Memory {
@@ -493,7 +524,7 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
             &mut SliceMemory::new(BASE, bytes.clone()),
             AbiVersion::V1_0,
             ROOT_AT,
-            2,
+            Generation::new(2),
             &[flb, pci]
         ),
         Err(GraphError::Table(TableError {
@@ -501,15 +532,21 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
             phys: FLB_AT,
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
-                expected: 2,
-                found: 1
+                expected: Generation::new(2),
+                found: Generation::new(1)
             }
         }))
     );
     // A record that is not in memory.
     let mut empty = SliceMemory::new(BASE, vec![0u8; SIZE]);
     assert!(matches!(
-        write_root(&mut empty, AbiVersion::V1_0, ROOT_AT, 1, &[flb]),
+        write_root(
+            &mut empty,
+            AbiVersion::V1_0,
+            ROOT_AT,
+            Generation::new(1),
+            &[flb]
+        ),
         Err(GraphError::Table(TableError {
             block: 0,
             error: Error::NoRecord {
@@ -536,7 +573,7 @@ fn chained_tables_are_written_followed_and_placed() {
         block(ROOT_AT + 0x400, 2),
     ];
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, Generation::new(4))
         .unwrap();
     let reg: FlbRegistry<4> = FlbRegistry::new();
     for name in ["a", "b", "c"] {
@@ -545,9 +582,16 @@ fn chained_tables_are_written_followed_and_placed() {
     }
     let flb_blocks = [block(FLB_AT, 2), block(FLB_AT + 0x200, 2)];
     let flb = reg
-        .serialize_blocks(&mut mem, AbiVersion::V1_1, &flb_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &flb_blocks, Generation::new(4))
         .unwrap();
-    let len = write_root(&mut mem, AbiVersion::V1_1, ROOT_AT, 4, &[flb, pci]).unwrap();
+    let len = write_root(
+        &mut mem,
+        AbiVersion::V1_1,
+        ROOT_AT,
+        Generation::new(4),
+        &[flb, pci],
+    )
+    .unwrap();
     let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
     let pci_table = handover.pci_table().unwrap();
     assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
@@ -558,7 +602,7 @@ fn chained_tables_are_written_followed_and_placed() {
 
     // A v1 writer has no chain to put five devices in.
     let err = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V1_0, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_0, &pci_blocks, Generation::new(4))
         .unwrap_err();
     assert_eq!(
         err,
@@ -576,7 +620,7 @@ fn chained_tables_are_written_followed_and_placed() {
     // A chain's second block inside a record of a kind this version does not read: the
     // chain is well formed, and the overlap is still found.
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, Generation::new(4))
         .unwrap();
     let root = raw_root(
         4,

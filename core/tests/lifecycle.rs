@@ -7,6 +7,7 @@
 
 mod common;
 
+use liveupdate_abi::Generation;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Recorder, Registry};
@@ -84,12 +85,19 @@ fn outgoing() -> (Vec<u8>, usize) {
 
     let mut mem = SliceMemory::new(BASE, vec![0u8; 0x3000]);
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1_0, FLB_AT, 1)
+        .serialize(&mut mem, AbiVersion::V1_0, FLB_AT, Generation::new(1))
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1_0, PCI_AT, 1)
+        .serialize(&mut mem, AbiVersion::V1_0, PCI_AT, Generation::new(1))
         .unwrap();
-    let root_len = write_root(&mut mem, AbiVersion::V1_0, ROOT_AT, 1, &[flb, pci]).unwrap();
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1_0,
+        ROOT_AT,
+        Generation::new(1),
+        &[flb, pci],
+    )
+    .unwrap();
     (mem.into_inner(), root_len)
 }
 
@@ -103,7 +111,7 @@ fn a_live_update_end_to_end() {
     let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));
 
     let handover = Handover::load(mem, ROOT_AT, root_len).unwrap();
-    assert_eq!(handover.generation(), 1);
+    assert_eq!(handover.generation(), Generation::new(1));
     flbs.load(&handover.flb_table().unwrap()).unwrap();
     pci.load(handover.pci_table().unwrap()).unwrap();
 
@@ -158,24 +166,34 @@ fn a_live_update_end_to_end() {
     next.preserve_file("pci-v1").unwrap();
     let tracker = PciTracker::<32>::new();
     tracker.preserve(NIC).unwrap();
-    let generation = handover.generation() + 1;
+    let generation = handover.generation().get() + 1;
     let mut out = SliceMemory::new(BASE, vec![0u8; 0x3000]);
     let flb = next
-        .serialize(&mut out, AbiVersion::V1_0, FLB_AT, generation)
+        .serialize(
+            &mut out,
+            AbiVersion::V1_0,
+            FLB_AT,
+            Generation::new(generation),
+        )
         .unwrap();
     let pci_dir = tracker
-        .serialize(&mut out, AbiVersion::V1_0, PCI_AT, generation)
+        .serialize(
+            &mut out,
+            AbiVersion::V1_0,
+            PCI_AT,
+            Generation::new(generation),
+        )
         .unwrap();
     let len = write_root(
         &mut out,
         AbiVersion::V1_0,
         ROOT_AT,
-        generation,
+        Generation::new(generation),
         &[flb, pci_dir],
     )
     .unwrap();
     let handover = Handover::load(&out, ROOT_AT, len).unwrap();
-    assert_eq!(handover.generation(), 2);
+    assert_eq!(handover.generation(), Generation::new(2));
     let table = handover.pci_table().unwrap();
     assert!(table.is_preserved(NIC) && !table.is_preserved(GPU));
 }

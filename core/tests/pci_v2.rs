@@ -3,6 +3,7 @@
 //! refusing what it cannot express), chained tables, and the incoming identity check.
 #![cfg(not(loom))]
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, Error, IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags,
     PciIdentity, RecordKind, Table, TableError, Unfit,
@@ -31,7 +32,7 @@ fn written<const N: usize>(
     blocks: &[BlockPlace],
 ) -> Result<Vec<PciDevice>, PciError> {
     let mut mem = SliceMemory::new(BASE, vec![0u8; 0x4000]);
-    let dir = tracker.serialize_blocks(&mut mem, version, blocks, 1)?;
+    let dir = tracker.serialize_blocks(&mut mem, version, blocks, Generation::new(1))?;
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::<PciEntry>::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();
     Ok(table.items().collect())
@@ -230,7 +231,7 @@ fn the_incoming_side_checks_identities() {
     tracker.preserve_descendant(port(), None).unwrap();
     let mut mem = SliceMemory::new(BASE, vec![0u8; 0x1000]);
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V1_1, BASE, 1)
+        .serialize(&mut mem, AbiVersion::V1_1, BASE, Generation::new(1))
         .unwrap();
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();

@@ -13,6 +13,7 @@
 // loom's primitives only work inside `loom::model`: these tests are for normal builds.
 #![cfg(not(loom))]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -106,7 +107,12 @@ fn table() -> Table<'static, PciEntry> {
     let cap = u32::from(DEVICES);
     let buf: &'static mut [u8] =
         Box::leak(vec![0u8; 64 + 8 * usize::from(DEVICES)].into_boxed_slice());
-    let len = PciTable::encode(buf, AbiVersion::V1_0, 1, cap, entries).unwrap();
+    let len = PciTable::encode(
+        buf,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(cap)),
+        entries,
+    )
+    .unwrap();
     Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
@@ -194,9 +200,7 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         let mut buf = vec![0u8; 64 + 72];
         let len = liveupdate_abi::FlbTable::encode(
             &mut buf,
-            AbiVersion::V1_0,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [liveupdate_abi::FlbEntry::new("pci-v1", 0xda7a, FILES, FlbFlags::empty()).unwrap()],
         )
         .unwrap();

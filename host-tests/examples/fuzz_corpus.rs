@@ -10,6 +10,7 @@
 //! ```
 //! Then minimise with `cargo +nightly fuzz cmin <target>` before committing.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -34,12 +35,15 @@ use liveupdate_host_tests::{image, kho::KhoMemory};
 type Seeds = Vec<(String, Vec<u8>)>;
 
 fn encode<E: Entry>(version: AbiVersion, generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut buf = vec![0u8; Record::<E>::len_for(version, capacity).expect("small capacity")];
+    let mut buf =
+        vec![0u8; Record::<E>::len_for(version, Capacity::new(capacity)).expect("small capacity")];
     let n = Record::<E>::encode(
         &mut buf,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         entries.iter().copied(),
     )
     .expect("seed contents are valid");
@@ -258,34 +262,53 @@ fn graph_seeds(root: &Path) -> Seeds {
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1_0, base, 3)
+        .serialize(&mut mem, AbiVersion::V1_0, base, Generation::new(3))
         .expect("serialize");
     let dev = pci
-        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, 3)
+        .serialize(&mut mem, AbiVersion::V1_0, base + 0x100, Generation::new(3))
         .expect("serialize");
-    let root_len =
-        write_root(&mut mem, AbiVersion::V1_0, base + 0x200, 3, &[flb, dev]).expect("root");
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1_0,
+        base + 0x200,
+        Generation::new(3),
+        &[flb, dev],
+    )
+    .expect("root");
     let handover = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover.bin".into(), handover));
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
-    let root_len = write_root(&mut mem, AbiVersion::V1_0, base + 0x300, 4, &[]).expect("root");
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1_0,
+        base + 0x300,
+        Generation::new(4),
+        &[],
+    )
+    .expect("root");
     let empty = graph_input(base, 0x300, root_len, mem.into_inner());
     seeds.push(("core-empty-root.bin".into(), empty));
     // The same at v2, the PCI table chained over two blocks of one device.
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(base, image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1_1, base, 5)
+        .serialize(&mut mem, AbiVersion::V1_1, base, Generation::new(5))
         .expect("serialize");
     let places = [0x100, 0x180].map(|at| BlockPlace {
         phys: base + at,
         capacity: 1,
     });
     let dev = pci
-        .serialize_blocks(&mut mem, AbiVersion::V1_1, &places, 5)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &places, Generation::new(5))
         .expect("serialize");
-    let root_len =
-        write_root(&mut mem, AbiVersion::V1_1, base + 0x200, 5, &[flb, dev]).expect("root");
+    let root_len = write_root(
+        &mut mem,
+        AbiVersion::V1_1,
+        base + 0x200,
+        Generation::new(5),
+        &[flb, dev],
+    )
+    .expect("root");
     let chained = graph_input(base, 0x200, root_len, mem.into_inner());
     seeds.push(("core-handover-v2-chain.bin".into(), chained));
 
@@ -427,7 +450,7 @@ impl PhysMemMut for Memory {
 
 /// A `table_*` input: the first block's offset and length, then the memory at `TABLE_BASE`.
 fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
-    let block = Record::<E>::len_for(AbiVersion::V1_1, capacity).expect("small");
+    let block = Record::<E>::len_for(AbiVersion::V1_1, Capacity::new(capacity)).expect("small");
     let stride = u64::try_from(block).expect("small").next_multiple_of(64);
     let mut mem = Memory {
         base: TABLE_BASE,
@@ -442,7 +465,7 @@ fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u
     Table::<E>::encode(
         &mut mem,
         AbiVersion::V1_1,
-        9,
+        Generation::new(9),
         &places,
         items.iter().copied(),
     )

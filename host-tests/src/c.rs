@@ -69,7 +69,7 @@ impl LuRecordInfo {
             entry_count: h.entry_count(),
             entry_capacity: h.entry_capacity(),
             record_len: h.record_len(),
-            generation: h.generation(),
+            generation: h.generation().get(),
             crc: h.crc(),
             read_only: u32::from(read_only),
         }

@@ -64,7 +64,7 @@ impl RecordDump {
             phys,
             len: h.record_len(),
             version: format!("{}.{}", h.major(), h.minor()),
-            generation: h.generation(),
+            generation: h.generation().get(),
             entries: h.entry_count(),
             capacity: h.entry_capacity(),
             crc: h.crc(),

@@ -7,6 +7,8 @@
 //! FLB, answers `is_preserved` for every preserved and some absent devices, finishes every file,
 //! and checks that what came in is what went out.
 
+use liveupdate_abi::Capacity;
+use liveupdate_abi::Generation;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -149,8 +151,8 @@ pub const PCI_BLOCK_BYTES: usize = 4096;
 
 /// Entry slots in one page-sized block of an ABI 1.1 PCI table.
 fn pci_block_capacity() -> u32 {
-    let header = PciTable::len_for(AbiVersion::V1_1, 0).unwrap_or(0);
-    let entry = PciTable::len_for(AbiVersion::V1_1, 1)
+    let header = PciTable::len_for(AbiVersion::V1_1, Capacity::new(0)).unwrap_or(0);
+    let entry = PciTable::len_for(AbiVersion::V1_1, Capacity::new(1))
         .unwrap_or(0)
         .saturating_sub(header);
     u32::try_from(PCI_BLOCK_BYTES.saturating_sub(header) / entry.max(1)).unwrap_or(0)
@@ -210,25 +212,33 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut directory = Vec::new();
     let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(version))?;
     directory.push(
-        flbs.serialize(mem, version, flb_addr, generation)
+        flbs.serialize(mem, version, flb_addr, Generation::new(generation))
             .map_err(flb_err("(table)"))?,
     );
     if let Some(ops) = pci_ops.filter(|_| !scenario.devices.is_empty()) {
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
         let entry = match version {
-            AbiVersion::V1_0 => tracker.serialize(mem, version, pci_addr, generation)?,
+            AbiVersion::V1_0 => {
+                tracker.serialize(mem, version, pci_addr, Generation::new(generation))?
+            }
             AbiVersion::V1_1 => {
                 let blocks = pci_blocks(mem, pci_addr, scenario.devices.len())?;
-                tracker.serialize_blocks(mem, version, &blocks, generation)?
+                tracker.serialize_blocks(mem, version, &blocks, Generation::new(generation))?
             }
         };
         directory.push(entry);
     }
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
-    let root_len = Root::len_for(version, capacity).unwrap_or(0);
+    let root_len = Root::len_for(version, Capacity::new(capacity)).unwrap_or(0);
     let root_addr = mem.alloc(KHO_BASE, root_len)?;
-    let root_len = write_root(mem, version, root_addr, generation, &directory)?;
+    let root_len = write_root(
+        mem,
+        version,
+        root_addr,
+        Generation::new(generation),
+        &directory,
+    )?;
     mem.add_name(KHO_NAME, root_addr, root_len as u64)?;
     Ok(mem.clone())
 }
@@ -403,7 +413,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         });
     }
     let mut mismatches = Vec::new();
-    if handover.generation() != scenario.generation {
+    if handover.generation().get() != scenario.generation {
         mismatches.push(format!(
             "generation: came in {}, went out {}",
             handover.generation(),
@@ -425,7 +435,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         ));
     }
     Ok(Incoming {
-        generation: handover.generation(),
+        generation: handover.generation().get(),
         records,
         validation,
         devices_found: pci_report.found,

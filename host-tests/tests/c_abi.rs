@@ -4,6 +4,7 @@
 //! in C decode in Rust (and are the same bytes the Rust encoder writes); records encoded in
 //! Rust verify in C; both sides refuse the same damaged records.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_int, c_long};
 
@@ -227,7 +228,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
             ("entry_count", &h.entry_count().to_le_bytes()),
             ("entry_capacity", &h.entry_capacity().to_le_bytes()),
             ("record_len", &h.record_len().to_le_bytes()),
-            ("generation", &h.generation().to_le_bytes()),
+            ("generation", &h.generation().get().to_le_bytes()),
             ("compat", &features.compat.bits().to_le_bytes()),
             ("ro_compat", &features.ro_compat.bits().to_le_bytes()),
             ("incompat", &features.incompat.bits().to_le_bytes()),
@@ -352,7 +353,12 @@ fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
     .with_identity(PciIdentity::new(0x0a09, 0x0c0b, 0x000f_0e0d).unwrap())
     .with_flags(PciFlags::all());
     let mut rec = [0u8; 64 + PciEntry::SIZE_1_1 as usize];
-    PciTable::encode(&mut rec, AbiVersion::V1_1, 1, 1, [device]).unwrap();
+    PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(1)),
+        [device],
+    )
+    .unwrap();
     let entry = &rec[64..];
     let at = |bytes: &[u8]| -> (usize, usize) {
         let hits: Vec<_> = entry
@@ -462,10 +468,15 @@ fn devices() -> Vec<PciEntry> {
 fn a_pci_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
     let c = c_pci(42, 5, &devices()).unwrap();
     let table = PciTable::decode(&c).unwrap();
-    assert_eq!(table.generation(), 42);
+    assert_eq!(table.generation(), Generation::new(42));
     assert_eq!(table.entries().as_slice().unwrap(), &devices()[..]);
     let mut rust = vec![0u8; c.len()];
-    let len = PciTable::encode(&mut rust, AbiVersion::V1_0, 42, 5, devices()).unwrap();
+    let len = PciTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_0, Generation::new(42), Capacity::new(5)),
+        devices(),
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..], "C and Rust write the same bytes");
 }
 
@@ -503,7 +514,12 @@ fn an_flb_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut rust = vec![0u8; c.len()];
-    let len = FlbTable::encode(&mut rust, AbiVersion::V1_0, 9, 4, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(4)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..]);
 }
 
@@ -549,7 +565,12 @@ fn the_c_encoders_refuse_what_rust_refuses() {
 #[test]
 fn records_encoded_in_rust_verify_in_c() {
     let mut pci = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut pci, AbiVersion::V1_0, 77, 4, devices()).unwrap();
+    let len = PciTable::encode(
+        &mut pci,
+        Encoding::new(AbiVersion::V1_0, Generation::new(77), Capacity::new(4)),
+        devices(),
+    )
+    .unwrap();
     let info = c_verify(&pci[..len], RecordKind::PciTable).unwrap();
     let h = *PciTable::decode(&pci[..len]).unwrap().header();
     assert_eq!(info, LuRecordInfo::of(&h, false));
@@ -561,7 +582,12 @@ fn records_encoded_in_rust_verify_in_c() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut flb = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut flb, AbiVersion::V1_0, 3, 3, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut flb,
+        Encoding::new(AbiVersion::V1_0, Generation::new(3), Capacity::new(3)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(
         c_verify(&flb[..len], RecordKind::FlbTable)
             .unwrap()
@@ -573,9 +599,7 @@ fn records_encoded_in_rust_verify_in_c() {
     let mut root = [0u8; 64 + 24 * 2];
     let len = Root::encode(
         &mut root,
-        AbiVersion::V1_0,
-        77,
-        2,
+        Encoding::new(AbiVersion::V1_0, Generation::new(77), Capacity::new(2)),
         [DirEntry::for_record(0x10_0000, &table)],
     )
     .unwrap();
@@ -594,7 +618,12 @@ fn records_encoded_in_rust_verify_in_c() {
 /// A PCI record of 2 entries in 4 slots, damaged by `damage`, re-sealed if `reseal`.
 fn damaged(damage: impl Fn(&mut Vec<u8>), reseal: bool) -> Vec<u8> {
     let mut rec = vec![0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, AbiVersion::V1_0, 5, 4, devices()[..2].to_vec()).unwrap();
+    let len = PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_0, Generation::new(5), Capacity::new(4)),
+        devices()[..2].to_vec(),
+    )
+    .unwrap();
     rec.truncate(len);
     damage(&mut rec);
     if reseal {
@@ -725,7 +754,7 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let c = c_pci(generation, capacity, &entries).unwrap();
         let mut rust = vec![0u8; c.len()];
-        PciTable::encode(&mut rust, AbiVersion::V1_0, generation, capacity, entries.iter().copied()).unwrap();
+        PciTable::encode(&mut rust, Encoding::new(AbiVersion::V1_0, Generation::new(generation), Capacity::new(capacity)), entries.iter().copied()).unwrap();
         prop_assert_eq!(&rust, &c);
         prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
     }
@@ -757,9 +786,11 @@ fn rust_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Vec<u
     let mut out = vec![0u8; 64 + usize::from(PciEntry::SIZE_1_1) * capacity as usize];
     let len = PciTable::encode(
         &mut out,
-        AbiVersion::V1_1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_1,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     )
     .unwrap();
@@ -803,7 +834,12 @@ fn a_v1_1_flb_table_encoded_in_c_is_the_rust_encoding() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut rust = vec![0u8; c.len()];
-    let len = FlbTable::encode(&mut rust, AbiVersion::V1_1, 9, 4, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_1, Generation::new(9), Capacity::new(4)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..]);
     assert_eq!(FlbTable::decode(&c).unwrap().header().minor(), 1);
     assert_eq!(c_verify(&c, RecordKind::FlbTable).unwrap().minor, 1);
@@ -834,7 +870,7 @@ fn the_v2_golden_records_verify_in_c() {
                 info.crc,
                 info.read_only
             ),
-            (1, h.entry_count(), h.generation(), h.crc(), 0),
+            (1, h.entry_count(), h.generation().get(), h.crc(), 0),
             "{file}"
         );
     }
@@ -878,7 +914,14 @@ fn the_c_v1_1_encoder_refuses_what_rust_refuses() {
     for flags in [PciFlags::from_bits_retain(8), PciFlags::DESCENDANT] {
         let mut out = [0u8; 64 + 48];
         let device = PciDevice::new(at, 1).with_flags(flags);
-        assert!(PciTable::encode(&mut out, AbiVersion::V1_1, 1, 2, [device]).is_err());
+        assert!(
+            PciTable::encode(
+                &mut out,
+                Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(2)),
+                [device]
+            )
+            .is_err()
+        );
     }
     // Both accept a bridge preserved for what is below it.
     let ok = [dev(1, 1, 0x06_04_00, bridge | descendant)];

@@ -5,6 +5,7 @@ use crate::support::{Blob, devs};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, Refcount};
 use liveupdate_abi::linux::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{EntryFault, PciAddress, PciEntry, PciTable};
 use proptest::prelude::*;
 
@@ -103,7 +104,12 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     );
     // Feeds this crate's table directly.
     let mut rec = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, AbiVersion::V1_0, 3, 4, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_0, Generation::new(3), Capacity::new(4)),
+        entries.iter().copied(),
+    )
+    .unwrap();
     assert!(
         PciTable::decode(&rec[..len])
             .unwrap()

@@ -4,6 +4,7 @@
 //! tests can build any record, valid or not, and check the crate against the specification
 //! rather than against itself.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -66,12 +67,15 @@ pub fn flb_entries() -> Vec<FlbEntry> {
 
 /// Encodes `entries` into a fresh buffer of exactly the record's size.
 pub fn encode<E: liveupdate_abi::Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut out = vec![0xA5; Record::<E>::len_for(AbiVersion::V1_0, capacity).unwrap()];
+    let mut out =
+        vec![0xA5; Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(capacity)).unwrap()];
     let len = Record::<E>::encode(
         &mut out,
-        AbiVersion::V1_0,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         entries.iter().copied(),
     )
     .unwrap();

@@ -1,6 +1,7 @@
 //! Every message names the record kind and where the fault is (offset, entry, field or size),
 //! with the values found and expected, so one kernel log line is enough to act on.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{DirectoryField, EntryFault, Error, Field, RecordKind};
 
 const ROOT: RecordKind = RecordKind::Root;
@@ -163,8 +164,8 @@ fn root_and_encoder_errors_say_kind_and_where() {
     says(
         Error::Generation {
             kind: PCI,
-            expected: 42,
-            found: 41,
+            expected: Generation::new(42),
+            found: Generation::new(41),
         },
         &["pci table", "offset 24", "generation 41", "42"],
     );

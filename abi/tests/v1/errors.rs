@@ -3,6 +3,7 @@
 //! `Root::open` and `version.rs` those of the version policy.
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{
     DirEntry, EntryFault, Error, Field, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry,
     PciTable, Record, RecordKind, Root,
@@ -324,17 +325,22 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
         let max = (u64::from(u32::MAX) - 64) / size;
         let max32 = u32::try_from(max).unwrap();
         assert_eq!(
-            Record::<E>::len_for(AbiVersion::V1_0, max32),
+            Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(max32)),
             Some(usize::try_from(64 + max * size).unwrap())
         );
-        assert_eq!(Record::<E>::len_for(AbiVersion::V1_0, max32 + 1), None);
+        assert_eq!(
+            Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(max32 + 1)),
+            None
+        );
         let mut out = [0u8; 64];
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                AbiVersion::V1_0,
-                1,
-                max32 + 1,
+                Encoding::new(
+                    AbiVersion::V1_0,
+                    Generation::new(1),
+                    Capacity::new(max32 + 1)
+                ),
                 std::iter::empty::<E::Item>()
             ),
             Err(Error::Inconsistent {
@@ -348,9 +354,7 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                AbiVersion::V1_0,
-                1,
-                max32,
+                Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(max32)),
                 std::iter::empty::<E::Item>()
             ),
             Err(Error::BufferTooSmall {
@@ -542,7 +546,11 @@ fn flb_duplicate_name() {
     let e = FlbEntry::new("pci-v1", 1, 1, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 2 * 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1_0, 1, 2, [e, e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(FLB, 1, EntryFault::DuplicateName))
     );
 }
@@ -567,7 +575,11 @@ fn flb_out_of_order() {
     let b = FlbEntry::new("b", 1, 1, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 2 * 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1_0, 1, 2, [b, a]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [b, a]
+        ),
         Err(entry_err(FLB, 1, EntryFault::OutOfOrder))
     );
 }
@@ -581,7 +593,11 @@ fn flb_zero_file_count() {
     let e = FlbEntry::new("a", 1, 0, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1_0, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::ZeroFileCount))
     );
 }
@@ -598,7 +614,11 @@ fn flb_unknown_flags() {
     let e = FlbEntry::new("a", 1, 1, FlbFlags::from_bits_retain(0x11)).unwrap();
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1_0, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::UnknownFlags { bits: 0x10 }))
     );
 }
@@ -612,7 +632,11 @@ fn flb_reserved_field() {
     let e = flb_entry(&raw_flb(b"a", 1, 1, 0, 7));
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1_0, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::Reserved))
     );
 }
@@ -651,9 +675,7 @@ fn pci_zero_refcount() {
     assert_eq!(
         PciTable::encode(
             &mut out,
-            AbiVersion::V1_0,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]
         ),
         Err(entry_err(PCI, 0, EntryFault::ZeroRefcount))
@@ -682,11 +704,20 @@ fn pci_out_of_order() {
     let a = PciEntry::new(PciAddress::new(0x1_0000, 0, 0, 0), 1);
     let b = PciEntry::new(PciAddress::new(0, 0xFF, 0x1F, 7), 1);
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1_0, 1, 2, [a, b]),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [a, b]
+        ),
         Err(entry_err(PCI, 1, EntryFault::OutOfOrder))
     );
     // In the right order both decode, and stay distinct: no 16-bit domain truncation.
-    let len = PciTable::encode(&mut out, AbiVersion::V1_0, 1, 2, [b, a]).unwrap();
+    let len = PciTable::encode(
+        &mut out,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+        [b, a],
+    )
+    .unwrap();
     let table = PciTable::decode(&out[..len]).unwrap();
     assert!(table.is_preserved(a.address()) && table.is_preserved(b.address()));
     assert!(!table.is_preserved(PciAddress::new(0, 0, 0, 0)));
@@ -704,7 +735,11 @@ fn pci_duplicate() {
     let e = PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1);
     let mut out = [0u8; 64 + 16];
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1_0, 1, 2, [e, e]),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(PCI, 1, EntryFault::Duplicate))
     );
 }
@@ -734,9 +769,7 @@ fn dir_nested_root() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1_0,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(ROOT, 0x1000, 136, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::NestedRoot))
@@ -759,9 +792,7 @@ fn dir_record_too_small() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1_0,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(PCI, 0x1000, 63, 0)]
         ),
         Err(entry_err(
@@ -787,9 +818,7 @@ fn dir_address_overflow() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1_0,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(FLB, u64::MAX, u32::MAX, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::AddressOverflow))
@@ -805,7 +834,11 @@ fn dir_reserved_field() {
     let e = DirEntry::read_from_bytes(&raw_dir(LUOF, 0, 0x1000, 64, 1)).unwrap();
     let mut out = [0u8; 64 + 24];
     assert_eq!(
-        Root::encode(&mut out, AbiVersion::V1_0, 1, 1, [e]),
+        Root::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(ROOT, 0, EntryFault::Reserved))
     );
 }
@@ -819,7 +852,11 @@ fn dir_one_record_per_kind() {
     let e = DirEntry::new(PCI, 0x1000, 104, 0);
     let mut out = [0u8; 64 + 48];
     assert_eq!(
-        Root::encode(&mut out, AbiVersion::V1_0, 1, 2, [e, e]),
+        Root::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(ROOT, 1, EntryFault::Duplicate))
     );
 }
@@ -834,9 +871,7 @@ fn dir_sorted_by_kind_magic() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1_0,
-            1,
-            2,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [
                 DirEntry::new(PCI, 0x2000, 104, 0),
                 DirEntry::new(FLB, 0x1000, 280, 0)
@@ -889,7 +924,11 @@ fn buffer_too_small_names_the_size_needed() {
     for found in [0usize, 63, 64, 103] {
         let mut out = vec![0u8; found];
         assert_eq!(
-            PciTable::encode(&mut out, AbiVersion::V1_0, 1, 5, entries),
+            PciTable::encode(
+                &mut out,
+                Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(5)),
+                entries
+            ),
             Err(Error::BufferTooSmall {
                 kind: PCI,
                 needed: 104,
@@ -908,21 +947,33 @@ fn more_entries_than_capacity() {
     ];
     let mut out = [0u8; 256];
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1_0, 1, 2, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            entries
+        ),
         Err(Error::CapacityExceeded {
             kind: PCI,
             capacity: 2
         })
     );
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1_0, 1, 0, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(0)),
+            entries
+        ),
         Err(Error::CapacityExceeded {
             kind: PCI,
             capacity: 0
         })
     );
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1_0, 1, 3, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(3)),
+            entries
+        ),
         Ok(64 + 24)
     );
 }
@@ -1048,5 +1099,5 @@ fn checks_run_in_spec_order() {
     reseal(PCI, &mut b);
     let table = PciTable::decode(&b).unwrap();
     assert_eq!(table.entries().len(), 1);
-    assert_eq!(table.generation(), 0);
+    assert_eq!(table.generation(), Generation::new(0));
 }

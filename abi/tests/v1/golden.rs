@@ -5,6 +5,7 @@
 //! `LIVEUPDATE_GOLDEN=overwrite` rewrites them all, which is only ever right for a layout that
 //! has not been released. See `tests/golden/README.md`.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     Access, Error, Field, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root,
 };
@@ -79,8 +80,8 @@ fn check_header<E: liveupdate_abi::Entry>(record: &Record<'_, E>, count: u32, ca
     assert_eq!(usize::from(h.entry_size()), entry_size(E::KIND));
     assert_eq!((h.entry_count(), h.entry_capacity()), (count, capacity));
     assert_eq!(h.record_len() as usize, record.as_bytes().len());
-    assert_eq!(h.generation(), GENERATION);
-    assert_eq!(record.generation(), GENERATION);
+    assert_eq!(h.generation(), Generation::new(GENERATION));
+    assert_eq!(record.generation(), Generation::new(GENERATION));
     assert_eq!(h.features(), liveupdate_abi::Features::NONE);
     assert_eq!(h.crc(), spec_crc(record.as_bytes()));
     assert_eq!(record.access(), Access::ReadWrite);

@@ -1,6 +1,7 @@
 //! `Root::open`: a referenced record must be the one the directory describes, of the same
 //! live update.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     DirEntry, DirectoryField, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable,
     RecordKind, Root,
@@ -117,8 +118,8 @@ fn generation_must_match_the_root() {
         root.open::<PciEntry>(&stale).map(drop),
         Err(Error::Generation {
             kind: PCI,
-            expected: GENERATION,
-            found: GENERATION - 1
+            expected: Generation::new(GENERATION),
+            found: Generation::new(GENERATION - 1)
         })
     );
     let fresh = encode(GENERATION + 1, PCI_CAPACITY, &pci_entries());
@@ -128,8 +129,8 @@ fn generation_must_match_the_root() {
         root.open::<PciEntry>(&fresh).map(drop),
         Err(Error::Generation {
             kind: PCI,
-            expected: GENERATION,
-            found: GENERATION + 1
+            expected: Generation::new(GENERATION),
+            found: Generation::new(GENERATION + 1)
         })
     );
 }

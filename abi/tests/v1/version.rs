@@ -4,6 +4,7 @@
 //! "hypothetical v1.1" here predate the real one; `tests/v2/` has the newest reader's tests.
 
 use liveupdate_abi::AbiVersion::V1_0;
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     Access, EntryFault, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind,
     Root, seal,
@@ -352,7 +353,7 @@ fn seal_recomputes_the_crc_after_an_edit() {
             .map(PciEntry::refcount),
         Some(5)
     );
-    assert_eq!(table.generation(), GENERATION);
+    assert_eq!(table.generation(), Generation::new(GENERATION));
     // Seal checks the header first and leaves a broken one alone.
     let mut short = bytes[..bytes.len() - 1].to_vec();
     let copy = short.clone();

@@ -1,6 +1,7 @@
 //! Tables spanning a chain of blocks: the walk, every way a chain can be broken and the error
 //! for each (with the block it names), and the writer's errors.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, ChainFault, EntryFault, Error, FlbEntry, FlbFlags, PciAddress,
     PciDevice, PciEntry, RecordKind, Table, TableError,
@@ -199,8 +200,8 @@ fn every_block_is_a_checked_record_of_the_same_update() {
             phys: B1,
             error: Error::Generation {
                 kind: PCI,
-                expected: 7,
-                found: 6
+                expected: Generation::new(7),
+                found: Generation::new(6)
             }
         })
     );
@@ -246,15 +247,21 @@ fn chains_longer_than_max_blocks_are_refused() {
         })
         .collect();
     // The writer refuses to write more than MAX_BLOCKS blocks...
-    let err = Table::<PciEntry>::encode(&mut mem, AbiVersion::V1_1, 7, &places, devices.clone())
-        .unwrap_err();
+    let err = Table::<PciEntry>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        Generation::new(7),
+        &places,
+        devices.clone(),
+    )
+    .unwrap_err();
     let last = BASE + u64::from(max) * stride;
     assert_eq!(err, fault(max, last, ChainFault::TooLong { max }));
     // ... writes exactly MAX_BLOCKS ...
     let written = Table::<PciEntry>::encode(
         &mut mem,
         AbiVersion::V1_1,
-        7,
+        Generation::new(7),
         &places[..max as usize],
         devices.clone().take(max as usize),
     )
@@ -283,8 +290,14 @@ fn the_writer_checks_its_blocks() {
         .collect();
     let place = |phys, capacity| BlockPlace { phys, capacity };
     let write = |mem: &mut Memory, places: &[BlockPlace]| {
-        Table::<PciEntry>::encode(mem, AbiVersion::V1_1, 7, places, devices.clone())
-            .map(|w| (w.blocks, w.entries))
+        Table::<PciEntry>::encode(
+            mem,
+            AbiVersion::V1_1,
+            Generation::new(7),
+            places,
+            devices.clone(),
+        )
+        .map(|w| (w.blocks, w.entries))
     };
     assert_eq!(write(&mut mem, &[place(B0, 2), place(B1, 2)]), Ok((2, 3)));
     // Blocks left over are not written.
@@ -354,8 +367,14 @@ fn flb_tables_chain_too() {
             capacity: 2,
         })
         .collect();
-    let written =
-        Table::<FlbEntry>::encode(&mut mem, AbiVersion::V1_1, 1, &places, entries.clone()).unwrap();
+    let written = Table::<FlbEntry>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        Generation::new(1),
+        &places,
+        entries.clone(),
+    )
+    .unwrap();
     assert_eq!(written.blocks, 3);
     let table = Table::<FlbEntry>::decode(&mem, BASE, written.dir.length() as usize).unwrap();
     assert_eq!(table.iter().copied().collect::<Vec<_>>(), entries);

@@ -1,6 +1,7 @@
 //! Fixed inputs of the v2 golden vectors, a simulated physical memory, and an independent
 //! writer of v1.1 PCI entries.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::path::PathBuf;
 
 use liveupdate_abi::{
@@ -67,12 +68,14 @@ pub fn encode_as<E: Entry>(
     capacity: u32,
     items: &[E::Item],
 ) -> Vec<u8> {
-    let mut out = vec![0xA5; Record::<E>::len_for(version, capacity).unwrap()];
+    let mut out = vec![0xA5; Record::<E>::len_for(version, Capacity::new(capacity)).unwrap()];
     let len = Record::<E>::encode(
         &mut out,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         items.iter().copied(),
     )
     .unwrap();
@@ -111,7 +114,10 @@ pub fn chain_golden() -> Vec<u8> {
 
 /// Length of one block of the golden chain.
 pub fn block_len() -> u32 {
-    let len = Record::<liveupdate_abi::PciEntry>::len_for(AbiVersion::V1_1, CHAIN_CAPACITY);
+    let len = Record::<liveupdate_abi::PciEntry>::len_for(
+        AbiVersion::V1_1,
+        Capacity::new(CHAIN_CAPACITY),
+    );
     u32::try_from(len.unwrap()).unwrap()
 }
 
@@ -130,7 +136,7 @@ pub fn write_chain(mem: &mut Memory, devices: &[PciDevice]) -> TableWritten {
     Table::<liveupdate_abi::PciEntry>::encode(
         mem,
         AbiVersion::V1_1,
-        GENERATION,
+        Generation::new(GENERATION),
         &chain_places(),
         devices.iter().copied(),
     )

@@ -1,6 +1,7 @@
 //! The chained-table fuzz bodies (`liveupdate_abi::table::fuzz`), run over the golden chain and
 //! every one-byte change of it, so that `cargo test` exercises what the fuzzer runs.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::table::fuzz::{self, BASE};
 
 use liveupdate_abi::{AbiVersion, BlockPlace, PciEntry, Table};
@@ -29,7 +30,7 @@ fn chain_input() -> (Vec<u8>, usize) {
     Table::<PciEntry>::encode(
         &mut mem,
         AbiVersion::V1_1,
-        GENERATION,
+        Generation::new(GENERATION),
         &places,
         chain_devices(),
     )

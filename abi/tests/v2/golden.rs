@@ -3,6 +3,7 @@
 //! Written once by the encoder from the fixed inputs in `common.rs`; never changed afterwards.
 //! `LIVEUPDATE_GOLDEN=new` creates a missing file (see `tests/golden/README.md`).
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     AbiVersion, Access, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root, Table,
 };
@@ -106,7 +107,7 @@ fn golden_vectors_decode_to_their_inputs() {
 
     let root_bytes = golden_file("root.bin");
     let root = Root::decode(&root_bytes).unwrap();
-    assert_eq!(root.generation(), GENERATION);
+    assert_eq!(root.generation(), Generation::new(GENERATION));
     assert_eq!(
         root.find(RecordKind::FlbTable).unwrap().phys_addr(),
         FLB_PHYS

@@ -7,6 +7,7 @@
 //! reader (`AbiVersion::V1_1`, the default). Each writes a whole handover (root, FLB and PCI
 //! tables) into memory; each reader opens it through the root.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fmt::Write;
 
 use liveupdate_abi::{
@@ -88,7 +89,7 @@ impl Writer {
         let flb = Table::<FlbEntry>::encode(
             &mut mem,
             version,
-            GENERATION,
+            Generation::new(GENERATION),
             &[BlockPlace {
                 phys: FLB_PHYS,
                 capacity: 4,
@@ -99,18 +100,16 @@ impl Writer {
         let pci = Table::<PciEntry>::encode(
             &mut mem,
             version,
-            GENERATION,
+            Generation::new(GENERATION),
             &self.pci_blocks(),
             self.devices(),
         )
         .unwrap();
         assert_eq!(pci.entries, self.devices().len() as u64);
-        let root_len = Root::len_for(version, 2).unwrap();
+        let root_len = Root::len_for(version, Capacity::new(2)).unwrap();
         Root::encode(
             mem.write_at(ROOT_PHYS, root_len),
-            version,
-            GENERATION,
-            2,
+            Encoding::new(version, Generation::new(GENERATION), Capacity::new(2)),
             [flb.dir, pci.dir],
         )
         .unwrap();
@@ -276,7 +275,8 @@ fn v1_writer_refuses_what_v1_cannot_express() {
             },
         ),
     ] {
-        let result = Table::<PciEntry>::encode(&mut mem, v1, 1, &one(4), writer.devices());
+        let result =
+            Table::<PciEntry>::encode(&mut mem, v1, Generation::new(1), &one(4), writer.devices());
         assert_eq!(result, Err(unfit(what)), "{writer:?}");
     }
     // Flags with no bit set are nothing lost.
@@ -285,14 +285,26 @@ fn v1_writer_refuses_what_v1_cannot_express() {
         .iter()
         .map(|d| d.with_flags(PciFlags::empty()))
         .collect();
-    assert!(Table::<PciEntry>::encode(&mut mem, v1, 1, &one(4), empty.clone()).is_ok());
+    assert!(
+        Table::<PciEntry>::encode(&mut mem, v1, Generation::new(1), &one(4), empty.clone()).is_ok()
+    );
     // More devices than one block holds: v1 has no chain to put them in.
-    let result = Table::<PciEntry>::encode(&mut mem, v1, 1, &Writer::V2Chained.pci_blocks(), plain);
+    let result = Table::<PciEntry>::encode(
+        &mut mem,
+        v1,
+        Generation::new(1),
+        &Writer::V2Chained.pci_blocks(),
+        plain,
+    );
     assert_eq!(result, Err(unfit(Unfit::Chain { capacity: 1 })));
     // The record encoder says the same about identities and flags.
-    let mut out = vec![0u8; Record::<PciEntry>::len_for(v1, 4).unwrap()];
+    let mut out = vec![0u8; Record::<PciEntry>::len_for(v1, Capacity::new(4)).unwrap()];
     assert_eq!(
-        Record::<PciEntry>::encode(&mut out, v1, 1, 4, Writer::V2Single.devices()),
+        Record::<PciEntry>::encode(
+            &mut out,
+            Encoding::new(v1, Generation::new(1), Capacity::new(4)),
+            Writer::V2Single.devices()
+        ),
         Err(Error::Unfit {
             kind: pci,
             version: v1,
@@ -315,10 +327,22 @@ fn v2_writer_keeps_v1_readable_when_it_can() {
     // Devices without identity or flags, in one block, written by v2: both readers read
     // them, and only the minor and entry size differ from what v1 writes.
     let devices = Writer::V1.devices();
-    let mut v1 = vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_0, 4).unwrap()];
-    let mut v2 = vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_1, 4).unwrap()];
-    Record::<PciEntry>::encode(&mut v1, AbiVersion::V1_0, 1, 4, devices.clone()).unwrap();
-    Record::<PciEntry>::encode(&mut v2, AbiVersion::V1_1, 1, 4, devices.clone()).unwrap();
+    let mut v1 =
+        vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
+    let mut v2 =
+        vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(4)).unwrap()];
+    Record::<PciEntry>::encode(
+        &mut v1,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
+        devices.clone(),
+    )
+    .unwrap();
+    Record::<PciEntry>::encode(
+        &mut v2,
+        Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(4)),
+        devices.clone(),
+    )
+    .unwrap();
     for reader in AbiVersion::ALL {
         for bytes in [&v1, &v2] {
             let table = Record::<PciEntry>::decode_as(bytes, reader).unwrap();
@@ -348,8 +372,13 @@ fn v2_writer_keeps_v1_readable_when_it_can() {
 fn roots_of_either_version_are_read_by_both_readers() {
     for version in AbiVersion::ALL {
         let dir = [DirEntry::new(RecordKind::PciTable, PCI_PHYS, 64, 0)];
-        let mut out = vec![0u8; Root::len_for(version, 1).unwrap()];
-        Root::encode(&mut out, version, 3, 1, dir).unwrap();
+        let mut out = vec![0u8; Root::len_for(version, Capacity::new(1)).unwrap()];
+        Root::encode(
+            &mut out,
+            Encoding::new(version, Generation::new(3), Capacity::new(1)),
+            dir,
+        )
+        .unwrap();
         for reader in AbiVersion::ALL {
             let root = Root::decode_as(&out, reader).unwrap();
             assert_eq!(root.find(RecordKind::PciTable), Some(&dir[0]));
@@ -371,8 +400,17 @@ fn a_v1_root_may_reference_a_chained_table_for_a_v2_reader() {
         u32::try_from(pci.first().as_bytes().len()).unwrap(),
         pci.first().header().crc(),
     )];
-    let mut out = vec![0u8; Root::len_for(AbiVersion::V1_0, 1).unwrap()];
-    Root::encode(&mut out, AbiVersion::V1_0, GENERATION, 1, dir).unwrap();
+    let mut out = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(1)).unwrap()];
+    Root::encode(
+        &mut out,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(GENERATION),
+            Capacity::new(1),
+        ),
+        dir,
+    )
+    .unwrap();
     let root = Root::decode(&out).unwrap();
     assert_eq!(root.version(), AbiVersion::V1_0);
     let table = root.open_table::<PciEntry>(&mem).unwrap();

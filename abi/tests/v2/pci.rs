@@ -5,6 +5,7 @@ use liveupdate_abi::{
     AbiVersion, Access, EntryFault, Error, Field, IdentityMatch, PciAddress, PciDevice, PciEntry,
     PciFlags, PciIdentity, PciTable, RecordKind,
 };
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use crate::common::{PCI2_SIZE, identity, pci_devices, pci_golden, raw_pci2};
 use crate::v1::RawRecord;
@@ -207,8 +208,12 @@ fn the_encoder_derives_hierarchy_and_checks_flags() {
     let address = PciAddress::new(0, 1, 0, 0);
     let encode = |device: PciDevice| {
         let mut out = vec![0u8; 64 + 24];
-        liveupdate_abi::Record::<PciEntry>::encode(&mut out, AbiVersion::V1_1, 1, 1, [device])
-            .map(|_| out[36])
+        liveupdate_abi::Record::<PciEntry>::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(1)),
+            [device],
+        )
+        .map(|_| out[36])
     };
     let bridge = PciFlags::BRIDGE | PciFlags::DESCENDANT;
     assert_eq!(encode(PciDevice::new(address, 1).with_flags(bridge)), Ok(1));

@@ -3,6 +3,7 @@
 //! arbitrary memory, including chains with forged links (cycles, overlaps) re-sealed so that
 //! every check behind the CRC is reached.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 
 use liveupdate_abi::{
@@ -93,7 +94,8 @@ fn places(capacities: &[u32], gap: u64) -> Vec<BlockPlace> {
         .iter()
         .map(|&capacity| {
             let place = BlockPlace { phys, capacity };
-            let len = Record::<PciEntry>::len_for(AbiVersion::V1_1, capacity).unwrap();
+            let len =
+                Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(capacity)).unwrap();
             phys += len as u64 + gap;
             place
         })
@@ -107,10 +109,9 @@ proptest! {
     fn record_round_trip(devices in devices(40), spare in 0u32..4, generation: u64) {
         let capacity = u32::try_from(devices.len()).unwrap() + spare;
         for version in AbiVersion::ALL {
-            let len = Record::<PciEntry>::len_for(version, capacity).unwrap();
+            let len = Record::<PciEntry>::len_for(version, Capacity::new(capacity)).unwrap();
             let mut out = vec![0xA5u8; len + 8];
-            let written = Record::<PciEntry>::encode(
-                &mut out, version, generation, capacity, devices.iter().copied());
+            let written = Record::<PciEntry>::encode(&mut out, Encoding::new(version, Generation::new(generation), Capacity::new(capacity)), devices.iter().copied());
             if version == AbiVersion::V1_0 && let Some(what) = v1_unfit(&devices) {
                 prop_assert_eq!(written, Err(Error::Unfit {
                     kind: liveupdate_abi::RecordKind::PciTable, version, what }));
@@ -141,8 +142,7 @@ proptest! {
         let total: u32 = capacities.iter().sum();
         let mut mem = Memory::new(BASE, 0x4000);
         for version in AbiVersion::ALL {
-            let result = Table::<PciEntry>::encode(
-                &mut mem, version, generation, &places, devices.iter().copied());
+            let result = Table::<PciEntry>::encode(&mut mem, version, Generation::new(generation), &places, devices.iter().copied());
             let n = devices.len() as u64;
             if version == AbiVersion::V1_0 {
                 // The first entry that does not fit: one v1 cannot express, or one past the
@@ -213,14 +213,13 @@ proptest! {
         let places = places(&capacities, 8);
         let mut mem = Memory::new(BASE, 0x2000);
         let devices: Vec<_> = devices.iter().map(|d| PciDevice { flags: Some(PciFlags::empty()), ..*d }).collect();
-        let Ok(written) = Table::<PciEntry>::encode(
-            &mut mem, AbiVersion::V1_1, 1, &places, devices.iter().copied()) else {
+        let Ok(written) = Table::<PciEntry>::encode(&mut mem, AbiVersion::V1_1, Generation::new(1), &places, devices.iter().copied()) else {
             return Ok(());
         };
         let used = &places[..written.blocks as usize];
         for (block, target, what, value) in forgeries {
             let place = used[block.index(used.len())];
-            let len = Record::<PciEntry>::len_for(AbiVersion::V1_1, place.capacity).unwrap();
+            let len = Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(place.capacity)).unwrap();
             let record = mem.at(place.phys, len);
             let other = used[target.index(used.len())].phys;
             match what {

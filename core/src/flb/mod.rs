@@ -20,6 +20,7 @@ mod outgoing;
 
 use core::fmt;
 use core::num::NonZeroU64;
+use liveupdate_abi::Capacity;
 
 use heapless::Vec;
 use liveupdate_abi::flb::NAME_LEN;
@@ -66,7 +67,7 @@ impl<const N: usize> FlbRegistry<N> {
     /// room for `N` entries, whatever the number in use, so its memory can be set aside early.
     pub fn record_len(version: AbiVersion) -> usize {
         // CAPACITY is checked to fit a record.
-        Record::<FlbEntry>::len_for(version, Self::CAPACITY).unwrap_or(usize::MAX)
+        Record::<FlbEntry>::len_for(version, Capacity::new(Self::CAPACITY)).unwrap_or(usize::MAX)
     }
 
     /// The table's entry capacity; a registry too large for the format does not compile.

@@ -2,7 +2,7 @@
 
 use core::num::NonZeroU64;
 
-use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags, Table};
+use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags, Generation, Table};
 
 use super::{FlbError, FlbOps, FlbRegistry, Outgoing, Registered};
 use crate::mem::{PhysMemoryMut, Sink};
@@ -123,7 +123,7 @@ impl<const N: usize> FlbRegistry<N> {
         mem: &mut M,
         version: AbiVersion,
         addr: u64,
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, FlbError> {
         let whole = BlockPlace {
             phys: addr,
@@ -145,7 +145,7 @@ impl<const N: usize> FlbRegistry<N> {
         mem: &mut M,
         version: AbiVersion,
         blocks: &[BlockPlace],
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, FlbError> {
         let inner = self.inner.lock();
         let busy = inner

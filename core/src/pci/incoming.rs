@@ -25,14 +25,16 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// `PciTracker`: `static PCI: PciIncoming<'static, 4096> = PciIncoming::new();`.
 ///
 /// ```
-/// use liveupdate_abi::{AbiVersion, IdentityMatch, PciAddress, PciDevice, PciIdentity, PciTable, Table};
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation, IdentityMatch, PciAddress};
+/// use liveupdate_abi::{PciDevice, PciIdentity, PciTable, Table};
 /// use liveupdate_core::pci::{PciError, PciIncoming};
 ///
 /// let gpu = PciAddress::new(0, 0x3b, 0, 0);
 /// let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
 /// let mut buf = [0u8; 160];
 /// let devices = [PciDevice::new(gpu, 1).with_identity(nvidia)];
-/// let len = PciTable::encode(&mut buf, AbiVersion::V1_1, 1, 4, devices)?;
+/// let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(4));
+/// let len = PciTable::encode(&mut buf, encoding, devices)?;
 ///
 /// let pci: PciIncoming<'_, 16> = PciIncoming::new();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));

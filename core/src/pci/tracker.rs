@@ -2,6 +2,7 @@
 //! the table.
 
 use core::fmt;
+use liveupdate_abi::{Capacity, Generation};
 
 use heapless::Vec;
 use liveupdate_abi::header::HEADER_LEN;
@@ -104,7 +105,7 @@ impl<const N: usize> PciTracker<N> {
     /// [`PciEntry::SIZE_1_1`] in 1.1).
     pub fn record_len(version: AbiVersion) -> usize {
         // CAPACITY is checked to fit a record of the widest entries.
-        Record::<PciEntry>::len_for(version, Self::CAPACITY).unwrap_or(usize::MAX)
+        Record::<PciEntry>::len_for(version, Capacity::new(Self::CAPACITY)).unwrap_or(usize::MAX)
     }
 
     /// The table's entry capacity; a tracker too large for the format does not compile.
@@ -300,7 +301,7 @@ impl<const N: usize> PciTracker<N> {
         mem: &mut M,
         version: AbiVersion,
         addr: u64,
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, PciError> {
         let whole = BlockPlace {
             phys: addr,
@@ -323,7 +324,7 @@ impl<const N: usize> PciTracker<N> {
         mem: &mut M,
         version: AbiVersion,
         blocks: &[BlockPlace],
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, PciError> {
         let devices = self.devices.lock();
         let mut sink = Sink::new(mem);

@@ -42,7 +42,10 @@ fn golden() -> Result<(), u8> {
     let root = p::luo_decode_root(black_box(GOLDEN_ROOT)).map_err(|_| 10)?;
     let flb = p::luo_decode_flb(black_box(GOLDEN_FLB)).map_err(|_| 11)?;
     let pci = p::luo_decode_pci(black_box(GOLDEN_PCI)).map_err(|_| 12)?;
-    check(root.entries().len() == 2 && root.generation() == 42, 13)?;
+    check(
+        root.entries().len() == 2 && root.generation().get() == 42,
+        13,
+    )?;
     check(!flb.entries().is_empty() && !pci.entries().is_empty(), 14)?;
     let opened = p::luo_open_pci(&root, black_box(GOLDEN_PCI)).map_err(|_| 15)?;
     check(opened.entries().len() == pci.entries().len(), 16)?;
@@ -185,7 +188,7 @@ fn handover() -> Result<(), u8> {
     // Incoming.
     let mem = SliceMemory::new(BASE, &kho[..]);
     let handover = p::luo_handover_load(&mem, black_box(BASE + 0xe00), root_len).map_err(|_| 45)?;
-    check(handover.generation() == 7, 45)?;
+    check(handover.generation().get() == 7, 45)?;
     let flb_table = handover.flb_table().ok_or(46)?;
     p::luo_flb_load(&INCOMING, &flb_table).map_err(|_| 46)?;
     let raw = p::luo_flb_peek(&INCOMING, "iommu-v1").map_err(|_| 47)?;

@@ -3,6 +3,7 @@
 //! every function it calls). Names start with `luo_` so the report finds them.
 
 use core::mem::size_of;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
@@ -198,9 +199,11 @@ pub extern "Rust" fn luo_encode_pci(
     .unwrap_or(0);
     PciTable::encode(
         out,
-        AbiVersion::V1_0,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     )
 }
@@ -216,9 +219,11 @@ pub extern "Rust" fn luo_encode_flb(
     let capacity = u32::try_from(flbs.len()).unwrap_or(u32::MAX);
     FlbTable::encode(
         out,
-        AbiVersion::V1_0,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         flbs.iter().copied(),
     )
 }
@@ -234,9 +239,11 @@ pub extern "Rust" fn luo_encode_root(
     let capacity = u32::try_from(records.len()).unwrap_or(u32::MAX);
     Root::encode(
         out,
-        AbiVersion::V1_0,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         records.iter().copied(),
     )
 }
@@ -294,7 +301,7 @@ pub extern "Rust" fn luo_pci_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, PciError> {
-    pci.serialize(mem, AbiVersion::V1_0, addr, generation)
+    pci.serialize(mem, AbiVersion::V1_0, addr, Generation::new(generation))
 }
 
 /// `FlbRegistry::serialize`.
@@ -306,7 +313,7 @@ pub extern "Rust" fn luo_flb_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, FlbError> {
-    flbs.serialize(mem, AbiVersion::V1_0, addr, generation)
+    flbs.serialize(mem, AbiVersion::V1_0, addr, Generation::new(generation))
 }
 
 /// `graph::write_root`, which reads the whole handover back.
@@ -318,5 +325,11 @@ pub extern "Rust" fn luo_write_root(
     generation: u64,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
-    graph::write_root(mem, AbiVersion::V1_0, root_addr, generation, records)
+    graph::write_root(
+        mem,
+        AbiVersion::V1_0,
+        root_addr,
+        Generation::new(generation),
+        records,
+    )
 }

@@ -13,6 +13,7 @@
 //! fuzzed), and must give the same result.
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::Capacity;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
     DirEntry, Entry, Error, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
@@ -406,7 +407,7 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
         Some(len),
         Root::len_for(
             AbiVersion::V1_0,
-            u32::try_from(directory.len()).expect("small")
+            Capacity::new(u32::try_from(directory.len()).expect("small"))
         )
     );
     let again = Handover::load(&mem, input.root_addr, len).expect("a rewritten root loads");

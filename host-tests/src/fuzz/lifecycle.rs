@@ -12,6 +12,7 @@
 //! - callbacks run with no registry lock held: each calls the registry back and must get
 //!   `Busy` or `Finished`, not a deadlock (a deadlock is a fuzzer timeout).
 
+use liveupdate_abi::Generation;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
@@ -262,7 +263,7 @@ fn outgoing_is_busy(name: &str) {
     let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1_0)];
     let mut mem = SliceMemory::new(0, scratch.as_mut_slice());
     assert_eq!(
-        out.serialize(&mut mem, AbiVersion::V1_0, 0, 1),
+        out.serialize(&mut mem, AbiVersion::V1_0, 0, Generation::new(1)),
         Err(FlbError::Busy),
         "{name}"
     );
@@ -764,13 +765,15 @@ impl<'r> Run<'r> {
                     },
                 };
                 assert_eq!(
-                    self.out.serialize(&mut mem, AbiVersion::V1_0, at, 1),
+                    self.out
+                        .serialize(&mut mem, AbiVersion::V1_0, at, Generation::new(1)),
                     Err(FlbError::Memory(unmapped(Out::record_len(
                         AbiVersion::V1_0
                     ))))
                 );
                 assert_eq!(
-                    self.tracker.serialize(&mut mem, AbiVersion::V1_0, at, 1),
+                    self.tracker
+                        .serialize(&mut mem, AbiVersion::V1_0, at, Generation::new(1)),
                     Err(PciError::Memory(unmapped(
                         PciTracker::<PCI_CAP>::record_len(AbiVersion::V1_0)
                     )))
@@ -890,20 +893,35 @@ impl<'r> Run<'r> {
             |at: u64, stride: u64| [at, at + stride].map(|phys| BlockPlace { phys, capacity: 2 });
         let (flb, pci) = match version {
             AbiVersion::V1_0 => (
-                self.out.serialize(&mut mem, version, FLB_AT, generation),
+                self.out
+                    .serialize(&mut mem, version, FLB_AT, Generation::new(generation)),
                 self.tracker
-                    .serialize(&mut mem, version, PCI_AT, generation),
+                    .serialize(&mut mem, version, PCI_AT, Generation::new(generation)),
             ),
             AbiVersion::V1_1 => (
-                self.out
-                    .serialize_blocks(&mut mem, version, &halves(FLB_AT, 0x100), generation),
-                self.tracker
-                    .serialize_blocks(&mut mem, version, &halves(PCI_AT, 0x80), generation),
+                self.out.serialize_blocks(
+                    &mut mem,
+                    version,
+                    &halves(FLB_AT, 0x100),
+                    Generation::new(generation),
+                ),
+                self.tracker.serialize_blocks(
+                    &mut mem,
+                    version,
+                    &halves(PCI_AT, 0x80),
+                    Generation::new(generation),
+                ),
             ),
         };
         let (flb, pci) = (flb.expect("serialize FLBs"), pci.expect("serialize PCI"));
-        let root_len =
-            write_root(&mut mem, version, ROOT_AT, generation, &[pci, flb]).expect("write root");
+        let root_len = write_root(
+            &mut mem,
+            version,
+            ROOT_AT,
+            Generation::new(generation),
+            &[pci, flb],
+        )
+        .expect("write root");
         // What the accessors hold, as the tables must say.
         let flbs: Vec<FlbEntry> = model
             .out
@@ -915,7 +933,7 @@ impl<'r> Run<'r> {
             .collect();
         let handover =
             Handover::load(&mem, ROOT_AT, root_len).expect("a serialized handover loads");
-        assert_eq!(handover.generation(), generation);
+        assert_eq!(handover.generation(), Generation::new(generation));
         assert_eq!(handover.root().version(), version);
         let table = handover.flb_table().expect("an FLB table");
         assert_eq!(table.version(), version);

@@ -5,6 +5,7 @@
 //! and whose lookups must agree with an independent index, and whose entries re-encode to the
 //! same bytes; or an error, which must name the kind and point at what it says is wrong.
 
+use liveupdate_abi::{Capacity, Encoding};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -190,7 +191,7 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     assert!(h.entry_count() <= h.entry_capacity());
     assert_eq!(h.crc(), expected_crc(bytes), "decoded with a wrong CRC");
     assert_eq!(record.generation(), h.generation());
-    assert_eq!(le64(bytes, 24), Some(h.generation()));
+    assert_eq!(le64(bytes, 24), Some(h.generation().get()));
     let features = h.features();
     assert_eq!(
         features.incompat.bits() & !IncompatFeatures::all().bits(),
@@ -263,13 +264,19 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
 fn check_reencode<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     let h = record.header();
     let version = record.version();
-    let len = Record::<E>::len_for(version, h.entry_capacity()).expect("a decoded record fits u32");
+    let len = Record::<E>::len_for(version, Capacity::new(h.entry_capacity()))
+        .expect("a decoded record fits u32");
     let mut out = vec![0xA5u8; len];
     let items = (0..record.entries().len()).map(|i| record.item(i).expect("i < len"));
-    let result = Record::<E>::encode(&mut out, version, h.generation(), h.entry_capacity(), items);
+    let result = Record::<E>::encode(
+        &mut out,
+        Encoding::new(version, h.generation(), Capacity::new(h.entry_capacity())),
+        items,
+    );
     let newer = h.minor() > MINOR;
     let own_sizes = usize::from(h.header_len()) == HEADER_LEN
-        && Some(usize::from(h.entry_size()) + HEADER_LEN) == Record::<E>::len_for(version, 1);
+        && Some(usize::from(h.entry_size()) + HEADER_LEN)
+            == Record::<E>::len_for(version, Capacity::new(1));
     match result {
         Ok(n) => assert_eq!(n, len),
         // A newer minor may set fields and flags this version refuses to write.

@@ -7,6 +7,7 @@
 //! refused with the error that names it. Lookups on the decoded table are probed with
 //! arbitrary keys and compared with an index built here.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -55,8 +56,8 @@ where
     let kind = E::KIND;
     let count = u32::try_from(valid.len()).expect("fuzz input is small");
     let capacity = count + u32::from(spare % 4);
-    let len = Record::<E>::len_for(version, capacity).expect("small capacity fits");
-    let entry_size = Record::<E>::len_for(version, 1).expect("fits") - HEADER_LEN;
+    let len = Record::<E>::len_for(version, Capacity::new(capacity)).expect("small capacity fits");
+    let entry_size = Record::<E>::len_for(version, Capacity::new(1)).expect("fits") - HEADER_LEN;
     assert!(entry_size >= size_of::<E>() && entry_size.is_multiple_of(8));
     assert_eq!(len, HEADER_LEN + capacity as usize * entry_size);
 
@@ -64,9 +65,11 @@ where
     let mut buf = vec![0xA5u8; len + 16];
     let n = Record::<E>::encode(
         &mut buf,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         valid.iter().copied(),
     )
     .expect("valid contents encode");
@@ -80,7 +83,7 @@ where
     let record = Record::<E>::decode(&buf).expect("an encoded record decodes");
     let h = record.header();
     assert_eq!((record.version(), h.minor()), (version, version.minor()));
-    assert_eq!(record.generation(), generation);
+    assert_eq!(record.generation(), Generation::new(generation));
     assert_eq!(h.entry_count(), count);
     assert_eq!(h.entry_capacity(), capacity);
     let items: Vec<E::Item> = (0..valid.len())
@@ -108,9 +111,11 @@ where
     assert_eq!(
         Record::<E>::encode(
             &mut short,
-            version,
-            generation,
-            capacity,
+            Encoding::new(
+                version,
+                Generation::new(generation),
+                Capacity::new(capacity)
+            ),
             valid.iter().copied()
         ),
         Err(Error::BufferTooSmall {
@@ -125,9 +130,11 @@ where
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                version,
-                generation,
-                count - 1,
+                Encoding::new(
+                    version,
+                    Generation::new(generation),
+                    Capacity::new(count - 1)
+                ),
                 valid.iter().copied()
             ),
             Err(Error::CapacityExceeded {
@@ -156,10 +163,14 @@ where
 
 /// Encoding `entries` fails with `fault` at `index`.
 fn expect_entry_fault<E: Lookups, const N: usize>(entries: [E; N], index: u32, fault: EntryFault) {
-    let len = Record::<E>::len_for(AbiVersion::V1_0, 4).expect("fits");
+    let len = Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(4)).expect("fits");
     let mut out = vec![0u8; len];
     assert_eq!(
-        Record::<E>::encode(&mut out, AbiVersion::V1_0, 1, 4, entries),
+        Record::<E>::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
+            entries
+        ),
         Err(Error::Entry {
             kind: E::KIND,
             index,
@@ -382,13 +393,15 @@ fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
         return;
     };
     let capacity = u32::try_from(devices.len()).expect("small");
-    let len = Record::<PciEntry>::len_for(AbiVersion::V1_0, capacity).expect("fits");
+    let len = Record::<PciEntry>::len_for(AbiVersion::V1_0, Capacity::new(capacity)).expect("fits");
     let mut out = vec![0u8; len];
     let got = Record::<PciEntry>::encode(
         &mut out,
-        AbiVersion::V1_0,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     );
     assert_eq!(
