@@ -25,11 +25,11 @@
 //!     PciFlags, PciIdentity, PciTable, Record, Unfit,
 //! };
 //!
-//! let gpu = PciAddress::new(0, 0x3b, 0, 0);
+//! let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
 //! let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("a valid identity");
 //! let devices = [
 //!     PciDevice::new(gpu, 1).with_identity(nvidia).with_flags(PciFlags::BUS_MASTER),
-//!     PciDevice::new(PciAddress::new(0x10000, 0x01, 0, 0), 2),
+//!     PciDevice::new(PciAddress::new(0x10000, 0x01, 0, 0).unwrap(), 2),
 //! ];
 //! let mut buf = [0u8; 256];
 //! let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(7), Capacity::new(8));
@@ -37,7 +37,7 @@
 //!
 //! let table = PciTable::decode(&buf[..len])?;
 //! assert_eq!(table.generation(), Generation::new(7));
-//! assert!(table.is_preserved(PciAddress::new(0x10000, 0x01, 0, 0)));
+//! assert!(table.is_preserved(PciAddress::new(0x10000, 0x01, 0, 0).unwrap()));
 //! assert_eq!(table.check_identity(gpu, nvidia), Some(IdentityMatch::Match));
 //!
 //! // A 1.0 kernel reads it too, without the fields 1.0 does not have.
@@ -95,7 +95,10 @@ pub use flb::{FlbEntry, FlbFlags, FlbTable};
 pub use header::{Access, Capacity, Features, Generation, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;
 pub use linux::PhysMem;
-pub use pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable};
+pub use pci::{
+    IdentityMatch, PciAddress, PciAddressError, PciDevice, PciEntry, PciFlags, PciIdentity,
+    PciTable,
+};
 pub use record::{Encoding, Entries, Entry, Record};
 pub use root::{DirEntry, Root};
 pub use table::{BlockPlace, PhysMemMut, Table, TableError, TableWritten};

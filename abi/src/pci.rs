@@ -27,7 +27,8 @@ pub type PciTable<'a> = Record<'a, PciEntry>;
 /// A PCI function's address: segment (domain) and bus/device/function.
 ///
 /// The domain is 32 bits wide: VMD and other host bridges use domains from `0x10000` up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Addresses are ordered by their [`PciAddress::key`], the order of a PCI table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PciAddress {
     /// PCI segment (domain).
     pub domain: u32,
@@ -35,17 +36,81 @@ pub struct PciAddress {
     pub bdf: u16,
 }
 
+/// Why [`PciAddress::new`] refused its arguments: a number out of its field's range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PciAddressError {
+    /// The device number is above 31 (it has 5 bits).
+    Device {
+        /// The device number given.
+        device: u8,
+    },
+    /// The function number is above 7 (it has 3 bits).
+    Function {
+        /// The function number given.
+        function: u8,
+    },
+}
+
+impl fmt::Display for PciAddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            PciAddressError::Device { device } => {
+                write!(f, "PCI device number {device} is out of range (0..=31)")
+            }
+            PciAddressError::Function { function } => {
+                write!(f, "PCI function number {function} is out of range (0..=7)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PciAddressError {}
+
 impl PciAddress {
-    /// The address of `domain:bus:device.function`; `device` is masked to 5 bits and
-    /// `function` to 3.
-    pub const fn new(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
-        PciAddress {
+    /// The address of `domain:bus:device.function`.
+    ///
+    /// # Errors
+    ///
+    /// [`PciAddressError::Device`] for a device number above 31 and
+    /// [`PciAddressError::Function`] for a function number above 7: they are refused, never
+    /// masked into another device's address.
+    pub const fn new(
+        domain: u32,
+        bus: u8,
+        device: u8,
+        function: u8,
+    ) -> Result<PciAddress, PciAddressError> {
+        if device > 0x1f {
+            return Err(PciAddressError::Device { device });
+        }
+        if function > 0x7 {
+            return Err(PciAddressError::Function { function });
+        }
+        Ok(PciAddress {
             domain,
-            bdf: ((bus as u16) << 8) | (((device & 0x1f) as u16) << 3) | (function & 0x7) as u16,
+            bdf: ((bus as u16) << 8) | ((device as u16) << 3) | function as u16,
+        })
+    }
+
+    /// The address of `domain` and `bdf` (`bus << 8 | device << 3 | function`, as Linux's
+    /// `pci_dev_id()`): every pair is an address.
+    pub const fn from_parts(domain: u32, bdf: u16) -> PciAddress {
+        PciAddress { domain, bdf }
+    }
+
+    /// The address whose [`PciAddress::key`] is the low 48 bits of `key`; the bits above them
+    /// are not part of any key and are ignored.
+    // Truncations on purpose: the key's fields, by their widths.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const fn from_key(key: u64) -> PciAddress {
+        PciAddress {
+            domain: (key >> 16) as u32,
+            bdf: key as u16,
         }
     }
 
-    /// The sort key of the table: `domain << 16 | bdf`.
+    /// The sort key of the table: `domain << 16 | bdf`. It orders addresses ([`Ord`]).
     pub const fn key(self) -> u64 {
         ((self.domain as u64) << 16) | self.bdf as u64
     }
@@ -63,6 +128,19 @@ impl PciAddress {
     /// Function number (0..8).
     pub const fn function(self) -> u8 {
         (self.bdf & 0x7) as u8
+    }
+}
+
+impl Ord for PciAddress {
+    /// By [`PciAddress::key`]: domain, then bus, device and function, as a PCI table is sorted.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for PciAddress {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

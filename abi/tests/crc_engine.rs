@@ -30,8 +30,8 @@ fn wrong(state: u32, bytes: &[u8]) -> u32 {
 fn records() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut pci = vec![0u8; PciTable::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
     let devices = [
-        PciEntry::new(PciAddress::new(0, 3, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0x10000, 1, 2, 3), 2),
+        PciEntry::new(PciAddress::new(0, 3, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0x10000, 1, 2, 3).unwrap(), 2),
     ];
     PciTable::encode(
         &mut pci,

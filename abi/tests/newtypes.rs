@@ -72,3 +72,79 @@ fn len_for_refuses_a_capacity_whose_record_exceeds_u32() {
     assert_eq!(err.kind(), RecordKind::FlbTable);
     assert!(!matches!(err, Error::BufferTooSmall { .. }), "{err}");
 }
+
+#[test]
+fn pci_address_new_refuses_a_device_or_function_out_of_range() {
+    use liveupdate_abi::PciAddressError;
+    for device in 32..=u8::MAX {
+        assert_eq!(
+            PciAddress::new(0, 0, device, 0),
+            Err(PciAddressError::Device { device })
+        );
+    }
+    for function in 8..=u8::MAX {
+        assert_eq!(
+            PciAddress::new(0, 0, 0, function),
+            Err(PciAddressError::Function { function })
+        );
+    }
+    // The device is checked first.
+    assert_eq!(
+        PciAddress::new(0, 0, 32, 8),
+        Err(PciAddressError::Device { device: 32 })
+    );
+    assert_eq!(
+        PciAddress::new(0, 0, 32, 0).unwrap_err().to_string(),
+        "PCI device number 32 is out of range (0..=31)"
+    );
+    assert_eq!(
+        PciAddress::new(0, 0, 0, 9).unwrap_err().to_string(),
+        "PCI function number 9 is out of range (0..=7)"
+    );
+    let a = PciAddress::new(0x1_0000, 0x3b, 31, 7).unwrap();
+    assert_eq!(
+        (a.domain, a.bus(), a.device(), a.function()),
+        (0x1_0000, 0x3b, 31, 7)
+    );
+    assert_eq!(a.to_string(), "10000:3b:1f.7");
+}
+
+#[test]
+fn pci_address_from_key_and_from_parts_are_total_and_agree_with_new() {
+    for key in [0u64, 1, 0xffff, 0x1_0000, 0xffff_ffff_ffff, u64::MAX] {
+        let a = PciAddress::from_key(key);
+        assert_eq!(a.key(), key & 0xffff_ffff_ffff);
+        assert_eq!(PciAddress::from_parts(a.domain, a.bdf), a);
+        assert_eq!(
+            PciAddress::new(a.domain, a.bus(), a.device(), a.function()),
+            Ok(a)
+        );
+    }
+}
+
+#[test]
+fn pci_addresses_are_ordered_by_their_key() {
+    let keys = [
+        0u64,
+        7,
+        8,
+        0xff,
+        0x100,
+        0xffff,
+        0x1_0000,
+        0x1_0001,
+        0xffff_ffff_ffff,
+    ];
+    for &x in &keys {
+        for &y in &keys {
+            let (a, b) = (PciAddress::from_key(x), PciAddress::from_key(y));
+            assert_eq!(a.cmp(&b), x.cmp(&y), "{a} vs {b}");
+            assert_eq!(
+                PciEntry::new(a, 1)
+                    .address()
+                    .cmp(&PciEntry::new(b, 1).address()),
+                x.cmp(&y)
+            );
+        }
+    }
+}

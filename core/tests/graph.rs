@@ -35,7 +35,8 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
         .unwrap();
     reg.preserve_file("pci-v1").unwrap();
     let pci = Pci::new();
-    pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0).unwrap())
+        .unwrap();
     let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
     let flb = reg
         .serialize(
@@ -115,7 +116,7 @@ fn load_returns_every_record_validated() {
     let flb = handover.flb_table().unwrap();
     assert_eq!(flb.find("pci-v1").map(FlbEntry::data), Some(0x55));
     let pci = handover.pci_table().unwrap();
-    assert!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 0)));
+    assert!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 0).unwrap()));
     assert_eq!(handover.unknown().count(), 0);
     assert_eq!(handover.root().entries().len(), 2);
 }
@@ -564,7 +565,9 @@ fn chained_tables_are_written_followed_and_placed() {
     let mut mem = SliceMemory::new(BASE, vec![0u8; SIZE]);
     let tracker: PciTracker<8> = PciTracker::new();
     for bus in 1..=5 {
-        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+        tracker
+            .preserve(PciAddress::new(0, bus, 0, 0).unwrap())
+            .unwrap();
     }
     let block = |phys, capacity| BlockPlace { phys, capacity };
     let pci_blocks = [
@@ -595,7 +598,7 @@ fn chained_tables_are_written_followed_and_placed() {
     let handover = Handover::load(&mem, ROOT_AT, len).unwrap();
     let pci_table = handover.pci_table().unwrap();
     assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
-    assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0)));
+    assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0).unwrap()));
     let flb_table = handover.flb_table().unwrap();
     assert_eq!((flb_table.block_count(), flb_table.len()), (2, 3));
     assert!(flb_table.find("c").is_some());

@@ -23,9 +23,17 @@ const FLB_AT: u64 = BASE + 0x1000;
 const PCI_AT: u64 = BASE + 0x2000;
 const ROOT_AT: u64 = BASE;
 
-const GPU: PciAddress = PciAddress::new(0, 0x3b, 0, 0);
-const NIC: PciAddress = PciAddress::new(0x1_0000, 0x01, 0, 1);
-const OTHER: PciAddress = PciAddress::new(0, 0x3b, 0, 1);
+const GPU: PciAddress = pci(0, 0x3b, 0, 0);
+const NIC: PciAddress = pci(0x1_0000, 0x01, 0, 1);
+const OTHER: PciAddress = pci(0, 0x3b, 0, 1);
+
+/// [`PciAddress::new`] for constants: an address it refuses does not compile.
+const fn pci(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
+    match PciAddress::new(domain, bus, device, function) {
+        Ok(address) => address,
+        Err(_) => panic!("not a PCI address"),
+    }
+}
 
 /// The incoming PCI core's FLB: its `finish` ends the PCI lookups.
 struct PciFlb {
@@ -45,6 +53,7 @@ impl FlbOps for PciFlb {
     fn unpreserve(&self, _: Preserved) {}
     fn retrieve(&self, data: u64) -> Result<u64, OpsError> {
         assert_eq!(data, 0xda7a);
+
         self.retrieves.fetch_add(1, Ordering::SeqCst);
         Ok(0x0b1)
     }

@@ -150,7 +150,7 @@ fn two_users_against_the_last_finish() {
 /// A PCI table holding one device, and its address. The table must outlive the threads: loom
 /// runs many executions, each leaks 72 bytes.
 fn one_device_table() -> (PciAddress, Table<'static, PciEntry>) {
-    let present = PciAddress::new(0, 1, 0, 0);
+    let present = PciAddress::new(0, 1, 0, 0).unwrap();
     let mut buf = [0u8; 64 + 8];
     let len = PciTable::encode(
         &mut buf,

@@ -14,7 +14,7 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 use proptest::prelude::*;
 
 fn dev(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
-    PciAddress::new(domain, bus, device, function)
+    PciAddress::new(domain, bus, device, function).unwrap()
 }
 
 fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)> {

@@ -18,11 +18,11 @@ fn id(vendor: u16, device: u16, class: u32) -> PciIdentity {
 }
 
 fn port() -> PciAddress {
-    PciAddress::new(0, 0, 0x1c, 0)
+    PciAddress::new(0, 0, 0x1c, 0).unwrap()
 }
 
 fn gpu() -> PciAddress {
-    PciAddress::new(0, 0x3b, 0, 0)
+    PciAddress::new(0, 0x3b, 0, 0).unwrap()
 }
 
 /// The tracker's table at v2, through a whole round of memory.
@@ -54,7 +54,7 @@ fn a_bridge_counts_the_devices_below_it() {
         Ok(1)
     );
     assert_eq!(tracker.preserve_descendant(port(), None), Ok(1));
-    let vf = PciAddress::new(0, 0x3b, 0, 1);
+    let vf = PciAddress::new(0, 0x3b, 0, 1).unwrap();
     assert_eq!(tracker.preserve(vf), Ok(1));
     assert_eq!(tracker.preserve_descendant(port(), None), Ok(2));
     // Directly preserved too: its own reference adds to those of the devices below.
@@ -179,7 +179,7 @@ fn the_table_spans_blocks_when_the_first_is_full() {
     for bus in 1..=7 {
         tracker
             .preserve_device(
-                PciAddress::new(0, bus, 0, 0),
+                PciAddress::new(0, bus, 0, 0).unwrap(),
                 Some(id(0x1af4, 0x1041, 0x02_00_00)),
                 PciFlags::empty(),
             )
@@ -248,7 +248,7 @@ fn the_incoming_side_checks_identities() {
         Ok(IdentityMatch::Mismatch { recorded: nvidia })
     );
     assert_eq!(pci.check_identity(port(), amd), Ok(IdentityMatch::Unknown));
-    let absent = PciAddress::new(0, 0x3c, 0, 0);
+    let absent = PciAddress::new(0, 0x3c, 0, 0).unwrap();
     assert_eq!(
         pci.check_identity(absent, amd),
         Err(PciError::NotPreserved { address: absent })

@@ -102,7 +102,7 @@ impl FlbOps for PciFlb {
 
 fn table() -> Table<'static, PciEntry> {
     let entries: Vec<_> = (0..DEVICES)
-        .map(|bus| PciEntry::new(PciAddress::new(0, bus, 0, 0), 1))
+        .map(|bus| PciEntry::new(PciAddress::new(0, bus, 0, 0).unwrap(), 1))
         .collect();
     let cap = u32::from(DEVICES);
     let buf: &'static mut [u8] =
@@ -132,7 +132,7 @@ fn hammer(
         let bus = u8::try_from((i.wrapping_mul(7) + seed) % usize::from(DEVICES)).unwrap();
         let function = u8::from(i % 3 == 0);
         let freed_before = round.freed.load(SeqCst);
-        match pci.is_preserved(PciAddress::new(0, bus, 0, function)) {
+        match pci.is_preserved(PciAddress::new(0, bus, 0, function).unwrap()) {
             Ok(answer) if !freed_before && answer == (function == 0) => {
                 round.lookups_ok.fetch_add(1, SeqCst);
             }
@@ -243,7 +243,7 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         assert_eq!(round.live.load(SeqCst), 0);
         assert_eq!(reg.get("pci-v1").unwrap_err(), FlbError::Finished);
         assert_eq!(
-            pci.is_preserved(PciAddress::new(0, 0, 0, 0)),
+            pci.is_preserved(PciAddress::new(0, 0, 0, 0).unwrap()),
             Err(PciError::Finished)
         );
         for (total, counter) in totals.iter_mut().zip([

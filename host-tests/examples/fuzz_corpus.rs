@@ -165,8 +165,9 @@ fn flb_sets() -> Vec<(&'static str, Vec<FlbEntry>)> {
 }
 
 fn pci_sets() -> Vec<(&'static str, Vec<PciEntry>)> {
-    let p =
-        |domain, bus, dev, func, refs| PciEntry::new(PciAddress::new(domain, bus, dev, func), refs);
+    let p = |domain, bus, dev, func, refs| {
+        PciEntry::new(PciAddress::new(domain, bus, dev, func).unwrap(), refs)
+    };
     vec![
         ("pci-empty", vec![]),
         ("pci-one", vec![p(0, 0x3b, 0, 0, 1)]),
@@ -254,9 +255,9 @@ fn graph_seeds(root: &Path) -> Seeds {
         flbs.register(name, &OPS).expect("register");
         flbs.preserve_file(name).expect("preserve");
     }
-    pci.preserve(PciAddress::new(0, 0x3b, 0, 0))
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0).unwrap())
         .expect("preserve");
-    pci.preserve(PciAddress::new(0x1_0000, 1, 0, 0))
+    pci.preserve(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
         .expect("preserve");
     let base = 0x10_0000u64;
     let mut image = vec![0u8; 0x600];

@@ -84,6 +84,7 @@ fn address(rng: &mut ChaCha8Rng) -> PciAddress {
         rng.random_range(0..32),
         rng.random_range(0..8),
     )
+    .unwrap()
 }
 
 impl Scenario {

@@ -424,7 +424,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
     let (pci, pci_addr, pci_report) = check_pci(&handover, scenario, &mut mismatches)?;
     let flb_report = check_flbs(&handover, scenario, pci, pci_addr, &mut mismatches)?;
     if !scenario.devices.is_empty()
-        && pci.is_preserved(PciAddress::new(0, 0, 0, 0)) != Err(PciError::Finished)
+        && pci.is_preserved(PciAddress::from_key(0)) != Err(PciError::Finished)
     {
         mismatches.push("PCI state still answers after the PCI FLB finished".into());
     }

@@ -458,9 +458,9 @@ fn c_crc32c_is_rusts() {
 
 fn devices() -> Vec<PciEntry> {
     vec![
-        PciEntry::new(PciAddress::new(0, 0, 3, 0), 1),
-        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 2),
-        PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0), 1),
+        PciEntry::new(PciAddress::new(0, 0, 3, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 2),
+        PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1),
     ]
 }
 
@@ -530,7 +530,11 @@ fn the_c_encoders_refuse_what_rust_refuses() {
     assert_eq!(c_pci(1, 4, &unsorted), Err(LU_E_ORDER.into()));
     assert_eq!(c_pci(1, 4, &[d[0], d[0]]), Err(LU_E_ORDER.into()));
     assert_eq!(
-        c_pci(1, 4, &[PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]),
+        c_pci(
+            1,
+            4,
+            &[PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 0)]
+        ),
         Err(LU_E_REFCOUNT.into())
     );
     assert_eq!(c_pci(1, 2, &d), Err(LU_E_CAPACITY.into()));
@@ -769,16 +773,17 @@ fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
 /// Devices with and without identity, a bridge preserved for the device below it.
 fn devices_v1_1() -> Vec<PciDevice> {
     vec![
-        PciDevice::new(PciAddress::new(0, 0, 3, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0, 3, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0x1234, 0x02_00_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0, 0x3a, 0, 0), 2)
+        PciDevice::new(PciAddress::new(0, 0x3a, 0, 0).unwrap(), 2)
             .with_identity(identity(0x10de, 0x1ad8, 0x06_04_00))
             .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
-        PciDevice::new(PciAddress::new(0, 0x3b, 0, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1)
             .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0x1_0000, 1, 0, 0), 1).with_flags(PciFlags::empty()),
+        PciDevice::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1)
+            .with_flags(PciFlags::empty()),
     ]
 }
 
@@ -910,7 +915,7 @@ fn the_c_v1_1_encoder_refuses_what_rust_refuses() {
     // What Rust says of the same: the identity cannot be built, or the encoder refuses.
     assert!(PciIdentity::new(0xFFFF, 1, 0).is_err());
     assert!(PciIdentity::new(1, 1, 0x0100_0000).is_err());
-    let at = PciAddress::new(0, 0, 1, 0);
+    let at = PciAddress::new(0, 0, 1, 0).unwrap();
     for flags in [PciFlags::from_bits_retain(8), PciFlags::DESCENDANT] {
         let mut out = [0u8; 64 + 48];
         let device = PciDevice::new(at, 1).with_flags(flags);

@@ -18,7 +18,7 @@ fn v2() -> PciFormat {
 }
 
 fn buf() -> Vec<PciEntry> {
-    vec![PciEntry::new(PciAddress::new(0, 0, 0, 0), 1); 64]
+    vec![PciEntry::new(PciAddress::new(0, 0, 0, 0).unwrap(), 1); 64]
 }
 
 fn addr(domain: u32, bdf: u16) -> PciAddress {
@@ -97,9 +97,9 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     assert_eq!(
         entries,
         [
-            PciEntry::new(PciAddress::new(0, 0, 1, 0), 1),
-            PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1),
-            PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0), 1),
+            PciEntry::new(PciAddress::new(0, 0, 1, 0).unwrap(), 1),
+            PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1),
+            PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1),
         ]
     );
     // Feeds this crate's table directly.
@@ -113,7 +113,7 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     assert!(
         PciTable::decode(&rec[..len])
             .unwrap()
-            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0))
+            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
     );
 }
 

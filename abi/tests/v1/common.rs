@@ -37,9 +37,9 @@ pub const PCI_SIZE: usize = 8;
 /// the device below it, that device, and a device behind a VMD bridge (domain >= 0x10000).
 pub fn pci_inputs() -> [(PciAddress, u16); 3] {
     [
-        (PciAddress::new(0, 0x00, 0x1c, 0), 2),
-        (PciAddress::new(0, 0x3b, 0x00, 0), 1),
-        (PciAddress::new(0x1_0000, 0x01, 0x00, 0), 1),
+        (PciAddress::new(0, 0x00, 0x1c, 0).unwrap(), 2),
+        (PciAddress::new(0, 0x3b, 0x00, 0).unwrap(), 1),
+        (PciAddress::new(0x1_0000, 0x01, 0x00, 0).unwrap(), 1),
     ]
 }
 

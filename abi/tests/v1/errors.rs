@@ -676,7 +676,7 @@ fn pci_zero_refcount() {
         PciTable::encode(
             &mut out,
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
-            [PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]
+            [PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 0)]
         ),
         Err(entry_err(PCI, 0, EntryFault::ZeroRefcount))
     );
@@ -701,8 +701,8 @@ fn pci_out_of_order() {
         Err(entry_err(PCI, 2, EntryFault::OutOfOrder))
     );
     let mut out = [0u8; 64 + 16];
-    let a = PciEntry::new(PciAddress::new(0x1_0000, 0, 0, 0), 1);
-    let b = PciEntry::new(PciAddress::new(0, 0xFF, 0x1F, 7), 1);
+    let a = PciEntry::new(PciAddress::new(0x1_0000, 0, 0, 0).unwrap(), 1);
+    let b = PciEntry::new(PciAddress::new(0, 0xFF, 0x1F, 7).unwrap(), 1);
     assert_eq!(
         PciTable::encode(
             &mut out,
@@ -720,7 +720,7 @@ fn pci_out_of_order() {
     .unwrap();
     let table = PciTable::decode(&out[..len]).unwrap();
     assert!(table.is_preserved(a.address()) && table.is_preserved(b.address()));
-    assert!(!table.is_preserved(PciAddress::new(0, 0, 0, 0)));
+    assert!(!table.is_preserved(PciAddress::new(0, 0, 0, 0).unwrap()));
 }
 
 #[test]
@@ -732,7 +732,7 @@ fn pci_duplicate() {
         ),
         Err(entry_err(PCI, 1, EntryFault::Duplicate))
     );
-    let e = PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1);
+    let e = PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1);
     let mut out = [0u8; 64 + 16];
     assert_eq!(
         PciTable::encode(
@@ -920,7 +920,7 @@ fn the_first_bad_entry_is_reported() {
 
 #[test]
 fn buffer_too_small_names_the_size_needed() {
-    let entries = [PciEntry::new(PciAddress::new(0, 1, 0, 0), 1)];
+    let entries = [PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1)];
     for found in [0usize, 63, 64, 103] {
         let mut out = vec![0u8; found];
         assert_eq!(
@@ -941,9 +941,9 @@ fn buffer_too_small_names_the_size_needed() {
 #[test]
 fn more_entries_than_capacity() {
     let entries = [
-        PciEntry::new(PciAddress::new(0, 1, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0, 2, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0, 3, 0, 0), 1),
+        PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 2, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 3, 0, 0).unwrap(), 1),
     ];
     let mut out = [0u8; 256];
     assert_eq!(

@@ -100,8 +100,8 @@ pub fn assert_pci_inputs(table: &PciTable<'_>) {
     for (addr, refcount) in inputs {
         assert_eq!(table.find(addr).map(PciEntry::refcount), Some(refcount));
     }
-    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(0, 0x3b, 0, 1)));
-    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(1, 0x01, 0, 0)));
+    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(0, 0x3b, 0, 1).unwrap()));
+    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(1, 0x01, 0, 0).unwrap()));
 }
 
 /// Checks that `table` holds exactly the golden FLB inputs.

@@ -198,6 +198,6 @@ fn unknown_kinds_in_the_directory_are_skipped() {
     assert!(
         root.open::<PciEntry>(&pci)
             .unwrap()
-            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0))
+            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
     );
 }

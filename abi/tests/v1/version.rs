@@ -152,8 +152,8 @@ fn newer_minor_may_use_the_largest_sizes() {
     let bytes = raw.bytes();
     assert_eq!(bytes.len(), 3 * 0xFFF8);
     let table = PciTable::decode_as(&bytes, V1_0).unwrap();
-    assert!(table.is_preserved(PciAddress::new(0x1_0000, 1, 0, 0)));
-    assert!(!table.is_preserved(PciAddress::new(0, 1, 0, 0)));
+    assert!(table.is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap()));
+    assert!(!table.is_preserved(PciAddress::new(0, 1, 0, 0).unwrap()));
 }
 
 #[test]
@@ -349,7 +349,7 @@ fn seal_recomputes_the_crc_after_an_edit() {
     let table = PciTable::decode_as(&bytes, V1_0).unwrap();
     assert_eq!(
         table
-            .find(PciAddress::new(0x1_0000, 1, 0, 0))
+            .find(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
             .map(PciEntry::refcount),
         Some(5)
     );

@@ -77,12 +77,12 @@ fn a_chain_is_walked_in_order() {
     let buses: Vec<u8> = table.iter().map(|e| e.address().bus()).collect();
     assert_eq!(buses, [1, 2, 3, 4, 5]);
     for bus in 1..=5 {
-        let address = PciAddress::new(0, bus, 0, 0);
+        let address = PciAddress::new(0, bus, 0, 0).unwrap();
         assert!(table.is_preserved(address), "bus {bus}");
         assert_eq!(table.device(address).map(|d| d.refcount), Some(1));
     }
     for bus in [0, 6, 0xff] {
-        assert!(!table.is_preserved(PciAddress::new(0, bus, 0, 0)));
+        assert!(!table.is_preserved(PciAddress::new(0, bus, 0, 0).unwrap()));
     }
     let blocks: Vec<_> = table
         .blocks()
@@ -286,7 +286,7 @@ fn chains_longer_than_max_blocks_are_refused() {
 fn the_writer_checks_its_blocks() {
     let mut mem = Memory::new(BASE, 0x10000);
     let devices: Vec<_> = (1..=3u8)
-        .map(|bus| PciDevice::new(PciAddress::new(0, bus, 0, 0), 1))
+        .map(|bus| PciDevice::new(PciAddress::new(0, bus, 0, 0).unwrap(), 1))
         .collect();
     let place = |phys, capacity| BlockPlace { phys, capacity };
     let write = |mem: &mut Memory, places: &[BlockPlace]| {

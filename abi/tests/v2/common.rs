@@ -32,14 +32,14 @@ pub fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
 /// known (preserved twice), and an `NVMe` drive behind a VMD bridge (domain 0x10000).
 pub fn pci_devices() -> Vec<PciDevice> {
     vec![
-        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0xa33c, 0x06_04_00))
             .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
-        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0), 2).with_flags(PciFlags::empty()),
-        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0).unwrap(), 2).with_flags(PciFlags::empty()),
+        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x144d, 0xa80a, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
     ]
@@ -49,7 +49,7 @@ pub fn pci_devices() -> Vec<PciDevice> {
 pub fn chain_devices() -> Vec<PciDevice> {
     let mut devices = pci_devices();
     devices.push(
-        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0x0b60, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
     );

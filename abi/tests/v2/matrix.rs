@@ -48,9 +48,9 @@ impl Writer {
 
     /// The devices this writer's kernel preserved.
     fn devices(self) -> Vec<PciDevice> {
-        let gpu = PciDevice::new(PciAddress::new(0, 0x3b, 0, 0), 1);
-        let nic = PciDevice::new(PciAddress::new(0, 0x5e, 0, 1), 2);
-        let port = PciDevice::new(PciAddress::new(0, 0, 0x1c, 0), 1);
+        let gpu = PciDevice::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1);
+        let nic = PciDevice::new(PciAddress::new(0, 0x5e, 0, 1).unwrap(), 2);
+        let port = PciDevice::new(PciAddress::new(0, 0, 0x1c, 0).unwrap(), 1);
         let id = identity(0x10de, 0x2330, 0x03_02_00);
         match self {
             Writer::V1 => vec![gpu, nic],

@@ -57,7 +57,7 @@ fn identity_is_checked_when_made() {
 #[test]
 fn identity_match_compares_vendor_device_and_class() {
     let recorded = identity(0x8086, 0x1572, 0x01_01_8a);
-    let device = PciDevice::new(PciAddress::new(0, 1, 0, 0), 1).with_identity(recorded);
+    let device = PciDevice::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1).with_identity(recorded);
     assert_eq!(device.check_identity(recorded), IdentityMatch::Match);
     // The programming interface may change (IDE legacy/native): still the same device.
     assert_eq!(
@@ -76,13 +76,13 @@ fn identity_match_compares_vendor_device_and_class() {
             "{other}"
         );
     }
-    let unknown = PciDevice::new(PciAddress::new(0, 1, 0, 0), 1);
+    let unknown = PciDevice::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1);
     assert_eq!(unknown.check_identity(recorded), IdentityMatch::Unknown);
 
     // The same through a decoded table, which also says when a device was not preserved.
     let bytes = pci_golden();
     let table = PciTable::decode(&bytes).unwrap();
-    let gpu = PciAddress::new(0, 0x3b, 0, 0);
+    let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
     assert_eq!(
         table.check_identity(gpu, identity(0x10de, 0x2330, 0x03_02_00)),
         Some(IdentityMatch::Match)
@@ -94,17 +94,17 @@ fn identity_match_compares_vendor_device_and_class() {
         })
     );
     assert_eq!(
-        table.check_identity(PciAddress::new(0, 0x3c, 0, 0), identity(1, 2, 3)),
+        table.check_identity(PciAddress::new(0, 0x3c, 0, 0).unwrap(), identity(1, 2, 3)),
         Some(IdentityMatch::Unknown)
     );
     assert_eq!(
-        table.check_identity(PciAddress::new(0, 0x3d, 0, 0), identity(1, 2, 3)),
+        table.check_identity(PciAddress::new(0, 0x3d, 0, 0).unwrap(), identity(1, 2, 3)),
         None
     );
     for device in pci_devices() {
         assert_eq!(table.device(device.address), Some(device));
     }
-    assert_eq!(table.device(PciAddress::new(0, 0x3d, 0, 0)), None);
+    assert_eq!(table.device(PciAddress::new(0, 0x3d, 0, 0).unwrap()), None);
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn hierarchy_is_set_exactly_when_an_entry_uses_descendant() {
 
 #[test]
 fn the_encoder_derives_hierarchy_and_checks_flags() {
-    let address = PciAddress::new(0, 1, 0, 0);
+    let address = PciAddress::new(0, 1, 0, 0).unwrap();
     let encode = |device: PciDevice| {
         let mut out = vec![0u8; 64 + 24];
         liveupdate_abi::Record::<PciEntry>::encode(

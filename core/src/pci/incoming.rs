@@ -29,7 +29,7 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// use liveupdate_abi::{PciDevice, PciIdentity, PciTable, Table};
 /// use liveupdate_core::pci::{PciError, PciIncoming};
 ///
-/// let gpu = PciAddress::new(0, 0x3b, 0, 0);
+/// let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
 /// let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
 /// let mut buf = [0u8; 160];
 /// let devices = [PciDevice::new(gpu, 1).with_identity(nvidia)];
@@ -41,7 +41,7 @@ const FINISHED: usize = 1 << (usize::BITS - 1);
 /// pci.load(Table::try_from(PciTable::decode(&buf[..len])?)?).unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Ok(true));
 /// assert_eq!(pci.check_identity(gpu, nvidia), Ok(IdentityMatch::Match));
-/// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1)), Ok(false));
+/// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1).unwrap()), Ok(false));
 /// pci.finish().unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::Finished));
 /// # Ok::<(), liveupdate_abi::Error>(())

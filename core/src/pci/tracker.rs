@@ -32,10 +32,10 @@ use crate::sync::Mutex;
 /// use liveupdate_core::pci::{PciError, PciTracker};
 ///
 /// static PCI: PciTracker<1> = PciTracker::new();
-/// let gpu = PciAddress::new(0, 0x3b, 0, 0);
+/// let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
 /// assert_eq!(PCI.preserve(gpu), Ok(1));
 /// assert_eq!(PCI.preserve(gpu), Ok(2));
-/// let vf = PciAddress::new(0, 0x3b, 0, 1);
+/// let vf = PciAddress::new(0, 0x3b, 0, 1).unwrap();
 /// let err = PCI.preserve(vf).unwrap_err();
 /// assert_eq!(err, PciError::Full { capacity: 1, address: vf });
 /// assert_eq!(

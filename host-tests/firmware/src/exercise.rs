@@ -37,6 +37,11 @@ fn check(ok: bool, code: u8) -> Result<(), u8> {
     if ok { Ok(()) } else { Err(code) }
 }
 
+/// The address `domain:bus:device.function`; check 90 fails when `PciAddress::new` refuses it.
+fn addr(domain: u32, bus: u8, device: u8, function: u8) -> Result<PciAddress, u8> {
+    PciAddress::new(black_box(domain), bus, device, function).map_err(|_| 90)
+}
+
 /// The golden vectors decode, and the root's directory vouches for the other two.
 fn golden() -> Result<(), u8> {
     let root = p::luo_decode_root(black_box(GOLDEN_ROOT)).map_err(|_| 10)?;
@@ -56,9 +61,9 @@ fn golden() -> Result<(), u8> {
 /// decodes again after an in-place edit and `seal`.
 fn records() -> Result<(), u8> {
     let devices = black_box([
-        PciEntry::new(PciAddress::new(0, 0x00, 0x1f, 3), 1),
-        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 2),
-        PciEntry::new(PciAddress::new(0x1_0000, 0x01, 0, 0), 1),
+        PciEntry::new(addr(0, 0x00, 0x1f, 3)?, 1),
+        PciEntry::new(addr(0, 0x3b, 0, 0)?, 2),
+        PciEntry::new(addr(0x1_0000, 0x01, 0, 0)?, 1),
     ]);
     let mut pci = [0u8; HEADER_LEN + 8 * 8];
     let len = p::luo_encode_pci(&mut pci, 5, &devices).map_err(|_| 20)?;
@@ -67,10 +72,7 @@ fn records() -> Result<(), u8> {
     for d in &devices {
         check(p::luo_pci_find(&table, d.address()) == Some(d), 23)?;
     }
-    check(
-        p::luo_pci_find(&table, PciAddress::new(0, 0x3b, 0, 1)).is_none(),
-        24,
-    )?;
+    check(p::luo_pci_find(&table, addr(0, 0x3b, 0, 1)?).is_none(), 24)?;
 
     // One flipped bit anywhere is caught by the CRC.
     let at = black_box(HEADER_LEN + 7);
@@ -165,11 +167,11 @@ fn handover() -> Result<(), u8> {
         p::luo_flb_preserve_file(&OUTGOING, name).map_err(|_| 41)?;
     }
     let devices = black_box([
-        PciAddress::new(0, 0x3b, 0, 0),
-        PciAddress::new(0x1_0000, 0x01, 0, 0),
-        PciAddress::new(0, 0x00, 0x1f, 3),
-        PciAddress::new(0, 0x3b, 0, 0),
-        PciAddress::new(2, 0x80, 3, 1),
+        addr(0, 0x3b, 0, 0)?,
+        addr(0x1_0000, 0x01, 0, 0)?,
+        addr(0, 0x00, 0x1f, 3)?,
+        addr(0, 0x3b, 0, 0)?,
+        addr(2, 0x80, 3, 1)?,
     ]);
     for d in devices {
         p::luo_pci_preserve(&TRACKER, d).map_err(|_| 42)?;

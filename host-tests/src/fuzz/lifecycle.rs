@@ -52,13 +52,21 @@ const PCI_CAP: usize = 4;
 /// place): smaller than the tracker, so both ways are taken.
 const PCI_INDEX: usize = 3;
 const DEVICES: [PciAddress; 6] = [
-    PciAddress::new(0, 0x00, 0x1f, 3),
-    PciAddress::new(0, 0x3b, 0, 0),
-    PciAddress::new(0, 0x3b, 0, 1),
-    PciAddress::new(0x1_0000, 0x01, 0, 0),
-    PciAddress::new(u32::MAX, 0xff, 0x1f, 7),
-    PciAddress::new(0, 0, 0, 0),
+    pci(0, 0x00, 0x1f, 3),
+    pci(0, 0x3b, 0, 0),
+    pci(0, 0x3b, 0, 1),
+    pci(0x1_0000, 0x01, 0, 0),
+    pci(u32::MAX, 0xff, 0x1f, 7),
+    pci(0, 0, 0, 0),
 ];
+
+/// [`PciAddress::new`] for constants: an address it refuses does not compile.
+const fn pci(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
+    match PciAddress::new(domain, bus, device, function) {
+        Ok(address) => address,
+        Err(_) => panic!("not a PCI address"),
+    }
+}
 /// Where the outgoing kernel writes its records: a 4 KiB image at 1 MiB.
 const BASE: u64 = 0x10_0000;
 const IMAGE_LEN: usize = 0x1000;

@@ -531,7 +531,7 @@ impl Lookups for PciEntry {
             let a = e.address();
             assert!(e.refcount() >= 1);
             assert_eq!(
-                PciAddress::new(a.domain, a.bus(), a.device(), a.function()),
+                PciAddress::new(a.domain, a.bus(), a.device(), a.function()).unwrap(),
                 a
             );
             assert!(

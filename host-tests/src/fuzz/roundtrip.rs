@@ -16,8 +16,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciDevice, PciEntry, PciFlags,
-    PciIdentity, Record, RecordKind, Unfit,
+    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciAddressError, PciDevice,
+    PciEntry, PciFlags, PciIdentity, Record, RecordKind, Unfit,
 };
 
 use super::records::{Lookups, check_flb_probe, check_pci_probe, check_record};
@@ -296,7 +296,26 @@ pub fn roundtrip_pci(data: &[u8]) {
 
     let mut valid = BTreeMap::new();
     for spec in &contents.entries {
-        let address = PciAddress::new(spec.domain, spec.bus, spec.device, spec.function);
+        // An out-of-range device or function is refused, naming it; never masked.
+        let made = PciAddress::new(spec.domain, spec.bus, spec.device, spec.function);
+        let refused = if spec.device > 0x1f {
+            Some(PciAddressError::Device {
+                device: spec.device,
+            })
+        } else if spec.function > 0x7 {
+            Some(PciAddressError::Function {
+                function: spec.function,
+            })
+        } else {
+            None
+        };
+        assert_eq!(made.err(), refused);
+        let bdf = u16::from(spec.bus) << 8
+            | u16::from(spec.device & 0x1f) << 3
+            | u16::from(spec.function & 0x7);
+        let address = made.unwrap_or(PciAddress::from_parts(spec.domain, bdf));
+        assert_eq!(address, PciAddress::from_parts(spec.domain, bdf));
+        assert_eq!(PciAddress::from_key(address.key()), address);
         assert_eq!(
             (
                 address.domain,
