@@ -216,17 +216,7 @@ impl<'a> Record<'a, FlbEntry> {
             return None;
         }
         let entries = self.entries();
-        let (mut lo, mut hi) = (0usize, entries.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let e = entries.get(mid)?;
-            match e.name.cmp(&key) {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return Some(e),
-            }
-        }
-        None
+        entries.get(entries.binary_search_by(|e| e.name.cmp(&key))?)
     }
 }
 

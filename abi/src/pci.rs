@@ -606,24 +606,11 @@ impl<'a> Record<'a, PciEntry> {
         self.entries().get(self.position(address)?)
     }
 
-    /// The index of the entry for `address`, by binary search.
+    /// The index of the entry for `address`, by binary search
+    /// ([`Entries::binary_search_by`](crate::record::Entries::binary_search_by)).
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
-        let entries = self.entries();
-        if let Some(slice) = entries.as_slice() {
-            return slice.binary_search_by(|e| e.key().cmp(&key)).ok();
-        }
-        // Wider entries (minor 1, or a newer minor): the same search over strided entries.
-        let (mut lo, mut hi) = (0usize, entries.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match entries.get(mid)?.key().cmp(&key) {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(mid),
-            }
-        }
-        None
+        self.entries().binary_search_by(|e| e.key().cmp(&key))
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
@@ -653,10 +640,17 @@ impl<'a> Record<'a, PciEntry> {
     }
 }
 
+/// The PCI queries are implemented once, on a [`Record`] (one block); a [`Table`] finds the
+/// block that would hold the address and asks it, and core's `PciIncoming` asks the table.
 impl<'m> Table<'m, PciEntry> {
+    /// The block whose address range would hold `address`. O(blocks).
+    fn block_of(&self, address: PciAddress) -> Option<Record<'m, PciEntry>> {
+        self.block_for(|e| e.address() < address)
+    }
+
     /// The entry for `address`: O(blocks + log n).
     pub fn find(&self, address: PciAddress) -> Option<&'m PciEntry> {
-        self.block_for(|e| e.address() < address)?.find(address)
+        self.block_of(address)?.find(address)
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
@@ -666,7 +660,7 @@ impl<'m> Table<'m, PciEntry> {
 
     /// The device at `address` with every field its block holds.
     pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
-        self.block_for(|e| e.address() < address)?.device(address)
+        self.block_of(address)?.device(address)
     }
 
     /// Compares the identity recorded for the device at `address` with `probed`, the identity

@@ -4,6 +4,7 @@
 //! out views; [`Record::encode`] writes a fresh record into a caller's buffer. Both run the
 //! same per-entry checks ([`Entry::check`]), so whatever encodes also decodes.
 
+use core::cmp::Ordering;
 use core::iter::{FusedIterator, Peekable};
 use core::marker::PhantomData;
 use core::mem::size_of;
@@ -204,6 +205,24 @@ impl<'a, E: Entry> Entries<'a, E> {
         }
         let bytes = self.bytes.get(..self.len.checked_mul(self.stride)?)?;
         <[E]>::ref_from_bytes(bytes).ok()
+    }
+
+    /// Binary search over entries sorted by `cmp`: the index of an entry for which `cmp`
+    /// returns [`Ordering::Equal`], or `None` when there is none (or the entries are not sorted
+    /// as `cmp` assumes; a decoded table always is). `cmp` says how an entry compares with the
+    /// key sought, as for [`slice::binary_search_by`]. O(log n) for packed and wider entries
+    /// alike: the one search of every table lookup.
+    pub fn binary_search_by(&self, mut cmp: impl FnMut(&'a E) -> Ordering) -> Option<usize> {
+        let (mut lo, mut hi) = (0usize, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match cmp(self.get(mid)?) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 
     /// Iterates over the entries in order.
