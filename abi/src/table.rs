@@ -61,11 +61,9 @@ impl fmt::Display for TableError {
     }
 }
 
-impl core::error::Error for TableError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// Its `Display` prints the inner error after the block, so `source()` is `None`: an
+/// error-chain reporter prints every message once.
+impl core::error::Error for TableError {}
 
 /// A validated table: one record, or a chain of blocks read through memory.
 ///

@@ -117,16 +117,9 @@ impl fmt::Display for GraphError {
     }
 }
 
-impl core::error::Error for GraphError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            GraphError::Memory { error, .. } => Some(error),
-            GraphError::Record(e) => Some(e),
-            GraphError::Table(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Its `Display` prints every inner error, so `source()` is `None`: an error-chain reporter
+/// prints every message once.
+impl core::error::Error for GraphError {}
 
 /// A validated handover: the root and every table of a known kind it references, all checked.
 ///

@@ -15,13 +15,13 @@ use crate::kho::KhoMemory;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The image framing is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Image(#[from] ImageError),
     /// The image holds no root record under the KHO name.
     #[error("no handover: the image registers nothing under the KHO name {KHO_NAME:?}")]
     NoHandover,
     /// A record of the handover is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// The image checksum failed, and parsing it regardless shows which record is damaged.
     #[error("{record} (and {image})")]

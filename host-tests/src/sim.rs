@@ -39,7 +39,7 @@ pub const MAX_DEVICES: usize = 65536;
 pub enum SimError {
     /// Simulated memory refused an allocation or a name.
     #[error("KHO memory: {0}")]
-    Kho(#[from] KhoError),
+    Kho(KhoError),
     /// The FLB registry refused an operation.
     #[error("FLB {name}: {error}")]
     Flb {
@@ -50,9 +50,9 @@ pub enum SimError {
     },
     /// The PCI accessors refused an operation.
     #[error("PCI: {0}")]
-    Pci(#[from] PciError),
+    Pci(PciError),
     /// The handover graph is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// No root record is registered under the KHO name.
     #[error("no handover: nothing is registered under the KHO name {KHO_NAME:?}")]
@@ -60,6 +60,20 @@ pub enum SimError {
     /// The scenario asks for more than the simulation supports.
     #[error("{0}")]
     Limit(String),
+}
+
+// Written out rather than `#[from]`, which would also make the inner error the `source()` of
+// one that already prints it: an error-chain reporter would print it twice.
+impl From<KhoError> for SimError {
+    fn from(e: KhoError) -> Self {
+        SimError::Kho(e)
+    }
+}
+
+impl From<PciError> for SimError {
+    fn from(e: PciError) -> Self {
+        SimError::Pci(e)
+    }
 }
 
 fn flb_err(name: &str) -> impl FnOnce(FlbError) -> SimError + '_ {
