@@ -94,6 +94,45 @@ const _: () = {
     assert!(offset_of!(RecordHeader, reserved) == 60);
 };
 
+/// Byte offsets of the header fields, from the layout itself (`offset_of!`): what error
+/// messages name, so that a message and the layout cannot disagree.
+pub mod offsets {
+    use core::mem::offset_of;
+
+    use super::RecordHeader;
+
+    /// `magic`.
+    pub const MAGIC: usize = offset_of!(RecordHeader, magic);
+    /// `major`.
+    pub const MAJOR: usize = offset_of!(RecordHeader, major);
+    /// `minor`.
+    pub const MINOR: usize = offset_of!(RecordHeader, minor);
+    /// `header_len`.
+    pub const HEADER_LEN: usize = offset_of!(RecordHeader, header_len);
+    /// `entry_size`.
+    pub const ENTRY_SIZE: usize = offset_of!(RecordHeader, entry_size);
+    /// `entry_count`.
+    pub const ENTRY_COUNT: usize = offset_of!(RecordHeader, entry_count);
+    /// `entry_capacity`.
+    pub const ENTRY_CAPACITY: usize = offset_of!(RecordHeader, entry_capacity);
+    /// `record_len`.
+    pub const RECORD_LEN: usize = offset_of!(RecordHeader, record_len);
+    /// `generation`.
+    pub const GENERATION: usize = offset_of!(RecordHeader, generation);
+    /// `compat`.
+    pub const COMPAT: usize = offset_of!(RecordHeader, compat);
+    /// `ro_compat`.
+    pub const RO_COMPAT: usize = offset_of!(RecordHeader, ro_compat);
+    /// `incompat`.
+    pub const INCOMPAT: usize = offset_of!(RecordHeader, incompat);
+    /// `crc`.
+    pub const CRC: usize = offset_of!(RecordHeader, crc);
+    /// `next_block`.
+    pub const NEXT_BLOCK: usize = offset_of!(RecordHeader, next_block);
+    /// `block_index`.
+    pub const BLOCK_INDEX: usize = offset_of!(RecordHeader, block_index);
+}
+
 /// Byte offset of the first header byte that is reserved (zero) when no feature uses it.
 pub(crate) const RESERVED_OFFSET: usize = offset_of!(RecordHeader, next_block);
 /// Byte offset of the header bytes that stay reserved under `CHAINED`.
@@ -393,10 +432,10 @@ pub(crate) fn layout(
         max,
     })?;
     if header.entry_count() > header.entry_capacity() {
-        return Err(Error::Inconsistent {
+        return Err(Error::OverMaximum {
             kind,
             field: Field::EntryCount,
-            expected: u64::from(header.entry_capacity()),
+            max: u64::from(header.entry_capacity()),
             found: u64::from(header.entry_count()),
         });
     }

@@ -359,8 +359,20 @@ impl<'a, E: Entry> Record<'a, E> {
     ///
     /// # Errors
     ///
-    /// Any [`Error`] but [`Error::Generation`], [`Error::Directory`], [`Error::ReadOnly`],
-    /// [`Error::BufferTooSmall`], [`Error::CapacityExceeded`] and [`Error::Unfit`].
+    /// The first of these, in this order:
+    /// - [`Error::NoRecord`]: empty input or a zero magic; [`Error::TooShort`]: the input ends
+    ///   before the header or the record does; [`Error::BadMagic`]: another kind's magic;
+    /// - [`Error::UnsupportedMajor`]; [`Error::HeaderSize`] and [`Error::EntrySize`]: sizes
+    ///   the record's version does not define;
+    /// - [`Error::OverMaximum`] with [`Field::EntryCount`]: more entries in use than slots;
+    /// - [`Error::Inconsistent`] with [`Field::RecordLength`] (`record_len` against the
+    ///   sizes) or [`Field::InputLength`] (the input is longer than `record_len`);
+    /// - [`Error::Checksum`]; [`Error::UnsupportedFeatures`]: unknown incompatible bits;
+    /// - [`Error::Reserved`]: a non-zero reserved header byte or unused slot;
+    /// - [`Error::Entry`]: the first invalid entry, with its index and offset;
+    /// - [`Error::Inconsistent`] with [`Field::RoCompat`]: the read-only-compatible bits do not
+    ///   match what the entries use;
+    /// - [`Error::Chain`] with [`ChainFault::NeedsMemory`]: a block of a chained table.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
         Self::decode_as(bytes, AbiVersion::NEWEST)
     }
@@ -459,7 +471,7 @@ impl<'a, E: Entry> Record<'a, E> {
     /// # Errors
     ///
     /// [`Error::BufferTooSmall`] naming the size needed, [`Error::CapacityExceeded`],
-    /// [`Error::Inconsistent`] with [`Field::Capacity`] for a capacity whose record would not
+    /// [`Error::OverMaximum`] with [`Field::Capacity`] for a capacity whose record would not
     /// fit a `u32` length, [`Error::Entry`] for an invalid entry, and [`Error::Unfit`] for an
     /// entry `version` cannot express.
     pub fn encode<I>(out: &mut [u8], encoding: Encoding, entries: I) -> Result<usize, Error>
@@ -670,10 +682,10 @@ impl Block {
 /// whose record would not fit a `u32` length.
 pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
     let size = E::entry_size(version);
-    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(Error::Inconsistent {
+    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(Error::OverMaximum {
         kind: E::KIND,
         field: Field::Capacity,
-        expected: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
+        max: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
         found: u64::from(capacity),
     })
 }

@@ -251,10 +251,10 @@ fn entry_count_above_capacity() {
     raw.entry_count = Some(3);
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::Inconsistent {
+        Err(Error::OverMaximum {
             kind: PCI,
             field: Field::EntryCount,
-            expected: 2,
+            max: 2,
             found: 3
         })
     );
@@ -343,10 +343,10 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
                 ),
                 std::iter::empty::<E::Item>()
             ),
-            Err(Error::Inconsistent {
+            Err(Error::OverMaximum {
                 kind: E::KIND,
                 field: Field::Capacity,
-                expected: max,
+                max,
                 found: max + 1
             })
         );
@@ -1042,7 +1042,15 @@ fn checks_run_in_spec_order() {
         expected,
         found,
     };
-    expect(&b, inconsistent(Field::EntryCount, 1, 9));
+    expect(
+        &b,
+        Error::OverMaximum {
+            kind: PCI,
+            field: Field::EntryCount,
+            max: 1,
+            found: 9,
+        },
+    );
     put_u32(&mut b, 12, 1);
     expect(&b, inconsistent(Field::RecordLength, 72, 0));
     put_u32(&mut b, 20, 72);
