@@ -1,5 +1,5 @@
 //! Compiles the C interop sources in `c/` for the tests: one static library (the records of
-//! ABI v1 and v2 in C, and the upstream Linux structures with kernel-like writers), linked into
+//! ABI 1.0 and 1.1 in C, and the upstream Linux structures with kernel-like writers), linked into
 //! the crate, and the `linux_upstream` program (the `LX_MAIN` build of `c/linux_upstream.c`) whose path
 //! the tests find in `LINUX_UPSTREAM_BIN`. Warnings are errors.
 

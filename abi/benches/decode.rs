@@ -5,6 +5,7 @@
 
 mod common;
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::hint::black_box;
 
 use crc::{CRC_32_ISCSI, Crc, Table};
@@ -62,24 +63,39 @@ fn decode(c: &mut Criterion<ThreadCpu>) {
             )
             .unwrap()
         });
-        let mut flb = vec![0u8; FlbTable::len_for(AbiVersion::V1, n).unwrap()];
-        FlbTable::encode(&mut flb, AbiVersion::V1, 1, n, entries).unwrap();
+        let mut flb = vec![0u8; FlbTable::len_for(AbiVersion::V1_0, Capacity::new(n)).unwrap()];
+        FlbTable::encode(
+            &mut flb,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(n)),
+            entries,
+        )
+        .unwrap();
         assert_eq!(FlbTable::decode(&flb).unwrap().entries().len(), n as usize);
         group::<FlbEntry>(&mut c.benchmark_group(format!("flb_decode/{n}")), &flb);
     }
     let pci = common::pci_table(4096);
     let flb = {
-        let mut out = vec![0u8; FlbTable::len_for(AbiVersion::V1, 16).unwrap()];
+        let mut out = vec![0u8; FlbTable::len_for(AbiVersion::V1_0, Capacity::new(16)).unwrap()];
         let e = FlbEntry::new("pci", 0x1000, 1, FlbFlags::empty()).unwrap();
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 16, [e]).unwrap();
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(16)),
+            [e],
+        )
+        .unwrap();
         out
     };
     let dir = [
         DirEntry::for_record(PhysAddr::new(0x10_0000), &FlbTable::decode(&flb).unwrap()),
         DirEntry::for_record(PhysAddr::new(0x20_0000), &PciTable::decode(&pci).unwrap()),
     ];
-    let mut root = vec![0u8; Root::len_for(AbiVersion::V1, 4).unwrap()];
-    Root::encode(&mut root, AbiVersion::V1, 1, 4, dir).unwrap();
+    let mut root = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
+    Root::encode(
+        &mut root,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
+        dir,
+    )
+    .unwrap();
     group::<DirEntry>(&mut c.benchmark_group("root_decode/2"), &root);
 }
 

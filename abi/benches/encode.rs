@@ -4,6 +4,7 @@
 
 mod common;
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -23,9 +24,11 @@ fn encode(c: &mut Criterion<ThreadCpu>) {
             b.iter(|| {
                 PciTable::encode(
                     black_box(&mut out),
-                    AbiVersion::V1,
-                    1,
-                    n as u32,
+                    Encoding::new(
+                        AbiVersion::V1_0,
+                        Generation::new(1),
+                        Capacity::new(n as u32),
+                    ),
                     black_box(&devices).iter().copied(),
                 )
             });

@@ -16,7 +16,7 @@
  * structs.
  *
  * Versions: names carry the major version (liveupdate_v1_*, LIVEUPDATE_V1_*), and what a
- * minor added its minor too (liveupdate_v1_1_*, LIVEUPDATE_V1_1_*: ABI v2), so a later
+ * minor added its minor too (liveupdate_v1_1_*, LIVEUPDATE_V1_1_*: wire version 1.1), so a later
  * version's declarations can sit beside these. Magics and the CRC do not depend on the
  * version. A v1 reader accepts any minor of major 1: a newer minor may grow header_len
  * and entry_size (read the recorded sizes, skip what you do not know).
@@ -115,7 +115,7 @@ struct liveupdate_v1_pci_entry {
 
 #define LIVEUPDATE_V1_PCI_ENTRY_SIZE 8u
 
-/* ---- Minor 1 of major 1 (ABI v2, wire version 1.1; abi/SPEC.md section 11.1) --------- */
+/* ---- Minor 1 of major 1 (wire version 1.1; abi/SPEC.md section 11.1) --------- */
 
 /*
  * Minor 1 only adds: the same header (its bytes 48..63 get a meaning under CHAINED), the

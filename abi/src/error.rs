@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::header::{Generation, offsets};
 use crate::kind::{Magic, RecordKind};
 use crate::mem::{MemError, PhysAddr};
 use crate::version::AbiVersion;
@@ -79,14 +80,29 @@ pub enum Error {
         /// Largest valid value.
         max: u16,
     },
-    /// Two recorded quantities disagree (arithmetic overflow counts as disagreement).
+    /// A stored quantity is not the value the rest of the record implies (arithmetic overflow
+    /// counts as disagreement): [`Field::RecordLength`], [`Field::InputLength`],
+    /// [`Field::RoCompat`].
     Inconsistent {
-        /// The kind being decoded or built.
+        /// The kind being decoded.
         kind: RecordKind,
         /// Which quantity.
         field: Field,
-        /// The value implied by the rest of the record (a maximum for counts).
+        /// The value the rest of the record implies.
         expected: u64,
+        /// The value found.
+        found: u64,
+    },
+    /// A count is above its maximum: [`Field::EntryCount`] (decoding: above
+    /// `entry_capacity`) or [`Field::Capacity`] (encoding: a capacity whose record would not
+    /// fit the `u32` length field).
+    OverMaximum {
+        /// The kind being decoded or built.
+        kind: RecordKind,
+        /// Which count.
+        field: Field,
+        /// The largest valid value.
+        max: u64,
         /// The value found.
         found: u64,
     },
@@ -104,9 +120,9 @@ pub enum Error {
         /// The kind being decoded.
         kind: RecordKind,
         /// Generation of the root record.
-        expected: u64,
+        expected: Generation,
         /// Generation found in this record.
-        found: u64,
+        found: Generation,
     },
     /// A reserved or padding byte, or an unused entry slot, is not zero.
     Reserved {
@@ -291,18 +307,26 @@ impl fmt::Display for ChainFault {
                 "it does not start at or after {after}, the end of the previous block"
             ),
             ChainFault::Index { found } => {
-                write!(f, "block_index {found} at offset 56 is not its position")
+                write!(
+                    f,
+                    "block_index {found} at offset {} is not its position",
+                    offsets::BLOCK_INDEX
+                )
             }
             ChainFault::NotChained => f.write_str("reached through a link, but CHAINED is not set"),
             ChainFault::Single => {
-                f.write_str("CHAINED is set but next_block at offset 48 is 0 in the first block")
+                write!(
+                    f,
+                    "CHAINED is set but next_block at offset {} is 0 in the first block",
+                    offsets::NEXT_BLOCK
+                )
             }
             ChainFault::EmptyBlock => f.write_str("a block of a chain has no entry in use"),
         }
     }
 }
 
-/// A quantity named by [`Error::Inconsistent`].
+/// A quantity named by [`Error::Inconsistent`] or [`Error::OverMaximum`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Field {
@@ -457,6 +481,7 @@ impl Error {
             | Error::HeaderSize { kind, .. }
             | Error::EntrySize { kind, .. }
             | Error::Inconsistent { kind, .. }
+            | Error::OverMaximum { kind, .. }
             | Error::Checksum { kind, .. }
             | Error::Generation { kind, .. }
             | Error::Reserved { kind, .. }
@@ -486,7 +511,8 @@ impl fmt::Display for Error {
             } => write!(f, "{kind}: too short: need {needed} bytes, found {found}"),
             Error::BadMagic { kind, found } => write!(
                 f,
-                "{kind}: bad magic at offset 0: expected {}, found {}",
+                "{kind}: bad magic at offset {}: expected {}, found {}",
+                offsets::MAGIC,
                 Magic(kind.magic()),
                 Magic(found)
             ),
@@ -497,11 +523,13 @@ impl fmt::Display for Error {
                 max,
             } => write!(
                 f,
-                "{kind}: unsupported major version {found} at offset 4 (this reader supports {min}..={max})"
+                "{kind}: unsupported major version {found} at offset {} (this reader supports {min}..={max})",
+                offsets::MAJOR
             ),
             Error::UnsupportedFeatures { kind, unknown } => write!(
                 f,
-                "{kind}: unknown incompatible features {unknown:#010x} at offset 40"
+                "{kind}: unknown incompatible features {unknown:#010x} at offset {}",
+                offsets::INCOMPAT
             ),
             Error::HeaderSize {
                 kind,
@@ -510,7 +538,8 @@ impl fmt::Display for Error {
                 max,
             } => write!(
                 f,
-                "{kind}: header_len {found} at offset 8 is invalid (expected a multiple of 8 in {min}..={max})"
+                "{kind}: header_len {found} at offset {} is invalid (expected a multiple of 8 in {min}..={max})",
+                offsets::HEADER_LEN
             ),
             Error::EntrySize {
                 kind,
@@ -519,7 +548,8 @@ impl fmt::Display for Error {
                 max,
             } => write!(
                 f,
-                "{kind}: entry_size {found} at offset 10 is invalid (expected a multiple of 8 in {min}..={max})"
+                "{kind}: entry_size {found} at offset {} is invalid (expected a multiple of 8 in {min}..={max})",
+                offsets::ENTRY_SIZE
             ),
             Error::Inconsistent {
                 kind,
@@ -529,19 +559,25 @@ impl fmt::Display for Error {
             } => match field {
                 Field::RoCompat => write!(
                     f,
-                    "{kind}: ro_compat at offset 36 has known bits {found:#x}, but the entries use {expected:#x}"
+                    "{kind}: ro_compat at offset {} has known bits {found:#x}, but the entries use {expected:#x}",
+                    offsets::RO_COMPAT
                 ),
-                Field::EntryCount | Field::Capacity => write!(
-                    f,
-                    "{kind}: {} is {found}, more than the maximum {expected}",
-                    field.name()
-                ),
-                Field::RecordLength | Field::InputLength => write!(
+                _ => write!(
                     f,
                     "{kind}: {} is {found}, expected {expected}",
                     field.name()
                 ),
             },
+            Error::OverMaximum {
+                kind,
+                field,
+                max,
+                found,
+            } => write!(
+                f,
+                "{kind}: {} is {found}, more than the maximum {max}",
+                field.name()
+            ),
             Error::Checksum {
                 kind,
                 stored,
@@ -556,7 +592,8 @@ impl fmt::Display for Error {
                 found,
             } => write!(
                 f,
-                "{kind}: generation {found} at offset 24 does not match the root's {expected} (left over from another update)"
+                "{kind}: generation {found} at offset {} does not match the root's {expected} (left over from another update)",
+                offsets::GENERATION
             ),
             Error::Reserved { kind, offset } => {
                 write!(f, "{kind}: non-zero reserved byte at offset {offset}")

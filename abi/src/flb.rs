@@ -7,8 +7,10 @@ use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::{EntryFault, Unfit};
+use crate::header::{Features, IncompatFeatures};
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::table::Table;
 use crate::version::AbiVersion;
 
 /// A decoded FLB table.
@@ -80,6 +82,11 @@ pub(crate) fn check_name(name: &[u8; NAME_LEN]) -> Result<usize, EntryFault> {
 }
 
 impl FlbEntry {
+    /// Size of an FLB entry, the same at every minor (72).
+    // 72: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE: u16 = size_of::<FlbEntry>() as u16;
+
     /// An entry for the FLB `name` (printable ASCII, 1 to 47 bytes).
     ///
     /// # Errors
@@ -160,6 +167,21 @@ impl Entry for FlbEntry {
     type Item = FlbEntry;
     const KIND: RecordKind = RecordKind::FlbTable;
 
+    fn entry_size(_version: AbiVersion) -> u16 {
+        FlbEntry::SIZE
+    }
+
+    /// Minor 1 defines `CHAINED`.
+    fn known_features(version: AbiVersion) -> Features {
+        match version {
+            AbiVersion::V1_0 => Features::NONE,
+            AbiVersion::V1_1 => Features {
+                incompat: IncompatFeatures::CHAINED,
+                ..Features::NONE
+            },
+        }
+    }
+
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {
         check_name(&self.name)?;
         if self.file_count() == 0 {
@@ -194,16 +216,15 @@ impl<'a> Record<'a, FlbEntry> {
             return None;
         }
         let entries = self.entries();
-        let (mut lo, mut hi) = (0usize, entries.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let e = entries.get(mid)?;
-            match e.name.cmp(&key) {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return Some(e),
-            }
-        }
-        None
+        entries.get(entries.binary_search_by(|e| e.name.cmp(&key))?)
+    }
+}
+
+impl<'m> Table<'m, FlbEntry> {
+    /// The entry named `name`: O(blocks + log n).
+    pub fn find(&self, name: &str) -> Option<&'m FlbEntry> {
+        // Zero-padded fields in `memcmp` order sort as the names do.
+        self.block_for(|e| e.name().as_bytes() < name.as_bytes())?
+            .find(name)
     }
 }

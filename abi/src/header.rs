@@ -94,6 +94,45 @@ const _: () = {
     assert!(offset_of!(RecordHeader, reserved) == 60);
 };
 
+/// Byte offsets of the header fields, from the layout itself (`offset_of!`): what error
+/// messages name, so that a message and the layout cannot disagree.
+pub mod offsets {
+    use core::mem::offset_of;
+
+    use super::RecordHeader;
+
+    /// `magic`.
+    pub const MAGIC: usize = offset_of!(RecordHeader, magic);
+    /// `major`.
+    pub const MAJOR: usize = offset_of!(RecordHeader, major);
+    /// `minor`.
+    pub const MINOR: usize = offset_of!(RecordHeader, minor);
+    /// `header_len`.
+    pub const HEADER_LEN: usize = offset_of!(RecordHeader, header_len);
+    /// `entry_size`.
+    pub const ENTRY_SIZE: usize = offset_of!(RecordHeader, entry_size);
+    /// `entry_count`.
+    pub const ENTRY_COUNT: usize = offset_of!(RecordHeader, entry_count);
+    /// `entry_capacity`.
+    pub const ENTRY_CAPACITY: usize = offset_of!(RecordHeader, entry_capacity);
+    /// `record_len`.
+    pub const RECORD_LEN: usize = offset_of!(RecordHeader, record_len);
+    /// `generation`.
+    pub const GENERATION: usize = offset_of!(RecordHeader, generation);
+    /// `compat`.
+    pub const COMPAT: usize = offset_of!(RecordHeader, compat);
+    /// `ro_compat`.
+    pub const RO_COMPAT: usize = offset_of!(RecordHeader, ro_compat);
+    /// `incompat`.
+    pub const INCOMPAT: usize = offset_of!(RecordHeader, incompat);
+    /// `crc`.
+    pub const CRC: usize = offset_of!(RecordHeader, crc);
+    /// `next_block`.
+    pub const NEXT_BLOCK: usize = offset_of!(RecordHeader, next_block);
+    /// `block_index`.
+    pub const BLOCK_INDEX: usize = offset_of!(RecordHeader, block_index);
+}
+
 /// Byte offset of the first header byte that is reserved (zero) when no feature uses it.
 pub(crate) const RESERVED_OFFSET: usize = offset_of!(RecordHeader, next_block);
 /// Byte offset of the header bytes that stay reserved under `CHAINED`.
@@ -152,26 +191,56 @@ impl Features {
         ro_compat: RoCompatFeatures::empty(),
         incompat: IncompatFeatures::empty(),
     };
+}
 
-    /// The bits `version` defines for records of `kind`: a reader of that version knows
-    /// them, and a record of that minor may set them.
-    pub const fn known(kind: RecordKind, version: AbiVersion) -> Features {
-        let (ro_compat, incompat) = match (version, kind) {
-            (AbiVersion::V1, _) | (AbiVersion::V2, RecordKind::Root) => {
-                (RoCompatFeatures::empty(), IncompatFeatures::empty())
-            }
-            (AbiVersion::V2, RecordKind::FlbTable) => {
-                (RoCompatFeatures::empty(), IncompatFeatures::CHAINED)
-            }
-            (AbiVersion::V2, RecordKind::PciTable) => {
-                (RoCompatFeatures::HIERARCHY, IncompatFeatures::CHAINED)
-            }
-        };
-        Features {
-            compat: CompatFeatures::empty(),
-            ro_compat,
-            incompat,
-        }
+/// The live update a record belongs to: the sequence number every record of one handover
+/// carries (header offset 24). A newtype, so that it cannot be passed where an address, a length
+/// or a capacity is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct Generation(u64);
+
+impl Generation {
+    /// The generation numbered `n`.
+    pub const fn new(n: u64) -> Generation {
+        Generation(n)
+    }
+
+    /// Its number, as stored.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for Generation {
+    /// The number, in decimal.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A number of entry slots in a record (header field `entry_capacity`). A newtype, so that it
+/// cannot be passed where a generation or a count is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct Capacity(u32);
+
+impl Capacity {
+    /// Room for `slots` entries.
+    pub const fn new(slots: u32) -> Capacity {
+        Capacity(slots)
+    }
+
+    /// The number of slots.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for Capacity {
+    /// The number of slots, in decimal.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -221,8 +290,8 @@ impl RecordHeader {
         self.record_len.get()
     }
     /// The live-update sequence number the record belongs to.
-    pub fn generation(&self) -> u64 {
-        self.generation.get()
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.get())
     }
     /// The stored CRC-32C.
     pub fn crc(&self) -> u32 {
@@ -239,7 +308,9 @@ impl RecordHeader {
     /// Whether the newest reader ([`AbiVersion::NEWEST`]) may rewrite the record.
     pub fn access(&self) -> Access {
         match RecordKind::from_magic(self.magic()) {
-            Some(kind) => self.access_for(kind, AbiVersion::NEWEST.reading(self.minor())),
+            Some(kind) => {
+                self.access_for(kind.known_features(AbiVersion::NEWEST.reading(self.minor())))
+            }
             None => access_of(self.ro_compat.get()),
         }
     }
@@ -252,9 +323,9 @@ impl RecordHeader {
                 index: self.block_index.get(),
             })
     }
-    /// Whether a reader that sees this record as `version` may rewrite it.
-    pub(crate) fn access_for(&self, kind: RecordKind, version: AbiVersion) -> Access {
-        let known = Features::known(kind, version).ro_compat.bits();
+    /// Whether a reader that knows the features `known` may rewrite this record.
+    pub(crate) fn access_for(&self, known: Features) -> Access {
+        let known = known.ro_compat.bits();
         access_of(self.ro_compat.get() & !known)
     }
 }
@@ -345,7 +416,7 @@ pub(crate) fn layout(
     let (header, _) = RecordHeader::ref_from_prefix(bytes).map_err(|_| too_short(HEADER_LEN))?;
     let version = reader.reading(header.minor());
     let newer = header.minor() > reader.minor();
-    let entry_size = crate::record::entry_size(kind, version);
+    let entry_size = kind.entry_size(version);
     size_ok(header.header_len(), HEADER_LEN_U16, newer).map_err(|(min, max)| {
         Error::HeaderSize {
             kind,
@@ -361,10 +432,10 @@ pub(crate) fn layout(
         max,
     })?;
     if header.entry_count() > header.entry_capacity() {
-        return Err(Error::Inconsistent {
+        return Err(Error::OverMaximum {
             kind,
             field: Field::EntryCount,
-            expected: u64::from(header.entry_capacity()),
+            max: u64::from(header.entry_capacity()),
             found: u64::from(header.entry_count()),
         });
     }
@@ -422,7 +493,7 @@ pub(crate) fn check(
             computed,
         });
     }
-    let known = Features::known(kind, layout.version).incompat.bits();
+    let known = kind.known_features(layout.version).incompat.bits();
     let unknown = header.incompat.get() & !known;
     if unknown != 0 {
         return Err(Error::UnsupportedFeatures { kind, unknown });
@@ -471,7 +542,7 @@ pub(crate) struct Written {
     pub count: u32,
     pub capacity: u32,
     pub record_len: u32,
-    pub generation: u64,
+    pub generation: Generation,
     pub ro_compat: RoCompatFeatures,
     /// `Some` for a block of a chain (sets `CHAINED`).
     pub link: Option<Link>,
@@ -494,7 +565,7 @@ pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
         entry_count: U32::new(w.count),
         entry_capacity: U32::new(w.capacity),
         record_len: U32::new(w.record_len),
-        generation: U64::new(w.generation),
+        generation: U64::new(w.generation.get()),
         compat: U32::ZERO,
         ro_compat: U32::new(w.ro_compat.bits()),
         incompat: U32::new(incompat.bits()),
@@ -518,7 +589,10 @@ pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
 /// The structural errors of decoding, and [`Error::ReadOnly`].
 pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
     let layout = layout(record, kind, AbiVersion::NEWEST)?;
-    if let Access::ReadOnly { unknown } = layout.header.access_for(kind, layout.version) {
+    if let Access::ReadOnly { unknown } = layout
+        .header
+        .access_for(kind.known_features(layout.version))
+    {
         return Err(Error::ReadOnly { kind, unknown });
     }
     let crc = record_crc(layout.record);

@@ -2,6 +2,13 @@
 
 use core::fmt;
 
+use crate::flb::FlbEntry;
+use crate::header::Features;
+use crate::pci::PciEntry;
+use crate::record::Entry;
+use crate::root::DirEntry;
+use crate::version::AbiVersion;
+
 /// The kind of a record, identified on the wire by the magic in its header.
 ///
 /// Magics are four ASCII bytes, stored as a little-endian `u32`, so a hex dump shows the
@@ -37,6 +44,26 @@ impl RecordKind {
             b"LUOF" => Some(RecordKind::FlbTable),
             b"LUOP" => Some(RecordKind::PciTable),
             _ => None,
+        }
+    }
+
+    /// Bytes from one entry slot to the next that `version` defines for this kind
+    /// ([`Entry::entry_size`] of its entry type): for code that knows a kind only by its magic.
+    pub fn entry_size(self, version: AbiVersion) -> u16 {
+        match self {
+            RecordKind::Root => DirEntry::entry_size(version),
+            RecordKind::FlbTable => FlbEntry::entry_size(version),
+            RecordKind::PciTable => PciEntry::entry_size(version),
+        }
+    }
+
+    /// The feature bits `version` defines for this kind ([`Entry::known_features`] of its entry
+    /// type): for code that knows a kind only by its magic.
+    pub fn known_features(self, version: AbiVersion) -> Features {
+        match self {
+            RecordKind::Root => DirEntry::known_features(version),
+            RecordKind::FlbTable => FlbEntry::known_features(version),
+            RecordKind::PciTable => PciEntry::known_features(version),
         }
     }
 

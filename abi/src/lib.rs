@@ -29,11 +29,14 @@ pub mod version;
 
 pub use error::{ChainFault, DirectoryField, EntryFault, Error, Field, Unfit};
 pub use flb::{FlbEntry, FlbFlags, FlbTable};
-pub use header::{Access, Features, Link, MAJOR, MINOR, RecordHeader, seal};
+pub use header::{Access, Capacity, Features, Generation, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;
 pub use mem::{MemError, MemFault, PhysAddr, PhysMem, PhysMemMut, SliceMemory};
-pub use pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable};
-pub use record::{Entries, Entry, Record};
+pub use pci::{
+    IdentityMatch, PciAddress, PciAddressError, PciDevice, PciEntry, PciFlags, PciIdentity,
+    PciTable,
+};
+pub use record::{Encoding, Entries, Entry, Record};
 pub use root::{DirEntry, Root};
 pub use table::{BlockPlace, Table, TableError, TableWritten};
 pub use version::AbiVersion;

@@ -1,7 +1,7 @@
 //! The PCI table: the devices preserved across the update, sorted for binary search.
 //!
 //! Every minor stores the 8-byte [`PciEntry`] (address and refcount) first in each slot;
-//! minor 1 ("ABI v2") appends 16 bytes: the device's identity and its [`PciFlags`]. A
+//! minor 1 ("ABI 1.1") appends 16 bytes: the device's identity and its [`PciFlags`]. A
 //! [`PciDevice`] is the whole entry as a value: what a writer gives and what
 //! [`Record::devices`] hands out, with `None` for what a minor 0 record does not hold.
 
@@ -15,9 +15,10 @@ use zerocopy::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::{EntryFault, Unfit};
-use crate::header::RoCompatFeatures;
+use crate::header::{Features, IncompatFeatures, RoCompatFeatures};
 use crate::kind::RecordKind;
 use crate::record::{Entry, Record, Sealed};
+use crate::table::Table;
 use crate::version::AbiVersion;
 
 /// A decoded PCI table.
@@ -26,7 +27,8 @@ pub type PciTable<'a> = Record<'a, PciEntry>;
 /// A PCI function's address: segment (domain) and bus/device/function.
 ///
 /// The domain is 32 bits wide: VMD and other host bridges use domains from `0x10000` up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Addresses are ordered by their [`PciAddress::key`], the order of a PCI table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PciAddress {
     /// PCI segment (domain).
     pub domain: u32,
@@ -34,17 +36,81 @@ pub struct PciAddress {
     pub bdf: u16,
 }
 
+/// Why [`PciAddress::new`] refused its arguments: a number out of its field's range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PciAddressError {
+    /// The device number is above 31 (it has 5 bits).
+    Device {
+        /// The device number given.
+        device: u8,
+    },
+    /// The function number is above 7 (it has 3 bits).
+    Function {
+        /// The function number given.
+        function: u8,
+    },
+}
+
+impl fmt::Display for PciAddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            PciAddressError::Device { device } => {
+                write!(f, "PCI device number {device} is out of range (0..=31)")
+            }
+            PciAddressError::Function { function } => {
+                write!(f, "PCI function number {function} is out of range (0..=7)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PciAddressError {}
+
 impl PciAddress {
-    /// The address of `domain:bus:device.function`; `device` is masked to 5 bits and
-    /// `function` to 3.
-    pub const fn new(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
-        PciAddress {
+    /// The address of `domain:bus:device.function`.
+    ///
+    /// # Errors
+    ///
+    /// [`PciAddressError::Device`] for a device number above 31 and
+    /// [`PciAddressError::Function`] for a function number above 7: they are refused, never
+    /// masked into another device's address.
+    pub const fn new(
+        domain: u32,
+        bus: u8,
+        device: u8,
+        function: u8,
+    ) -> Result<PciAddress, PciAddressError> {
+        if device > 0x1f {
+            return Err(PciAddressError::Device { device });
+        }
+        if function > 0x7 {
+            return Err(PciAddressError::Function { function });
+        }
+        Ok(PciAddress {
             domain,
-            bdf: ((bus as u16) << 8) | (((device & 0x1f) as u16) << 3) | (function & 0x7) as u16,
+            bdf: ((bus as u16) << 8) | ((device as u16) << 3) | function as u16,
+        })
+    }
+
+    /// The address of `domain` and `bdf` (`bus << 8 | device << 3 | function`, as Linux's
+    /// `pci_dev_id()`): every pair is an address.
+    pub const fn from_parts(domain: u32, bdf: u16) -> PciAddress {
+        PciAddress { domain, bdf }
+    }
+
+    /// The address whose [`PciAddress::key`] is the low 48 bits of `key`; the bits above them
+    /// are not part of any key and are ignored.
+    // Truncations on purpose: the key's fields, by their widths.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const fn from_key(key: u64) -> PciAddress {
+        PciAddress {
+            domain: (key >> 16) as u32,
+            bdf: key as u16,
         }
     }
 
-    /// The sort key of the table: `domain << 16 | bdf`.
+    /// The sort key of the table: `domain << 16 | bdf`. It orders addresses ([`Ord`]).
     pub const fn key(self) -> u64 {
         ((self.domain as u64) << 16) | self.bdf as u64
     }
@@ -62,6 +128,19 @@ impl PciAddress {
     /// Function number (0..8).
     pub const fn function(self) -> u8 {
         (self.bdf & 0x7) as u8
+    }
+}
+
+impl Ord for PciAddress {
+    /// By [`PciAddress::key`]: domain, then bus, device and function, as a PCI table is sorted.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for PciAddress {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -104,6 +183,17 @@ const _: () = {
 };
 
 impl PciEntry {
+    /// Size of a PCI entry slot at minor 0: the address and refcount (8).
+    // 8: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE_1_0: u16 = size_of::<PciEntry>() as u16;
+
+    /// Size of a PCI entry slot at minor 1: the minor 0 fields, then the identity and flags
+    /// (24).
+    // 24: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE_1_1: u16 = (size_of::<PciEntry>() + size_of::<PciExt>()) as u16;
+
     /// An entry for `address` preserved `refcount` times.
     pub const fn new(address: PciAddress, refcount: u16) -> PciEntry {
         PciEntry {
@@ -258,7 +348,7 @@ pub enum IdentityMatch {
 /// table entry, and what [`Record::devices`] gives back.
 ///
 /// `identity` is `None` when unknown; `flags` is `None` when the record has no flags field
-/// (minor 0). A writer targeting [`AbiVersion::V1`] refuses a device with an identity or with
+/// (minor 0). A writer targeting [`AbiVersion::V1_0`] refuses a device with an identity or with
 /// flags, rather than dropping them ([`Unfit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PciDevice {
@@ -347,6 +437,7 @@ const _: () = {
     assert!(offset_of!(PciExt, flags) == 8);
     assert!(offset_of!(PciExt, reserved) == 12);
     assert!((size_of::<PciEntry>() + size_of::<PciExt>()).is_multiple_of(8));
+    assert!(PciEntry::SIZE_1_1 == 24);
 };
 
 impl PciExt {
@@ -363,10 +454,7 @@ impl PciExt {
 
 impl Sealed for PciEntry {
     fn ext_len(version: AbiVersion) -> usize {
-        match version {
-            AbiVersion::V1 => 0,
-            AbiVersion::V2 => size_of::<PciExt>(),
-        }
+        usize::from(PciEntry::entry_size(version)).saturating_sub(size_of::<PciEntry>())
     }
 
     fn check_ext(ext: &[u8], newer: bool) -> Result<RoCompatFeatures, EntryFault> {
@@ -415,7 +503,7 @@ impl Sealed for PciEntry {
         version: AbiVersion,
     ) -> Result<PciEntry, Unfit> {
         let flags = item.flags.unwrap_or_default();
-        if version == AbiVersion::V1 {
+        if version == AbiVersion::V1_0 {
             if item.identity.is_some() {
                 return Err(Unfit::Identity { index });
             }
@@ -455,6 +543,25 @@ impl Sealed for PciEntry {
 impl Entry for PciEntry {
     const KIND: RecordKind = RecordKind::PciTable;
     type Item = PciDevice;
+
+    fn entry_size(version: AbiVersion) -> u16 {
+        match version {
+            AbiVersion::V1_0 => PciEntry::SIZE_1_0,
+            AbiVersion::V1_1 => PciEntry::SIZE_1_1,
+        }
+    }
+
+    /// Minor 1 defines `HIERARCHY` and `CHAINED`.
+    fn known_features(version: AbiVersion) -> Features {
+        match version {
+            AbiVersion::V1_0 => Features::NONE,
+            AbiVersion::V1_1 => Features {
+                compat: Features::NONE.compat,
+                ro_compat: RoCompatFeatures::HIERARCHY,
+                incompat: IncompatFeatures::CHAINED,
+            },
+        }
+    }
 
     fn check(&self, prev: Option<&Self>, _newer: bool) -> Result<(), EntryFault> {
         if self.refcount() == 0 {
@@ -499,24 +606,11 @@ impl<'a> Record<'a, PciEntry> {
         self.entries().get(self.position(address)?)
     }
 
-    /// The index of the entry for `address`, by binary search.
+    /// The index of the entry for `address`, by binary search
+    /// ([`Entries::binary_search_by`](crate::record::Entries::binary_search_by)).
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
-        let entries = self.entries();
-        if let Some(slice) = entries.as_slice() {
-            return slice.binary_search_by(|e| e.key().cmp(&key)).ok();
-        }
-        // Wider entries (minor 1, or a newer minor): the same search over strided entries.
-        let (mut lo, mut hi) = (0usize, entries.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match entries.get(mid)?.key().cmp(&key) {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(mid),
-            }
-        }
-        None
+        self.entries().binary_search_by(|e| e.key().cmp(&key))
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
@@ -533,6 +627,40 @@ impl<'a> Record<'a, PciEntry> {
     pub fn devices(&self) -> impl Iterator<Item = PciDevice> + 'a {
         let record = *self;
         (0..record.entries().len()).filter_map(move |i| record.item(i))
+    }
+
+    /// Compares the identity recorded for the device at `address` with `probed`, the identity
+    /// found there at probe time; `None` when that device was not preserved.
+    pub fn check_identity(
+        &self,
+        address: PciAddress,
+        probed: PciIdentity,
+    ) -> Option<IdentityMatch> {
+        self.device(address).map(|d| d.check_identity(probed))
+    }
+}
+
+/// The PCI queries are implemented once, on a [`Record`] (one block); a [`Table`] finds the
+/// block that would hold the address and asks it, and core's `PciIncoming` asks the table.
+impl<'m> Table<'m, PciEntry> {
+    /// The block whose address range would hold `address`. O(blocks).
+    fn block_of(&self, address: PciAddress) -> Option<Record<'m, PciEntry>> {
+        self.block_for(|e| e.address() < address)
+    }
+
+    /// The entry for `address`: O(blocks + log n).
+    pub fn find(&self, address: PciAddress) -> Option<&'m PciEntry> {
+        self.block_of(address)?.find(address)
+    }
+
+    /// Whether the device at `address` was preserved by the previous kernel.
+    pub fn is_preserved(&self, address: PciAddress) -> bool {
+        self.find(address).is_some()
+    }
+
+    /// The device at `address` with every field its block holds.
+    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
+        self.block_of(address)?.device(address)
     }
 
     /// Compares the identity recorded for the device at `address` with `probed`, the identity

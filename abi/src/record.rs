@@ -4,6 +4,7 @@
 //! out views; [`Record::encode`] writes a fresh record into a caller's buffer. Both run the
 //! same per-entry checks ([`Entry::check`]), so whatever encodes also decodes.
 
+use core::cmp::Ordering;
 use core::iter::{FusedIterator, Peekable};
 use core::marker::PhantomData;
 use core::mem::size_of;
@@ -13,7 +14,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::checksum::record_crc;
 use crate::error::{ChainFault, EntryFault, Error, Field};
 use crate::header::{
-    self, Access, CRC_OFFSET, Features, HEADER_LEN, Link, RecordHeader, RoCompatFeatures,
+    self, Access, CRC_OFFSET, Capacity, Features, Generation, HEADER_LEN, Link, RecordHeader,
+    RoCompatFeatures,
 };
 use crate::kind::RecordKind;
 use crate::version::AbiVersion;
@@ -69,6 +71,14 @@ pub trait Entry:
     /// PCI a [`PciDevice`](crate::pci::PciDevice).
     type Item: Copy + From<Self>;
 
+    /// Bytes from one slot to the next that `version` defines for this kind: the entry type's
+    /// own size, plus what that minor appends to each slot.
+    fn entry_size(version: AbiVersion) -> u16;
+
+    /// The feature bits `version` defines for this kind: a reader of that version knows them,
+    /// and a record of that minor may set them.
+    fn known_features(version: AbiVersion) -> Features;
+
     /// Checks the fields every minor stores, given the entry before it (`None` for the first).
     ///
     /// `newer` is true when the record has a newer minor than the reader: fields and flag
@@ -88,24 +98,45 @@ pub trait Entry:
     }
 }
 
-/// Entry size that `version` defines for `kind`.
-pub(crate) const fn entry_size(kind: RecordKind, version: AbiVersion) -> u16 {
-    use crate::flb::FlbEntry;
-    use crate::pci::PciEntry;
-    use crate::root::DirEntry;
-    // Every entry type is asserted, at compile time, to be far below u16::MAX.
-    #[allow(clippy::cast_possible_truncation)]
-    match (kind, version) {
-        (RecordKind::Root, _) => size_of::<DirEntry>() as u16,
-        (RecordKind::FlbTable, _) => size_of::<FlbEntry>() as u16,
-        (RecordKind::PciTable, AbiVersion::V1) => size_of::<PciEntry>() as u16,
-        (RecordKind::PciTable, AbiVersion::V2) => 24,
-    }
+/// How to encode a record: the version to write, the live update it belongs to, and its number
+/// of entry slots. Three distinct types, so that no two can be swapped.
+///
+/// ```
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation, PciEntry, PciTable};
+///
+/// let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(7), Capacity::new(4));
+/// let mut buf = [0u8; 256];
+/// let len = PciTable::encode(&mut buf, encoding, core::iter::empty::<PciEntry>()).unwrap();
+/// assert_eq!(Some(len), PciTable::len_for(AbiVersion::V1_1, Capacity::new(4)));
+/// ```
+///
+/// A generation and a capacity given the wrong way round do not compile:
+///
+/// ```compile_fail
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation};
+///
+/// let encoding = Encoding::new(AbiVersion::V1_1, Capacity::new(4), Generation::new(7));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Encoding {
+    /// The wire version to write: the one the next kernel reads.
+    pub version: AbiVersion,
+    /// The live update the record belongs to.
+    pub generation: Generation,
+    /// Entry slots of the record, in use or not.
+    pub capacity: Capacity,
 }
 
-const _: () = {
-    assert!(entry_size(RecordKind::PciTable, AbiVersion::V2) as usize == 8 + 16);
-};
+impl Encoding {
+    /// Writing `version`, for the update `generation`, with room for `capacity` entries.
+    pub const fn new(version: AbiVersion, generation: Generation, capacity: Capacity) -> Encoding {
+        Encoding {
+            version,
+            generation,
+            capacity,
+        }
+    }
+}
 
 /// The used entries of a decoded record: `len()` entries, `stride` bytes apart.
 ///
@@ -174,6 +205,24 @@ impl<'a, E: Entry> Entries<'a, E> {
         }
         let bytes = self.bytes.get(..self.len.checked_mul(self.stride)?)?;
         <[E]>::ref_from_bytes(bytes).ok()
+    }
+
+    /// Binary search over entries sorted by `cmp`: the index of an entry for which `cmp`
+    /// returns [`Ordering::Equal`], or `None` when there is none (or the entries are not sorted
+    /// as `cmp` assumes; a decoded table always is). `cmp` says how an entry compares with the
+    /// key sought, as for [`slice::binary_search_by`]. O(log n) for packed and wider entries
+    /// alike: the one search of every table lookup.
+    pub fn binary_search_by(&self, mut cmp: impl FnMut(&'a E) -> Ordering) -> Option<usize> {
+        let (mut lo, mut hi) = (0usize, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match cmp(self.get(mid)?) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 
     /// Iterates over the entries in order.
@@ -291,19 +340,14 @@ impl<E> core::fmt::Debug for Record<'_, E> {
 impl<'a, E: Entry> Record<'a, E> {
     /// Size in bytes of a record `version` writes with room for `capacity` entries, or `None`
     /// when it would not fit the `u32` length field.
-    pub const fn len_for(version: AbiVersion, capacity: u32) -> Option<usize> {
-        let size = entry_size(E::KIND, version) as u64;
-        let Some(len) = (capacity as u64).checked_mul(size) else {
-            return None;
-        };
-        match len.checked_add(HEADER_LEN as u64) {
-            Some(len) if len <= u32::MAX as u64 => {
-                // len <= u32::MAX: fits the usize of every target with 32 bits or more.
-                #[allow(clippy::cast_possible_truncation)]
-                Some(len as usize)
-            }
-            _ => None,
-        }
+    pub fn len_for(version: AbiVersion, capacity: Capacity) -> Option<usize> {
+        let size = u64::from(E::entry_size(version));
+        let len = u64::from(capacity.get()).checked_mul(size)?;
+        let len = len.checked_add(HEADER_LEN as u64)?;
+        // A record's length is a u32 field; a u32 fits the usize of every supported target.
+        u32::try_from(len)
+            .ok()
+            .and_then(|l| usize::try_from(l).ok())
     }
 
     /// Validates `bytes`, which must be exactly one record holding a whole table, as the
@@ -315,8 +359,20 @@ impl<'a, E: Entry> Record<'a, E> {
     ///
     /// # Errors
     ///
-    /// Any [`Error`] but [`Error::Generation`], [`Error::Directory`], [`Error::ReadOnly`],
-    /// [`Error::BufferTooSmall`], [`Error::CapacityExceeded`] and [`Error::Unfit`].
+    /// The first of these, in this order:
+    /// - [`Error::NoRecord`]: empty input or a zero magic; [`Error::TooShort`]: the input ends
+    ///   before the header or the record does; [`Error::BadMagic`]: another kind's magic;
+    /// - [`Error::UnsupportedMajor`]; [`Error::HeaderSize`] and [`Error::EntrySize`]: sizes
+    ///   the record's version does not define;
+    /// - [`Error::OverMaximum`] with [`Field::EntryCount`]: more entries in use than slots;
+    /// - [`Error::Inconsistent`] with [`Field::RecordLength`] (`record_len` against the
+    ///   sizes) or [`Field::InputLength`] (the input is longer than `record_len`);
+    /// - [`Error::Checksum`]; [`Error::UnsupportedFeatures`]: unknown incompatible bits;
+    /// - [`Error::Reserved`]: a non-zero reserved header byte or unused slot;
+    /// - [`Error::Entry`]: the first invalid entry, with its index and offset;
+    /// - [`Error::Inconsistent`] with [`Field::RoCompat`]: the read-only-compatible bits do not
+    ///   match what the entries use;
+    /// - [`Error::Chain`] with [`ChainFault::NeedsMemory`]: a block of a chained table.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
         Self::decode_as(bytes, AbiVersion::NEWEST)
     }
@@ -363,7 +419,7 @@ impl<'a, E: Entry> Record<'a, E> {
             check_each(&entries, &layout, kind)?
         };
         // The read-only-compatible bits this reader knows say exactly what the entries use.
-        let known = Features::known(kind, layout.version).ro_compat;
+        let known = E::known_features(layout.version).ro_compat;
         let stored = layout.header.features().ro_compat & known;
         if stored != implied {
             return Err(Error::Inconsistent {
@@ -415,25 +471,19 @@ impl<'a, E: Entry> Record<'a, E> {
     /// # Errors
     ///
     /// [`Error::BufferTooSmall`] naming the size needed, [`Error::CapacityExceeded`],
-    /// [`Error::Inconsistent`] with [`Field::Capacity`] for a capacity whose record would not
+    /// [`Error::OverMaximum`] with [`Field::Capacity`] for a capacity whose record would not
     /// fit a `u32` length, [`Error::Entry`] for an invalid entry, and [`Error::Unfit`] for an
     /// entry `version` cannot express.
-    pub fn encode<I>(
-        out: &mut [u8],
-        version: AbiVersion,
-        generation: u64,
-        capacity: u32,
-        entries: I,
-    ) -> Result<usize, Error>
+    pub fn encode<I>(out: &mut [u8], encoding: Encoding, entries: I) -> Result<usize, Error>
     where
         I: IntoIterator,
         I::Item: Into<E::Item>,
     {
         let mut items = entries.into_iter().map(Into::into).peekable();
         let block = Block {
-            version,
-            generation,
-            capacity,
+            version: encoding.version,
+            generation: encoding.generation,
+            capacity: encoding.capacity.get(),
             link: None,
         };
         let written = block.write::<E, _>(out, &mut items, None)?;
@@ -446,13 +496,13 @@ impl<'a, E: Entry> Record<'a, E> {
     }
 
     /// The live-update sequence number this record belongs to.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.header.generation()
     }
 
     /// Whether the reader that decoded the record may rewrite it.
     pub fn access(&self) -> Access {
-        self.header.access_for(E::KIND, self.version)
+        self.header.access_for(E::known_features(self.version))
     }
 
     /// The version whose rules the record was read by: the one of its minor, or the reader's
@@ -515,7 +565,7 @@ fn check_each<E: Entry>(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Block {
     pub version: AbiVersion,
-    pub generation: u64,
+    pub generation: Generation,
     pub capacity: u32,
     /// For a block of a chain: its index, and the address of the next block, used when
     /// entries remain after this one is full (0: there is none).
@@ -549,7 +599,7 @@ impl Block {
     ) -> Result<BlockWritten<E>, Error> {
         let kind = E::KIND;
         let version = self.version;
-        let size = usize::from(entry_size(kind, version));
+        let size = usize::from(E::entry_size(version));
         let ext_len = E::ext_len(version);
         let record_len = record_len::<E>(version, self.capacity)?;
         let found = out.len();
@@ -631,11 +681,11 @@ impl Block {
 /// The length of a record of `version` with `capacity` slots, or the error of a capacity
 /// whose record would not fit a `u32` length.
 pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
-    let size = entry_size(E::KIND, version);
-    Record::<E>::len_for(version, capacity).ok_or(Error::Inconsistent {
+    let size = E::entry_size(version);
+    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(Error::OverMaximum {
         kind: E::KIND,
         field: Field::Capacity,
-        expected: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
+        max: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
         found: u64::from(capacity),
     })
 }

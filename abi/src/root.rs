@@ -6,11 +6,12 @@ use core::mem::{offset_of, size_of};
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::error::{DirectoryField, EntryFault, Error, Unfit};
-use crate::header::HEADER_LEN;
+use crate::error::{ChainFault, DirectoryField, EntryFault, Error, Unfit};
+use crate::header::{Features, HEADER_LEN};
 use crate::kind::RecordKind;
-use crate::mem::PhysAddr;
+use crate::mem::{PhysAddr, PhysMem};
 use crate::record::{Entry, Record, Sealed};
+use crate::table::{Table, TableError};
 use crate::version::AbiVersion;
 
 /// A decoded root record.
@@ -50,6 +51,11 @@ const _: () = {
 };
 
 impl DirEntry {
+    /// Size of a directory entry, the same at every minor (24).
+    // 24: far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
+    pub const SIZE: u16 = size_of::<DirEntry>() as u16;
+
     /// An entry referencing a record of `kind` at `phys_addr`, `length` bytes long, whose
     /// stored CRC is `crc`.
     pub const fn new(kind: RecordKind, phys_addr: PhysAddr, length: u32, crc: u32) -> DirEntry {
@@ -111,6 +117,15 @@ impl Sealed for DirEntry {
 impl Entry for DirEntry {
     type Item = DirEntry;
     const KIND: RecordKind = RecordKind::Root;
+
+    fn entry_size(_version: AbiVersion) -> u16 {
+        DirEntry::SIZE
+    }
+
+    /// No feature bits at any minor.
+    fn known_features(_version: AbiVersion) -> Features {
+        Features::NONE
+    }
 
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault> {
         if self.magic() == RecordKind::Root.magic() {
@@ -198,5 +213,41 @@ impl<'a> Record<'a, DirEntry> {
             });
         }
         Ok(record)
+    }
+}
+
+impl Record<'_, DirEntry> {
+    /// Opens the table of kind `E::KIND` this root references, reading it through `mem` and
+    /// following its chain: the first block is checked against the directory entry (length,
+    /// stored CRC, generation), as [`Record::open`] does, and every block is read as this
+    /// root was (by the same reader version).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoRecord`] (block 0, address 0) when the root references no table of that
+    /// kind; otherwise as [`Record::open`] and [`Table::decode`].
+    pub fn open_table<'m, E: Entry>(
+        &self,
+        mem: &'m (dyn PhysMem + Sync),
+    ) -> Result<Table<'m, E>, TableError> {
+        let kind = E::KIND;
+        let entry = self
+            .find(kind)
+            .ok_or(Error::NoRecord { kind })
+            .map_err(TableError::at(0, PhysAddr::NULL))?;
+        let phys = entry.phys_addr();
+        let at0 = TableError::at(0, phys);
+        let len = usize::try_from(entry.length()).unwrap_or(usize::MAX);
+        let bytes = mem
+            .read(phys, len)
+            .map_err(|error| Error::Chain {
+                kind,
+                fault: ChainFault::Unmapped(error),
+            })
+            .map_err(at0)?;
+        let first = self
+            .check_referenced::<E>(bytes, true)
+            .map_err(TableError::at(0, phys))?;
+        Table::follow(mem, phys, first, self.reader())
     }
 }

@@ -17,10 +17,8 @@
 use core::fmt;
 
 use crate::error::{ChainFault, Error, Unfit};
-use crate::flb::FlbEntry;
-use crate::header::{Access, HEADER_LEN, Link, RecordHeader};
+use crate::header::{Access, Capacity, Generation, HEADER_LEN, Link, RecordHeader};
 use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
-use crate::pci::{IdentityMatch, PciAddress, PciDevice, PciEntry, PciIdentity};
 use crate::record::{Block, Entry, Record, record_len};
 use crate::root::DirEntry;
 use crate::version::AbiVersion;
@@ -40,7 +38,7 @@ pub struct TableError {
 }
 
 impl TableError {
-    fn at(block: u32, phys: PhysAddr) -> impl Fn(Error) -> TableError + Copy {
+    pub(crate) fn at(block: u32, phys: PhysAddr) -> impl Fn(Error) -> TableError + Copy {
         move |error| TableError { block, phys, error }
     }
 }
@@ -51,11 +49,9 @@ impl fmt::Display for TableError {
     }
 }
 
-impl core::error::Error for TableError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// Its `Display` prints the inner error after the block, so `source()` is `None`: an
+/// error-chain reporter prints every message once.
+impl core::error::Error for TableError {}
 
 /// A validated table: one record, or a chain of blocks read through memory.
 ///
@@ -286,7 +282,7 @@ impl<'m, E: Entry> Table<'m, E> {
     }
 
     /// The live-update sequence number every block carries.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.first.generation()
     }
 
@@ -327,46 +323,10 @@ impl<'m, E: Entry> Table<'m, E> {
 
     /// The first block whose last entry is not before the key `before` says: `before(e)` is
     /// true for entries that sort before the key. O(blocks).
-    fn block_for(&self, before: impl Fn(&E) -> bool) -> Option<Record<'m, E>> {
+    pub(crate) fn block_for(&self, before: impl Fn(&E) -> bool) -> Option<Record<'m, E>> {
         self.blocks()
             .map(|b| b.record)
             .find(|r| r.entries().iter().next_back().is_some_and(|e| !before(e)))
-    }
-}
-
-impl<'m> Table<'m, PciEntry> {
-    /// The entry for `address`: O(blocks + log n).
-    pub fn find(&self, address: PciAddress) -> Option<&'m PciEntry> {
-        self.block_for(|e| e.address() < address)?.find(address)
-    }
-
-    /// Whether the device at `address` was preserved by the previous kernel.
-    pub fn is_preserved(&self, address: PciAddress) -> bool {
-        self.find(address).is_some()
-    }
-
-    /// The device at `address` with every field its block holds.
-    pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
-        self.block_for(|e| e.address() < address)?.device(address)
-    }
-
-    /// Compares the identity recorded for the device at `address` with `probed`, the identity
-    /// found there at probe time; `None` when that device was not preserved.
-    pub fn check_identity(
-        &self,
-        address: PciAddress,
-        probed: PciIdentity,
-    ) -> Option<IdentityMatch> {
-        self.device(address).map(|d| d.check_identity(probed))
-    }
-}
-
-impl<'m> Table<'m, FlbEntry> {
-    /// The entry named `name`: O(blocks + log n).
-    pub fn find(&self, name: &str) -> Option<&'m FlbEntry> {
-        // Zero-padded fields in `memcmp` order sort as the names do.
-        self.block_for(|e| e.name().as_bytes() < name.as_bytes())?
-            .find(name)
     }
 }
 
@@ -483,7 +443,7 @@ impl<E: Entry> Table<'_, E> {
     /// `CHAINED` and links to the next. Blocks left over are not written. Each block is
     /// checked as the decoder would check it.
     ///
-    /// [`AbiVersion::V1`] has no chains: entries beyond the first block's capacity are refused
+    /// [`AbiVersion::V1_0`] has no chains: entries beyond the first block's capacity are refused
     /// ([`Unfit::Chain`]), never dropped.
     ///
     /// # Errors
@@ -496,7 +456,7 @@ impl<E: Entry> Table<'_, E> {
     pub fn encode<I>(
         mem: &mut dyn PhysMemMut,
         version: AbiVersion,
-        generation: u64,
+        generation: Generation,
         blocks: &[BlockPlace],
         entries: I,
     ) -> Result<TableWritten, TableError>
@@ -526,7 +486,7 @@ impl<E: Entry> Table<'_, E> {
                 version,
                 generation,
                 capacity: place.capacity,
-                link: (version >= AbiVersion::V2).then_some(Link {
+                link: (version >= AbiVersion::V1_1).then_some(Link {
                     next: next.raw(),
                     index,
                 }),
@@ -537,7 +497,7 @@ impl<E: Entry> Table<'_, E> {
                 .map_err(unmapped::<E>)
                 .map_err(at)?;
             let done = match block.write::<E, _>(out, &mut items, prev) {
-                Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1 => {
+                Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1_0 => {
                     return Err(at(Error::Unfit {
                         kind,
                         version,
@@ -577,7 +537,7 @@ impl<E: Entry> Table<'_, E> {
 /// `i - 1`.
 fn placement<E: Entry>(blocks: &[BlockPlace], i: usize, version: AbiVersion) -> Option<ChainFault> {
     let end = |b: &BlockPlace| {
-        let len = Record::<E>::len_for(version, b.capacity).unwrap_or(usize::MAX);
+        let len = Record::<E>::len_for(version, Capacity::new(b.capacity)).unwrap_or(usize::MAX);
         b.phys.saturating_add(len as u64)
     };
     let place = blocks.get(i)?;
@@ -596,34 +556,4 @@ fn placement<E: Entry>(blocks: &[BlockPlace], i: usize, version: AbiVersion) -> 
         }
     }
     Some(ChainFault::OutOfOrder { after: prev_end })
-}
-
-impl Record<'_, DirEntry> {
-    /// Opens the table of kind `E::KIND` this root references, reading it through `mem` and
-    /// following its chain: the first block is checked against the directory entry (length,
-    /// stored CRC, generation), as [`Record::open`] does, and every block is read as this
-    /// root was (by the same reader version).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoRecord`] (block 0, address 0) when the root references no table of that
-    /// kind; otherwise as [`Record::open`] and [`Table::decode`].
-    pub fn open_table<'m, E: Entry>(
-        &self,
-        mem: &'m (dyn PhysMem + Sync),
-    ) -> Result<Table<'m, E>, TableError> {
-        let kind = E::KIND;
-        let entry = self
-            .find(kind)
-            .ok_or(Error::NoRecord { kind })
-            .map_err(TableError::at(0, PhysAddr::NULL))?;
-        let phys = entry.phys_addr();
-        let at0 = TableError::at(0, phys);
-        let len = usize::try_from(entry.length()).unwrap_or(usize::MAX);
-        let bytes = mem.read(phys, len).map_err(unmapped::<E>).map_err(at0)?;
-        let first = self
-            .check_referenced::<E>(bytes, true)
-            .map_err(TableError::at(0, phys))?;
-        Table::follow(mem, phys, first, self.reader())
-    }
 }

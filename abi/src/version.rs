@@ -1,29 +1,31 @@
 //! The versions of this ABI: what a writer targets and what a reader knows.
 //!
-//! "ABI v2" is wire version **1.1**, not a new major: under SPEC.md's version policy a newer
-//! minor of the same major stays readable by older readers, so adding fields and features
-//! never blocks a live update between kernels of different versions (upstream's pain point 1).
+//! Versions are named by the wire: [`AbiVersion::V1_1`] is wire version **1.1**, minor 1 of
+//! major 1, not a new major. Under SPEC.md's version policy a newer minor of the same major
+//! stays readable by older readers, so adding fields and features never blocks a live update
+//! between kernels of different versions (upstream's pain point 1).
 
 use core::fmt;
 
-/// A version of this ABI, as a writer's target or a reader's knowledge.
+/// A version of this ABI, as a writer's target or a reader's knowledge, named by its wire
+/// `major.minor`.
 ///
-/// Each is a `major.minor` on the wire; both have major 1, so a kernel of either version reads
-/// what the other writes, within the limits of the feature bits ([`crate::header`]).
+/// Both have major 1, so a kernel of either version reads what the other writes, within the
+/// limits of the feature bits ([`crate::header`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AbiVersion {
     /// Wire version 1.0: the first release.
-    V1,
+    V1_0,
     /// Wire version 1.1: PCI device identity and flags, and tables spanning a chain of blocks.
-    V2,
+    V1_1,
 }
 
 impl AbiVersion {
     /// Every version, oldest first.
-    pub const ALL: [AbiVersion; 2] = [AbiVersion::V1, AbiVersion::V2];
+    pub const ALL: [AbiVersion; 2] = [AbiVersion::V1_0, AbiVersion::V1_1];
 
     /// The newest version this crate knows: what it reads by default.
-    pub const NEWEST: AbiVersion = AbiVersion::V2;
+    pub const NEWEST: AbiVersion = AbiVersion::V1_1;
 
     /// The wire major version.
     pub const fn major(self) -> u16 {
@@ -33,34 +35,17 @@ impl AbiVersion {
     /// The wire minor version.
     pub const fn minor(self) -> u16 {
         match self {
-            AbiVersion::V1 => 0,
-            AbiVersion::V2 => 1,
+            AbiVersion::V1_0 => 0,
+            AbiVersion::V1_1 => 1,
         }
     }
 
     /// The version whose wire minor is `minor`, if this crate knows it.
     pub const fn from_minor(minor: u16) -> Option<AbiVersion> {
         match minor {
-            0 => Some(AbiVersion::V1),
-            1 => Some(AbiVersion::V2),
+            0 => Some(AbiVersion::V1_0),
+            1 => Some(AbiVersion::V1_1),
             _ => None,
-        }
-    }
-
-    /// The version `number` of `luo --abi NUMBER` and of the docs ("ABI v2"), if it exists.
-    pub const fn from_number(number: u16) -> Option<AbiVersion> {
-        match number {
-            1 => Some(AbiVersion::V1),
-            2 => Some(AbiVersion::V2),
-            _ => None,
-        }
-    }
-
-    /// The number of the docs: 1 for v1, 2 for v2.
-    pub const fn number(self) -> u16 {
-        match self {
-            AbiVersion::V1 => 1,
-            AbiVersion::V2 => 2,
         }
     }
 
@@ -75,8 +60,8 @@ impl AbiVersion {
 }
 
 impl fmt::Display for AbiVersion {
-    /// `v2 (1.1)`.
+    /// The wire version, `major.minor`: `1.1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{} ({}.{})", self.number(), self.major(), self.minor())
+        write!(f, "{}.{}", self.major(), self.minor())
     }
 }

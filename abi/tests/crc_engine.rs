@@ -3,6 +3,7 @@
 //! A process of its own (an integration test binary) with one test, because installing an
 //! engine is global: a deliberately wrong engine would break tests running beside it.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use liveupdate_abi::AbiVersion;
@@ -28,21 +29,36 @@ fn wrong(state: u32, bytes: &[u8]) -> u32 {
 
 /// Encodes one record of each kind into fresh buffers.
 fn records() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let mut pci = vec![0u8; PciTable::len_for(AbiVersion::V1, 4).unwrap()];
+    let mut pci = vec![0u8; PciTable::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
     let devices = [
-        PciEntry::new(PciAddress::new(0, 3, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0x10000, 1, 2, 3), 2),
+        PciEntry::new(PciAddress::new(0, 3, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0x10000, 1, 2, 3).unwrap(), 2),
     ];
-    PciTable::encode(&mut pci, AbiVersion::V1, 9, 4, devices).unwrap();
-    let mut flb = vec![0u8; FlbTable::len_for(AbiVersion::V1, 2).unwrap()];
+    PciTable::encode(
+        &mut pci,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(4)),
+        devices,
+    )
+    .unwrap();
+    let mut flb = vec![0u8; FlbTable::len_for(AbiVersion::V1_0, Capacity::new(2)).unwrap()];
     let flbs = [FlbEntry::new("iommu", 0x1000, 3, FlbFlags::DATA_IS_PHYS).unwrap()];
-    FlbTable::encode(&mut flb, AbiVersion::V1, 9, 2, flbs).unwrap();
+    FlbTable::encode(
+        &mut flb,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(2)),
+        flbs,
+    )
+    .unwrap();
     let dir = [
         DirEntry::for_record(PhysAddr::new(0x10_0000), &FlbTable::decode(&flb).unwrap()),
         DirEntry::for_record(PhysAddr::new(0x20_0000), &PciTable::decode(&pci).unwrap()),
     ];
-    let mut root = vec![0u8; Root::len_for(AbiVersion::V1, 4).unwrap()];
-    Root::encode(&mut root, AbiVersion::V1, 9, 4, dir).unwrap();
+    let mut root = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
+    Root::encode(
+        &mut root,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(4)),
+        dir,
+    )
+    .unwrap();
     (root, flb, pci)
 }
 

@@ -6,6 +6,7 @@
 #[path = "../../abi/benches/common/mod.rs"]
 mod common;
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,7 +25,7 @@ const FLBS: u32 = 64;
 /// address and length, and the bytes the three records take.
 fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     let pci = common::pci_table(n);
-    let flb_len = FlbTable::len_for(AbiVersion::V1, FLBS).unwrap();
+    let flb_len = FlbTable::len_for(AbiVersion::V1_0, Capacity::new(FLBS)).unwrap();
     let pci_at = BASE + flb_len as u64;
     let root_at = pci_at + pci.len() as u64;
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; flb_len + pci.len() + 4096]);
@@ -38,7 +39,12 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
         .unwrap()
     });
     let out = mem.write(PhysAddr::new(BASE), flb_len).unwrap();
-    FlbTable::encode(out, AbiVersion::V1, 1, FLBS, flbs).unwrap();
+    FlbTable::encode(
+        out,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(FLBS)),
+        flbs,
+    )
+    .unwrap();
     let flb =
         liveupdate_abi::DirEntry::for_record(PhysAddr::new(BASE), &FlbTable::decode(out).unwrap());
     mem.write(PhysAddr::new(pci_at), pci.len())
@@ -50,9 +56,9 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     );
     let root_len = graph::write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(root_at),
-        1,
+        Generation::new(1),
         &[flb, pci_entry],
     )
     .unwrap();

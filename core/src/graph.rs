@@ -23,6 +23,7 @@
 //! FLB and PCI serializers write their tables through one routine.
 
 use core::fmt;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
@@ -122,16 +123,9 @@ impl fmt::Display for GraphError {
     }
 }
 
-impl core::error::Error for GraphError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            GraphError::Memory { error, .. } => Some(error),
-            GraphError::Record(e) => Some(e),
-            GraphError::Table(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Its `Display` prints every inner error, so `source()` is `None`: an error-chain reporter
+/// prints every message once.
+impl core::error::Error for GraphError {}
 
 /// A validated handover: the root and every table of a known kind it references, all checked.
 ///
@@ -209,7 +203,7 @@ impl<'m> Handover<'m> {
     }
 
     /// The live update's generation, which every record shares.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.root.generation()
     }
 
@@ -369,7 +363,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     mem: &mut M,
     version: AbiVersion,
     root_addr: PhysAddr,
-    generation: u64,
+    generation: Generation,
     records: &[DirEntry],
 ) -> Result<usize, GraphError> {
     let too_many = GraphError::TooManyRecords {
@@ -380,7 +374,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     directory.extend_from_slice(records).map_err(|_| too_many)?;
     directory.sort_unstable_by_key(DirEntry::magic);
     let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
-    let root_len = Root::len_for(version, capacity).ok_or(too_many)?;
+    let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
     let fixed = Fixed::new(root_addr, root_len, directory.iter())?;
     check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
     let out = mem
@@ -391,9 +385,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
         })?;
     Root::encode(
         out,
-        version,
-        generation,
-        capacity,
+        Encoding::new(version, generation, Capacity::new(capacity)),
         directory.iter().copied(),
     )
     .map_err(GraphError::Record)?;
@@ -415,7 +407,7 @@ pub(crate) fn write_table<E: Entry, M: PhysMemMut + ?Sized>(
     mut mem: &mut M,
     version: AbiVersion,
     blocks: &[BlockPlace],
-    generation: u64,
+    generation: Generation,
     entries: impl IntoIterator<Item = E::Item>,
 ) -> Result<DirEntry, TableWriteError> {
     match Table::<E>::encode(&mut mem, version, generation, blocks, entries) {

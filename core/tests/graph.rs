@@ -13,6 +13,7 @@ use liveupdate_abi::{
     BlockPlace, ChainFault, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress,
     RecordKind, Root, TableError, Unfit, seal,
 };
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_core::flb::FlbRegistry;
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
 use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysMemMut, SliceMemory};
@@ -35,19 +36,30 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
         .unwrap();
     reg.preserve_file("pci-v1").unwrap();
     let pci = Pci::new();
-    pci.preserve(PciAddress::new(0, 0x3b, 0, 0)).unwrap();
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0).unwrap())
+        .unwrap();
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let flb = reg
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(FLB_AT), generation)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(FLB_AT),
+            Generation::new(generation),
+        )
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(PCI_AT), generation)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(PCI_AT),
+            Generation::new(generation),
+        )
         .unwrap();
     let root_len = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(ROOT_AT),
-        generation,
+        Generation::new(generation),
         &[pci, flb],
     )
     .unwrap();
@@ -58,17 +70,19 @@ fn image(generation: u64) -> (Vec<u8>, usize, [DirEntry; 2]) {
 /// be of kinds this version does not know (the encoder only takes known kinds).
 fn raw_root(generation: u64, entries: &[(u32, u64, u32, u32)]) -> Vec<u8> {
     let cap = u32::try_from(entries.len()).unwrap();
-    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1, cap).unwrap()];
+    let mut bytes = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(cap)).unwrap()];
     Root::encode(
         &mut bytes,
-        AbiVersion::V1,
-        generation,
-        cap,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(cap),
+        ),
         std::iter::empty::<DirEntry>(),
     )
     .unwrap();
     for (i, &(magic, addr, len, crc)) in entries.iter().enumerate() {
-        let at = HEADER_LEN + 24 * i;
+        let at = HEADER_LEN + usize::from(DirEntry::SIZE) * i;
         bytes[at..at + 4].copy_from_slice(&magic.to_le_bytes());
         bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
         bytes[at + 8..at + 16].copy_from_slice(&addr.to_le_bytes());
@@ -91,7 +105,7 @@ fn load_returns_every_record_validated() {
     let (bytes, root_len, _) = image(4);
     let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len).unwrap();
-    assert_eq!(handover.generation(), 4);
+    assert_eq!(handover.generation(), Generation::new(4));
     assert_eq!(
         handover.root_span(),
         Span {
@@ -103,7 +117,7 @@ fn load_returns_every_record_validated() {
     let flb = handover.flb_table().unwrap();
     assert_eq!(flb.find("pci-v1").map(FlbEntry::data), Some(0x55));
     let pci = handover.pci_table().unwrap();
-    assert!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 0)));
+    assert!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 0).unwrap()));
     assert_eq!(handover.unknown().count(), 0);
     assert_eq!(handover.root().entries().len(), 2);
 }
@@ -304,8 +318,8 @@ fn a_record_of_another_generation_is_refused() {
             phys: PhysAddr::new(FLB_AT),
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
-                expected: 2,
-                found: 1
+                expected: Generation::new(2),
+                found: Generation::new(1)
             }
         })
     );
@@ -443,7 +457,7 @@ fn a_root_without_records_is_a_handover_without_tables() {
     let mem = SliceMemory::new(PhysAddr::new(0x5000), &root[..]);
     let handover = Handover::load(&mem, PhysAddr::new(0x5000), root.len()).unwrap();
     assert!(handover.flb_table().is_none() && handover.pci_table().is_none());
-    assert_eq!(handover.generation(), 7);
+    assert_eq!(handover.generation(), Generation::new(7));
 }
 
 // ---------------------------------------------------------------- writing
@@ -457,9 +471,9 @@ fn write_root_checks_before_writing() {
     assert_eq!(
         write_root(
             &mut fresh(),
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             PhysAddr::new(ROOT_AT),
-            1,
+            Generation::new(1),
             &too_many
         ),
         Err(GraphError::TooManyRecords { count: 17, max: 16 })
@@ -474,9 +488,9 @@ fn write_root_checks_before_writing() {
     assert!(matches!(
         write_root(
             &mut fresh(),
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             PhysAddr::new(ROOT_AT),
-            1,
+            Generation::new(1),
             &[flb, second_flb]
         ),
         Err(GraphError::Record(Error::Entry {
@@ -490,9 +504,9 @@ fn write_root_checks_before_writing() {
     assert!(matches!(
         write_root(
             &mut mem,
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             PhysAddr::new(PCI_AT + 16),
-            1,
+            Generation::new(1),
             &[flb, pci]
         ),
         Err(GraphError::Overlap { .. })
@@ -501,9 +515,9 @@ fn write_root_checks_before_writing() {
     assert!(matches!(
         write_root(
             &mut fresh(),
-            AbiVersion::V1,
+            AbiVersion::V1_0,
             PhysAddr::new(BASE + SIZE as u64 - 16),
-            1,
+            Generation::new(1),
             &[flb, pci]
         ),
         Err(GraphError::Memory {
@@ -522,9 +536,9 @@ fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), bytes.clone());
     let len = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(ROOT_AT),
-        2,
+        Generation::new(2),
         &[flb, pci],
     )
     .expect("placement holds");
@@ -535,8 +549,8 @@ fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
             phys: PhysAddr::new(FLB_AT),
             error: Error::Generation {
                 kind: RecordKind::FlbTable,
-                expected: 2,
-                found: 1
+                expected: Generation::new(2),
+                found: Generation::new(1)
             }
         }))
     );
@@ -544,9 +558,9 @@ fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
     let mut empty = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let len = write_root(
         &mut empty,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(ROOT_AT),
-        1,
+        Generation::new(1),
         &[flb],
     )
     .expect("placement holds");
@@ -569,7 +583,9 @@ fn chained_tables_are_written_followed_and_placed() {
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let tracker: PciTracker<8> = PciTracker::new();
     for bus in 1..=5 {
-        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+        tracker
+            .preserve(PciAddress::new(0, bus, 0, 0).unwrap())
+            .unwrap();
     }
     let block = |phys, capacity| BlockPlace { phys, capacity };
     let pci_blocks = [
@@ -578,7 +594,7 @@ fn chained_tables_are_written_followed_and_placed() {
         block(PhysAddr::new(ROOT_AT + 0x400), 2),
     ];
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, Generation::new(4))
         .unwrap();
     let reg: FlbRegistry<4> = FlbRegistry::new();
     for name in ["a", "b", "c"] {
@@ -590,27 +606,27 @@ fn chained_tables_are_written_followed_and_placed() {
         block(PhysAddr::new(FLB_AT + 0x200), 2),
     ];
     let flb = reg
-        .serialize_blocks(&mut mem, AbiVersion::V2, &flb_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &flb_blocks, Generation::new(4))
         .unwrap();
     let len = write_root(
         &mut mem,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         PhysAddr::new(ROOT_AT),
-        4,
+        Generation::new(4),
         &[flb, pci],
     )
     .unwrap();
     let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), len).unwrap();
     let pci_table = handover.pci_table().unwrap();
     assert_eq!((pci_table.block_count(), pci_table.len()), (3, 5));
-    assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0)));
+    assert!(pci_table.is_preserved(PciAddress::new(0, 5, 0, 0).unwrap()));
     let flb_table = handover.flb_table().unwrap();
     assert_eq!((flb_table.block_count(), flb_table.len()), (2, 3));
     assert!(flb_table.find("c").is_some());
 
     // A v1 writer has no chain to put five devices in.
     let err = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V1, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_0, &pci_blocks, Generation::new(4))
         .unwrap_err();
     assert_eq!(
         err,
@@ -619,7 +635,7 @@ fn chained_tables_are_written_followed_and_placed() {
             phys: PhysAddr::new(PCI_AT),
             error: Error::Unfit {
                 kind: RecordKind::PciTable,
-                version: AbiVersion::V1,
+                version: AbiVersion::V1_0,
                 what: Unfit::Chain { capacity: 2 }
             }
         })
@@ -628,7 +644,7 @@ fn chained_tables_are_written_followed_and_placed() {
     // A chain's second block inside a record of a kind this version does not read: the
     // chain is well formed, and the overlap is still found.
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V2, &pci_blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &pci_blocks, Generation::new(4))
         .unwrap();
     let root = raw_root(
         4,
@@ -662,7 +678,9 @@ fn a_chain_block_outside_memory_names_its_range() {
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; SIZE]);
     let tracker: PciTracker<8> = PciTracker::new();
     for bus in 1..=5 {
-        tracker.preserve(PciAddress::new(0, bus, 0, 0)).unwrap();
+        tracker
+            .preserve(PciAddress::new(0, bus, 0, 0).unwrap())
+            .unwrap();
     }
     let last = ROOT_AT + 0x400;
     let blocks = [PCI_AT, PCI_AT + 0x100, last].map(|at| BlockPlace {
@@ -670,9 +688,16 @@ fn a_chain_block_outside_memory_names_its_range() {
         capacity: 2,
     });
     let pci = tracker
-        .serialize_blocks(&mut mem, AbiVersion::V2, &blocks, 4)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &blocks, Generation::new(4))
         .unwrap();
-    let len = write_root(&mut mem, AbiVersion::V2, PhysAddr::new(ROOT_AT), 4, &[pci]).unwrap();
+    let len = write_root(
+        &mut mem,
+        AbiVersion::V1_1,
+        PhysAddr::new(ROOT_AT),
+        Generation::new(4),
+        &[pci],
+    )
+    .unwrap();
     let bytes = mem.into_inner();
     let mapped = usize::try_from(last - BASE).unwrap();
     let short = SliceMemory::new(PhysAddr::new(BASE), &bytes[..mapped]);

@@ -7,6 +7,7 @@
 
 mod common;
 
+use liveupdate_abi::Generation;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Recorder, Registry};
@@ -23,9 +24,17 @@ const FLB_AT: u64 = BASE + 0x1000;
 const PCI_AT: u64 = BASE + 0x2000;
 const ROOT_AT: u64 = BASE;
 
-const GPU: PciAddress = PciAddress::new(0, 0x3b, 0, 0);
-const NIC: PciAddress = PciAddress::new(0x1_0000, 0x01, 0, 1);
-const OTHER: PciAddress = PciAddress::new(0, 0x3b, 0, 1);
+const GPU: PciAddress = pci(0, 0x3b, 0, 0);
+const NIC: PciAddress = pci(0x1_0000, 0x01, 0, 1);
+const OTHER: PciAddress = pci(0, 0x3b, 0, 1);
+
+/// [`PciAddress::new`] for constants: an address it refuses does not compile.
+const fn pci(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
+    match PciAddress::new(domain, bus, device, function) {
+        Ok(address) => address,
+        Err(_) => panic!("not a PCI address"),
+    }
+}
 
 /// The incoming PCI core's FLB: its `finish` ends the PCI lookups.
 struct PciFlb {
@@ -45,6 +54,7 @@ impl FlbOps for PciFlb {
     fn unpreserve(&self, _: Preserved) {}
     fn retrieve(&self, data: u64) -> Result<u64, OpsError> {
         assert_eq!(data, 0xda7a);
+
         self.retrieves.fetch_add(1, Ordering::SeqCst);
         Ok(0x0b1)
     }
@@ -85,16 +95,26 @@ fn outgoing() -> (Vec<u8>, usize) {
 
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x3000]);
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(FLB_AT), 1)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(FLB_AT),
+            Generation::new(1),
+        )
         .unwrap();
     let pci = pci
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(PCI_AT), 1)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(PCI_AT),
+            Generation::new(1),
+        )
         .unwrap();
     let root_len = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(ROOT_AT),
-        1,
+        Generation::new(1),
         &[flb, pci],
     )
     .unwrap();
@@ -112,7 +132,7 @@ fn a_live_update_end_to_end() {
     let pci: &'static PciIncoming<'static> = Box::leak(Box::new(PciIncoming::new()));
 
     let handover = Handover::load(mem, PhysAddr::new(ROOT_AT), root_len).unwrap();
-    assert_eq!(handover.generation(), 1);
+    assert_eq!(handover.generation(), Generation::new(1));
     flbs.load(&handover.flb_table().unwrap()).unwrap();
     pci.load(handover.pci_table().unwrap()).unwrap();
 
@@ -167,24 +187,34 @@ fn a_live_update_end_to_end() {
     next.preserve_file("pci-v1").unwrap();
     let tracker = PciTracker::<32>::new();
     tracker.preserve(NIC).unwrap();
-    let generation = handover.generation() + 1;
+    let generation = Generation::new(handover.generation().get() + 1);
     let mut out = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x3000]);
     let flb = next
-        .serialize(&mut out, AbiVersion::V1, PhysAddr::new(FLB_AT), generation)
+        .serialize(
+            &mut out,
+            AbiVersion::V1_0,
+            PhysAddr::new(FLB_AT),
+            generation,
+        )
         .unwrap();
     let pci_dir = tracker
-        .serialize(&mut out, AbiVersion::V1, PhysAddr::new(PCI_AT), generation)
+        .serialize(
+            &mut out,
+            AbiVersion::V1_0,
+            PhysAddr::new(PCI_AT),
+            generation,
+        )
         .unwrap();
     let len = write_root(
         &mut out,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(ROOT_AT),
         generation,
         &[flb, pci_dir],
     )
     .unwrap();
     let handover = Handover::load(&out, PhysAddr::new(ROOT_AT), len).unwrap();
-    assert_eq!(handover.generation(), 2);
+    assert_eq!(handover.generation(), Generation::new(2));
     let table = handover.pci_table().unwrap();
     assert!(table.is_preserved(NIC) && !table.is_preserved(GPU));
 }

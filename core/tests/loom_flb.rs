@@ -9,6 +9,7 @@
 //! access to it that is not ordered before the free.
 #![cfg(loom)]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -69,7 +70,12 @@ fn registry(files: u64, ops: &'static Ops) -> Arc<FlbRegistry<1>> {
     reg.register("a", ops).unwrap();
     let mut buf = [0u8; 64 + 72];
     let entry = FlbEntry::new("a", 0xda7a, files, FlbFlags::empty()).unwrap();
-    let len = FlbTable::encode(&mut buf, AbiVersion::V1, 1, 1, [entry]).unwrap();
+    let len = FlbTable::encode(
+        &mut buf,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+        [entry],
+    )
+    .unwrap();
     reg.load(&Table::try_from(FlbTable::decode(&buf[..len]).unwrap()).unwrap())
         .unwrap();
     Arc::new(reg)
@@ -144,10 +150,14 @@ fn two_users_against_the_last_finish() {
 /// A PCI table holding one device, and its address. The table must outlive the threads: loom
 /// runs many executions, each leaks 72 bytes.
 fn one_device_table() -> (PciAddress, Table<'static, PciEntry>) {
-    let present = PciAddress::new(0, 1, 0, 0);
+    let present = PciAddress::new(0, 1, 0, 0).unwrap();
     let mut buf = [0u8; 64 + 8];
-    let len =
-        PciTable::encode(&mut buf, AbiVersion::V1, 1, 1, [PciEntry::new(present, 1)]).unwrap();
+    let len = PciTable::encode(
+        &mut buf,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+        [PciEntry::new(present, 1)],
+    )
+    .unwrap();
     let bytes: &'static [u8] = Box::leak(buf[..len].to_vec().into_boxed_slice());
     let table = Table::try_from(PciTable::decode(bytes).unwrap()).unwrap();
     (present, table)

@@ -3,6 +3,7 @@
 // loom's primitives only work inside `loom::model`: these tests are for normal builds.
 #![cfg(not(loom))]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 
 use liveupdate_abi::AbiVersion;
@@ -14,33 +15,38 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 use proptest::prelude::*;
 
 fn dev(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
-    PciAddress::new(domain, bus, device, function)
+    PciAddress::new(domain, bus, device, function).unwrap()
 }
 
 fn serialized<const N: usize>(tracker: &PciTracker<N>) -> Vec<(PciAddress, u16)> {
     let mut mem = SliceMemory::new(
         PhysAddr::new(0x9000),
-        vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1)],
+        vec![0u8; PciTracker::<N>::record_len(AbiVersion::V1_0)],
     );
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0x9000), 3)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(0x9000),
+            Generation::new(3),
+        )
         .unwrap();
     assert_eq!(dir.kind(), Some(RecordKind::PciTable));
     assert_eq!(
         dir.length() as usize,
-        PciTracker::<N>::record_len(AbiVersion::V1)
+        PciTracker::<N>::record_len(AbiVersion::V1_0)
     );
     let table = PciTable::decode(
         mem.read(
             PhysAddr::new(0x9000),
-            PciTracker::<N>::record_len(AbiVersion::V1),
+            PciTracker::<N>::record_len(AbiVersion::V1_0),
         )
         .unwrap(),
     )
     .unwrap();
     assert_eq!(dir.crc(), table.header().crc());
     assert_eq!(table.header().entry_capacity() as usize, N);
-    assert_eq!(table.generation(), 3);
+    assert_eq!(table.generation(), Generation::new(3));
     table
         .entries()
         .iter()
@@ -121,17 +127,22 @@ fn serialize_refuses_unmapped_memory() {
     let pci = PciTracker::<4>::new();
     let mut mem = SliceMemory::new(PhysAddr::new(0), vec![0u8; 64]);
     assert_eq!(
-        pci.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1),
+        pci.serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(0),
+            Generation::new(1)
+        ),
         Err(PciError::Memory(MemError {
             addr: PhysAddr::new(0),
-            len: PciTracker::<4>::record_len(AbiVersion::V1),
+            len: PciTracker::<4>::record_len(AbiVersion::V1_0),
             fault: MemFault::Unmapped {
                 base: PhysAddr::new(0),
                 size: 64
             }
         }))
     );
-    assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1), 64 + 4 * 8);
+    assert_eq!(PciTracker::<4>::record_len(AbiVersion::V1_0), 64 + 4 * 8);
 }
 
 #[test]
@@ -144,7 +155,12 @@ fn an_empty_tracker_writes_an_empty_table() {
 fn table(entries: &[PciEntry]) -> Table<'static, PciEntry> {
     let buf: &'static mut [u8] = Box::leak(vec![0u8; 64 + 8 * entries.len()].into_boxed_slice());
     let cap = u32::try_from(entries.len()).unwrap();
-    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(
+        buf,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(cap)),
+        entries.iter().copied(),
+    )
+    .unwrap();
     Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 

@@ -1,13 +1,13 @@
-//! The PCI accessors of ABI v2: preserving with an identity and flags, bridges holding
+//! The PCI accessors of ABI 1.1: preserving with an identity and flags, bridges holding
 //! references for the devices below them (pci-v3), serializing for either version (v1
 //! refusing what it cannot express), chained tables, and the incoming identity check.
 #![cfg(not(loom))]
 
-use liveupdate_abi::PhysAddr;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, Error, IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags,
     PciIdentity, RecordKind, Table, TableError, Unfit,
 };
+use liveupdate_abi::{Generation, PhysAddr};
 use liveupdate_core::mem::SliceMemory;
 use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
@@ -18,11 +18,11 @@ fn id(vendor: u16, device: u16, class: u32) -> PciIdentity {
 }
 
 fn port() -> PciAddress {
-    PciAddress::new(0, 0, 0x1c, 0)
+    PciAddress::new(0, 0, 0x1c, 0).unwrap()
 }
 
 fn gpu() -> PciAddress {
-    PciAddress::new(0, 0x3b, 0, 0)
+    PciAddress::new(0, 0x3b, 0, 0).unwrap()
 }
 
 /// The tracker's table at v2, through a whole round of memory.
@@ -32,7 +32,7 @@ fn written<const N: usize>(
     blocks: &[BlockPlace],
 ) -> Result<Vec<PciDevice>, PciError> {
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x4000]);
-    let dir = tracker.serialize_blocks(&mut mem, version, blocks, 1)?;
+    let dir = tracker.serialize_blocks(&mut mem, version, blocks, Generation::new(1))?;
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::<PciEntry>::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();
     Ok(table.items().collect())
@@ -54,7 +54,7 @@ fn a_bridge_counts_the_devices_below_it() {
         Ok(1)
     );
     assert_eq!(tracker.preserve_descendant(port(), None), Ok(1));
-    let vf = PciAddress::new(0, 0x3b, 0, 1);
+    let vf = PciAddress::new(0, 0x3b, 0, 1).unwrap();
     assert_eq!(tracker.preserve(vf), Ok(1));
     assert_eq!(tracker.preserve_descendant(port(), None), Ok(2));
     // Directly preserved too: its own reference adds to those of the devices below.
@@ -69,7 +69,7 @@ fn a_bridge_counts_the_devices_below_it() {
             .with_flags(PciFlags::BUS_MASTER),
         PciDevice::new(vf, 1).with_flags(PciFlags::empty()),
     ];
-    assert_eq!(written(&tracker, AbiVersion::V2, &one(4)), Ok(expected));
+    assert_eq!(written(&tracker, AbiVersion::V1_1, &one(4)), Ok(expected));
     assert_eq!(tracker.device(port()).map(|d| d.refcount), Some(3));
 
     // Unpreserving below: the bridge keeps its own reference, and loses DESCENDANT with the
@@ -135,7 +135,7 @@ fn v1_is_written_when_it_can_be_and_refused_when_not() {
     tracker.preserve(gpu()).unwrap();
     // No identity and no flag: v1 holds all of it.
     assert_eq!(
-        written(&tracker, AbiVersion::V1, &one(4)),
+        written(&tracker, AbiVersion::V1_0, &one(4)),
         Ok(vec![PciDevice::new(gpu(), 1)])
     );
     let unfit = |what| {
@@ -144,14 +144,14 @@ fn v1_is_written_when_it_can_be_and_refused_when_not() {
             phys: PhysAddr::new(BASE),
             error: Error::Unfit {
                 kind: RecordKind::PciTable,
-                version: AbiVersion::V1,
+                version: AbiVersion::V1_0,
                 what,
             },
         }))
     };
     tracker.preserve_descendant(port(), None).unwrap();
     assert_eq!(
-        written(&tracker, AbiVersion::V1, &one(4)),
+        written(&tracker, AbiVersion::V1_0, &one(4)),
         unfit(Unfit::Flags {
             index: 0,
             bits: (PciFlags::BRIDGE | PciFlags::DESCENDANT).bits()
@@ -162,14 +162,14 @@ fn v1_is_written_when_it_can_be_and_refused_when_not() {
         .preserve_device(gpu(), Some(id(1, 2, 3)), PciFlags::empty())
         .unwrap();
     assert_eq!(
-        written(&tracker, AbiVersion::V1, &one(4)),
+        written(&tracker, AbiVersion::V1_0, &one(4)),
         unfit(Unfit::Identity { index: 0 })
     );
     // The error names the device and the version, for the kernel log.
-    let err = written(&tracker, AbiVersion::V1, &one(4)).unwrap_err();
+    let err = written(&tracker, AbiVersion::V1_0, &one(4)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "PCI table: block 0 at 0x40000: pci table: ABI v1 (1.0) cannot express it: entry 0 has a device identity, which it has no field for"
+        "PCI table: block 0 at 0x40000: pci table: ABI 1.0 cannot express it: entry 0 has a device identity, which it has no field for"
     );
 }
 
@@ -179,7 +179,7 @@ fn the_table_spans_blocks_when_the_first_is_full() {
     for bus in 1..=7 {
         tracker
             .preserve_device(
-                PciAddress::new(0, bus, 0, 0),
+                PciAddress::new(0, bus, 0, 0).unwrap(),
                 Some(id(0x1af4, 0x1041, 0x02_00_00)),
                 PciFlags::empty(),
             )
@@ -191,12 +191,12 @@ fn the_table_spans_blocks_when_the_first_is_full() {
             capacity: 2,
         })
         .collect();
-    let devices = written(&tracker, AbiVersion::V2, &blocks).unwrap();
+    let devices = written(&tracker, AbiVersion::V1_1, &blocks).unwrap();
     assert_eq!(devices.len(), 7);
     assert!(devices.iter().all(|d| d.identity.is_some()));
     // Not enough room: the blocks' total capacity.
     assert!(matches!(
-        written(&tracker, AbiVersion::V2, &blocks[..3]),
+        written(&tracker, AbiVersion::V1_1, &blocks[..3]),
         Err(PciError::Table(TableError {
             error: Error::CapacityExceeded { capacity: 6, .. },
             ..
@@ -208,11 +208,17 @@ fn the_table_spans_blocks_when_the_first_is_full() {
         capacity: 16,
     }];
     assert!(matches!(
-        written(&tracker, AbiVersion::V2, &far),
+        written(&tracker, AbiVersion::V1_1, &far),
         Err(PciError::Memory(_))
     ));
-    assert_eq!(PciTracker::<16>::record_len(AbiVersion::V1), 64 + 16 * 8);
-    assert_eq!(PciTracker::<16>::record_len(AbiVersion::V2), 64 + 16 * 24);
+    assert_eq!(
+        PciTracker::<16>::record_len(AbiVersion::V1_0),
+        64 + 16 * usize::from(PciEntry::SIZE_1_0)
+    );
+    assert_eq!(
+        PciTracker::<16>::record_len(AbiVersion::V1_1),
+        64 + 16 * usize::from(PciEntry::SIZE_1_1)
+    );
 }
 
 #[test]
@@ -225,7 +231,12 @@ fn the_incoming_side_checks_identities() {
     tracker.preserve_descendant(port(), None).unwrap();
     let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; 0x1000]);
     let dir = tracker
-        .serialize(&mut mem, AbiVersion::V2, PhysAddr::new(BASE), 1)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_1,
+            PhysAddr::new(BASE),
+            Generation::new(1),
+        )
         .unwrap();
     let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
     let table = Table::decode(mem, dir.phys_addr(), dir.length() as usize).unwrap();
@@ -242,7 +253,7 @@ fn the_incoming_side_checks_identities() {
         Ok(IdentityMatch::Mismatch { recorded: nvidia })
     );
     assert_eq!(pci.check_identity(port(), amd), Ok(IdentityMatch::Unknown));
-    let absent = PciAddress::new(0, 0x3c, 0, 0);
+    let absent = PciAddress::new(0, 0x3c, 0, 0).unwrap();
     assert_eq!(
         pci.check_identity(absent, amd),
         Err(PciError::NotPreserved { address: absent })

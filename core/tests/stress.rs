@@ -13,6 +13,7 @@
 // loom's primitives only work inside `loom::model`: these tests are for normal builds.
 #![cfg(not(loom))]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -101,12 +102,17 @@ impl FlbOps for PciFlb {
 
 fn table() -> Table<'static, PciEntry> {
     let entries: Vec<_> = (0..DEVICES)
-        .map(|bus| PciEntry::new(PciAddress::new(0, bus, 0, 0), 1))
+        .map(|bus| PciEntry::new(PciAddress::new(0, bus, 0, 0).unwrap(), 1))
         .collect();
     let cap = u32::from(DEVICES);
     let buf: &'static mut [u8] =
         Box::leak(vec![0u8; 64 + 8 * usize::from(DEVICES)].into_boxed_slice());
-    let len = PciTable::encode(buf, AbiVersion::V1, 1, cap, entries).unwrap();
+    let len = PciTable::encode(
+        buf,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(cap)),
+        entries,
+    )
+    .unwrap();
     Table::try_from(PciTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 
@@ -126,7 +132,7 @@ fn hammer(
         let bus = u8::try_from((i.wrapping_mul(7) + seed) % usize::from(DEVICES)).unwrap();
         let function = u8::from(i % 3 == 0);
         let freed_before = round.freed.load(SeqCst);
-        match pci.is_preserved(PciAddress::new(0, bus, 0, function)) {
+        match pci.is_preserved(PciAddress::new(0, bus, 0, function).unwrap()) {
             Ok(answer) if !freed_before && answer == (function == 0) => {
                 round.lookups_ok.fetch_add(1, SeqCst);
             }
@@ -194,9 +200,7 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         let mut buf = vec![0u8; 64 + 72];
         let len = liveupdate_abi::FlbTable::encode(
             &mut buf,
-            AbiVersion::V1,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [liveupdate_abi::FlbEntry::new("pci-v1", 0xda7a, FILES, FlbFlags::empty()).unwrap()],
         )
         .unwrap();
@@ -239,7 +243,7 @@ fn gets_puts_and_lookups_race_the_last_finish() {
         assert_eq!(round.live.load(SeqCst), 0);
         assert_eq!(reg.get("pci-v1").unwrap_err(), FlbError::Finished);
         assert_eq!(
-            pci.is_preserved(PciAddress::new(0, 0, 0, 0)),
+            pci.is_preserved(PciAddress::new(0, 0, 0, 0).unwrap()),
             Err(PciError::Finished)
         );
         for (total, counter) in totals.iter_mut().zip([

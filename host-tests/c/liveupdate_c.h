@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /*
- * A portable C implementation of the records of major 1, minors 0 and 1 (ABI v1 and v2):
+ * A portable C implementation of the records of major 1, minors 0 and 1 (ABI 1.0 and 1.1):
  * CRC-32C, encoders for the PCI and FLB tables, a verifier, and a report of the layout. Only <stdint.h>/<stddef.h>/
  * <string.h>: usable in a kernel or a boot stub. Tested against the Rust crate by
  * host-tests/tests/c_abi.rs.

@@ -10,6 +10,7 @@
 //! ```
 //! Then minimise with `cargo +nightly fuzz cmin <target>` before committing.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -36,12 +37,15 @@ use liveupdate_host_tests::{image, kho::KhoMemory};
 type Seeds = Vec<(String, Vec<u8>)>;
 
 fn encode<E: Entry>(version: AbiVersion, generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut buf = vec![0u8; Record::<E>::len_for(version, capacity).expect("small capacity")];
+    let mut buf =
+        vec![0u8; Record::<E>::len_for(version, Capacity::new(capacity)).expect("small capacity")];
     let n = Record::<E>::encode(
         &mut buf,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         entries.iter().copied(),
     )
     .expect("seed contents are valid");
@@ -108,13 +112,13 @@ fn record_seeds<E: Entry>(root: &Path, golden_name: &str, sets: &[(&str, Vec<E>)
     }
     for (name, entries) in sets {
         let count = u32::try_from(entries.len()).expect("small");
-        let v1 = encode(AbiVersion::V1, 7, count, entries);
-        let v2 = encode(AbiVersion::V2, 7, count, entries);
+        let v1 = encode(AbiVersion::V1_0, 7, count, entries);
+        let v2 = encode(AbiVersion::V1_1, 7, count, entries);
         seeds.push((format!("{name}-v1.bin"), v1.clone()));
         seeds.push((format!("{name}-v2.bin"), v2.clone()));
         seeds.push((
             format!("{name}-v1-spare.bin"),
-            encode(AbiVersion::V1, 7, count + 2, entries),
+            encode(AbiVersion::V1_0, 7, count + 2, entries),
         ));
         seeds.push((format!("{name}-minor2.bin"), widen(E::KIND, &v2)));
         seeds.push((format!("{name}-v1-ro.bin"), read_only(&v1)));
@@ -163,8 +167,9 @@ fn flb_sets() -> Vec<(&'static str, Vec<FlbEntry>)> {
 }
 
 fn pci_sets() -> Vec<(&'static str, Vec<PciEntry>)> {
-    let p =
-        |domain, bus, dev, func, refs| PciEntry::new(PciAddress::new(domain, bus, dev, func), refs);
+    let p = |domain, bus, dev, func, refs| {
+        PciEntry::new(PciAddress::new(domain, bus, dev, func).unwrap(), refs)
+    };
     vec![
         ("pci-empty", vec![]),
         ("pci-one", vec![p(0, 0x3b, 0, 0, 1)]),
@@ -205,9 +210,9 @@ fn root_sets() -> Vec<(&'static str, Vec<DirEntry>)> {
 
 fn open_seeds() -> Seeds {
     let mut seeds = Seeds::new();
-    let flb = encode(AbiVersion::V1, 7, 4, &flb_sets()[2].1);
-    let pci = encode(AbiVersion::V2, 7, 4, &pci_sets()[2].1);
-    let root = encode(AbiVersion::V1, 7, 2, &root_sets()[1].1);
+    let flb = encode(AbiVersion::V1_0, 7, 4, &flb_sets()[2].1);
+    let pci = encode(AbiVersion::V1_1, 7, 4, &pci_sets()[2].1);
+    let root = encode(AbiVersion::V1_0, 7, 2, &root_sets()[1].1);
     for (kind_bits, name, child) in [(0u8, "flb", flb), (1, "pci", pci), (2, "root", root)] {
         for (mode, what) in [
             (0u8, "match"),
@@ -262,24 +267,34 @@ fn graph_seeds(root: &Path) -> Seeds {
         flbs.register(name, &OPS).expect("register");
         flbs.preserve_file(name).expect("preserve");
     }
-    pci.preserve(PciAddress::new(0, 0x3b, 0, 0))
+    pci.preserve(PciAddress::new(0, 0x3b, 0, 0).unwrap())
         .expect("preserve");
-    pci.preserve(PciAddress::new(0x1_0000, 1, 0, 0))
+    pci.preserve(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
         .expect("preserve");
     let base = 0x10_0000u64;
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(base), 3)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(base),
+            Generation::new(3),
+        )
         .expect("serialize");
     let dev = pci
-        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(base + 0x100), 3)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(base + 0x100),
+            Generation::new(3),
+        )
         .expect("serialize");
     let root_len = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(base + 0x200),
-        3,
+        Generation::new(3),
         &[flb, dev],
     )
     .expect("root");
@@ -288,9 +303,9 @@ fn graph_seeds(root: &Path) -> Seeds {
     let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
     let root_len = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(base + 0x300),
-        4,
+        Generation::new(4),
         &[],
     )
     .expect("root");
@@ -300,20 +315,25 @@ fn graph_seeds(root: &Path) -> Seeds {
     let mut image = vec![0u8; 0x600];
     let mut mem = SliceMemory::new(PhysAddr::new(base), image.as_mut_slice());
     let flb = flbs
-        .serialize(&mut mem, AbiVersion::V2, PhysAddr::new(base), 5)
+        .serialize(
+            &mut mem,
+            AbiVersion::V1_1,
+            PhysAddr::new(base),
+            Generation::new(5),
+        )
         .expect("serialize");
     let places = [0x100, 0x180].map(|at| BlockPlace {
         phys: PhysAddr::new(base + at),
         capacity: 1,
     });
     let dev = pci
-        .serialize_blocks(&mut mem, AbiVersion::V2, &places, 5)
+        .serialize_blocks(&mut mem, AbiVersion::V1_1, &places, Generation::new(5))
         .expect("serialize");
     let root_len = write_root(
         &mut mem,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         PhysAddr::new(base + 0x200),
-        5,
+        Generation::new(5),
         &[flb, dev],
     )
     .expect("root");
@@ -451,7 +471,7 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
 
 /// A `table_*` input: the first block's offset and length, then the memory at `TABLE_BASE`.
 fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
-    let block = Record::<E>::len_for(AbiVersion::V2, capacity).expect("small");
+    let block = Record::<E>::len_for(AbiVersion::V1_1, Capacity::new(capacity)).expect("small");
     let stride = u64::try_from(block).expect("small").next_multiple_of(64);
     let mut mem = SliceMemory::new(
         PhysAddr::new(TABLE_BASE),
@@ -463,8 +483,14 @@ fn table_input<E: Entry>(blocks: u64, capacity: u32, items: &[E::Item]) -> Vec<u
             capacity,
         })
         .collect();
-    Table::<E>::encode(&mut mem, AbiVersion::V2, 9, &places, items.iter().copied())
-        .expect("table encodes");
+    Table::<E>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        Generation::new(9),
+        &places,
+        items.iter().copied(),
+    )
+    .expect("table encodes");
     let mut input = 0u16.to_le_bytes().to_vec();
     input.extend_from_slice(&u16::try_from(block).expect("small").to_le_bytes());
     input.extend_from_slice(mem.bytes());

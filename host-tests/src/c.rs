@@ -69,7 +69,7 @@ impl LuRecordInfo {
             entry_count: h.entry_count(),
             entry_capacity: h.entry_capacity(),
             record_len: h.record_len(),
-            generation: h.generation(),
+            generation: h.generation().get(),
             crc: h.crc(),
             read_only: u32::from(read_only),
         }
@@ -189,8 +189,11 @@ pub fn c_status_of(error: &Error) -> Option<c_int> {
         Error::UnsupportedFeatures { .. } => LU_E_FEATURES,
         Error::HeaderSize { .. } => LU_E_HEADER_LEN,
         Error::EntrySize { .. } => LU_E_ENTRY_SIZE,
+        Error::OverMaximum {
+            field: Field::EntryCount,
+            ..
+        } => LU_E_COUNT,
         Error::Inconsistent { field, .. } => match field {
-            Field::EntryCount => LU_E_COUNT,
             Field::RecordLength => LU_E_RECORD_LEN,
             Field::InputLength => LU_E_LENGTH,
             Field::RoCompat => LU_E_RO_COMPAT,

@@ -15,13 +15,13 @@ use crate::kho::KhoMemory;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The image framing is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Image(#[from] ImageError),
     /// The image holds no root record under the KHO name.
     #[error("no handover: the image registers nothing under the KHO name {KHO_NAME:?}")]
     NoHandover,
     /// A record of the handover is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// The image checksum failed, and parsing it regardless shows which record is damaged.
     #[error("{record} (and {image})")]
@@ -64,7 +64,7 @@ impl RecordDump {
             phys,
             len: h.record_len(),
             version: format!("{}.{}", h.major(), h.minor()),
-            generation: h.generation(),
+            generation: h.generation().get(),
             entries: h.entry_count(),
             capacity: h.entry_capacity(),
             crc: h.crc(),
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn open_reads_the_framing_and_leaves_the_graph_to_its_one_validation() {
         let scenario = Scenario::generate(7, 4, 2);
-        let mut mem = sim::outgoing(&scenario, AbiVersion::V2).unwrap();
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V1_1).unwrap();
         // Damage the root's last byte: the image frames and checksums it as it is.
         let blob = mem.lookup(KHO_NAME).unwrap();
         mem.bytes_mut(blob.phys + blob.len - 1, 1).unwrap()[0] ^= 0xff;

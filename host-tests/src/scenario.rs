@@ -36,8 +36,8 @@ pub struct Scenario {
     pub flbs: Vec<FlbSpec>,
     /// Devices that were not preserved, to ask `is_preserved` about.
     pub absent: Vec<PciAddress>,
-    /// What each preserved device is (vendor, device, class) and its flags, as an ABI v2
-    /// writer records them; an ABI v1 writer cannot.
+    /// What each preserved device is (vendor, device, class) and its flags, as an ABI 1.1
+    /// writer records them; an ABI 1.0 writer cannot.
     pub identities: BTreeMap<PciAddress, (PciIdentity, PciFlags)>,
 }
 
@@ -84,6 +84,7 @@ fn address(rng: &mut ChaCha8Rng) -> PciAddress {
         rng.random_range(0..32),
         rng.random_range(0..8),
     )
+    .unwrap()
 }
 
 impl Scenario {

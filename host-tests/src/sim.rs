@@ -7,6 +7,8 @@
 //! FLB, answers `is_preserved` for every preserved and some absent devices, finishes every file,
 //! and checks that what came in is what went out.
 
+use liveupdate_abi::Capacity;
+use liveupdate_abi::Generation;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,7 +40,7 @@ pub const MAX_DEVICES: usize = 65536;
 pub enum SimError {
     /// Simulated memory refused an allocation or a name.
     #[error("KHO memory: {0}")]
-    Kho(#[from] KhoError),
+    Kho(KhoError),
     /// The FLB registry refused an operation.
     #[error("FLB {name}: {error}")]
     Flb {
@@ -49,9 +51,9 @@ pub enum SimError {
     },
     /// The PCI accessors refused an operation.
     #[error("PCI: {0}")]
-    Pci(#[from] PciError),
+    Pci(PciError),
     /// The handover graph is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// No root record is registered under the KHO name.
     #[error("no handover: nothing is registered under the KHO name {KHO_NAME:?}")]
@@ -59,6 +61,20 @@ pub enum SimError {
     /// The scenario asks for more than the simulation supports.
     #[error("{0}")]
     Limit(String),
+}
+
+// Written out rather than `#[from]`, which would also make the inner error the `source()` of
+// one that already prints it: an error-chain reporter would print it twice.
+impl From<KhoError> for SimError {
+    fn from(e: KhoError) -> Self {
+        SimError::Kho(e)
+    }
+}
+
+impl From<PciError> for SimError {
+    fn from(e: PciError) -> Self {
+        SimError::Pci(e)
+    }
 }
 
 fn flb_err(name: &str) -> impl FnOnce(FlbError) -> SimError + '_ {
@@ -145,13 +161,13 @@ fn outgoing_flbs<const F: usize>(
     }
 }
 
-/// Bytes of one block of a chained PCI table (ABI v2): a page, as KHO allocates.
+/// Bytes of one block of a chained PCI table (ABI 1.1): a page, as KHO allocates.
 pub const PCI_BLOCK_BYTES: usize = 4096;
 
-/// Entry slots in one page-sized block of an ABI v2 PCI table.
+/// Entry slots in one page-sized block of an ABI 1.1 PCI table.
 fn pci_block_capacity() -> u32 {
-    let header = PciTable::len_for(AbiVersion::V2, 0).unwrap_or(0);
-    let entry = PciTable::len_for(AbiVersion::V2, 1)
+    let header = PciTable::len_for(AbiVersion::V1_1, Capacity::new(0)).unwrap_or(0);
+    let entry = PciTable::len_for(AbiVersion::V1_1, Capacity::new(1))
         .unwrap_or(0)
         .saturating_sub(header);
     u32::try_from(PCI_BLOCK_BYTES.saturating_sub(header) / entry.max(1)).unwrap_or(0)
@@ -161,12 +177,12 @@ fn outgoing_with<const F: usize, const N: usize>(
     scenario: &Scenario,
     version: AbiVersion,
 ) -> Result<KhoMemory, SimError> {
-    // ABI v1: one table sized for the tracker's capacity, allocated at the first preserve.
-    // ABI v2: a page-sized first block then, and more pages at kexec as the devices need
+    // ABI 1.0: one table sized for the tracker's capacity, allocated at the first preserve.
+    // ABI 1.1: a page-sized first block then, and more pages at kexec as the devices need
     // them: capacity grows without reallocating (hot-plug, upstream's pain point 12).
     let first_block_len = match version {
-        AbiVersion::V1 => PciTracker::<N>::record_len(AbiVersion::V1),
-        AbiVersion::V2 => PCI_BLOCK_BYTES,
+        AbiVersion::V1_0 => PciTracker::<N>::record_len(AbiVersion::V1_0),
+        AbiVersion::V1_1 => PCI_BLOCK_BYTES,
     };
     let mem = Arc::new(Mutex::new(KhoMemory::new()));
     let flbs: FlbRegistry<F> = FlbRegistry::new();
@@ -196,7 +212,7 @@ fn outgoing_with<const F: usize, const N: usize>(
         for _ in 0..refcount {
             flbs.preserve_file(PCI_FLB).map_err(flb_err(PCI_FLB))?;
             match (version, scenario.identities.get(&address)) {
-                (AbiVersion::V1, _) | (_, None) => tracker.preserve(address)?,
+                (AbiVersion::V1_0, _) | (_, None) => tracker.preserve(address)?,
                 (_, Some(&(identity, flags))) => {
                     tracker.preserve_device(address, Some(identity), flags)?
                 }
@@ -211,31 +227,39 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut directory = Vec::new();
     let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(version))?;
     directory.push(
-        flbs.serialize(mem, version, PhysAddr::new(flb_addr), generation)
-            .map_err(flb_err("(table)"))?,
+        flbs.serialize(
+            mem,
+            version,
+            PhysAddr::new(flb_addr),
+            Generation::new(generation),
+        )
+        .map_err(flb_err("(table)"))?,
     );
     if let Some(ops) = pci_ops.filter(|_| !scenario.devices.is_empty()) {
         // The PCI FLB's data is the table's address: the PCI core writes the table there.
         let pci_addr = ops.data.load(Ordering::Relaxed);
         let entry = match version {
-            AbiVersion::V1 => {
-                tracker.serialize(mem, version, PhysAddr::new(pci_addr), generation)?
-            }
-            AbiVersion::V2 => {
+            AbiVersion::V1_0 => tracker.serialize(
+                mem,
+                version,
+                PhysAddr::new(pci_addr),
+                Generation::new(generation),
+            )?,
+            AbiVersion::V1_1 => {
                 let blocks = pci_blocks(mem, pci_addr, scenario.devices.len())?;
-                tracker.serialize_blocks(mem, version, &blocks, generation)?
+                tracker.serialize_blocks(mem, version, &blocks, Generation::new(generation))?
             }
         };
         directory.push(entry);
     }
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
-    let root_len = Root::len_for(version, capacity).unwrap_or(0);
+    let root_len = Root::len_for(version, Capacity::new(capacity)).unwrap_or(0);
     let root_addr = mem.alloc(KHO_BASE, root_len)?;
     let root_len = write_root(
         mem,
         version,
         PhysAddr::new(root_addr),
-        generation,
+        Generation::new(generation),
         &directory,
     )?;
     mem.add_name(KHO_NAME, root_addr, root_len as u64)?;
@@ -266,6 +290,18 @@ fn pci_blocks(
     Ok(blocks)
 }
 
+/// Serializes a wire version as its `major.minor` string.
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)] // the signature serde asks for
+fn serialize_version<S: serde::Serializer>(
+    version: &Option<AbiVersion>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match version {
+        Some(v) => serializer.collect_str(v),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// What the incoming kernel saw and did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Incoming {
@@ -281,9 +317,10 @@ pub struct Incoming {
     pub devices_confirmed: usize,
     /// Absent devices `is_preserved` denied.
     pub absent_denied: usize,
-    /// ABI version of the PCI table (1 or 2), when there is one.
-    pub abi: Option<u16>,
-    /// Preserved devices whose recorded identity matched the probed one (ABI v2).
+    /// Wire version of the PCI table, when there is one (JSON: `"1.0"` or `"1.1"`).
+    #[serde(serialize_with = "serialize_version")]
+    pub abi: Option<AbiVersion>,
+    /// Preserved devices whose recorded identity matched the probed one (ABI 1.1).
     pub identities_matched: usize,
     /// FLBs whose `retrieve` ran and returned the expected object.
     pub flbs_retrieved: usize,
@@ -399,7 +436,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         });
     }
     let mut mismatches = Vec::new();
-    if handover.generation() != scenario.generation {
+    if handover.generation().get() != scenario.generation {
         mismatches.push(format!(
             "generation: came in {}, went out {}",
             handover.generation(),
@@ -410,7 +447,7 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
     let (pci, pci_addr, pci_report) = check_pci(&handover, scenario, &mut mismatches)?;
     let flb_report = check_flbs(&handover, scenario, pci, pci_addr, &mut mismatches)?;
     if !scenario.devices.is_empty()
-        && pci.is_preserved(PciAddress::new(0, 0, 0, 0)) != Err(PciError::Finished)
+        && pci.is_preserved(PciAddress::from_key(0)) != Err(PciError::Finished)
     {
         mismatches.push("PCI state still answers after the PCI FLB finished".into());
     }
@@ -421,13 +458,13 @@ pub fn incoming(mem: &'static KhoMemory, scenario: &Scenario) -> Result<Incoming
         ));
     }
     Ok(Incoming {
-        generation: handover.generation(),
+        generation: handover.generation().get(),
         records,
         validation,
         devices_found: pci_report.found,
         devices_confirmed: pci_report.confirmed,
         absent_denied: pci_report.denied,
-        abi: pci_report.version.map(AbiVersion::number),
+        abi: pci_report.version,
         identities_matched: pci_report.identities,
         flbs_retrieved: flb_report.retrieved,
         flbs_finished: flb_report.finished,
@@ -498,8 +535,8 @@ fn check_pci(
 }
 
 /// Probes every preserved device as the incoming kernel's PCI core would: with the identity
-/// found at its address now. From ABI v2 on each must match what was recorded, and a device
-/// swapped for another must be refused; an ABI v1 table records none, so each is unknown.
+/// found at its address now. From ABI 1.1 on each must match what was recorded, and a device
+/// swapped for another must be refused; an ABI 1.0 table records none, so each is unknown.
 /// Returns the matches.
 fn check_identities(
     pci: &PciIncoming<'_>,
@@ -509,7 +546,7 @@ fn check_identities(
 ) -> usize {
     let mut matched = 0;
     for (&address, &(identity, _)) in &scenario.identities {
-        let expected_match = version != Some(AbiVersion::V1);
+        let expected_match = version != Some(AbiVersion::V1_0);
         match pci.check_identity(address, identity) {
             Ok(IdentityMatch::Match) if expected_match => matched += 1,
             Ok(IdentityMatch::Unknown) if !expected_match => {}
@@ -517,7 +554,7 @@ fn check_identities(
         }
     }
     // A different device (the same vendor, another device id) now at the first address.
-    if let (Some(AbiVersion::V2), Some((&address, &(identity, _)))) =
+    if let (Some(AbiVersion::V1_1), Some((&address, &(identity, _)))) =
         (version, scenario.identities.iter().next())
     {
         let other = PciIdentity::new(

@@ -1,9 +1,10 @@
 //! The C header `abi/include/liveupdate_abi.h` and the C implementation in `c/liveupdate_c.c`
-//! (compiled by `build.rs`) against the Rust crate, at minor 0 (ABI v1) and minor 1 (ABI v2):
+//! (compiled by `build.rs`) against the Rust crate, at minor 0 (ABI 1.0) and minor 1 (ABI 1.1):
 //! every size, offset and constant the C compiler sees equals the Rust side; records encoded
 //! in C decode in Rust (and are the same bytes the Rust encoder writes); records encoded in
 //! Rust verify in C; both sides refuse the same damaged records.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_int, c_long};
 
@@ -64,7 +65,13 @@ fn c_pci(generation: u64, capacity: u32, entries: &[PciEntry]) -> Result<Vec<u8>
             refcount: e.refcount(),
         })
         .collect();
-    c_encode(lu_encode_pci_table, 8, generation, capacity, &devs)
+    c_encode(
+        lu_encode_pci_table,
+        PciEntry::SIZE_1_0.into(),
+        generation,
+        capacity,
+        &devs,
+    )
 }
 
 fn c_flb(
@@ -72,7 +79,7 @@ fn c_flb(
     capacity: u32,
     entries: &[(&str, u64, u64, u32)],
 ) -> Result<Vec<u8>, c_long> {
-    c_flb_as(AbiVersion::V1, generation, capacity, entries)
+    c_flb_as(AbiVersion::V1_0, generation, capacity, entries)
 }
 
 /// Encodes an FLB table in C at `version`'s minor.
@@ -94,11 +101,11 @@ fn c_flb_as(
         })
         .collect();
     let encode = match version {
-        AbiVersion::V1 => lu_encode_flb_table,
-        AbiVersion::V2 => lu_encode_flb_table_v1_1,
+        AbiVersion::V1_0 => lu_encode_flb_table,
+        AbiVersion::V1_1 => lu_encode_flb_table_v1_1,
     };
     // `names` keeps the strings `flbs` points to alive for the call.
-    let record = c_encode(encode, 72, generation, capacity, &flbs);
+    let record = c_encode(encode, FlbEntry::SIZE.into(), generation, capacity, &flbs);
     drop(names);
     record
 }
@@ -124,7 +131,13 @@ fn c_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Result<V
 }
 
 fn c_pci_v1_1_raw(generation: u64, capacity: u32, devs: &[LuPciDevV11]) -> Result<Vec<u8>, c_long> {
-    c_encode(lu_encode_pci_table_v1_1, 24, generation, capacity, devs)
+    c_encode(
+        lu_encode_pci_table_v1_1,
+        PciEntry::SIZE_1_1.into(),
+        generation,
+        capacity,
+        devs,
+    )
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -216,7 +229,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
             ("entry_count", &h.entry_count().to_le_bytes()),
             ("entry_capacity", &h.entry_capacity().to_le_bytes()),
             ("record_len", &h.record_len().to_le_bytes()),
-            ("generation", &h.generation().to_le_bytes()),
+            ("generation", &h.generation().get().to_le_bytes()),
             ("compat", &features.compat.bits().to_le_bytes()),
             ("ro_compat", &features.ro_compat.bits().to_le_bytes()),
             ("incompat", &features.incompat.bits().to_le_bytes()),
@@ -290,7 +303,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("LIVEUPDATE_CRC32C_CHECK", u64::from(crc32c(b"123456789"))),
         ("LIVEUPDATE_MAX_SIZE_FIELD", u64::from(MAX_SIZE_FIELD)),
         ("LIVEUPDATE_V1_MAJOR", u64::from(MAJOR)),
-        ("LIVEUPDATE_V1_MINOR", u64::from(AbiVersion::V1.minor())),
+        ("LIVEUPDATE_V1_MINOR", u64::from(AbiVersion::V1_0.minor())),
         ("LIVEUPDATE_V1_HEADER_LEN", HEADER_LEN as u64),
         ("LIVEUPDATE_V1_CRC_OFFSET", CRC_OFFSET as u64),
         ("LIVEUPDATE_V1_DIR_ENTRY_SIZE", size_of::<DirEntry>() as u64),
@@ -307,7 +320,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
     m
 }
 
-/// The items minor 1 (ABI v2) adds, from the Rust definitions.
+/// The items minor 1 (ABI 1.1) adds, from the Rust definitions.
 fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
     // Minor 1's header: bytes 48..63 as `Header::link` reads them from a block of a chain
     // (the pattern with the CHAINED bit set in `incompat`).
@@ -340,8 +353,13 @@ fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
     )
     .with_identity(PciIdentity::new(0x0a09, 0x0c0b, 0x000f_0e0d).unwrap())
     .with_flags(PciFlags::all());
-    let mut rec = [0u8; 64 + 24];
-    PciTable::encode(&mut rec, AbiVersion::V2, 1, 1, [device]).unwrap();
+    let mut rec = [0u8; 64 + PciEntry::SIZE_1_1 as usize];
+    PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(1)),
+        [device],
+    )
+    .unwrap();
     let entry = &rec[64..];
     let at = |bytes: &[u8]| -> (usize, usize) {
         let hits: Vec<_> = entry
@@ -377,7 +395,7 @@ fn rust_layout_v1_1(m: &mut BTreeMap<String, u64>) {
     m.insert(format!("fieldsize {name} reserved"), gap.len() as u64);
 
     for (name, value) in [
-        ("LIVEUPDATE_V1_1_MINOR", u64::from(AbiVersion::V2.minor())),
+        ("LIVEUPDATE_V1_1_MINOR", u64::from(AbiVersion::V1_1.minor())),
         (
             "LIVEUPDATE_V1_1_RO_COMPAT_HIERARCHY",
             u64::from(RoCompatFeatures::HIERARCHY.bits()),
@@ -441,9 +459,9 @@ fn c_crc32c_is_rusts() {
 
 fn devices() -> Vec<PciEntry> {
     vec![
-        PciEntry::new(PciAddress::new(0, 0, 3, 0), 1),
-        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 2),
-        PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0), 1),
+        PciEntry::new(PciAddress::new(0, 0, 3, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 2),
+        PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1),
     ]
 }
 
@@ -451,10 +469,15 @@ fn devices() -> Vec<PciEntry> {
 fn a_pci_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
     let c = c_pci(42, 5, &devices()).unwrap();
     let table = PciTable::decode(&c).unwrap();
-    assert_eq!(table.generation(), 42);
+    assert_eq!(table.generation(), Generation::new(42));
     assert_eq!(table.entries().as_slice().unwrap(), &devices()[..]);
     let mut rust = vec![0u8; c.len()];
-    let len = PciTable::encode(&mut rust, AbiVersion::V1, 42, 5, devices()).unwrap();
+    let len = PciTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_0, Generation::new(42), Capacity::new(5)),
+        devices(),
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..], "C and Rust write the same bytes");
 }
 
@@ -492,7 +515,12 @@ fn an_flb_table_encoded_in_c_decodes_in_rust_and_matches_its_encoder() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut rust = vec![0u8; c.len()];
-    let len = FlbTable::encode(&mut rust, AbiVersion::V1, 9, 4, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(4)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..]);
 }
 
@@ -503,7 +531,11 @@ fn the_c_encoders_refuse_what_rust_refuses() {
     assert_eq!(c_pci(1, 4, &unsorted), Err(LU_E_ORDER.into()));
     assert_eq!(c_pci(1, 4, &[d[0], d[0]]), Err(LU_E_ORDER.into()));
     assert_eq!(
-        c_pci(1, 4, &[PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]),
+        c_pci(
+            1,
+            4,
+            &[PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 0)]
+        ),
         Err(LU_E_REFCOUNT.into())
     );
     assert_eq!(c_pci(1, 2, &d), Err(LU_E_CAPACITY.into()));
@@ -538,7 +570,12 @@ fn the_c_encoders_refuse_what_rust_refuses() {
 #[test]
 fn records_encoded_in_rust_verify_in_c() {
     let mut pci = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut pci, AbiVersion::V1, 77, 4, devices()).unwrap();
+    let len = PciTable::encode(
+        &mut pci,
+        Encoding::new(AbiVersion::V1_0, Generation::new(77), Capacity::new(4)),
+        devices(),
+    )
+    .unwrap();
     let info = c_verify(&pci[..len], RecordKind::PciTable).unwrap();
     let h = *PciTable::decode(&pci[..len]).unwrap().header();
     assert_eq!(info, LuRecordInfo::of(&h, false));
@@ -550,7 +587,12 @@ fn records_encoded_in_rust_verify_in_c() {
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut flb = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut flb, AbiVersion::V1, 3, 3, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut flb,
+        Encoding::new(AbiVersion::V1_0, Generation::new(3), Capacity::new(3)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(
         c_verify(&flb[..len], RecordKind::FlbTable)
             .unwrap()
@@ -562,9 +604,7 @@ fn records_encoded_in_rust_verify_in_c() {
     let mut root = [0u8; 64 + 24 * 2];
     let len = Root::encode(
         &mut root,
-        AbiVersion::V1,
-        77,
-        2,
+        Encoding::new(AbiVersion::V1_0, Generation::new(77), Capacity::new(2)),
         [DirEntry::for_record(PhysAddr::new(0x10_0000), &table)],
     )
     .unwrap();
@@ -583,7 +623,12 @@ fn records_encoded_in_rust_verify_in_c() {
 /// A PCI record of 2 entries in 4 slots, damaged by `damage`, re-sealed if `reseal`.
 fn damaged(damage: impl Fn(&mut Vec<u8>), reseal: bool) -> Vec<u8> {
     let mut rec = vec![0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, AbiVersion::V1, 5, 4, devices()[..2].to_vec()).unwrap();
+    let len = PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_0, Generation::new(5), Capacity::new(4)),
+        devices()[..2].to_vec(),
+    )
+    .unwrap();
     rec.truncate(len);
     damage(&mut rec);
     if reseal {
@@ -675,7 +720,7 @@ fn c_and_rust_refuse_the_same_damaged_records() {
         },
         true,
     );
-    assert!(PciTable::decode_as(&newer, AbiVersion::V1).is_ok());
+    assert!(PciTable::decode_as(&newer, AbiVersion::V1_0).is_ok());
     assert_eq!(
         c_verify(&newer, RecordKind::PciTable).map(|_| ()),
         Err(LU_E_ENTRY_SIZE)
@@ -714,13 +759,13 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let c = c_pci(generation, capacity, &entries).unwrap();
         let mut rust = vec![0u8; c.len()];
-        PciTable::encode(&mut rust, AbiVersion::V1, generation, capacity, entries.iter().copied()).unwrap();
+        PciTable::encode(&mut rust, Encoding::new(AbiVersion::V1_0, Generation::new(generation), Capacity::new(capacity)), entries.iter().copied()).unwrap();
         prop_assert_eq!(&rust, &c);
         prop_assert!(c_verify(&c, RecordKind::PciTable).is_ok());
     }
 }
 
-// ---- Minor 1 (ABI v2) ------------------------------------------------------------------------
+// ---- Minor 1 (ABI 1.1) ------------------------------------------------------------------------
 
 fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
     PciIdentity::new(vendor, device, class).unwrap()
@@ -729,26 +774,29 @@ fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
 /// Devices with and without identity, a bridge preserved for the device below it.
 fn devices_v1_1() -> Vec<PciDevice> {
     vec![
-        PciDevice::new(PciAddress::new(0, 0, 3, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0, 3, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0x1234, 0x02_00_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0, 0x3a, 0, 0), 2)
+        PciDevice::new(PciAddress::new(0, 0x3a, 0, 0).unwrap(), 2)
             .with_identity(identity(0x10de, 0x1ad8, 0x06_04_00))
             .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
-        PciDevice::new(PciAddress::new(0, 0x3b, 0, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1)
             .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0x1_0000, 1, 0, 0), 1).with_flags(PciFlags::empty()),
+        PciDevice::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1)
+            .with_flags(PciFlags::empty()),
     ]
 }
 
 fn rust_pci_v1_1(generation: u64, capacity: u32, devices: &[PciDevice]) -> Vec<u8> {
-    let mut out = vec![0u8; 64 + 24 * capacity as usize];
+    let mut out = vec![0u8; 64 + usize::from(PciEntry::SIZE_1_1) * capacity as usize];
     let len = PciTable::encode(
         &mut out,
-        AbiVersion::V2,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_1,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     )
     .unwrap();
@@ -762,7 +810,7 @@ fn a_v1_1_pci_table_encoded_in_c_is_the_rust_encoding_and_decodes_to_its_devices
     assert_eq!(c, rust_pci_v1_1(42, 6, &devices_v1_1()), "C and Rust bytes");
     let table = PciTable::decode(&c).unwrap();
     assert_eq!(table.header().minor(), 1);
-    assert_eq!(table.header().entry_size(), 24);
+    assert_eq!(table.header().entry_size(), PciEntry::SIZE_1_1);
     assert_eq!(
         table.header().features().ro_compat,
         RoCompatFeatures::HIERARCHY,
@@ -779,20 +827,25 @@ fn a_v1_1_pci_table_encoded_in_c_is_the_rust_encoding_and_decodes_to_its_devices
     let table = PciTable::decode(&c).unwrap();
     assert!(table.header().features().ro_compat.is_empty());
     assert_eq!(
-        PciTable::decode_as(&c, AbiVersion::V1).unwrap().access(),
+        PciTable::decode_as(&c, AbiVersion::V1_0).unwrap().access(),
         Access::ReadWrite
     );
 }
 
 #[test]
 fn a_v1_1_flb_table_encoded_in_c_is_the_rust_encoding() {
-    let c = c_flb_as(AbiVersion::V2, 9, 4, &flbs()).unwrap();
+    let c = c_flb_as(AbiVersion::V1_1, 9, 4, &flbs()).unwrap();
     let entries: Vec<_> = flbs()
         .into_iter()
         .map(|(n, d, c, f)| FlbEntry::new(n, d, c, FlbFlags::from_bits(f).unwrap()).unwrap())
         .collect();
     let mut rust = vec![0u8; c.len()];
-    let len = FlbTable::encode(&mut rust, AbiVersion::V2, 9, 4, entries).unwrap();
+    let len = FlbTable::encode(
+        &mut rust,
+        Encoding::new(AbiVersion::V1_1, Generation::new(9), Capacity::new(4)),
+        entries,
+    )
+    .unwrap();
     assert_eq!(rust[..len], c[..]);
     assert_eq!(FlbTable::decode(&c).unwrap().header().minor(), 1);
     assert_eq!(c_verify(&c, RecordKind::FlbTable).unwrap().minor, 1);
@@ -823,7 +876,7 @@ fn the_v2_golden_records_verify_in_c() {
                 info.crc,
                 info.read_only
             ),
-            (1, h.entry_count(), h.generation(), h.crc(), 0),
+            (1, h.entry_count(), h.generation().get(), h.crc(), 0),
             "{file}"
         );
     }
@@ -863,11 +916,18 @@ fn the_c_v1_1_encoder_refuses_what_rust_refuses() {
     // What Rust says of the same: the identity cannot be built, or the encoder refuses.
     assert!(PciIdentity::new(0xFFFF, 1, 0).is_err());
     assert!(PciIdentity::new(1, 1, 0x0100_0000).is_err());
-    let at = PciAddress::new(0, 0, 1, 0);
+    let at = PciAddress::new(0, 0, 1, 0).unwrap();
     for flags in [PciFlags::from_bits_retain(8), PciFlags::DESCENDANT] {
         let mut out = [0u8; 64 + 48];
         let device = PciDevice::new(at, 1).with_flags(flags);
-        assert!(PciTable::encode(&mut out, AbiVersion::V2, 1, 2, [device]).is_err());
+        assert!(
+            PciTable::encode(
+                &mut out,
+                Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(2)),
+                [device]
+            )
+            .is_err()
+        );
     }
     // Both accept a bridge preserved for what is below it.
     let ok = [dev(1, 1, 0x06_04_00, bridge | descendant)];

@@ -7,6 +7,7 @@ use liveupdate_abi::{
     AbiVersion, BlockPlace, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, Record,
     SliceMemory, Table,
 };
+use liveupdate_abi::{Capacity, Generation};
 use liveupdate_host_tests::fuzz::table::bodies::{self as fuzz, BASE};
 
 /// The golden vectors' generation.
@@ -21,17 +22,17 @@ fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
 /// The devices of the golden chained PCI table (`abi/tests/v2/common.rs`).
 fn chain_devices() -> Vec<PciDevice> {
     vec![
-        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0xa33c, 0x06_04_00))
             .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
-        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0), 2).with_flags(PciFlags::empty()),
-        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0).unwrap(), 2).with_flags(PciFlags::empty()),
+        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x144d, 0xa80a, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0x0b60, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
     ]
@@ -39,7 +40,7 @@ fn chain_devices() -> Vec<PciDevice> {
 
 /// Length of one block of the golden chain.
 fn block_len() -> u32 {
-    let len = Record::<PciEntry>::len_for(AbiVersion::V2, CHAIN_CAPACITY);
+    let len = Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(CHAIN_CAPACITY));
     u32::try_from(len.unwrap()).unwrap()
 }
 
@@ -64,8 +65,8 @@ fn chain_input() -> (Vec<u8>, usize) {
         .collect();
     Table::<PciEntry>::encode(
         &mut mem,
-        AbiVersion::V2,
-        GENERATION,
+        AbiVersion::V1_1,
+        Generation::new(GENERATION),
         &places,
         chain_devices(),
     )

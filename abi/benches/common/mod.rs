@@ -11,6 +11,7 @@
     clippy::cast_precision_loss
 )]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::time::Duration;
 
 use cpu_time::ThreadTime;
@@ -73,7 +74,16 @@ pub fn devices(n: usize) -> Vec<PciEntry> {
 
 /// A full PCI table (capacity = count) of `n` devices.
 pub fn pci_table(n: usize) -> Vec<u8> {
-    let mut out = vec![0u8; PciTable::len_for(AbiVersion::V1, n as u32).unwrap()];
-    PciTable::encode(&mut out, AbiVersion::V1, 1, n as u32, devices(n)).unwrap();
+    let mut out = vec![0u8; PciTable::len_for(AbiVersion::V1_0, Capacity::new(n as u32)).unwrap()];
+    PciTable::encode(
+        &mut out,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(1),
+            Capacity::new(n as u32),
+        ),
+        devices(n),
+    )
+    .unwrap();
     out
 }

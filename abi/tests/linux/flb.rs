@@ -7,6 +7,7 @@ use liveupdate_abi::linux::flb::{FLB_SER_LEN, FlbArea, FlbSer, LUO_FLB_PGCNT, ca
 use liveupdate_abi::linux::{
     CountField, LinuxError, NameFault, PageSize, ReprFault, Struct, Where,
 };
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{EntryFault, FlbEntry, FlbFlags, FlbTable};
 use proptest::prelude::*;
 
@@ -54,7 +55,12 @@ fn golden_area_decodes_and_converts_sorted() {
 
     // The converted entries make a valid table of this crate's ABI.
     let mut rec = [0u8; 64 + 72 * 3];
-    let len = FlbTable::encode(&mut rec, AbiVersion::V1, 9, 3, entries.iter().copied()).unwrap();
+    let len = FlbTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_0, Generation::new(9), Capacity::new(3)),
+        entries.iter().copied(),
+    )
+    .unwrap();
     assert_eq!(
         FlbTable::decode(&rec[..len])
             .unwrap()

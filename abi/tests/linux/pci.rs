@@ -5,6 +5,7 @@ use crate::support::{Blob, devs};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, Refcount};
 use liveupdate_abi::linux::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{EntryFault, PciAddress, PciEntry, PciTable};
 use proptest::prelude::*;
 
@@ -17,7 +18,7 @@ fn v2() -> PciFormat {
 }
 
 fn buf() -> Vec<PciEntry> {
-    vec![PciEntry::new(PciAddress::new(0, 0, 0, 0), 1); 64]
+    vec![PciEntry::new(PciAddress::new(0, 0, 0, 0).unwrap(), 1); 64]
 }
 
 fn addr(domain: u32, bdf: u16) -> PciAddress {
@@ -96,18 +97,23 @@ fn golden_pci_v2_array_with_holes_converts_sorted() {
     assert_eq!(
         entries,
         [
-            PciEntry::new(PciAddress::new(0, 0, 1, 0), 1),
-            PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1),
-            PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0), 1),
+            PciEntry::new(PciAddress::new(0, 0, 1, 0).unwrap(), 1),
+            PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1),
+            PciEntry::new(PciAddress::new(0x1_0000, 1, 0, 0).unwrap(), 1),
         ]
     );
     // Feeds this crate's table directly.
     let mut rec = [0u8; 64 + 8 * 4];
-    let len = PciTable::encode(&mut rec, AbiVersion::V1, 3, 4, entries.iter().copied()).unwrap();
+    let len = PciTable::encode(
+        &mut rec,
+        Encoding::new(AbiVersion::V1_0, Generation::new(3), Capacity::new(4)),
+        entries.iter().copied(),
+    )
+    .unwrap();
     assert!(
         PciTable::decode(&rec[..len])
             .unwrap()
-            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0))
+            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
     );
 }
 

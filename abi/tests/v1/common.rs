@@ -4,6 +4,7 @@
 //! tests can build any record, valid or not, and check the crate against the specification
 //! rather than against itself.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -37,9 +38,9 @@ pub const PCI_SIZE: usize = 8;
 /// the device below it, that device, and a device behind a VMD bridge (domain >= 0x10000).
 pub fn pci_inputs() -> [(PciAddress, u16); 3] {
     [
-        (PciAddress::new(0, 0x00, 0x1c, 0), 2),
-        (PciAddress::new(0, 0x3b, 0x00, 0), 1),
-        (PciAddress::new(0x1_0000, 0x01, 0x00, 0), 1),
+        (PciAddress::new(0, 0x00, 0x1c, 0).unwrap(), 2),
+        (PciAddress::new(0, 0x3b, 0x00, 0).unwrap(), 1),
+        (PciAddress::new(0x1_0000, 0x01, 0x00, 0).unwrap(), 1),
     ]
 }
 
@@ -67,12 +68,15 @@ pub fn flb_entries() -> Vec<FlbEntry> {
 
 /// Encodes `entries` into a fresh buffer of exactly the record's size.
 pub fn encode<E: liveupdate_abi::Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let mut out = vec![0xA5; Record::<E>::len_for(AbiVersion::V1, capacity).unwrap()];
+    let mut out =
+        vec![0xA5; Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(capacity)).unwrap()];
     let len = Record::<E>::encode(
         &mut out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         entries.iter().copied(),
     )
     .unwrap();
@@ -163,10 +167,10 @@ pub fn check_golden(path: &Path, encoded: &[u8], suite: &str) {
 pub const KINDS: [RecordKind; 3] = [RecordKind::Root, RecordKind::FlbTable, RecordKind::PciTable];
 
 /// Decodes `bytes` as a record of `kind`, discarding the view, as the v1.0 reader this suite
-/// specifies ([`AbiVersion::V1`]). The newest reader must answer the same for a record of
+/// specifies ([`AbiVersion::V1_0`]). The newest reader must answer the same for a record of
 /// minor 0, which it reads by the rules of minor 0.
 pub fn decode(kind: RecordKind, bytes: &[u8]) -> Result<(), liveupdate_abi::Error> {
-    let v1 = decode_as(kind, bytes, AbiVersion::V1);
+    let v1 = decode_as(kind, bytes, AbiVersion::V1_0);
     if bytes.get(6..8).is_none_or(|minor| minor == [0, 0]) {
         assert_eq!(
             decode_as(kind, bytes, AbiVersion::NEWEST),

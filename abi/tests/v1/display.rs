@@ -1,6 +1,7 @@
 //! Every message names the record kind and where the fault is (offset, entry, field or size),
 //! with the values found and expected, so one kernel log line is enough to act on.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{DirectoryField, EntryFault, Error, Field, RecordKind};
 
 const ROOT: RecordKind = RecordKind::Root;
@@ -103,16 +104,8 @@ fn header_errors_say_kind_and_where() {
 #[test]
 fn inconsistencies_name_the_field() {
     let cases = [
-        (
-            Field::EntryCount,
-            "entry_count is 105, more than the maximum 104",
-        ),
         (Field::RecordLength, "record_len is 105, expected 104"),
         (Field::InputLength, "input length is 105, expected 104"),
-        (
-            Field::Capacity,
-            "entry_capacity is 105, more than the maximum 104",
-        ),
     ];
     for (field, says_what) in cases {
         says(
@@ -120,6 +113,28 @@ fn inconsistencies_name_the_field() {
                 kind: PCI,
                 field,
                 expected: 104,
+                found: 105,
+            },
+            &["pci table", says_what],
+        );
+    }
+    // A count above its maximum is its own variant: "maximum", never "expected".
+    let cases = [
+        (
+            Field::EntryCount,
+            "entry_count is 105, more than the maximum 104",
+        ),
+        (
+            Field::Capacity,
+            "entry_capacity is 105, more than the maximum 104",
+        ),
+    ];
+    for (field, says_what) in cases {
+        says(
+            Error::OverMaximum {
+                kind: PCI,
+                field,
+                max: 104,
                 found: 105,
             },
             &["pci table", says_what],
@@ -163,8 +178,8 @@ fn root_and_encoder_errors_say_kind_and_where() {
     says(
         Error::Generation {
             kind: PCI,
-            expected: 42,
-            found: 41,
+            expected: Generation::new(42),
+            found: Generation::new(41),
         },
         &["pci table", "offset 24", "generation 41", "42"],
     );

@@ -3,6 +3,7 @@
 //! `Root::open` and `version.rs` those of the version policy.
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{
     DirEntry, EntryFault, Error, Field, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry,
     PciTable, Record, RecordKind, Root,
@@ -251,10 +252,10 @@ fn entry_count_above_capacity() {
     raw.entry_count = Some(3);
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::Inconsistent {
+        Err(Error::OverMaximum {
             kind: PCI,
             field: Field::EntryCount,
-            expected: 2,
+            max: 2,
             found: 3
         })
     );
@@ -325,23 +326,28 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
         let max = (u64::from(u32::MAX) - 64) / size;
         let max32 = u32::try_from(max).unwrap();
         assert_eq!(
-            Record::<E>::len_for(AbiVersion::V1, max32),
+            Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(max32)),
             Some(usize::try_from(64 + max * size).unwrap())
         );
-        assert_eq!(Record::<E>::len_for(AbiVersion::V1, max32 + 1), None);
+        assert_eq!(
+            Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(max32 + 1)),
+            None
+        );
         let mut out = [0u8; 64];
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                AbiVersion::V1,
-                1,
-                max32 + 1,
+                Encoding::new(
+                    AbiVersion::V1_0,
+                    Generation::new(1),
+                    Capacity::new(max32 + 1)
+                ),
                 std::iter::empty::<E::Item>()
             ),
-            Err(Error::Inconsistent {
+            Err(Error::OverMaximum {
                 kind: E::KIND,
                 field: Field::Capacity,
-                expected: max,
+                max,
                 found: max + 1
             })
         );
@@ -349,9 +355,7 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                AbiVersion::V1,
-                1,
-                max32,
+                Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(max32)),
                 std::iter::empty::<E::Item>()
             ),
             Err(Error::BufferTooSmall {
@@ -543,7 +547,11 @@ fn flb_duplicate_name() {
     let e = FlbEntry::new("pci-v1", 1, 1, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 2 * 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 2, [e, e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(FLB, 1, EntryFault::DuplicateName))
     );
 }
@@ -568,7 +576,11 @@ fn flb_out_of_order() {
     let b = FlbEntry::new("b", 1, 1, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 2 * 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 2, [b, a]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [b, a]
+        ),
         Err(entry_err(FLB, 1, EntryFault::OutOfOrder))
     );
 }
@@ -582,7 +594,11 @@ fn flb_zero_file_count() {
     let e = FlbEntry::new("a", 1, 0, FlbFlags::empty()).unwrap();
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::ZeroFileCount))
     );
 }
@@ -599,7 +615,11 @@ fn flb_unknown_flags() {
     let e = FlbEntry::new("a", 1, 1, FlbFlags::from_bits_retain(0x11)).unwrap();
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::UnknownFlags { bits: 0x10 }))
     );
 }
@@ -613,7 +633,11 @@ fn flb_reserved_field() {
     let e = flb_entry(&raw_flb(b"a", 1, 1, 0, 7));
     let mut out = [0u8; 64 + 72];
     assert_eq!(
-        FlbTable::encode(&mut out, AbiVersion::V1, 1, 1, [e]),
+        FlbTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(FLB, 0, EntryFault::Reserved))
     );
 }
@@ -652,10 +676,8 @@ fn pci_zero_refcount() {
     assert_eq!(
         PciTable::encode(
             &mut out,
-            AbiVersion::V1,
-            1,
-            1,
-            [PciEntry::new(PciAddress::new(0, 1, 0, 0), 0)]
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 0)]
         ),
         Err(entry_err(PCI, 0, EntryFault::ZeroRefcount))
     );
@@ -680,17 +702,26 @@ fn pci_out_of_order() {
         Err(entry_err(PCI, 2, EntryFault::OutOfOrder))
     );
     let mut out = [0u8; 64 + 16];
-    let a = PciEntry::new(PciAddress::new(0x1_0000, 0, 0, 0), 1);
-    let b = PciEntry::new(PciAddress::new(0, 0xFF, 0x1F, 7), 1);
+    let a = PciEntry::new(PciAddress::new(0x1_0000, 0, 0, 0).unwrap(), 1);
+    let b = PciEntry::new(PciAddress::new(0, 0xFF, 0x1F, 7).unwrap(), 1);
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1, 1, 2, [a, b]),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [a, b]
+        ),
         Err(entry_err(PCI, 1, EntryFault::OutOfOrder))
     );
     // In the right order both decode, and stay distinct: no 16-bit domain truncation.
-    let len = PciTable::encode(&mut out, AbiVersion::V1, 1, 2, [b, a]).unwrap();
+    let len = PciTable::encode(
+        &mut out,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+        [b, a],
+    )
+    .unwrap();
     let table = PciTable::decode(&out[..len]).unwrap();
     assert!(table.is_preserved(a.address()) && table.is_preserved(b.address()));
-    assert!(!table.is_preserved(PciAddress::new(0, 0, 0, 0)));
+    assert!(!table.is_preserved(PciAddress::new(0, 0, 0, 0).unwrap()));
 }
 
 #[test]
@@ -702,10 +733,14 @@ fn pci_duplicate() {
         ),
         Err(entry_err(PCI, 1, EntryFault::Duplicate))
     );
-    let e = PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 1);
+    let e = PciEntry::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1);
     let mut out = [0u8; 64 + 16];
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1, 1, 2, [e, e]),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(PCI, 1, EntryFault::Duplicate))
     );
 }
@@ -735,9 +770,7 @@ fn dir_nested_root() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(ROOT, PhysAddr::new(0x1000), 136, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::NestedRoot))
@@ -760,9 +793,7 @@ fn dir_record_too_small() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(PCI, PhysAddr::new(0x1000), 63, 0)]
         ),
         Err(entry_err(
@@ -788,9 +819,7 @@ fn dir_address_overflow() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1,
-            1,
-            1,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(FLB, PhysAddr::new(u64::MAX), u32::MAX, 0)]
         ),
         Err(entry_err(ROOT, 0, EntryFault::AddressOverflow))
@@ -806,7 +835,11 @@ fn dir_reserved_field() {
     let e = DirEntry::read_from_bytes(&raw_dir(LUOF, 0, 0x1000, 64, 1)).unwrap();
     let mut out = [0u8; 64 + 24];
     assert_eq!(
-        Root::encode(&mut out, AbiVersion::V1, 1, 1, [e]),
+        Root::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
+            [e]
+        ),
         Err(entry_err(ROOT, 0, EntryFault::Reserved))
     );
 }
@@ -820,7 +853,11 @@ fn dir_one_record_per_kind() {
     let e = DirEntry::new(PCI, PhysAddr::new(0x1000), 104, 0);
     let mut out = [0u8; 64 + 48];
     assert_eq!(
-        Root::encode(&mut out, AbiVersion::V1, 1, 2, [e, e]),
+        Root::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            [e, e]
+        ),
         Err(entry_err(ROOT, 1, EntryFault::Duplicate))
     );
 }
@@ -835,9 +872,7 @@ fn dir_sorted_by_kind_magic() {
     assert_eq!(
         Root::encode(
             &mut out,
-            AbiVersion::V1,
-            1,
-            2,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [
                 DirEntry::new(PCI, PhysAddr::new(0x2000), 104, 0),
                 DirEntry::new(FLB, PhysAddr::new(0x1000), 280, 0)
@@ -886,11 +921,15 @@ fn the_first_bad_entry_is_reported() {
 
 #[test]
 fn buffer_too_small_names_the_size_needed() {
-    let entries = [PciEntry::new(PciAddress::new(0, 1, 0, 0), 1)];
+    let entries = [PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1)];
     for found in [0usize, 63, 64, 103] {
         let mut out = vec![0u8; found];
         assert_eq!(
-            PciTable::encode(&mut out, AbiVersion::V1, 1, 5, entries),
+            PciTable::encode(
+                &mut out,
+                Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(5)),
+                entries
+            ),
             Err(Error::BufferTooSmall {
                 kind: PCI,
                 needed: 104,
@@ -903,27 +942,39 @@ fn buffer_too_small_names_the_size_needed() {
 #[test]
 fn more_entries_than_capacity() {
     let entries = [
-        PciEntry::new(PciAddress::new(0, 1, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0, 2, 0, 0), 1),
-        PciEntry::new(PciAddress::new(0, 3, 0, 0), 1),
+        PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 2, 0, 0).unwrap(), 1),
+        PciEntry::new(PciAddress::new(0, 3, 0, 0).unwrap(), 1),
     ];
     let mut out = [0u8; 256];
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1, 1, 2, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
+            entries
+        ),
         Err(Error::CapacityExceeded {
             kind: PCI,
             capacity: 2
         })
     );
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1, 1, 0, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(0)),
+            entries
+        ),
         Err(Error::CapacityExceeded {
             kind: PCI,
             capacity: 0
         })
     );
     assert_eq!(
-        PciTable::encode(&mut out, AbiVersion::V1, 1, 3, entries),
+        PciTable::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(3)),
+            entries
+        ),
         Ok(64 + 24)
     );
 }
@@ -992,7 +1043,15 @@ fn checks_run_in_spec_order() {
         expected,
         found,
     };
-    expect(&b, inconsistent(Field::EntryCount, 1, 9));
+    expect(
+        &b,
+        Error::OverMaximum {
+            kind: PCI,
+            field: Field::EntryCount,
+            max: 1,
+            found: 9,
+        },
+    );
     put_u32(&mut b, 12, 1);
     expect(&b, inconsistent(Field::RecordLength, 72, 0));
     put_u32(&mut b, 20, 72);
@@ -1049,5 +1108,5 @@ fn checks_run_in_spec_order() {
     reseal(PCI, &mut b);
     let table = PciTable::decode(&b).unwrap();
     assert_eq!(table.entries().len(), 1);
-    assert_eq!(table.generation(), 0);
+    assert_eq!(table.generation(), Generation::new(0));
 }

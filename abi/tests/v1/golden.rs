@@ -5,6 +5,7 @@
 //! `LIVEUPDATE_GOLDEN=overwrite` rewrites them all, which is only ever right for a layout that
 //! has not been released. See `tests/golden/README.md`.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     Access, Error, Field, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root,
 };
@@ -79,8 +80,8 @@ fn check_header<E: liveupdate_abi::Entry>(record: &Record<'_, E>, count: u32, ca
     assert_eq!(usize::from(h.entry_size()), entry_size(E::KIND));
     assert_eq!((h.entry_count(), h.entry_capacity()), (count, capacity));
     assert_eq!(h.record_len() as usize, record.as_bytes().len());
-    assert_eq!(h.generation(), GENERATION);
-    assert_eq!(record.generation(), GENERATION);
+    assert_eq!(h.generation(), Generation::new(GENERATION));
+    assert_eq!(record.generation(), Generation::new(GENERATION));
     assert_eq!(h.features(), liveupdate_abi::Features::NONE);
     assert_eq!(h.crc(), spec_crc(record.as_bytes()));
     assert_eq!(record.access(), Access::ReadWrite);
@@ -99,8 +100,8 @@ pub fn assert_pci_inputs(table: &PciTable<'_>) {
     for (addr, refcount) in inputs {
         assert_eq!(table.find(addr).map(PciEntry::refcount), Some(refcount));
     }
-    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(0, 0x3b, 0, 1)));
-    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(1, 0x01, 0, 0)));
+    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(0, 0x3b, 0, 1).unwrap()));
+    assert!(!table.is_preserved(liveupdate_abi::PciAddress::new(1, 0x01, 0, 0).unwrap()));
 }
 
 /// Checks that `table` holds exactly the golden FLB inputs.

@@ -2,6 +2,7 @@
 //! decoding that never panics on arbitrary bytes, including bytes carrying a valid CRC so
 //! the checks behind it are reached.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
@@ -63,13 +64,15 @@ fn dir_entries() -> impl Strategy<Value = Vec<DirEntry>> {
 /// Encodes into a buffer larger than needed, checking that nothing past the record is
 /// written, and returns the record.
 fn encode_checked<E: Entry>(generation: u64, capacity: u32, entries: &[E]) -> Vec<u8> {
-    let len = Record::<E>::len_for(AbiVersion::V1, capacity).unwrap();
+    let len = Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(capacity)).unwrap();
     let mut out = vec![0xA5u8; len + 16];
     let written = Record::<E>::encode(
         &mut out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         entries.iter().copied(),
     );
     assert_eq!(written, Ok(len));
@@ -100,7 +103,7 @@ fn check_record<E: Entry + Debug + PartialEq>(record: &Record<'_, E>, bytes: &[u
     let f = h.features();
     if h.minor() == 0 && f.compat.is_empty() && f.ro_compat.is_empty() {
         let again = encode_checked(
-            h.generation(),
+            h.generation().get(),
             h.entry_capacity(),
             &entries.iter().copied().collect::<Vec<_>>(),
         );
@@ -226,7 +229,7 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let bytes = encode_checked(generation, capacity, &entries);
         let table = PciTable::decode(&bytes).unwrap();
-        prop_assert_eq!(table.generation(), generation);
+        prop_assert_eq!(table.generation(), Generation::new(generation));
         prop_assert_eq!(table.header().entry_capacity(), capacity);
         prop_assert_eq!(table.entries().as_slice().unwrap(), &entries[..]);
         for e in &entries {
@@ -240,7 +243,7 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let bytes = encode_checked(generation, capacity, &entries);
         let table = FlbTable::decode(&bytes).unwrap();
-        prop_assert_eq!(table.generation(), generation);
+        prop_assert_eq!(table.generation(), Generation::new(generation));
         prop_assert_eq!(table.entries().as_slice().unwrap(), &entries[..]);
         for e in &entries {
             prop_assert_eq!(table.find(e.name()), Some(e));
@@ -253,7 +256,7 @@ proptest! {
         let capacity = u32::try_from(entries.len()).unwrap() + spare;
         let bytes = encode_checked(generation, capacity, &entries);
         let root = Root::decode(&bytes).unwrap();
-        prop_assert_eq!(root.generation(), generation);
+        prop_assert_eq!(root.generation(), Generation::new(generation));
         prop_assert_eq!(root.entries().as_slice().unwrap(), &entries[..]);
         check_record(&root, &bytes);
     }

@@ -1,6 +1,7 @@
 //! `Root::open`: a referenced record must be the one the directory describes, of the same
 //! live update.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     DirEntry, DirectoryField, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable,
     RecordKind, Root,
@@ -118,8 +119,8 @@ fn generation_must_match_the_root() {
         root.open::<PciEntry>(&stale).map(drop),
         Err(Error::Generation {
             kind: PCI,
-            expected: GENERATION,
-            found: GENERATION - 1
+            expected: Generation::new(GENERATION),
+            found: Generation::new(GENERATION - 1)
         })
     );
     let fresh = encode(GENERATION + 1, PCI_CAPACITY, &pci_entries());
@@ -129,8 +130,8 @@ fn generation_must_match_the_root() {
         root.open::<PciEntry>(&fresh).map(drop),
         Err(Error::Generation {
             kind: PCI,
-            expected: GENERATION,
-            found: GENERATION + 1
+            expected: Generation::new(GENERATION),
+            found: Generation::new(GENERATION + 1)
         })
     );
 }
@@ -198,6 +199,6 @@ fn unknown_kinds_in_the_directory_are_skipped() {
     assert!(
         root.open::<PciEntry>(&pci)
             .unwrap()
-            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0))
+            .is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
     );
 }

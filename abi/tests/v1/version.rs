@@ -1,9 +1,10 @@
-//! The version policy, as the v1.0 reader ([`AbiVersion::V1`]) applies it: a newer minor of
+//! The version policy, as the v1.0 reader ([`AbiVersion::V1_0`]) applies it: a newer minor of
 //! the same major reads (striding over wider headers and entries, ignoring what it does not
 //! know), feature bits decide the rest, another major is refused. The records of a
 //! "hypothetical v1.1" here predate the real one; `tests/v2/` has the newest reader's tests.
 
-use liveupdate_abi::AbiVersion::V1;
+use liveupdate_abi::AbiVersion::V1_0;
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     Access, EntryFault, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind,
     Root, seal,
@@ -82,7 +83,7 @@ fn root_minor1(flb: &[u8], pci: &[u8]) -> Vec<u8> {
 }
 
 fn check_newer_pci(bytes: &[u8]) {
-    let table = PciTable::decode_as(bytes, V1).unwrap();
+    let table = PciTable::decode_as(bytes, V1_0).unwrap();
     assert_eq!(table.header().minor(), 1);
     assert_eq!(table.header().header_len(), 80);
     assert_eq!(table.header().entry_size(), 16);
@@ -107,7 +108,7 @@ fn newer_minor_with_wider_header_and_entries_decodes_and_strides() {
     check_newer_pci(&pci_minor1());
 
     let flb = flb_minor3();
-    let table = FlbTable::decode_as(&flb, V1).unwrap();
+    let table = FlbTable::decode_as(&flb, V1_0).unwrap();
     assert_eq!(table.header().entry_size(), 80);
     assert_eq!(table.entries().len(), 2);
     for (e, (name, data, files, flags)) in table.entries().iter().zip(flb_inputs()) {
@@ -122,7 +123,7 @@ fn newer_minor_with_wider_header_and_entries_decodes_and_strides() {
 
     let (flb, pci) = (flb_golden(), pci_golden());
     let root_bytes = root_minor1(&flb, &pci);
-    let root = Root::decode_as(&root_bytes, V1).unwrap();
+    let root = Root::decode_as(&root_bytes, V1_0).unwrap();
     assert_eq!(root.entries().len(), 2);
     assert_eq!(
         root.find(PCI).map(|e| (e.phys_addr().raw(), e.length())),
@@ -150,9 +151,9 @@ fn newer_minor_may_use_the_largest_sizes() {
     raw.entry_size = 0xFFF8;
     let bytes = raw.bytes();
     assert_eq!(bytes.len(), 3 * 0xFFF8);
-    let table = PciTable::decode_as(&bytes, V1).unwrap();
-    assert!(table.is_preserved(PciAddress::new(0x1_0000, 1, 0, 0)));
-    assert!(!table.is_preserved(PciAddress::new(0, 1, 0, 0)));
+    let table = PciTable::decode_as(&bytes, V1_0).unwrap();
+    assert!(table.is_preserved(PciAddress::new(0x1_0000, 1, 0, 0).unwrap()));
+    assert!(!table.is_preserved(PciAddress::new(0, 1, 0, 0).unwrap()));
 }
 
 #[test]
@@ -257,14 +258,14 @@ fn unknown_ro_compat_reads_but_refuses_to_seal() {
             let crc = spec_crc(&bytes);
             bytes[44..48].copy_from_slice(&crc.to_le_bytes());
             let check_read_only = |bytes: &[u8]| match kind {
-                RecordKind::Root => Root::decode_as(bytes, V1).unwrap().access(),
-                RecordKind::FlbTable => FlbTable::decode_as(bytes, V1).unwrap().access(),
-                _ => PciTable::decode_as(bytes, V1).unwrap().access(),
+                RecordKind::Root => Root::decode_as(bytes, V1_0).unwrap().access(),
+                RecordKind::FlbTable => FlbTable::decode_as(bytes, V1_0).unwrap().access(),
+                _ => PciTable::decode_as(bytes, V1_0).unwrap().access(),
             };
             assert_eq!(check_read_only(&bytes), Access::ReadOnly { unknown });
             if kind == PCI {
-                assert_pci_inputs(&PciTable::decode_as(&bytes, V1).unwrap());
-                let header = *PciTable::decode_as(&bytes, V1).unwrap().header();
+                assert_pci_inputs(&PciTable::decode_as(&bytes, V1_0).unwrap());
+                let header = *PciTable::decode_as(&bytes, V1_0).unwrap().header();
                 assert_eq!(header.features().ro_compat.bits(), unknown);
             }
             // A writer that does not know the bit must not rewrite the record.
@@ -330,7 +331,7 @@ fn compat_bits_are_ignored() {
     let mut bytes = golden(PCI);
     bytes[32] = 0x5A;
     seal(PCI, &mut bytes).unwrap();
-    let table = PciTable::decode_as(&bytes, V1).unwrap();
+    let table = PciTable::decode_as(&bytes, V1_0).unwrap();
     assert_eq!(table.access(), Access::ReadWrite);
     assert_eq!(table.header().features().compat.bits(), 0x5A);
     assert_pci_inputs(&table);
@@ -345,14 +346,14 @@ fn seal_recomputes_the_crc_after_an_edit() {
     assert!(matches!(decode(PCI, &bytes), Err(Error::Checksum { .. })));
     let crc = seal(PCI, &mut bytes).unwrap();
     assert_eq!(crc, spec_crc(&bytes));
-    let table = PciTable::decode_as(&bytes, V1).unwrap();
+    let table = PciTable::decode_as(&bytes, V1_0).unwrap();
     assert_eq!(
         table
-            .find(PciAddress::new(0x1_0000, 1, 0, 0))
+            .find(PciAddress::new(0x1_0000, 1, 0, 0).unwrap())
             .map(PciEntry::refcount),
         Some(5)
     );
-    assert_eq!(table.generation(), GENERATION);
+    assert_eq!(table.generation(), Generation::new(GENERATION));
     // Seal checks the header first and leaves a broken one alone.
     let mut short = bytes[..bytes.len() - 1].to_vec();
     let copy = short.clone();

@@ -1,6 +1,7 @@
 //! Tables spanning a chain of blocks: the walk, every way a chain can be broken and the error
 //! for each (with the block it names), and the writer's errors.
 
+use liveupdate_abi::Generation;
 use liveupdate_abi::{
     AbiVersion, BlockPlace, ChainFault, EntryFault, Error, FlbEntry, FlbFlags, PciAddress,
     PciDevice, PciEntry, RecordKind, Table, TableError,
@@ -77,12 +78,12 @@ fn a_chain_is_walked_in_order() {
     let buses: Vec<u8> = table.iter().map(|e| e.address().bus()).collect();
     assert_eq!(buses, [1, 2, 3, 4, 5]);
     for bus in 1..=5 {
-        let address = PciAddress::new(0, bus, 0, 0);
+        let address = PciAddress::new(0, bus, 0, 0).unwrap();
         assert!(table.is_preserved(address), "bus {bus}");
         assert_eq!(table.device(address).map(|d| d.refcount), Some(1));
     }
     for bus in [0, 6, 0xff] {
-        assert!(!table.is_preserved(PciAddress::new(0, bus, 0, 0)));
+        assert!(!table.is_preserved(PciAddress::new(0, bus, 0, 0).unwrap()));
     }
     let blocks: Vec<_> = table
         .blocks()
@@ -204,8 +205,8 @@ fn every_block_is_a_checked_record_of_the_same_update() {
             phys: PhysAddr::new(B1),
             error: Error::Generation {
                 kind: PCI,
-                expected: 7,
-                found: 6
+                expected: Generation::new(7),
+                found: Generation::new(6)
             }
         })
     );
@@ -251,15 +252,21 @@ fn chains_longer_than_max_blocks_are_refused() {
         })
         .collect();
     // The writer refuses to write more than MAX_BLOCKS blocks...
-    let err = Table::<PciEntry>::encode(&mut mem, AbiVersion::V2, 7, &places, devices.clone())
-        .unwrap_err();
+    let err = Table::<PciEntry>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        Generation::new(7),
+        &places,
+        devices.clone(),
+    )
+    .unwrap_err();
     let last = BASE + u64::from(max) * stride;
     assert_eq!(err, fault(max, last, ChainFault::TooLong { max }));
     // ... writes exactly MAX_BLOCKS ...
     let written = Table::<PciEntry>::encode(
         &mut mem,
-        AbiVersion::V2,
-        7,
+        AbiVersion::V1_1,
+        Generation::new(7),
         &places[..max as usize],
         devices.clone().take(max as usize),
     )
@@ -284,12 +291,18 @@ fn chains_longer_than_max_blocks_are_refused() {
 fn the_writer_checks_its_blocks() {
     let mut mem = Memory::new(BASE, 0x10000);
     let devices: Vec<_> = (1..=3u8)
-        .map(|bus| PciDevice::new(PciAddress::new(0, bus, 0, 0), 1))
+        .map(|bus| PciDevice::new(PciAddress::new(0, bus, 0, 0).unwrap(), 1))
         .collect();
     let place = |phys, capacity| BlockPlace { phys, capacity };
     let write = |mem: &mut Memory, places: &[BlockPlace]| {
-        Table::<PciEntry>::encode(mem, AbiVersion::V2, 7, places, devices.clone())
-            .map(|w| (w.blocks, w.entries))
+        Table::<PciEntry>::encode(
+            mem,
+            AbiVersion::V1_1,
+            Generation::new(7),
+            places,
+            devices.clone(),
+        )
+        .map(|w| (w.blocks, w.entries))
     };
     assert_eq!(
         write(
@@ -389,8 +402,14 @@ fn flb_tables_chain_too() {
             capacity: 2,
         })
         .collect();
-    let written =
-        Table::<FlbEntry>::encode(&mut mem, AbiVersion::V2, 1, &places, entries.clone()).unwrap();
+    let written = Table::<FlbEntry>::encode(
+        &mut mem,
+        AbiVersion::V1_1,
+        Generation::new(1),
+        &places,
+        entries.clone(),
+    )
+    .unwrap();
     assert_eq!(written.blocks, 3);
     let table = Table::<FlbEntry>::decode(&mem, PhysAddr::new(BASE), written.dir.length() as usize)
         .unwrap();

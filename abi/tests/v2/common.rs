@@ -1,6 +1,7 @@
 //! Fixed inputs of the v2 golden vectors, a simulated physical memory, and an independent
 //! writer of v1.1 PCI entries.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::path::PathBuf;
 
 use liveupdate_abi::PhysAddr;
@@ -33,14 +34,14 @@ pub fn identity(vendor: u16, device: u16, class: u32) -> PciIdentity {
 /// known (preserved twice), and an `NVMe` drive behind a VMD bridge (domain 0x10000).
 pub fn pci_devices() -> Vec<PciDevice> {
     vec![
-        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x00, 0x1c, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0xa33c, 0x06_04_00))
             .with_flags(PciFlags::BRIDGE | PciFlags::DESCENDANT),
-        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3b, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x10de, 0x2330, 0x03_02_00))
             .with_flags(PciFlags::BUS_MASTER),
-        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0), 2).with_flags(PciFlags::empty()),
-        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0, 0x3c, 0x00, 0).unwrap(), 2).with_flags(PciFlags::empty()),
+        PciDevice::new(PciAddress::new(0x1_0000, 0x01, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x144d, 0xa80a, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
     ]
@@ -50,7 +51,7 @@ pub fn pci_devices() -> Vec<PciDevice> {
 pub fn chain_devices() -> Vec<PciDevice> {
     let mut devices = pci_devices();
     devices.push(
-        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0), 1)
+        PciDevice::new(PciAddress::new(0x1_0000, 0x02, 0x00, 0).unwrap(), 1)
             .with_identity(identity(0x8086, 0x0b60, 0x01_08_02))
             .with_flags(PciFlags::BUS_MASTER),
     );
@@ -59,7 +60,7 @@ pub fn chain_devices() -> Vec<PciDevice> {
 
 /// Encodes `items` as a v1.1 record into a buffer of exactly its size.
 pub fn encode2<E: Entry>(generation: u64, capacity: u32, items: &[E::Item]) -> Vec<u8> {
-    encode_as::<E>(AbiVersion::V2, generation, capacity, items)
+    encode_as::<E>(AbiVersion::V1_1, generation, capacity, items)
 }
 
 /// Encodes `items` as a record of `version` into a buffer of exactly its size.
@@ -69,12 +70,14 @@ pub fn encode_as<E: Entry>(
     capacity: u32,
     items: &[E::Item],
 ) -> Vec<u8> {
-    let mut out = vec![0xA5; Record::<E>::len_for(version, capacity).unwrap()];
+    let mut out = vec![0xA5; Record::<E>::len_for(version, Capacity::new(capacity)).unwrap()];
     let len = Record::<E>::encode(
         &mut out,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         items.iter().copied(),
     )
     .unwrap();
@@ -123,7 +126,10 @@ pub fn chain_golden() -> Vec<u8> {
 
 /// Length of one block of the golden chain.
 pub fn block_len() -> u32 {
-    let len = Record::<liveupdate_abi::PciEntry>::len_for(AbiVersion::V2, CHAIN_CAPACITY);
+    let len = Record::<liveupdate_abi::PciEntry>::len_for(
+        AbiVersion::V1_1,
+        Capacity::new(CHAIN_CAPACITY),
+    );
     u32::try_from(len.unwrap()).unwrap()
 }
 
@@ -141,8 +147,8 @@ pub fn chain_places() -> Vec<BlockPlace> {
 pub fn write_chain(mem: &mut Memory, devices: &[PciDevice]) -> TableWritten {
     Table::<liveupdate_abi::PciEntry>::encode(
         mem,
-        AbiVersion::V2,
-        GENERATION,
+        AbiVersion::V1_1,
+        Generation::new(GENERATION),
         &chain_places(),
         devices.iter().copied(),
     )

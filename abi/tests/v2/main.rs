@@ -1,4 +1,4 @@
-//! Integration tests of ABI v2 (wire version 1.1): the golden vectors, the writer x reader
+//! Integration tests of ABI 1.1: the golden vectors, the writer x reader
 //! matrix across versions, block chains and their errors, the PCI identity and flags, property
 //! tests, and the annotated hex dumps of SPEC.md section 11.
 //!

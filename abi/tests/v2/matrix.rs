@@ -3,10 +3,11 @@
 //!
 //! Writers: v1 (wire 1.0); v2 with one block (identity and flags); v2 whose table uses
 //! `DESCENDANT` (`ro_compat` `HIERARCHY`); v2 whose table spans a chain (incompat `CHAINED`).
-//! Readers: the v1.0 reader (`AbiVersion::V1`, the crate reading as v1.0 did) and the v1.1
-//! reader (`AbiVersion::V2`, the default). Each writes a whole handover (root, FLB and PCI
+//! Readers: the v1.0 reader (`AbiVersion::V1_0`, the crate reading as v1.0 did) and the v1.1
+//! reader (`AbiVersion::V1_1`, the default). Each writes a whole handover (root, FLB and PCI
 //! tables) into memory; each reader opens it through the root.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fmt::Write;
 
 use liveupdate_abi::{
@@ -41,16 +42,16 @@ const WRITERS: [Writer; 4] = [
 impl Writer {
     fn version(self) -> AbiVersion {
         match self {
-            Writer::V1 => AbiVersion::V1,
-            _ => AbiVersion::V2,
+            Writer::V1 => AbiVersion::V1_0,
+            _ => AbiVersion::V1_1,
         }
     }
 
     /// The devices this writer's kernel preserved.
     fn devices(self) -> Vec<PciDevice> {
-        let gpu = PciDevice::new(PciAddress::new(0, 0x3b, 0, 0), 1);
-        let nic = PciDevice::new(PciAddress::new(0, 0x5e, 0, 1), 2);
-        let port = PciDevice::new(PciAddress::new(0, 0, 0x1c, 0), 1);
+        let gpu = PciDevice::new(PciAddress::new(0, 0x3b, 0, 0).unwrap(), 1);
+        let nic = PciDevice::new(PciAddress::new(0, 0x5e, 0, 1).unwrap(), 2);
+        let port = PciDevice::new(PciAddress::new(0, 0, 0x1c, 0).unwrap(), 1);
         let id = identity(0x10de, 0x2330, 0x03_02_00);
         match self {
             Writer::V1 => vec![gpu, nic],
@@ -89,7 +90,7 @@ impl Writer {
         let flb = Table::<FlbEntry>::encode(
             &mut mem,
             version,
-            GENERATION,
+            Generation::new(GENERATION),
             &[BlockPlace {
                 phys: PhysAddr::new(FLB_PHYS),
                 capacity: 4,
@@ -100,18 +101,16 @@ impl Writer {
         let pci = Table::<PciEntry>::encode(
             &mut mem,
             version,
-            GENERATION,
+            Generation::new(GENERATION),
             &self.pci_blocks(),
             self.devices(),
         )
         .unwrap();
         assert_eq!(pci.entries, self.devices().len() as u64);
-        let root_len = Root::len_for(version, 2).unwrap();
+        let root_len = Root::len_for(version, Capacity::new(2)).unwrap();
         Root::encode(
             mem.write_at(ROOT_PHYS, root_len),
-            version,
-            GENERATION,
-            2,
+            Encoding::new(version, Generation::new(GENERATION), Capacity::new(2)),
             [flb.dir, pci.dir],
         )
         .unwrap();
@@ -163,19 +162,19 @@ fn expected(writer: Writer, reader: AbiVersion) -> Result<Seen, TableError> {
             blocks: 1,
         }),
         // The v1.0 reader strides over the wider entries, reading what it knows.
-        (Writer::V2Single, AbiVersion::V1) => Ok(Seen {
+        (Writer::V2Single, AbiVersion::V1_0) => Ok(Seen {
             devices: written.iter().map(|d| PciDevice::from(d.entry())).collect(),
             access: Access::ReadWrite,
             blocks: 1,
         }),
         // ... and must not rewrite a table whose refcounts count descendants.
-        (Writer::V2Hierarchy, AbiVersion::V1) => Ok(Seen {
+        (Writer::V2Hierarchy, AbiVersion::V1_0) => Ok(Seen {
             devices: written.iter().map(|d| PciDevice::from(d.entry())).collect(),
             access: Access::ReadOnly { unknown: 1 },
             blocks: 1,
         }),
         // A chain it cannot follow is refused, never read in part.
-        (Writer::V2Chained, AbiVersion::V1) => Err(TableError {
+        (Writer::V2Chained, AbiVersion::V1_0) => Err(TableError {
             block: 0,
             phys: PhysAddr::new(PCI_PHYS),
             error: Error::UnsupportedFeatures {
@@ -183,7 +182,7 @@ fn expected(writer: Writer, reader: AbiVersion) -> Result<Seen, TableError> {
                 unknown: 1,
             },
         }),
-        (_, AbiVersion::V2) => Ok(Seen {
+        (_, AbiVersion::V1_1) => Ok(Seen {
             devices: written,
             access: Access::ReadWrite,
             blocks,
@@ -225,7 +224,7 @@ fn the_chained_table_is_what_makes_v1_refuse() {
     // The same devices in one block: the v1.0 reader reads them (so a v2 writer that can use
     // one block keeps an old kernel able to read its table: rollback stays possible).
     let (mem, root_len) = Writer::V2Single.write();
-    assert!(read(&mem, root_len, AbiVersion::V1).is_ok());
+    assert!(read(&mem, root_len, AbiVersion::V1_0).is_ok());
     let (mem, root_len) = Writer::V2Chained.write();
     let root_bytes =
         liveupdate_abi::PhysMem::read(&mem, PhysAddr::new(ROOT_PHYS), root_len).unwrap();
@@ -241,7 +240,7 @@ fn the_chained_table_is_what_makes_v1_refuse() {
     assert_eq!(root.open::<PciEntry>(bytes).map(drop), Err(needs));
     assert_eq!(Record::<PciEntry>::decode(bytes).map(drop), Err(needs));
     assert_eq!(
-        Record::<PciEntry>::decode_as(bytes, AbiVersion::V1).map(drop),
+        Record::<PciEntry>::decode_as(bytes, AbiVersion::V1_0).map(drop),
         Err(Error::UnsupportedFeatures {
             kind: RecordKind::PciTable,
             unknown: 1
@@ -258,7 +257,7 @@ fn v1_writer_refuses_what_v1_cannot_express() {
             capacity,
         }]
     };
-    let v1 = AbiVersion::V1;
+    let v1 = AbiVersion::V1_0;
     let pci = RecordKind::PciTable;
     let unfit = |what| TableError {
         block: 0,
@@ -279,7 +278,8 @@ fn v1_writer_refuses_what_v1_cannot_express() {
             },
         ),
     ] {
-        let result = Table::<PciEntry>::encode(&mut mem, v1, 1, &one(4), writer.devices());
+        let result =
+            Table::<PciEntry>::encode(&mut mem, v1, Generation::new(1), &one(4), writer.devices());
         assert_eq!(result, Err(unfit(what)), "{writer:?}");
     }
     // Flags with no bit set are nothing lost.
@@ -288,14 +288,26 @@ fn v1_writer_refuses_what_v1_cannot_express() {
         .iter()
         .map(|d| d.with_flags(PciFlags::empty()))
         .collect();
-    assert!(Table::<PciEntry>::encode(&mut mem, v1, 1, &one(4), empty.clone()).is_ok());
+    assert!(
+        Table::<PciEntry>::encode(&mut mem, v1, Generation::new(1), &one(4), empty.clone()).is_ok()
+    );
     // More devices than one block holds: v1 has no chain to put them in.
-    let result = Table::<PciEntry>::encode(&mut mem, v1, 1, &Writer::V2Chained.pci_blocks(), plain);
+    let result = Table::<PciEntry>::encode(
+        &mut mem,
+        v1,
+        Generation::new(1),
+        &Writer::V2Chained.pci_blocks(),
+        plain,
+    );
     assert_eq!(result, Err(unfit(Unfit::Chain { capacity: 1 })));
     // The record encoder says the same about identities and flags.
-    let mut out = vec![0u8; Record::<PciEntry>::len_for(v1, 4).unwrap()];
+    let mut out = vec![0u8; Record::<PciEntry>::len_for(v1, Capacity::new(4)).unwrap()];
     assert_eq!(
-        Record::<PciEntry>::encode(&mut out, v1, 1, 4, Writer::V2Single.devices()),
+        Record::<PciEntry>::encode(
+            &mut out,
+            Encoding::new(v1, Generation::new(1), Capacity::new(4)),
+            Writer::V2Single.devices()
+        ),
         Err(Error::Unfit {
             kind: pci,
             version: v1,
@@ -309,7 +321,7 @@ fn v1_writer_refuses_what_v1_cannot_express() {
             what: Unfit::Chain { capacity: 1 }
         }
         .to_string(),
-        "pci table: ABI v1 (1.0) cannot express it: the entries do not fit one block of 1, and it has no chained tables"
+        "pci table: ABI 1.0 cannot express it: the entries do not fit one block of 1, and it has no chained tables"
     );
 }
 
@@ -318,10 +330,22 @@ fn v2_writer_keeps_v1_readable_when_it_can() {
     // Devices without identity or flags, in one block, written by v2: both readers read
     // them, and only the minor and entry size differ from what v1 writes.
     let devices = Writer::V1.devices();
-    let mut v1 = vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1, 4).unwrap()];
-    let mut v2 = vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V2, 4).unwrap()];
-    Record::<PciEntry>::encode(&mut v1, AbiVersion::V1, 1, 4, devices.clone()).unwrap();
-    Record::<PciEntry>::encode(&mut v2, AbiVersion::V2, 1, 4, devices.clone()).unwrap();
+    let mut v1 =
+        vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_0, Capacity::new(4)).unwrap()];
+    let mut v2 =
+        vec![0u8; Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(4)).unwrap()];
+    Record::<PciEntry>::encode(
+        &mut v1,
+        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
+        devices.clone(),
+    )
+    .unwrap();
+    Record::<PciEntry>::encode(
+        &mut v2,
+        Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(4)),
+        devices.clone(),
+    )
+    .unwrap();
     for reader in AbiVersion::ALL {
         for bytes in [&v1, &v2] {
             let table = Record::<PciEntry>::decode_as(bytes, reader).unwrap();
@@ -356,8 +380,13 @@ fn roots_of_either_version_are_read_by_both_readers() {
             64,
             0,
         )];
-        let mut out = vec![0u8; Root::len_for(version, 1).unwrap()];
-        Root::encode(&mut out, version, 3, 1, dir).unwrap();
+        let mut out = vec![0u8; Root::len_for(version, Capacity::new(1)).unwrap()];
+        Root::encode(
+            &mut out,
+            Encoding::new(version, Generation::new(3), Capacity::new(1)),
+            dir,
+        )
+        .unwrap();
         for reader in AbiVersion::ALL {
             let root = Root::decode_as(&out, reader).unwrap();
             assert_eq!(root.find(RecordKind::PciTable), Some(&dir[0]));
@@ -379,10 +408,19 @@ fn a_v1_root_may_reference_a_chained_table_for_a_v2_reader() {
         u32::try_from(pci.first().as_bytes().len()).unwrap(),
         pci.first().header().crc(),
     )];
-    let mut out = vec![0u8; Root::len_for(AbiVersion::V1, 1).unwrap()];
-    Root::encode(&mut out, AbiVersion::V1, GENERATION, 1, dir).unwrap();
+    let mut out = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(1)).unwrap()];
+    Root::encode(
+        &mut out,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(GENERATION),
+            Capacity::new(1),
+        ),
+        dir,
+    )
+    .unwrap();
     let root = Root::decode(&out).unwrap();
-    assert_eq!(root.version(), AbiVersion::V1);
+    assert_eq!(root.version(), AbiVersion::V1_0);
     let table = root.open_table::<PciEntry>(&mem).unwrap();
     assert_eq!(table.block_count(), 2);
     assert_eq!(
@@ -390,7 +428,7 @@ fn a_v1_root_may_reference_a_chained_table_for_a_v2_reader() {
         Writer::V2Chained.devices()
     );
     // The v1.0 reader refuses the chain at its first block.
-    let old = Root::decode_as(&out, AbiVersion::V1).unwrap();
+    let old = Root::decode_as(&out, AbiVersion::V1_0).unwrap();
     assert!(matches!(
         old.open_table::<PciEntry>(&mem),
         Err(TableError {

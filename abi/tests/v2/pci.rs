@@ -5,6 +5,7 @@ use liveupdate_abi::{
     AbiVersion, Access, EntryFault, Error, Field, IdentityMatch, PciAddress, PciDevice, PciEntry,
     PciFlags, PciIdentity, PciTable, RecordKind,
 };
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use crate::common::{PCI2_SIZE, identity, pci_devices, pci_golden, raw_pci2};
 use crate::v1::RawRecord;
@@ -56,7 +57,7 @@ fn identity_is_checked_when_made() {
 #[test]
 fn identity_match_compares_vendor_device_and_class() {
     let recorded = identity(0x8086, 0x1572, 0x01_01_8a);
-    let device = PciDevice::new(PciAddress::new(0, 1, 0, 0), 1).with_identity(recorded);
+    let device = PciDevice::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1).with_identity(recorded);
     assert_eq!(device.check_identity(recorded), IdentityMatch::Match);
     // The programming interface may change (IDE legacy/native): still the same device.
     assert_eq!(
@@ -75,13 +76,13 @@ fn identity_match_compares_vendor_device_and_class() {
             "{other}"
         );
     }
-    let unknown = PciDevice::new(PciAddress::new(0, 1, 0, 0), 1);
+    let unknown = PciDevice::new(PciAddress::new(0, 1, 0, 0).unwrap(), 1);
     assert_eq!(unknown.check_identity(recorded), IdentityMatch::Unknown);
 
     // The same through a decoded table, which also says when a device was not preserved.
     let bytes = pci_golden();
     let table = PciTable::decode(&bytes).unwrap();
-    let gpu = PciAddress::new(0, 0x3b, 0, 0);
+    let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
     assert_eq!(
         table.check_identity(gpu, identity(0x10de, 0x2330, 0x03_02_00)),
         Some(IdentityMatch::Match)
@@ -93,17 +94,17 @@ fn identity_match_compares_vendor_device_and_class() {
         })
     );
     assert_eq!(
-        table.check_identity(PciAddress::new(0, 0x3c, 0, 0), identity(1, 2, 3)),
+        table.check_identity(PciAddress::new(0, 0x3c, 0, 0).unwrap(), identity(1, 2, 3)),
         Some(IdentityMatch::Unknown)
     );
     assert_eq!(
-        table.check_identity(PciAddress::new(0, 0x3d, 0, 0), identity(1, 2, 3)),
+        table.check_identity(PciAddress::new(0, 0x3d, 0, 0).unwrap(), identity(1, 2, 3)),
         None
     );
     for device in pci_devices() {
         assert_eq!(table.device(device.address), Some(device));
     }
-    assert_eq!(table.device(PciAddress::new(0, 0x3d, 0, 0)), None);
+    assert_eq!(table.device(PciAddress::new(0, 0x3d, 0, 0).unwrap()), None);
 }
 
 #[test]
@@ -180,7 +181,7 @@ fn hierarchy_is_set_exactly_when_an_entry_uses_descendant() {
     );
     // The v1.0 reader knows neither DESCENDANT nor HIERARCHY: read-only.
     assert_eq!(
-        PciTable::decode_as(&table(vec![bridge], 1), AbiVersion::V1).map(|t| t.access()),
+        PciTable::decode_as(&table(vec![bridge], 1), AbiVersion::V1_0).map(|t| t.access()),
         Ok(Access::ReadOnly { unknown: 1 })
     );
     // HIERARCHY in a minor 0 record means nothing to any reader (defined at minor 1).
@@ -204,11 +205,15 @@ fn hierarchy_is_set_exactly_when_an_entry_uses_descendant() {
 
 #[test]
 fn the_encoder_derives_hierarchy_and_checks_flags() {
-    let address = PciAddress::new(0, 1, 0, 0);
+    let address = PciAddress::new(0, 1, 0, 0).unwrap();
     let encode = |device: PciDevice| {
         let mut out = vec![0u8; 64 + 24];
-        liveupdate_abi::Record::<PciEntry>::encode(&mut out, AbiVersion::V2, 1, 1, [device])
-            .map(|_| out[36])
+        liveupdate_abi::Record::<PciEntry>::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(1)),
+            [device],
+        )
+        .map(|_| out[36])
     };
     let bridge = PciFlags::BRIDGE | PciFlags::DESCENDANT;
     assert_eq!(encode(PciDevice::new(address, 1).with_flags(bridge)), Ok(1));
@@ -243,7 +248,7 @@ fn a_newer_minor_may_use_what_minor_1_reserves() {
     raw.reserved = [0xAB; 16];
     let bytes = raw.bytes();
     let table = PciTable::decode(&bytes).unwrap();
-    assert_eq!(table.version(), AbiVersion::V2);
+    assert_eq!(table.version(), AbiVersion::V1_1);
     let device = table.devices().next().unwrap();
     assert_eq!(device.identity, Some(identity(0x8086, 0x1572, 0x02_0000)));
     assert_eq!(device.flags.map(|f| f.bits()), Some(0x8000_0004));

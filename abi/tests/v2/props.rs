@@ -3,6 +3,7 @@
 //! arbitrary memory, including chains with forged links (cycles, overlaps) re-sealed so that
 //! every check behind the CRC is reached.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 
 use liveupdate_abi::{
@@ -62,8 +63,8 @@ fn devices(max: usize) -> impl Strategy<Value = Vec<PciDevice>> {
 /// none were given); v1.0 records have neither flags nor identity.
 fn as_read(device: &PciDevice, version: AbiVersion) -> PciDevice {
     match version {
-        AbiVersion::V1 => PciDevice::from(device.entry()),
-        AbiVersion::V2 => PciDevice {
+        AbiVersion::V1_0 => PciDevice::from(device.entry()),
+        AbiVersion::V1_1 => PciDevice {
             flags: Some(device.flags.unwrap_or_default()),
             ..*device
         },
@@ -97,7 +98,8 @@ fn places(capacities: &[u32], gap: u64) -> Vec<BlockPlace> {
                 phys: PhysAddr::new(phys),
                 capacity,
             };
-            let len = Record::<PciEntry>::len_for(AbiVersion::V2, capacity).unwrap();
+            let len =
+                Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(capacity)).unwrap();
             phys += len as u64 + gap;
             place
         })
@@ -111,11 +113,10 @@ proptest! {
     fn record_round_trip(devices in devices(40), spare in 0u32..4, generation: u64) {
         let capacity = u32::try_from(devices.len()).unwrap() + spare;
         for version in AbiVersion::ALL {
-            let len = Record::<PciEntry>::len_for(version, capacity).unwrap();
+            let len = Record::<PciEntry>::len_for(version, Capacity::new(capacity)).unwrap();
             let mut out = vec![0xA5u8; len + 8];
-            let written = Record::<PciEntry>::encode(
-                &mut out, version, generation, capacity, devices.iter().copied());
-            if version == AbiVersion::V1 && let Some(what) = v1_unfit(&devices) {
+            let written = Record::<PciEntry>::encode(&mut out, Encoding::new(version, Generation::new(generation), Capacity::new(capacity)), devices.iter().copied());
+            if version == AbiVersion::V1_0 && let Some(what) = v1_unfit(&devices) {
                 prop_assert_eq!(written, Err(Error::Unfit {
                     kind: liveupdate_abi::RecordKind::PciTable, version, what }));
                 continue;
@@ -145,10 +146,9 @@ proptest! {
         let total: u32 = capacities.iter().sum();
         let mut mem = Memory::new(BASE, 0x4000);
         for version in AbiVersion::ALL {
-            let result = Table::<PciEntry>::encode(
-                &mut mem, version, generation, &places, devices.iter().copied());
+            let result = Table::<PciEntry>::encode(&mut mem, version, Generation::new(generation), &places, devices.iter().copied());
             let n = devices.len() as u64;
-            if version == AbiVersion::V1 {
+            if version == AbiVersion::V1_0 {
                 // The first entry that does not fit: one v1 cannot express, or one past the
                 // only block v1 has.
                 let first = capacities[0] as usize;
@@ -160,7 +160,7 @@ proptest! {
                     continue;
                 }
             }
-            let fits = if version == AbiVersion::V1 { u64::from(capacities[0]) } else { u64::from(total) };
+            let fits = if version == AbiVersion::V1_0 { u64::from(capacities[0]) } else { u64::from(total) };
             let written = match result {
                 Ok(w) => w,
                 Err(e) => {
@@ -217,14 +217,13 @@ proptest! {
         let places = places(&capacities, 8);
         let mut mem = Memory::new(BASE, 0x2000);
         let devices: Vec<_> = devices.iter().map(|d| PciDevice { flags: Some(PciFlags::empty()), ..*d }).collect();
-        let Ok(written) = Table::<PciEntry>::encode(
-            &mut mem, AbiVersion::V2, 1, &places, devices.iter().copied()) else {
+        let Ok(written) = Table::<PciEntry>::encode(&mut mem, AbiVersion::V1_1, Generation::new(1), &places, devices.iter().copied()) else {
             return Ok(());
         };
         let used = &places[..written.blocks as usize];
         for (block, target, what, value) in forgeries {
             let place = used[block.index(used.len())];
-            let len = Record::<PciEntry>::len_for(AbiVersion::V2, place.capacity).unwrap();
+            let len = Record::<PciEntry>::len_for(AbiVersion::V1_1, Capacity::new(place.capacity)).unwrap();
             let record = mem.at(place.phys.raw(), len);
             let other = used[target.index(used.len())].phys.raw();
             match what {

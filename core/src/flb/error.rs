@@ -72,13 +72,6 @@ impl fmt::Display for FlbError {
     }
 }
 
-impl core::error::Error for FlbError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            FlbError::PreserveFailed(e) | FlbError::RetrieveFailed(e) => Some(e),
-            FlbError::Memory(e) => Some(e),
-            FlbError::Table(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Its `Display` prints every inner error, so `source()` is `None`: an error-chain reporter
+/// prints every message once.
+impl core::error::Error for FlbError {}

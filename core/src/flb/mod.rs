@@ -19,13 +19,13 @@ mod ops;
 mod outgoing;
 
 use core::fmt;
-use core::mem::size_of;
 use core::num::NonZeroU64;
+use liveupdate_abi::Capacity;
 
 use heapless::Vec;
 use liveupdate_abi::flb::NAME_LEN;
 use liveupdate_abi::header::HEADER_LEN;
-use liveupdate_abi::{AbiVersion, FlbEntry};
+use liveupdate_abi::{AbiVersion, FlbEntry, Record};
 
 pub use error::FlbError;
 pub use incoming::{FlbGuard, Unclaimed};
@@ -42,7 +42,7 @@ use crate::sync::Mutex;
 /// use liveupdate_core::flb::FlbRegistry;
 ///
 /// static FLBS: FlbRegistry<16> = FlbRegistry::new();
-/// assert_eq!(FlbRegistry::<16>::record_len(AbiVersion::V2), 64 + 16 * 72);
+/// assert_eq!(FlbRegistry::<16>::record_len(AbiVersion::V1_1), 64 + 16 * 72);
 /// ```
 pub struct FlbRegistry<const N: usize> {
     inner: Mutex<Inner<N>>,
@@ -65,17 +65,16 @@ impl<const N: usize> Default for FlbRegistry<N> {
 impl<const N: usize> FlbRegistry<N> {
     /// Bytes of the FLB table [`FlbRegistry::serialize`] writes for `version`: a record with
     /// room for `N` entries, whatever the number in use, so its memory can be set aside early.
-    pub const fn record_len(version: AbiVersion) -> usize {
-        // FLB entries are 72 bytes at every version so far.
-        let _ = version;
-        HEADER_LEN + N * size_of::<FlbEntry>()
+    pub fn record_len(version: AbiVersion) -> usize {
+        // CAPACITY is checked to fit a record.
+        Record::<FlbEntry>::len_for(version, Capacity::new(Self::CAPACITY)).unwrap_or(usize::MAX)
     }
 
     /// The table's entry capacity; a registry too large for the format does not compile.
     #[allow(clippy::cast_possible_truncation)] // checked by the assertion
     const CAPACITY: u32 = {
         assert!(
-            N <= (u32::MAX as usize - HEADER_LEN) / size_of::<FlbEntry>(),
+            N <= (u32::MAX as usize - HEADER_LEN) / FlbEntry::SIZE as usize,
             "FLB registry capacity too large for a record"
         );
         N as u32

@@ -2,7 +2,7 @@
 
 use core::num::NonZeroU64;
 
-use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags};
+use liveupdate_abi::{AbiVersion, BlockPlace, DirEntry, FlbEntry, FlbFlags, Generation};
 
 use super::{FlbError, FlbOps, FlbRegistry, Outgoing, Registered};
 use crate::graph::{TableWriteError, write_table};
@@ -124,7 +124,7 @@ impl<const N: usize> FlbRegistry<N> {
         mem: &mut M,
         version: AbiVersion,
         addr: PhysAddr,
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, FlbError> {
         let whole = BlockPlace {
             phys: addr,
@@ -134,7 +134,7 @@ impl<const N: usize> FlbRegistry<N> {
     }
 
     /// Writes the FLB table of `version` over `blocks` (ascending, disjoint; a chain from
-    /// [`AbiVersion::V2`] on, when the entries do not fit the first), as
+    /// [`AbiVersion::V1_1`] on, when the entries do not fit the first), as
     /// [`Table::encode`](liveupdate_abi::Table::encode) does. Returns the directory entry of
     /// the first block.
     ///
@@ -147,7 +147,7 @@ impl<const N: usize> FlbRegistry<N> {
         mem: &mut M,
         version: AbiVersion,
         blocks: &[BlockPlace],
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, FlbError> {
         let inner = self.inner.lock();
         let busy = inner

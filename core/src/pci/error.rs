@@ -85,12 +85,6 @@ impl fmt::Display for PciError {
     }
 }
 
-impl core::error::Error for PciError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            PciError::Memory(e) => Some(e),
-            PciError::Table(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Its `Display` prints every inner error, so `source()` is `None`: an error-chain reporter
+/// prints every message once.
+impl core::error::Error for PciError {}

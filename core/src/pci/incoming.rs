@@ -43,21 +43,23 @@ use crate::sync::{Closed, FillOnce, RaceProbe};
 /// `PciTracker`: `static PCI: PciIncoming<'static, 4096> = PciIncoming::new();`.
 ///
 /// ```
-/// use liveupdate_abi::{AbiVersion, IdentityMatch, PciAddress, PciDevice, PciIdentity, PciTable, Table};
+/// use liveupdate_abi::{AbiVersion, Capacity, Encoding, Generation, IdentityMatch, PciAddress};
+/// use liveupdate_abi::{PciDevice, PciIdentity, PciTable, Table};
 /// use liveupdate_core::pci::{PciError, PciIncoming};
 ///
-/// let gpu = PciAddress::new(0, 0x3b, 0, 0);
+/// let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
 /// let nvidia = PciIdentity::new(0x10de, 0x2330, 0x03_02_00).expect("valid");
 /// let mut buf = [0u8; 160];
 /// let devices = [PciDevice::new(gpu, 1).with_identity(nvidia)];
-/// let len = PciTable::encode(&mut buf, AbiVersion::V2, 1, 4, devices)?;
+/// let encoding = Encoding::new(AbiVersion::V1_1, Generation::new(1), Capacity::new(4));
+/// let len = PciTable::encode(&mut buf, encoding, devices)?;
 ///
 /// let pci: PciIncoming<'_, 16> = PciIncoming::new();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::NoIncomingData));
 /// pci.load(Table::try_from(PciTable::decode(&buf[..len])?)?).unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Ok(true));
 /// assert_eq!(pci.check_identity(gpu, nvidia), Ok(IdentityMatch::Match));
-/// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1)), Ok(false));
+/// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1).unwrap()), Ok(false));
 /// pci.finish().unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::Finished));
 /// # Ok::<(), liveupdate_abi::Error>(())
@@ -171,7 +173,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     }
 
     /// The device at `address` with every field the previous kernel recorded (identity and
-    /// flags from v2 on; `None` for what a v1 table lacks), `None` when it was not preserved.
+    /// flags from 1.1 on; `None` for what a 1.0 table lacks), `None` when it was not preserved.
     /// O(blocks + log n), lock-free, as [`PciIncoming::is_preserved`].
     ///
     /// # Errors
@@ -184,7 +186,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     /// Compares the identity the previous kernel recorded for the device at `address` with
     /// `probed`, the one found there now: [`IdentityMatch::Mismatch`] means another device is
     /// at the address and the entry must not be applied to it; [`IdentityMatch::Unknown`]
-    /// that nothing was recorded (a v1 table, or an identity the writer did not know).
+    /// that nothing was recorded (a 1.0 table, or an identity the writer did not know).
     ///
     /// # Errors
     ///

@@ -2,7 +2,7 @@
 //! the table.
 
 use core::fmt;
-use core::mem::size_of;
+use liveupdate_abi::{Capacity, Generation};
 
 use heapless::Vec;
 use liveupdate_abi::header::HEADER_LEN;
@@ -33,10 +33,10 @@ use crate::sync::Mutex;
 /// use liveupdate_core::pci::{PciError, PciTracker};
 ///
 /// static PCI: PciTracker<1> = PciTracker::new();
-/// let gpu = PciAddress::new(0, 0x3b, 0, 0);
+/// let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
 /// assert_eq!(PCI.preserve(gpu), Ok(1));
 /// assert_eq!(PCI.preserve(gpu), Ok(2));
-/// let vf = PciAddress::new(0, 0x3b, 0, 1);
+/// let vf = PciAddress::new(0, 0x3b, 0, 1).unwrap();
 /// let err = PCI.preserve(vf).unwrap_err();
 /// assert_eq!(err, PciError::Full { capacity: 1, address: vf });
 /// assert_eq!(
@@ -102,20 +102,18 @@ enum Reference {
 
 impl<const N: usize> PciTracker<N> {
     /// Bytes of the PCI table [`PciTracker::serialize`] writes for `version`: a record with
-    /// room for `N` devices (8 bytes each in v1, 24 in v2).
-    pub const fn record_len(version: AbiVersion) -> usize {
-        match Record::<PciEntry>::len_for(version, Self::CAPACITY) {
-            Some(len) => len,
-            // CAPACITY is checked to fit a record of the widest entries.
-            None => usize::MAX,
-        }
+    /// room for `N` devices ([`PciEntry::SIZE_1_0`] bytes each in 1.0,
+    /// [`PciEntry::SIZE_1_1`] in 1.1).
+    pub fn record_len(version: AbiVersion) -> usize {
+        // CAPACITY is checked to fit a record of the widest entries.
+        Record::<PciEntry>::len_for(version, Capacity::new(Self::CAPACITY)).unwrap_or(usize::MAX)
     }
 
     /// The table's entry capacity; a tracker too large for the format does not compile.
     #[allow(clippy::cast_possible_truncation)] // checked by the assertion
     const CAPACITY: u32 = {
         assert!(
-            N <= (u32::MAX as usize - HEADER_LEN) / (3 * size_of::<PciEntry>()),
+            N <= (u32::MAX as usize - HEADER_LEN) / PciEntry::SIZE_1_1 as usize,
             "PCI tracker capacity too large for a record"
         );
         N as u32
@@ -155,7 +153,7 @@ impl<const N: usize> PciTracker<N> {
     /// # Errors
     ///
     /// As [`PciTracker::preserve`]; [`PciError::Flags`] for `DESCENDANT` (which only
-    /// [`PciTracker::preserve_descendant`] sets) or a flag v2 does not define;
+    /// [`PciTracker::preserve_descendant`] sets) or a flag 1.1 does not define;
     /// [`PciError::IdentityConflict`] when another identity was recorded for the address.
     pub fn preserve_device(
         &self,
@@ -280,7 +278,7 @@ impl<const N: usize> PciTracker<N> {
         self.device(address).map_or(0, |d| d.refcount)
     }
 
-    /// The device at `address` as the table will hold it (at v2), if preserved.
+    /// The device at `address` as the table will hold it (at 1.1), if preserved.
     pub fn device(&self, address: PciAddress) -> Option<PciDevice> {
         let devices = self.devices.lock();
         devices
@@ -291,20 +289,20 @@ impl<const N: usize> PciTracker<N> {
     }
 
     /// Writes the PCI table of `version` at physical address `addr`: every preserved device
-    /// with its refcount (and from v2 its identity and flags), sorted, in a record of
+    /// with its refcount (and from 1.1 its identity and flags), sorted, in a record of
     /// [`PciTracker::record_len`] bytes. Returns the directory entry for
     /// [`write_root`](crate::graph::write_root).
     ///
     /// # Errors
     ///
-    /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1`] says which
-    /// device has an identity or flags v1 cannot express.
+    /// [`PciError::Memory`]; [`PciError::Table`], which for [`AbiVersion::V1_0`] says which
+    /// device has an identity or flags 1.0 cannot express.
     pub fn serialize<M: PhysMemMut + ?Sized>(
         &self,
         mem: &mut M,
         version: AbiVersion,
         addr: PhysAddr,
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, PciError> {
         let whole = BlockPlace {
             phys: addr,
@@ -314,7 +312,7 @@ impl<const N: usize> PciTracker<N> {
     }
 
     /// Writes the PCI table of `version` over `blocks` (ascending, disjoint; a chain from
-    /// [`AbiVersion::V2`] on, when the devices do not fit the first), as
+    /// [`AbiVersion::V1_1`] on, when the devices do not fit the first), as
     /// [`Table::encode`](liveupdate_abi::Table::encode) does: the tracker's capacity is
     /// fixed, the table's memory need not be one range. Returns the directory entry of the
     /// first block.
@@ -328,12 +326,14 @@ impl<const N: usize> PciTracker<N> {
         mem: &mut M,
         version: AbiVersion,
         blocks: &[BlockPlace],
-        generation: u64,
+        generation: Generation,
     ) -> Result<DirEntry, PciError> {
         let devices = self.devices.lock();
         let items = devices.iter().map(Device::item).map(|d| match version {
-            // v1 has no flags field: no flag set is nothing lost.
-            AbiVersion::V1 if d.flags == Some(PciFlags::empty()) => PciDevice { flags: None, ..d },
+            // 1.0 has no flags field: no flag set is nothing lost.
+            AbiVersion::V1_0 if d.flags == Some(PciFlags::empty()) => {
+                PciDevice { flags: None, ..d }
+            }
             _ => d,
         });
         write_table::<PciEntry, M>(mem, version, blocks, generation, items).map_err(|e| match e {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -154,12 +155,21 @@ pub fn flb_table(
     entries: &[(&str, u64, u64)],
 ) -> liveupdate_abi::Table<'static, liveupdate_abi::FlbEntry> {
     use liveupdate_abi::{FlbEntry, FlbTable};
-    let len = FlbTable::len_for(AbiVersion::V1, capacity).unwrap();
+    let len = FlbTable::len_for(AbiVersion::V1_0, Capacity::new(capacity)).unwrap();
     let buf: &'static mut [u8] = Box::leak(vec![0u8; len].into_boxed_slice());
     let entries = entries
         .iter()
         .map(|&(name, data, count)| FlbEntry::new(name, data, count, FlbFlags::empty()).unwrap());
-    let len = FlbTable::encode(buf, AbiVersion::V1, 1, capacity, entries).unwrap();
+    let len = FlbTable::encode(
+        buf,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(1),
+            Capacity::new(capacity),
+        ),
+        entries,
+    )
+    .unwrap();
     liveupdate_abi::Table::try_from(FlbTable::decode(&buf[..len]).unwrap()).unwrap()
 }
 

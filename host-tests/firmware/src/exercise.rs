@@ -15,7 +15,7 @@ use liveupdate_core::pci::{PciError, PciIncoming, PciTracker};
 
 use crate::probes::{self as p, DEVICES, FLBS};
 
-/// The golden vectors of ABI v1, decoded as the bytes they are.
+/// The golden vectors of ABI 1.0, decoded as the bytes they are.
 const GOLDEN_ROOT: &[u8] = include_bytes!("../../../abi/tests/golden/v1/root.bin");
 const GOLDEN_FLB: &[u8] = include_bytes!("../../../abi/tests/golden/v1/flb.bin");
 const GOLDEN_PCI: &[u8] = include_bytes!("../../../abi/tests/golden/v1/pci.bin");
@@ -37,12 +37,20 @@ fn check(ok: bool, code: u8) -> Result<(), u8> {
     if ok { Ok(()) } else { Err(code) }
 }
 
+/// The address `domain:bus:device.function`; check 90 fails when `PciAddress::new` refuses it.
+fn addr(domain: u32, bus: u8, device: u8, function: u8) -> Result<PciAddress, u8> {
+    PciAddress::new(black_box(domain), bus, device, function).map_err(|_| 90)
+}
+
 /// The golden vectors decode, and the root's directory vouches for the other two.
 fn golden() -> Result<(), u8> {
     let root = p::luo_decode_root(black_box(GOLDEN_ROOT)).map_err(|_| 10)?;
     let flb = p::luo_decode_flb(black_box(GOLDEN_FLB)).map_err(|_| 11)?;
     let pci = p::luo_decode_pci(black_box(GOLDEN_PCI)).map_err(|_| 12)?;
-    check(root.entries().len() == 2 && root.generation() == 42, 13)?;
+    check(
+        root.entries().len() == 2 && root.generation().get() == 42,
+        13,
+    )?;
     check(!flb.entries().is_empty() && !pci.entries().is_empty(), 14)?;
     let opened = p::luo_open_pci(&root, black_box(GOLDEN_PCI)).map_err(|_| 15)?;
     check(opened.entries().len() == pci.entries().len(), 16)?;
@@ -53,9 +61,9 @@ fn golden() -> Result<(), u8> {
 /// decodes again after an in-place edit and `seal`.
 fn records() -> Result<(), u8> {
     let devices = black_box([
-        PciEntry::new(PciAddress::new(0, 0x00, 0x1f, 3), 1),
-        PciEntry::new(PciAddress::new(0, 0x3b, 0, 0), 2),
-        PciEntry::new(PciAddress::new(0x1_0000, 0x01, 0, 0), 1),
+        PciEntry::new(addr(0, 0x00, 0x1f, 3)?, 1),
+        PciEntry::new(addr(0, 0x3b, 0, 0)?, 2),
+        PciEntry::new(addr(0x1_0000, 0x01, 0, 0)?, 1),
     ]);
     let mut pci = [0u8; HEADER_LEN + 8 * 8];
     let len = p::luo_encode_pci(&mut pci, 5, &devices).map_err(|_| 20)?;
@@ -64,10 +72,7 @@ fn records() -> Result<(), u8> {
     for d in &devices {
         check(p::luo_pci_find(&table, d.address()) == Some(d), 23)?;
     }
-    check(
-        p::luo_pci_find(&table, PciAddress::new(0, 0x3b, 0, 1)).is_none(),
-        24,
-    )?;
+    check(p::luo_pci_find(&table, addr(0, 0x3b, 0, 1)?).is_none(), 24)?;
 
     // One flipped bit anywhere is caught by the CRC.
     let at = black_box(HEADER_LEN + 7);
@@ -102,7 +107,7 @@ fn records() -> Result<(), u8> {
         DirEntry::for_record(PhysAddr::new(0x10_0000), &flb_table),
         DirEntry::for_record(PhysAddr::new(0x20_0000), &edited),
     ];
-    let mut root = [0u8; HEADER_LEN + 2 * 24];
+    let mut root = [0u8; HEADER_LEN + 2 * DirEntry::SIZE as usize];
     let len = p::luo_encode_root(&mut root, 5, &records).map_err(|_| 30)?;
     let root = p::luo_decode_root(root.get(..len).ok_or(30)?).map_err(|_| 30)?;
     check(p::luo_open_pci(&root, &pci).is_ok(), 31)?;
@@ -162,11 +167,11 @@ fn handover() -> Result<(), u8> {
         p::luo_flb_preserve_file(&OUTGOING, name).map_err(|_| 41)?;
     }
     let devices = black_box([
-        PciAddress::new(0, 0x3b, 0, 0),
-        PciAddress::new(0x1_0000, 0x01, 0, 0),
-        PciAddress::new(0, 0x00, 0x1f, 3),
-        PciAddress::new(0, 0x3b, 0, 0),
-        PciAddress::new(2, 0x80, 3, 1),
+        addr(0, 0x3b, 0, 0)?,
+        addr(0x1_0000, 0x01, 0, 0)?,
+        addr(0, 0x00, 0x1f, 3)?,
+        addr(0, 0x3b, 0, 0)?,
+        addr(2, 0x80, 3, 1)?,
     ]);
     for d in devices {
         p::luo_pci_preserve(&TRACKER, d).map_err(|_| 42)?;
@@ -185,7 +190,7 @@ fn handover() -> Result<(), u8> {
     // Incoming.
     let mem = SliceMemory::new(PhysAddr::new(BASE), &kho[..]);
     let handover = p::luo_handover_load(&mem, black_box(BASE + 0xe00), root_len).map_err(|_| 45)?;
-    check(handover.generation() == 7, 45)?;
+    check(handover.generation().get() == 7, 45)?;
     let flb_table = handover.flb_table().ok_or(46)?;
     p::luo_flb_load(&INCOMING, &flb_table).map_err(|_| 46)?;
     let raw = p::luo_flb_peek(&INCOMING, "iommu-v1").map_err(|_| 47)?;

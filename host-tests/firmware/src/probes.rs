@@ -3,6 +3,7 @@
 //! every function it calls). Names start with `luo_` so the report finds them.
 
 use core::mem::size_of;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
@@ -198,9 +199,11 @@ pub extern "Rust" fn luo_encode_pci(
     .unwrap_or(0);
     PciTable::encode(
         out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     )
 }
@@ -216,9 +219,11 @@ pub extern "Rust" fn luo_encode_flb(
     let capacity = u32::try_from(flbs.len()).unwrap_or(u32::MAX);
     FlbTable::encode(
         out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         flbs.iter().copied(),
     )
 }
@@ -234,9 +239,11 @@ pub extern "Rust" fn luo_encode_root(
     let capacity = u32::try_from(records.len()).unwrap_or(u32::MAX);
     Root::encode(
         out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         records.iter().copied(),
     )
 }
@@ -294,7 +301,12 @@ pub extern "Rust" fn luo_pci_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, PciError> {
-    pci.serialize(mem, AbiVersion::V1, PhysAddr::new(addr), generation)
+    pci.serialize(
+        mem,
+        AbiVersion::V1_0,
+        PhysAddr::new(addr),
+        Generation::new(generation),
+    )
 }
 
 /// `FlbRegistry::serialize`.
@@ -306,10 +318,15 @@ pub extern "Rust" fn luo_flb_serialize(
     addr: u64,
     generation: u64,
 ) -> Result<DirEntry, FlbError> {
-    flbs.serialize(mem, AbiVersion::V1, PhysAddr::new(addr), generation)
+    flbs.serialize(
+        mem,
+        AbiVersion::V1_0,
+        PhysAddr::new(addr),
+        Generation::new(generation),
+    )
 }
 
-/// `graph::write_root`, which reads the whole handover back.
+/// `graph::write_root`, which checks placement and writes the root.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "Rust" fn luo_write_root(
@@ -320,9 +337,9 @@ pub extern "Rust" fn luo_write_root(
 ) -> Result<usize, GraphError> {
     graph::write_root(
         mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         PhysAddr::new(root_addr),
-        generation,
+        Generation::new(generation),
         records,
     )
 }

@@ -87,10 +87,11 @@ struct ScenarioArgs {
     /// FLBs to register besides the PCI core's (0 to 63).
     #[arg(long, default_value_t = 4)]
     flbs: usize,
-    /// ABI version to write: 1 (wire 1.0) or 2 (wire 1.1: device identities and flags,
-    /// page-sized PCI table blocks chained as devices need them).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=2))]
-    abi: u16,
+    /// Wire version to write: 1.0, or 1.1 (device identities and flags, page-sized PCI table
+    /// blocks chained as devices need them). The old names 1 (for 1.0) and 2 (for 1.1) are
+    /// still accepted, deprecated.
+    #[arg(long, default_value_t = AbiVersion::V1_1, value_parser = parse_abi)]
+    abi: AbiVersion,
     /// Seed of the scenario (devices, FLBs, file counts, generation).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -101,9 +102,21 @@ impl Default for ScenarioArgs {
         ScenarioArgs {
             devices: 64,
             flbs: 4,
-            abi: 2,
+            abi: AbiVersion::V1_1,
             seed: 1,
         }
+    }
+}
+
+/// The wire version `luo --abi` names: `1.0` or `1.1`, or the deprecated aliases `1` (1.0) and
+/// `2` (1.1) of earlier releases.
+fn parse_abi(arg: &str) -> Result<AbiVersion, String> {
+    match arg {
+        "1.0" | "1" => Ok(AbiVersion::V1_0),
+        "1.1" | "2" => Ok(AbiVersion::V1_1),
+        _ => Err(format!(
+            "no wire version {arg:?}: expected 1.0 or 1.1 (or the deprecated 1 or 2)"
+        )),
     }
 }
 
@@ -172,10 +185,8 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 
 fn outgoing(args: ScenarioArgs) -> Result<(Scenario, KhoMemory), Failure> {
     let scenario = args.scenario();
-    let version =
-        AbiVersion::from_number(args.abi).ok_or_else(|| usage(format!("no ABI v{}", args.abi)))?;
     let mem =
-        sim::outgoing(&scenario, version).map_err(|e| usage(format!("outgoing kernel: {e}")))?;
+        sim::outgoing(&scenario, args.abi).map_err(|e| usage(format!("outgoing kernel: {e}")))?;
     Ok((scenario, mem))
 }
 
@@ -184,7 +195,7 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
     let files: u64 = scenario.flbs.iter().map(|f| f.files).sum();
     let abi = incoming
         .abi
-        .map_or_else(|| "-".to_owned(), |v| format!("v{v}"));
+        .map_or_else(|| "-".to_owned(), |v| v.to_string());
     let _ = writeln!(
         out,
         "luo simulate: seed {}, generation {}, ABI {abi}",
@@ -238,9 +249,9 @@ fn render_report(scenario: &Scenario, image_len: usize, incoming: &Incoming) -> 
         scenario.absent.len()
     );
     let _ = match incoming.abi {
-        Some(1) => writeln!(
+        Some(AbiVersion::V1_0) => writeln!(
             out,
-            "  identities: not recorded by ABI v1 (each probe: unknown)"
+            "  identities: not recorded by ABI 1.0 (each probe: unknown)"
         ),
         Some(_) => writeln!(
             out,

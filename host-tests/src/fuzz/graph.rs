@@ -13,6 +13,7 @@
 //! fuzzed), and must give the same result.
 
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::Capacity;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
     DirEntry, Entry, Error, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
@@ -391,7 +392,7 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     let mut mem = SliceMemory::new(input.base, image.as_mut_slice());
     let written = write_root(
         &mut mem,
-        AbiVersion::V1,
+        AbiVersion::V1_0,
         input.root_addr,
         root.generation(),
         &directory,
@@ -405,8 +406,8 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     assert_eq!(
         Some(len),
         Root::len_for(
-            AbiVersion::V1,
-            u32::try_from(directory.len()).expect("small")
+            AbiVersion::V1_0,
+            Capacity::new(u32::try_from(directory.len()).expect("small"))
         )
     );
     let again = Handover::load(&mem, input.root_addr, len).expect("a rewritten root loads");

@@ -12,6 +12,7 @@
 //! - callbacks run with no registry lock held: each calls the registry back and must get
 //!   `Busy` or `Finished`, not a deadlock (a deadlock is a fuzzer timeout).
 
+use liveupdate_abi::Generation;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
@@ -52,13 +53,21 @@ const PCI_CAP: usize = 4;
 /// place): smaller than the tracker, so both ways are taken.
 const PCI_INDEX: usize = 3;
 const DEVICES: [PciAddress; 6] = [
-    PciAddress::new(0, 0x00, 0x1f, 3),
-    PciAddress::new(0, 0x3b, 0, 0),
-    PciAddress::new(0, 0x3b, 0, 1),
-    PciAddress::new(0x1_0000, 0x01, 0, 0),
-    PciAddress::new(u32::MAX, 0xff, 0x1f, 7),
-    PciAddress::new(0, 0, 0, 0),
+    pci(0, 0x00, 0x1f, 3),
+    pci(0, 0x3b, 0, 0),
+    pci(0, 0x3b, 0, 1),
+    pci(0x1_0000, 0x01, 0, 0),
+    pci(u32::MAX, 0xff, 0x1f, 7),
+    pci(0, 0, 0, 0),
 ];
+
+/// [`PciAddress::new`] for constants: an address it refuses does not compile.
+const fn pci(domain: u32, bus: u8, device: u8, function: u8) -> PciAddress {
+    match PciAddress::new(domain, bus, device, function) {
+        Ok(address) => address,
+        Err(_) => panic!("not a PCI address"),
+    }
+}
 /// Where the outgoing kernel writes its records: a 4 KiB image at 1 MiB.
 const BASE: u64 = 0x10_0000;
 const IMAGE_LEN: usize = 0x1000;
@@ -100,7 +109,7 @@ enum Op {
     FailPreserve(u8, Option<i32>),
     PciPreserve(u8),
     PciUnpreserve(u8),
-    /// Write the FLB table, the PCI table and the root: the kexec handover; as ABI v2 (wire
+    /// Write the FLB table, the PCI table and the root: the kexec handover; as ABI 1.1 (wire
     /// 1.1) when true, else v1.
     Serialize(bool),
     /// Serialize to an address outside the memory.
@@ -260,10 +269,15 @@ fn outgoing_is_busy(name: &str) {
     let out = context(|c| c.out.upgrade()).expect("outgoing registry alive");
     assert_eq!(out.preserve_file(name), Err(FlbError::Busy), "{name}");
     assert_eq!(out.unpreserve_file(name), Err(FlbError::Busy), "{name}");
-    let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1)];
+    let mut scratch = vec![0u8; Out::record_len(AbiVersion::V1_0)];
     let mut mem = SliceMemory::new(PhysAddr::new(0), scratch.as_mut_slice());
     assert_eq!(
-        out.serialize(&mut mem, AbiVersion::V1, PhysAddr::new(0), 1),
+        out.serialize(
+            &mut mem,
+            AbiVersion::V1_0,
+            PhysAddr::new(0),
+            Generation::new(1)
+        ),
         Err(FlbError::Busy),
         "{name}"
     );
@@ -747,7 +761,11 @@ impl<'r> Run<'r> {
                     "unpreserve {address}"
                 );
             }
-            Op::Serialize(v2) => self.serialize(if *v2 { AbiVersion::V2 } else { AbiVersion::V1 }),
+            Op::Serialize(v2) => self.serialize(if *v2 {
+                AbiVersion::V1_1
+            } else {
+                AbiVersion::V1_0
+            }),
             Op::SerializeOutside => {
                 let mut image = vec![0u8; IMAGE_LEN];
                 let mut mem = SliceMemory::new(PhysAddr::new(BASE), image.as_mut_slice());
@@ -761,15 +779,25 @@ impl<'r> Run<'r> {
                     },
                 };
                 assert_eq!(
-                    self.out
-                        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(at), 1),
-                    Err(FlbError::Memory(unmapped(Out::record_len(AbiVersion::V1))))
+                    self.out.serialize(
+                        &mut mem,
+                        AbiVersion::V1_0,
+                        PhysAddr::new(at),
+                        Generation::new(1)
+                    ),
+                    Err(FlbError::Memory(unmapped(Out::record_len(
+                        AbiVersion::V1_0
+                    ))))
                 );
                 assert_eq!(
-                    self.tracker
-                        .serialize(&mut mem, AbiVersion::V1, PhysAddr::new(at), 1),
+                    self.tracker.serialize(
+                        &mut mem,
+                        AbiVersion::V1_0,
+                        PhysAddr::new(at),
+                        Generation::new(1)
+                    ),
                     Err(PciError::Memory(unmapped(
-                        PciTracker::<PCI_CAP>::record_len(AbiVersion::V1)
+                        PciTracker::<PCI_CAP>::record_len(AbiVersion::V1_0)
                     )))
                 );
             }
@@ -890,17 +918,33 @@ impl<'r> Run<'r> {
             })
         };
         let (flb, pci) = match version {
-            AbiVersion::V1 => (
-                self.out
-                    .serialize(&mut mem, version, PhysAddr::new(FLB_AT), generation),
-                self.tracker
-                    .serialize(&mut mem, version, PhysAddr::new(PCI_AT), generation),
+            AbiVersion::V1_0 => (
+                self.out.serialize(
+                    &mut mem,
+                    version,
+                    PhysAddr::new(FLB_AT),
+                    Generation::new(generation),
+                ),
+                self.tracker.serialize(
+                    &mut mem,
+                    version,
+                    PhysAddr::new(PCI_AT),
+                    Generation::new(generation),
+                ),
             ),
-            AbiVersion::V2 => (
-                self.out
-                    .serialize_blocks(&mut mem, version, &halves(FLB_AT, 0x100), generation),
-                self.tracker
-                    .serialize_blocks(&mut mem, version, &halves(PCI_AT, 0x80), generation),
+            AbiVersion::V1_1 => (
+                self.out.serialize_blocks(
+                    &mut mem,
+                    version,
+                    &halves(FLB_AT, 0x100),
+                    Generation::new(generation),
+                ),
+                self.tracker.serialize_blocks(
+                    &mut mem,
+                    version,
+                    &halves(PCI_AT, 0x80),
+                    Generation::new(generation),
+                ),
             ),
         };
         let (flb, pci) = (flb.expect("serialize FLBs"), pci.expect("serialize PCI"));
@@ -908,7 +952,7 @@ impl<'r> Run<'r> {
             &mut mem,
             version,
             PhysAddr::new(ROOT_AT),
-            generation,
+            Generation::new(generation),
             &[pci, flb],
         )
         .expect("write root");
@@ -923,7 +967,7 @@ impl<'r> Run<'r> {
             .collect();
         let handover = Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len)
             .expect("a serialized handover loads");
-        assert_eq!(handover.generation(), generation);
+        assert_eq!(handover.generation(), Generation::new(generation));
         assert_eq!(handover.root().version(), version);
         let table = handover.flb_table().expect("an FLB table");
         assert_eq!(table.version(), version);

@@ -8,6 +8,7 @@
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::CRC_OFFSET;
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{
     DirEntry, DirectoryField, Error, FlbEntry, PciEntry, Record, RecordKind, Root, seal,
 };
@@ -58,9 +59,17 @@ pub fn root_open(data: &[u8]) {
             dir.push(DirEntry::new(other, PhysAddr::new(0x2000), 64, 0xDEAD_BEEF));
         }
     }
-    let mut buf = vec![0u8; Root::len_for(AbiVersion::V1, 2).expect("fits")];
-    let n =
-        Root::encode(&mut buf, AbiVersion::V1, root_generation, 2, dir).expect("a valid directory");
+    let mut buf = vec![0u8; Root::len_for(AbiVersion::V1_0, Capacity::new(2)).expect("fits")];
+    let n = Root::encode(
+        &mut buf,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(root_generation),
+            Capacity::new(2),
+        ),
+        dir,
+    )
+    .expect("a valid directory");
     let root = Root::decode(&buf[..n]).expect("an encoded root decodes");
 
     match kind {

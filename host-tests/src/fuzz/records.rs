@@ -5,6 +5,7 @@
 //! and whose lookups must agree with an independent index, and whose entries re-encode to the
 //! same bytes; or an error, which must name the kind and point at what it says is wrong.
 
+use liveupdate_abi::{Capacity, Encoding};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -13,8 +14,8 @@ use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN, IncompatFeatures};
 use liveupdate_abi::{AbiVersion, ChainFault};
 use liveupdate_abi::{
-    Access, DirEntry, Entry, Error, Features, FlbEntry, FlbFlags, IdentityMatch, MAJOR, MINOR,
-    PciAddress, PciDevice, PciEntry, PciFlags, Record, RecordKind, seal,
+    Access, DirEntry, Entry, Error, FlbEntry, FlbFlags, IdentityMatch, MAJOR, MINOR, PciAddress,
+    PciDevice, PciEntry, PciFlags, Record, RecordKind, seal,
 };
 
 /// `Root` decoder over raw bytes.
@@ -139,7 +140,7 @@ fn decode_sealed<E: Lookups>(data: &[u8]) {
             assert_eq!(k, kind);
             assert_eq!(buf, data, "a refused seal changed the record");
             assert_ne!(unknown, 0);
-            let known = Features::known(kind, read_as(data)).ro_compat.bits();
+            let known = kind.known_features(read_as(data)).ro_compat.bits();
             assert_eq!(
                 le32(data, 36).map(|bits| bits & !known),
                 Some(unknown),
@@ -190,14 +191,14 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     assert!(h.entry_count() <= h.entry_capacity());
     assert_eq!(h.crc(), expected_crc(bytes), "decoded with a wrong CRC");
     assert_eq!(record.generation(), h.generation());
-    assert_eq!(le64(bytes, 24), Some(h.generation()));
+    assert_eq!(le64(bytes, 24), Some(h.generation().get()));
     let features = h.features();
     assert_eq!(
         features.incompat.bits() & !IncompatFeatures::all().bits(),
         0
     );
     // Read-only: the ro_compat bits the reader does not know for this kind at this minor.
-    let known = Features::known(kind, record.version()).ro_compat.bits();
+    let known = kind.known_features(record.version()).ro_compat.bits();
     let expected_access = match le32(bytes, 36).map(|bits| bits & !known) {
         Some(0) => Access::ReadWrite,
         Some(unknown) => Access::ReadOnly { unknown },
@@ -263,13 +264,19 @@ pub(crate) fn check_record<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
 fn check_reencode<E: Lookups>(bytes: &[u8], record: &Record<'_, E>) {
     let h = record.header();
     let version = record.version();
-    let len = Record::<E>::len_for(version, h.entry_capacity()).expect("a decoded record fits u32");
+    let len = Record::<E>::len_for(version, Capacity::new(h.entry_capacity()))
+        .expect("a decoded record fits u32");
     let mut out = vec![0xA5u8; len];
     let items = (0..record.entries().len()).map(|i| record.item(i).expect("i < len"));
-    let result = Record::<E>::encode(&mut out, version, h.generation(), h.entry_capacity(), items);
+    let result = Record::<E>::encode(
+        &mut out,
+        Encoding::new(version, h.generation(), Capacity::new(h.entry_capacity())),
+        items,
+    );
     let newer = h.minor() > MINOR;
     let own_sizes = usize::from(h.header_len()) == HEADER_LEN
-        && Some(usize::from(h.entry_size()) + HEADER_LEN) == Record::<E>::len_for(version, 1);
+        && Some(usize::from(h.entry_size()) + HEADER_LEN)
+            == Record::<E>::len_for(version, Capacity::new(1));
     match result {
         Ok(n) => assert_eq!(n, len),
         // A newer minor may set fields and flags this version refuses to write.
@@ -328,7 +335,7 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
         Error::UnsupportedFeatures { kind: k, unknown } => {
             assert_eq!(k, kind);
             assert_ne!(unknown, 0);
-            let known = Features::known(kind, read_as(data)).incompat.bits();
+            let known = kind.known_features(read_as(data)).incompat.bits();
             assert_eq!(unknown, field32(40) & !known);
         }
         Error::Chain {
@@ -339,7 +346,7 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
             assert_eq!(k, kind);
             let chained = IncompatFeatures::CHAINED;
             assert!(
-                Features::known(kind, read_as(data))
+                kind.known_features(read_as(data))
                     .incompat
                     .contains(chained)
             );
@@ -355,6 +362,18 @@ pub(crate) fn check_decode_error<E: Entry>(data: &[u8], err: &Error) {
         } => {
             assert_eq!(k, kind);
             check_inconsistent(data, field, expected, found);
+        }
+        Error::OverMaximum {
+            kind: k,
+            field,
+            max,
+            found,
+        } => {
+            // Only the count is checked against a maximum when decoding.
+            assert_eq!((k, field), (kind, liveupdate_abi::Field::EntryCount));
+            let field32 = |at| u64::from(le32(data, at).expect("header present"));
+            assert_eq!((max, found), (field32(16), field32(12)));
+            assert!(found > max);
         }
         Error::Checksum {
             kind: k,
@@ -398,10 +417,6 @@ fn check_inconsistent(data: &[u8], field: liveupdate_abi::Field, expected: u64, 
     use liveupdate_abi::Field;
     let field32 = |at| u64::from(le32(data, at).expect("header present"));
     match field {
-        Field::EntryCount => {
-            assert_eq!((expected, found), (field32(16), field32(12)));
-            assert!(found > expected);
-        }
         Field::RecordLength => {
             let implied = u64::from(le16(data, 8).unwrap_or(0))
                 + field32(16) * u64::from(le16(data, 10).unwrap_or(0));
@@ -417,7 +432,7 @@ fn check_inconsistent(data: &[u8], field: liveupdate_abi::Field, expected: u64, 
             let kind = le32(data, 0)
                 .and_then(RecordKind::from_magic)
                 .expect("a known kind");
-            let known = u64::from(Features::known(kind, read_as(data)).ro_compat.bits());
+            let known = u64::from(kind.known_features(read_as(data)).ro_compat.bits());
             assert_eq!(found, field32(36) & known);
             assert_ne!(expected, found);
             assert_eq!(expected & !known, 0);
@@ -524,7 +539,7 @@ impl Lookups for PciEntry {
             let a = e.address();
             assert!(e.refcount() >= 1);
             assert_eq!(
-                PciAddress::new(a.domain, a.bus(), a.device(), a.function()),
+                PciAddress::new(a.domain, a.bus(), a.device(), a.function()).unwrap(),
                 a
             );
             assert!(
@@ -547,7 +562,7 @@ impl Lookups for PciEntry {
             assert_eq!(record.item(i), Some(*device));
             assert_eq!(device.entry(), *entry);
             assert_eq!(record.device(entry.address()), Some(*device));
-            if record.version() == AbiVersion::V1 {
+            if record.version() == AbiVersion::V1_0 {
                 assert_eq!((device.identity, device.flags), (None, None));
             } else {
                 let flags = device.flags.expect("minor 1 records flags");
@@ -566,9 +581,9 @@ impl Lookups for PciEntry {
 
     fn as_written(item: PciDevice, version: AbiVersion) -> PciDevice {
         match version {
-            AbiVersion::V1 => item,
+            AbiVersion::V1_0 => item,
             // Minor 1 always records flags.
-            AbiVersion::V2 => PciDevice {
+            AbiVersion::V1_1 => PciDevice {
                 flags: Some(item.flags.unwrap_or_default()),
                 ..item
             },

@@ -7,6 +7,7 @@
 //! refused with the error that names it. Lookups on the decoded table are probed with
 //! arbitrary keys and compared with an index built here.
 
+use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -15,8 +16,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciDevice, PciEntry, PciFlags,
-    PciIdentity, Record, RecordKind, Unfit,
+    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciAddressError, PciDevice,
+    PciEntry, PciFlags, PciIdentity, Record, RecordKind, Unfit,
 };
 
 use super::records::{Lookups, check_flb_probe, check_pci_probe, check_record};
@@ -35,9 +36,9 @@ struct Contents<T> {
 impl<T> Contents<T> {
     fn version(&self) -> AbiVersion {
         if self.v2 {
-            AbiVersion::V2
+            AbiVersion::V1_1
         } else {
-            AbiVersion::V1
+            AbiVersion::V1_0
         }
     }
 }
@@ -56,8 +57,8 @@ where
     let kind = E::KIND;
     let count = u32::try_from(valid.len()).expect("fuzz input is small");
     let capacity = count + u32::from(spare % 4);
-    let len = Record::<E>::len_for(version, capacity).expect("small capacity fits");
-    let entry_size = Record::<E>::len_for(version, 1).expect("fits") - HEADER_LEN;
+    let len = Record::<E>::len_for(version, Capacity::new(capacity)).expect("small capacity fits");
+    let entry_size = Record::<E>::len_for(version, Capacity::new(1)).expect("fits") - HEADER_LEN;
     assert!(entry_size >= size_of::<E>() && entry_size.is_multiple_of(8));
     assert_eq!(len, HEADER_LEN + capacity as usize * entry_size);
 
@@ -65,9 +66,11 @@ where
     let mut buf = vec![0xA5u8; len + 16];
     let n = Record::<E>::encode(
         &mut buf,
-        version,
-        generation,
-        capacity,
+        Encoding::new(
+            version,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         valid.iter().copied(),
     )
     .expect("valid contents encode");
@@ -81,7 +84,7 @@ where
     let record = Record::<E>::decode(&buf).expect("an encoded record decodes");
     let h = record.header();
     assert_eq!((record.version(), h.minor()), (version, version.minor()));
-    assert_eq!(record.generation(), generation);
+    assert_eq!(record.generation(), Generation::new(generation));
     assert_eq!(h.entry_count(), count);
     assert_eq!(h.entry_capacity(), capacity);
     let items: Vec<E::Item> = (0..valid.len())
@@ -93,12 +96,15 @@ where
     assert_eq!(record.access(), liveupdate_abi::Access::ReadWrite);
     check_record(&buf, &record);
     // The reader of the other version: the newest reads every minor; v1 reads v1.
-    match Record::<E>::decode_as(&buf, AbiVersion::V1) {
+    match Record::<E>::decode_as(&buf, AbiVersion::V1_0) {
         Ok(old) => {
             assert!(old.entries().iter().eq(record.entries().iter()));
-            assert_eq!(old.reader(), AbiVersion::V1);
+            assert_eq!(old.reader(), AbiVersion::V1_0);
         }
-        Err(err) => assert!(version > AbiVersion::V1, "the v1 reader refuses v1: {err}"),
+        Err(err) => assert!(
+            version > AbiVersion::V1_0,
+            "the v1 reader refuses v1: {err}"
+        ),
     }
 
     // One byte short.
@@ -106,9 +112,11 @@ where
     assert_eq!(
         Record::<E>::encode(
             &mut short,
-            version,
-            generation,
-            capacity,
+            Encoding::new(
+                version,
+                Generation::new(generation),
+                Capacity::new(capacity)
+            ),
             valid.iter().copied()
         ),
         Err(Error::BufferTooSmall {
@@ -123,9 +131,11 @@ where
         assert_eq!(
             Record::<E>::encode(
                 &mut out,
-                version,
-                generation,
-                count - 1,
+                Encoding::new(
+                    version,
+                    Generation::new(generation),
+                    Capacity::new(count - 1)
+                ),
                 valid.iter().copied()
             ),
             Err(Error::CapacityExceeded {
@@ -154,10 +164,14 @@ where
 
 /// Encoding `entries` fails with `fault` at `index`.
 fn expect_entry_fault<E: Lookups, const N: usize>(entries: [E; N], index: u32, fault: EntryFault) {
-    let len = Record::<E>::len_for(AbiVersion::V1, 4).expect("fits");
+    let len = Record::<E>::len_for(AbiVersion::V1_0, Capacity::new(4)).expect("fits");
     let mut out = vec![0u8; len];
     assert_eq!(
-        Record::<E>::encode(&mut out, AbiVersion::V1, 1, 4, entries),
+        Record::<E>::encode(
+            &mut out,
+            Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
+            entries
+        ),
         Err(Error::Entry {
             kind: E::KIND,
             index,
@@ -283,7 +297,26 @@ pub fn roundtrip_pci(data: &[u8]) {
 
     let mut valid = BTreeMap::new();
     for spec in &contents.entries {
-        let address = PciAddress::new(spec.domain, spec.bus, spec.device, spec.function);
+        // An out-of-range device or function is refused, naming it; never masked.
+        let made = PciAddress::new(spec.domain, spec.bus, spec.device, spec.function);
+        let refused = if spec.device > 0x1f {
+            Some(PciAddressError::Device {
+                device: spec.device,
+            })
+        } else if spec.function > 0x7 {
+            Some(PciAddressError::Function {
+                function: spec.function,
+            })
+        } else {
+            None
+        };
+        assert_eq!(made.err(), refused);
+        let bdf = u16::from(spec.bus) << 8
+            | u16::from(spec.device & 0x1f) << 3
+            | u16::from(spec.function & 0x7);
+        let address = made.unwrap_or(PciAddress::from_parts(spec.domain, bdf));
+        assert_eq!(address, PciAddress::from_parts(spec.domain, bdf));
+        assert_eq!(PciAddress::from_key(address.key()), address);
         assert_eq!(
             (
                 address.domain,
@@ -341,7 +374,7 @@ pub fn roundtrip_pci(data: &[u8]) {
         valid.insert(address.key(), device);
     }
     let mut valid: Vec<PciDevice> = valid.into_values().collect();
-    if version == AbiVersion::V1 {
+    if version == AbiVersion::V1_0 {
         expect_v1_unfit(contents.generation, &valid);
         for device in &mut valid {
             *device = PciDevice::new(device.address, device.refcount);
@@ -380,20 +413,22 @@ fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
         return;
     };
     let capacity = u32::try_from(devices.len()).expect("small");
-    let len = Record::<PciEntry>::len_for(AbiVersion::V1, capacity).expect("fits");
+    let len = Record::<PciEntry>::len_for(AbiVersion::V1_0, Capacity::new(capacity)).expect("fits");
     let mut out = vec![0u8; len];
     let got = Record::<PciEntry>::encode(
         &mut out,
-        AbiVersion::V1,
-        generation,
-        capacity,
+        Encoding::new(
+            AbiVersion::V1_0,
+            Generation::new(generation),
+            Capacity::new(capacity),
+        ),
         devices.iter().copied(),
     );
     assert_eq!(
         got,
         Err(Error::Unfit {
             kind: RecordKind::PciTable,
-            version: AbiVersion::V1,
+            version: AbiVersion::V1_0,
             what
         })
     );

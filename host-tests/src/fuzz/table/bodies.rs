@@ -188,7 +188,7 @@ where
 {
     let canonical = table.blocks().all(|b| {
         let h = b.record.header();
-        h.minor() == AbiVersion::V2.minor() && h.features().compat.is_empty()
+        h.minor() == AbiVersion::V1_1.minor() && h.features().compat.is_empty()
     });
     if !canonical {
         return Ok(());
@@ -219,7 +219,7 @@ where
     let places = places.get(..count).unwrap_or(&[]);
     let written = Table::<E>::encode(
         &mut sink,
-        AbiVersion::V2,
+        AbiVersion::V1_1,
         table.generation(),
         places,
         table.items(),
