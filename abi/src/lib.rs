@@ -21,8 +21,8 @@
 //!
 //! ```
 //! use liveupdate_abi::{
-//!     AbiVersion, Capacity, Encoding, Error, Generation, IdentityMatch, PciAddress, PciDevice,
-//!     PciFlags, PciIdentity, PciTable, Record, Unfit,
+//!     AbiVersion, Capacity, DecodeError, EncodeError, Encoding, Generation, IdentityMatch,
+//!     PciAddress, PciDevice, PciFlags, PciIdentity, PciTable, Record, Unfit,
 //! };
 //!
 //! let gpu = PciAddress::new(0, 0x3b, 0, 0).unwrap();
@@ -48,7 +48,7 @@
 //! let mut v1 = [0u8; 128];
 //! assert_eq!(
 //!     PciTable::encode(&mut v1, Encoding { version: AbiVersion::V1_0, ..encoding }, devices),
-//!     Err(Error::Unfit {
+//!     Err(EncodeError::Unfit {
 //!         kind: liveupdate_abi::RecordKind::PciTable,
 //!         version: AbiVersion::V1_0,
 //!         what: Unfit::Identity { index: 0 },
@@ -59,9 +59,9 @@
 //! buf[70] ^= 0x10;
 //! assert!(matches!(
 //!     Record::<liveupdate_abi::PciEntry>::decode(&buf[..len]),
-//!     Err(Error::Checksum { .. })
+//!     Err(DecodeError::Checksum { .. })
 //! ));
-//! # Ok::<(), Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![no_std]
 // `unsafe` is denied everywhere but in `checksum::engine`, the audited hardware-CRC module.
@@ -90,7 +90,7 @@ pub mod root;
 pub mod table;
 pub mod version;
 
-pub use error::{ChainFault, DirectoryField, EntryFault, Error, Field, Unfit};
+pub use error::{ChainFault, DecodeError, DirectoryField, EncodeError, EntryFault, Field, Unfit};
 pub use flb::{FlbEntry, FlbFlags, FlbTable};
 pub use header::{Access, Capacity, Features, Generation, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;

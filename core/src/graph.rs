@@ -22,8 +22,8 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
 use liveupdate_abi::{
-    AbiVersion, DirEntry, Entry, Error, FlbEntry, PciEntry, PhysMem, RecordKind, Root, Table,
-    TableError,
+    AbiVersion, DecodeError, DirEntry, EncodeError, Entry, FlbEntry, PciEntry, PhysMem, RecordKind,
+    Root, Table, TableError,
 };
 
 use crate::mem::{MemError, MemFault, PhysMemory, PhysMemoryMut};
@@ -80,7 +80,9 @@ pub enum GraphError {
         error: MemError,
     },
     /// The root record failed validation; the error says where.
-    Record(Error),
+    Record(DecodeError),
+    /// The root record could not be written ([`write_root`]); the error says why.
+    Encode(EncodeError),
     /// A table failed validation; the error names its kind, the block and where in it.
     Table(TableError),
     /// Two records share bytes.
@@ -107,6 +109,7 @@ impl fmt::Display for GraphError {
             }
             GraphError::Memory { kind, error } => write!(f, "{kind}: {error}"),
             GraphError::Record(e) => fmt::Display::fmt(e, f),
+            GraphError::Encode(e) => fmt::Display::fmt(e, f),
             GraphError::Table(e) => write!(f, "{}: {e}", e.error.kind()),
             GraphError::Overlap { first, second } => write!(f, "{first} overlaps {second}"),
             GraphError::TooManyRecords { count, max } => write!(
@@ -154,7 +157,7 @@ impl<'m> Handover<'m> {
                 error,
             })?;
         let root = Root::decode(bytes).map_err(|e| match e {
-            Error::NoRecord { .. } => GraphError::NoHandover,
+            DecodeError::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
         check_layout(root_addr, root.as_bytes().len(), root.entries().iter())?;
@@ -353,7 +356,7 @@ fn check_layout<'a>(
 /// # Errors
 ///
 /// [`GraphError::TooManyRecords`], [`GraphError::Overlap`], [`GraphError::Memory`] when the
-/// root does not fit the memory, [`GraphError::Record`] for a duplicate kind, and any error of
+/// root does not fit the memory, [`GraphError::Encode`] for a duplicate kind, and any error of
 /// [`Handover::load`] from the read-back.
 pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
     mem: &mut M,
@@ -383,7 +386,7 @@ pub fn write_root<M: PhysMemoryMut + PhysMem + Sync>(
         Encoding::new(version, generation, Capacity::new(capacity)),
         directory.iter().copied(),
     )
-    .map_err(GraphError::Record)?;
+    .map_err(GraphError::Encode)?;
     Handover::load(&*mem, root_addr, root_len)?;
     Ok(root_len)
 }

@@ -9,8 +9,8 @@ use common::{Recorder, Registry};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    BlockPlace, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress, RecordKind,
-    Root, TableError, Unfit, seal,
+    BlockPlace, DecodeError, DirEntry, DirectoryField, EncodeError, EntryFault, FlbEntry,
+    PciAddress, RecordKind, Root, TableError, Unfit, seal,
 };
 use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_core::flb::FlbRegistry;
@@ -206,7 +206,7 @@ fn a_corrupt_root_is_a_record_error() {
     let mem = SliceMemory::new(BASE, &bytes[..]);
     assert!(matches!(
         Handover::load(&mem, ROOT_AT, root_len),
-        Err(GraphError::Record(Error::Checksum {
+        Err(GraphError::Record(DecodeError::Checksum {
             kind: RecordKind::Root,
             ..
         }))
@@ -257,7 +257,7 @@ fn a_corrupt_record_is_caught_by_its_checksum() {
         Handover::load(&mem, ROOT_AT, root_len),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::Checksum {
+            error: DecodeError::Checksum {
                 kind: RecordKind::PciTable,
                 ..
             },
@@ -283,7 +283,7 @@ fn a_record_the_directory_does_not_describe_is_refused() {
         Handover::load(&mem, ROOT_AT, root.len()),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::Directory {
+            error: DecodeError::Directory {
                 kind: RecordKind::FlbTable,
                 field: DirectoryField::Crc,
                 ..
@@ -310,7 +310,7 @@ fn a_record_of_another_generation_is_refused() {
         GraphError::Table(TableError {
             block: 0,
             phys: FLB_AT,
-            error: Error::Generation {
+            error: DecodeError::Generation {
                 kind: RecordKind::FlbTable,
                 expected: Generation::new(2),
                 found: Generation::new(1)
@@ -482,7 +482,7 @@ fn write_root_checks_before_writing() {
             Generation::new(1),
             &[flb, second_flb]
         ),
-        Err(GraphError::Record(Error::Entry {
+        Err(GraphError::Encode(EncodeError::Entry {
             kind: RecordKind::Root,
             fault: EntryFault::Duplicate,
             ..
@@ -531,7 +531,7 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
         Err(GraphError::Table(TableError {
             block: 0,
             phys: FLB_AT,
-            error: Error::Generation {
+            error: DecodeError::Generation {
                 kind: RecordKind::FlbTable,
                 expected: Generation::new(2),
                 found: Generation::new(1)
@@ -550,7 +550,7 @@ fn write_root_reads_back_what_the_next_kernel_will_read() {
         ),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::NoRecord {
+            error: DecodeError::NoRecord {
                 kind: RecordKind::FlbTable
             },
             ..
@@ -612,7 +612,7 @@ fn chained_tables_are_written_followed_and_placed() {
         PciError::Table(TableError {
             block: 0,
             phys: PCI_AT,
-            error: Error::Unfit {
+            error: EncodeError::Unfit {
                 kind: RecordKind::PciTable,
                 version: AbiVersion::V1_0,
                 what: Unfit::Chain { capacity: 2 }
