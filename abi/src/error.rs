@@ -716,3 +716,226 @@ impl core::error::Error for EncodeError {}
 impl core::error::Error for EntryFault {}
 impl core::error::Error for ChainFault {}
 impl core::error::Error for Unfit {}
+
+#[cfg(test)]
+mod tests {
+    //! The decoder's and the encoder's error sets are the ones SPEC.md section 6.3 lists. The
+    //! matches below have no wildcard: adding a variant does not compile until it has a name
+    //! here, a sample, and (for the test to pass) its row in SPEC.md.
+
+    extern crate std;
+
+    use super::{ChainFault, DecodeError, EncodeError, EntryFault, Field, Unfit};
+    use crate::header::Generation;
+    use crate::kind::RecordKind;
+    use crate::version::AbiVersion;
+
+    const SPEC: &str = include_str!("../SPEC.md");
+    const K: RecordKind = RecordKind::PciTable;
+
+    fn decode_name(e: &DecodeError) -> &'static str {
+        match e {
+            DecodeError::NoRecord { .. } => "NoRecord",
+            DecodeError::TooShort { .. } => "TooShort",
+            DecodeError::BadMagic { .. } => "BadMagic",
+            DecodeError::UnsupportedMajor { .. } => "UnsupportedMajor",
+            DecodeError::UnsupportedFeatures { .. } => "UnsupportedFeatures",
+            DecodeError::HeaderSize { .. } => "HeaderSize",
+            DecodeError::EntrySize { .. } => "EntrySize",
+            DecodeError::Inconsistent { .. } => "Inconsistent",
+            DecodeError::OverMaximum { .. } => "OverMaximum",
+            DecodeError::Checksum { .. } => "Checksum",
+            DecodeError::Generation { .. } => "Generation",
+            DecodeError::Reserved { .. } => "Reserved",
+            DecodeError::Entry { .. } => "Entry",
+            DecodeError::Directory { .. } => "Directory",
+            DecodeError::Chain { .. } => "Chain",
+        }
+    }
+
+    fn encode_name(e: &EncodeError) -> &'static str {
+        match e {
+            EncodeError::ReadOnly { .. } => "ReadOnly",
+            EncodeError::BufferTooSmall { .. } => "BufferTooSmall",
+            EncodeError::CapacityExceeded { .. } => "CapacityExceeded",
+            EncodeError::Unfit { .. } => "Unfit",
+            EncodeError::CapacityTooLarge { .. } => "CapacityTooLarge",
+            EncodeError::Entry { .. } => "Entry",
+            EncodeError::Chain { .. } => "Chain",
+            EncodeError::Malformed(_) => "Malformed",
+        }
+    }
+
+    fn decode_samples() -> [DecodeError; 15] {
+        let g = Generation::new(1);
+        [
+            DecodeError::NoRecord { kind: K },
+            DecodeError::TooShort {
+                kind: K,
+                needed: 64,
+                found: 8,
+            },
+            DecodeError::BadMagic { kind: K, found: 1 },
+            DecodeError::UnsupportedMajor {
+                kind: K,
+                found: 2,
+                min: 1,
+                max: 1,
+            },
+            DecodeError::UnsupportedFeatures {
+                kind: K,
+                unknown: 0x10,
+            },
+            DecodeError::HeaderSize {
+                kind: K,
+                found: 8,
+                min: 64,
+                max: 64,
+            },
+            DecodeError::EntrySize {
+                kind: K,
+                found: 8,
+                min: 24,
+                max: 24,
+            },
+            DecodeError::Inconsistent {
+                kind: K,
+                field: Field::RecordLength,
+                expected: 88,
+                found: 96,
+            },
+            DecodeError::OverMaximum {
+                kind: K,
+                field: Field::EntryCount,
+                max: 1,
+                found: 2,
+            },
+            DecodeError::Checksum {
+                kind: K,
+                stored: 1,
+                computed: 2,
+            },
+            DecodeError::Generation {
+                kind: K,
+                expected: g,
+                found: Generation::new(2),
+            },
+            DecodeError::Reserved {
+                kind: K,
+                offset: 60,
+            },
+            DecodeError::Entry {
+                kind: K,
+                index: 0,
+                offset: 64,
+                fault: EntryFault::ZeroRefcount,
+            },
+            DecodeError::Directory {
+                kind: K,
+                field: super::DirectoryField::Crc,
+                expected: 1,
+                found: 2,
+            },
+            DecodeError::Chain {
+                kind: K,
+                fault: ChainFault::Single,
+            },
+        ]
+    }
+
+    fn encode_samples() -> [EncodeError; 8] {
+        [
+            EncodeError::ReadOnly {
+                kind: K,
+                unknown: 0x10,
+            },
+            EncodeError::BufferTooSmall {
+                kind: K,
+                needed: 88,
+                found: 8,
+            },
+            EncodeError::CapacityExceeded {
+                kind: K,
+                capacity: 1,
+            },
+            EncodeError::Unfit {
+                kind: K,
+                version: AbiVersion::V1_0,
+                what: Unfit::Identity { index: 0 },
+            },
+            EncodeError::CapacityTooLarge {
+                kind: K,
+                max: 1,
+                found: 2,
+            },
+            EncodeError::Entry {
+                kind: K,
+                index: 0,
+                offset: 64,
+                fault: EntryFault::ZeroRefcount,
+            },
+            EncodeError::Chain {
+                kind: K,
+                fault: ChainFault::TooLong { max: 4096 },
+            },
+            EncodeError::Malformed(DecodeError::NoRecord { kind: K }),
+        ]
+    }
+
+    /// The variant names of the table in SPEC.md section 6.3 that follows `heading`: the first
+    /// identifier of each row's first cell.
+    fn spec_table(heading: &str) -> std::vec::Vec<&'static str> {
+        let section = SPEC
+            .split("### 6.3 The errors")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("SPEC.md has section 6.3");
+        let table = section
+            .split(heading)
+            .nth(1)
+            .unwrap_or_else(|| panic!("section 6.3 has {heading:?}"));
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.strip_prefix("| `"))
+            .map(|l| {
+                let end = l
+                    .find(|c: char| !c.is_ascii_alphanumeric())
+                    .unwrap_or(l.len());
+                &l[..end]
+            })
+            .collect()
+    }
+
+    fn sorted(mut names: std::vec::Vec<&'static str>) -> std::vec::Vec<&'static str> {
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn decode_errors_are_those_spec_lists() {
+        let names = sorted(decode_samples().iter().map(decode_name).collect());
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(unique, names, "one sample per variant");
+        assert_eq!(names, sorted(spec_table("`DecodeError` variants")));
+        for e in decode_samples() {
+            assert_eq!(e.kind(), K);
+            assert!(std::format!("{e}").contains("pci table"), "{e}");
+        }
+    }
+
+    #[test]
+    fn encode_errors_are_those_spec_lists() {
+        let names = sorted(encode_samples().iter().map(encode_name).collect());
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(unique, names, "one sample per variant");
+        assert_eq!(names, sorted(spec_table("`EncodeError` variants")));
+        for e in encode_samples() {
+            assert_eq!(e.kind(), K);
+            assert!(std::format!("{e}").contains("pci table"), "{e}");
+        }
+    }
+}
