@@ -151,7 +151,8 @@ pub enum DecodeError {
         /// The value of the referenced record.
         found: u64,
     },
-    /// A table's chain of blocks is broken, or a block was decoded on its own.
+    /// A table's chain of blocks is broken, or a block was decoded on its own
+    /// ([`ChainFault::NeedsMemory`]).
     Chain {
         /// The kind of the table.
         kind: RecordKind,
@@ -236,6 +237,7 @@ pub enum EncodeError {
     /// checks. Its `Display` is the inner error's.
     Malformed(DecodeError),
 }
+
 /// What a target version cannot express, named by [`EncodeError::Unfit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
