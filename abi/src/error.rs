@@ -1,4 +1,5 @@
-//! The one error type of the crate: what was rejected, where, and why.
+//! The errors of the crate: what a reader refuses ([`DecodeError`]) and what a writer refuses
+//! ([`EncodeError`]), where, and why.
 
 use core::fmt;
 
@@ -7,17 +8,17 @@ use crate::kind::{Magic, RecordKind};
 use crate::mem::{MemError, PhysAddr};
 use crate::version::AbiVersion;
 
-/// Why a record was refused, or why a record could not be built.
+/// Why a reader refused a record (or a table, or a directory reference).
 ///
 /// Every variant names the record kind, and the place (a byte offset inside the record, or an
 /// entry index and its byte offset) with the expected and the found value where there is one,
 /// so a kernel log line is enough to act on. Three families are kept apart on purpose:
-/// [`Error::NoRecord`] (nothing was handed over), [`Error::UnsupportedMajor`] and
-/// [`Error::UnsupportedFeatures`] (a record this reader does not understand, left by a
+/// [`DecodeError::NoRecord`] (nothing was handed over), [`DecodeError::UnsupportedMajor`] and
+/// [`DecodeError::UnsupportedFeatures`] (a record this reader does not understand, left by a
 /// different kernel), and everything else (a corrupt or inconsistent record).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum DecodeError {
     /// The input is empty, its magic is zero, or the root directory has no entry of this
     /// kind: nothing was handed over.
     NoRecord {
@@ -93,11 +94,9 @@ pub enum Error {
         /// The value found.
         found: u64,
     },
-    /// A count is above its maximum: [`Field::EntryCount`] (decoding: above
-    /// `entry_capacity`) or [`Field::Capacity`] (encoding: a capacity whose record would not
-    /// fit the `u32` length field).
+    /// A stored count is above its maximum: [`Field::EntryCount`] (above `entry_capacity`).
     OverMaximum {
-        /// The kind being decoded or built.
+        /// The kind being decoded.
         kind: RecordKind,
         /// Which count.
         field: Field,
@@ -133,7 +132,7 @@ pub enum Error {
     },
     /// One entry of a table is invalid.
     Entry {
-        /// The kind being decoded or built.
+        /// The kind being decoded.
         kind: RecordKind,
         /// Index of the entry.
         index: u32,
@@ -153,6 +152,24 @@ pub enum Error {
         /// The value of the referenced record.
         found: u64,
     },
+    /// A table's chain of blocks is broken, or a block was decoded on its own
+    /// ([`ChainFault::NeedsMemory`]).
+    Chain {
+        /// The kind of the table.
+        kind: RecordKind,
+        /// What is wrong.
+        fault: ChainFault,
+    },
+}
+
+/// Why a writer refused to build (or seal) a record or a table.
+///
+/// Every variant names the record kind and, where there is one, the entry, the size needed
+/// or the capacity, so the caller knows what to change. Nothing is dropped silently: a writer
+/// refuses instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
     /// The record sets read-only-compatible feature bits this writer does not know, so it
     /// may be read but not rewritten.
     ReadOnly {
@@ -178,13 +195,6 @@ pub enum Error {
         /// The capacity.
         capacity: u32,
     },
-    /// A table's chain of blocks is broken, or a block was decoded on its own.
-    Chain {
-        /// The kind of the table.
-        kind: RecordKind,
-        /// What is wrong.
-        fault: ChainFault,
-    },
     /// The version a writer targets cannot express what it was given. Nothing is dropped
     /// silently: the writer refuses instead.
     Unfit {
@@ -195,9 +205,41 @@ pub enum Error {
         /// What does not fit.
         what: Unfit,
     },
+    /// A capacity whose record would not fit the `u32` `record_len` field.
+    CapacityTooLarge {
+        /// The kind being built.
+        kind: RecordKind,
+        /// The largest capacity whose record fits.
+        max: u64,
+        /// The capacity asked for.
+        found: u64,
+    },
+    /// An entry given to the writer is invalid (the fault the decoder would report for it).
+    Entry {
+        /// The kind being built.
+        kind: RecordKind,
+        /// Index of the entry.
+        index: u32,
+        /// Byte offset the entry would have from the start of the record.
+        offset: u64,
+        /// What is wrong with it.
+        fault: EntryFault,
+    },
+    /// The blocks given for a table cannot hold a chain: [`ChainFault::TooLong`],
+    /// [`ChainFault::Cycle`], [`ChainFault::Overlap`], [`ChainFault::OutOfOrder`], or
+    /// [`ChainFault::Unmapped`] when the memory given does not hold a block to write.
+    Chain {
+        /// The kind of the table.
+        kind: RecordKind,
+        /// What is wrong.
+        fault: ChainFault,
+    },
+    /// A record handed to [`seal`](crate::header::seal) fails the decoder's structural
+    /// checks. Its `Display` is the inner error's.
+    Malformed(DecodeError),
 }
 
-/// What a target version cannot express, named by [`Error::Unfit`].
+/// What a target version cannot express, named by [`EncodeError::Unfit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unfit {
@@ -243,7 +285,8 @@ impl fmt::Display for Unfit {
     }
 }
 
-/// What is wrong with a chain of blocks, named by [`Error::Chain`]. The block is named by the
+/// What is wrong with a chain of blocks, named by [`DecodeError::Chain`] (a reader) and
+/// [`EncodeError::Chain`] (a writer). The block is named by the
 /// [`TableError`](crate::table::TableError) that carries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -326,7 +369,7 @@ impl fmt::Display for ChainFault {
     }
 }
 
-/// A quantity named by [`Error::Inconsistent`] or [`Error::OverMaximum`].
+/// A quantity named by [`DecodeError::Inconsistent`] or [`DecodeError::OverMaximum`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Field {
@@ -336,8 +379,6 @@ pub enum Field {
     EntryCount,
     /// The length of the input against `record_len`.
     InputLength,
-    /// A capacity whose record would not fit a `u32` length.
-    Capacity,
     /// The read-only-compatible features against those the entries use.
     RoCompat,
 }
@@ -348,13 +389,12 @@ impl Field {
             Field::RecordLength => "record_len",
             Field::EntryCount => "entry_count",
             Field::InputLength => "input length",
-            Field::Capacity => "entry_capacity",
             Field::RoCompat => "ro_compat",
         }
     }
 }
 
-/// A field of a root directory entry, named by [`Error::Directory`].
+/// A field of a root directory entry, named by [`DecodeError::Directory`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DirectoryField {
@@ -469,54 +509,50 @@ impl fmt::Display for EntryFault {
     }
 }
 
-impl Error {
+impl DecodeError {
     /// The kind of the record the error is about.
     pub const fn kind(&self) -> RecordKind {
         match *self {
-            Error::NoRecord { kind }
-            | Error::TooShort { kind, .. }
-            | Error::BadMagic { kind, .. }
-            | Error::UnsupportedMajor { kind, .. }
-            | Error::UnsupportedFeatures { kind, .. }
-            | Error::HeaderSize { kind, .. }
-            | Error::EntrySize { kind, .. }
-            | Error::Inconsistent { kind, .. }
-            | Error::OverMaximum { kind, .. }
-            | Error::Checksum { kind, .. }
-            | Error::Generation { kind, .. }
-            | Error::Reserved { kind, .. }
-            | Error::Entry { kind, .. }
-            | Error::Directory { kind, .. }
-            | Error::ReadOnly { kind, .. }
-            | Error::BufferTooSmall { kind, .. }
-            | Error::CapacityExceeded { kind, .. }
-            | Error::Chain { kind, .. }
-            | Error::Unfit { kind, .. } => kind,
+            DecodeError::NoRecord { kind }
+            | DecodeError::TooShort { kind, .. }
+            | DecodeError::BadMagic { kind, .. }
+            | DecodeError::UnsupportedMajor { kind, .. }
+            | DecodeError::UnsupportedFeatures { kind, .. }
+            | DecodeError::HeaderSize { kind, .. }
+            | DecodeError::EntrySize { kind, .. }
+            | DecodeError::Inconsistent { kind, .. }
+            | DecodeError::OverMaximum { kind, .. }
+            | DecodeError::Checksum { kind, .. }
+            | DecodeError::Generation { kind, .. }
+            | DecodeError::Reserved { kind, .. }
+            | DecodeError::Entry { kind, .. }
+            | DecodeError::Directory { kind, .. }
+            | DecodeError::Chain { kind, .. } => kind,
         }
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for DecodeError {
     #[allow(clippy::too_many_lines)] // one arm per variant
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::NoRecord { kind } => write!(
+            DecodeError::NoRecord { kind } => write!(
                 f,
                 "{kind}: no record (empty input, zero magic, or absent from the root directory)"
             ),
-            Error::TooShort {
+            DecodeError::TooShort {
                 kind,
                 needed,
                 found,
             } => write!(f, "{kind}: too short: need {needed} bytes, found {found}"),
-            Error::BadMagic { kind, found } => write!(
+            DecodeError::BadMagic { kind, found } => write!(
                 f,
                 "{kind}: bad magic at offset {}: expected {}, found {}",
                 offsets::MAGIC,
                 Magic(kind.magic()),
                 Magic(found)
             ),
-            Error::UnsupportedMajor {
+            DecodeError::UnsupportedMajor {
                 kind,
                 found,
                 min,
@@ -526,12 +562,12 @@ impl fmt::Display for Error {
                 "{kind}: unsupported major version {found} at offset {} (this reader supports {min}..={max})",
                 offsets::MAJOR
             ),
-            Error::UnsupportedFeatures { kind, unknown } => write!(
+            DecodeError::UnsupportedFeatures { kind, unknown } => write!(
                 f,
                 "{kind}: unknown incompatible features {unknown:#010x} at offset {}",
                 offsets::INCOMPAT
             ),
-            Error::HeaderSize {
+            DecodeError::HeaderSize {
                 kind,
                 found,
                 min,
@@ -541,7 +577,7 @@ impl fmt::Display for Error {
                 "{kind}: header_len {found} at offset {} is invalid (expected a multiple of 8 in {min}..={max})",
                 offsets::HEADER_LEN
             ),
-            Error::EntrySize {
+            DecodeError::EntrySize {
                 kind,
                 found,
                 min,
@@ -551,7 +587,7 @@ impl fmt::Display for Error {
                 "{kind}: entry_size {found} at offset {} is invalid (expected a multiple of 8 in {min}..={max})",
                 offsets::ENTRY_SIZE
             ),
-            Error::Inconsistent {
+            DecodeError::Inconsistent {
                 kind,
                 field,
                 expected,
@@ -568,7 +604,7 @@ impl fmt::Display for Error {
                     field.name()
                 ),
             },
-            Error::OverMaximum {
+            DecodeError::OverMaximum {
                 kind,
                 field,
                 max,
@@ -578,7 +614,7 @@ impl fmt::Display for Error {
                 "{kind}: {} is {found}, more than the maximum {max}",
                 field.name()
             ),
-            Error::Checksum {
+            DecodeError::Checksum {
                 kind,
                 stored,
                 computed,
@@ -586,7 +622,7 @@ impl fmt::Display for Error {
                 f,
                 "{kind}: CRC-32C mismatch: stored {stored:#010x}, computed {computed:#010x}"
             ),
-            Error::Generation {
+            DecodeError::Generation {
                 kind,
                 expected,
                 found,
@@ -595,16 +631,16 @@ impl fmt::Display for Error {
                 "{kind}: generation {found} at offset {} does not match the root's {expected} (left over from another update)",
                 offsets::GENERATION
             ),
-            Error::Reserved { kind, offset } => {
+            DecodeError::Reserved { kind, offset } => {
                 write!(f, "{kind}: non-zero reserved byte at offset {offset}")
             }
-            Error::Entry {
+            DecodeError::Entry {
                 kind,
                 index,
                 offset,
                 fault,
             } => write!(f, "{kind}: entry {index} at offset {offset}: {fault}"),
-            Error::Directory {
+            DecodeError::Directory {
                 kind,
                 field,
                 expected,
@@ -614,11 +650,35 @@ impl fmt::Display for Error {
                 "root directory entry for the {kind}: {} is {expected:#x} in the directory but {found:#x} in the record",
                 field.name()
             ),
-            Error::ReadOnly { kind, unknown } => write!(
+            DecodeError::Chain { kind, fault } => write!(f, "{kind}: chain: {fault}"),
+        }
+    }
+}
+
+impl EncodeError {
+    /// The kind of the record the error is about.
+    pub const fn kind(&self) -> RecordKind {
+        match *self {
+            EncodeError::ReadOnly { kind, .. }
+            | EncodeError::BufferTooSmall { kind, .. }
+            | EncodeError::CapacityExceeded { kind, .. }
+            | EncodeError::Unfit { kind, .. }
+            | EncodeError::CapacityTooLarge { kind, .. }
+            | EncodeError::Entry { kind, .. }
+            | EncodeError::Chain { kind, .. } => kind,
+            EncodeError::Malformed(error) => error.kind(),
+        }
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::ReadOnly { kind, unknown } => write!(
                 f,
                 "{kind}: read-only: unknown read-only-compatible features {unknown:#010x} forbid rewriting it"
             ),
-            Error::BufferTooSmall {
+            EncodeError::BufferTooSmall {
                 kind,
                 needed,
                 found,
@@ -626,20 +686,256 @@ impl fmt::Display for Error {
                 f,
                 "{kind}: output buffer too small: need {needed} bytes, have {found}"
             ),
-            Error::CapacityExceeded { kind, capacity } => {
+            EncodeError::CapacityExceeded { kind, capacity } => {
                 write!(f, "{kind}: more entries than the capacity of {capacity}")
             }
-            Error::Chain { kind, fault } => write!(f, "{kind}: chain: {fault}"),
-            Error::Unfit {
+            EncodeError::Unfit {
                 kind,
                 version,
                 what,
             } => write!(f, "{kind}: ABI {version} cannot express it: {what}"),
+            EncodeError::CapacityTooLarge { kind, max, found } => write!(
+                f,
+                "{kind}: entry_capacity is {found}, more than the maximum {max}"
+            ),
+            EncodeError::Entry {
+                kind,
+                index,
+                offset,
+                fault,
+            } => write!(f, "{kind}: entry {index} at offset {offset}: {fault}"),
+            EncodeError::Chain { kind, fault } => write!(f, "{kind}: chain: {fault}"),
+            EncodeError::Malformed(error) => fmt::Display::fmt(&error, f),
         }
     }
 }
 
-impl core::error::Error for Error {}
+impl core::error::Error for DecodeError {}
+/// [`EncodeError::Malformed`] prints its inner error, so `source()` is `None`.
+impl core::error::Error for EncodeError {}
 impl core::error::Error for EntryFault {}
 impl core::error::Error for ChainFault {}
 impl core::error::Error for Unfit {}
+
+#[cfg(test)]
+mod tests {
+    //! The decoder's and the encoder's error sets are the ones SPEC.md section 6.3 lists. The
+    //! matches below have no wildcard: adding a variant does not compile until it has a name
+    //! here, a sample, and (for the test to pass) its row in SPEC.md.
+
+    extern crate std;
+
+    use super::{ChainFault, DecodeError, EncodeError, EntryFault, Field, Unfit};
+    use crate::header::Generation;
+    use crate::kind::RecordKind;
+    use crate::version::AbiVersion;
+
+    const SPEC: &str = include_str!("../SPEC.md");
+    const K: RecordKind = RecordKind::PciTable;
+
+    fn decode_name(e: &DecodeError) -> &'static str {
+        match e {
+            DecodeError::NoRecord { .. } => "NoRecord",
+            DecodeError::TooShort { .. } => "TooShort",
+            DecodeError::BadMagic { .. } => "BadMagic",
+            DecodeError::UnsupportedMajor { .. } => "UnsupportedMajor",
+            DecodeError::UnsupportedFeatures { .. } => "UnsupportedFeatures",
+            DecodeError::HeaderSize { .. } => "HeaderSize",
+            DecodeError::EntrySize { .. } => "EntrySize",
+            DecodeError::Inconsistent { .. } => "Inconsistent",
+            DecodeError::OverMaximum { .. } => "OverMaximum",
+            DecodeError::Checksum { .. } => "Checksum",
+            DecodeError::Generation { .. } => "Generation",
+            DecodeError::Reserved { .. } => "Reserved",
+            DecodeError::Entry { .. } => "Entry",
+            DecodeError::Directory { .. } => "Directory",
+            DecodeError::Chain { .. } => "Chain",
+        }
+    }
+
+    fn encode_name(e: &EncodeError) -> &'static str {
+        match e {
+            EncodeError::ReadOnly { .. } => "ReadOnly",
+            EncodeError::BufferTooSmall { .. } => "BufferTooSmall",
+            EncodeError::CapacityExceeded { .. } => "CapacityExceeded",
+            EncodeError::Unfit { .. } => "Unfit",
+            EncodeError::CapacityTooLarge { .. } => "CapacityTooLarge",
+            EncodeError::Entry { .. } => "Entry",
+            EncodeError::Chain { .. } => "Chain",
+            EncodeError::Malformed(_) => "Malformed",
+        }
+    }
+
+    fn decode_samples() -> [DecodeError; 15] {
+        let g = Generation::new(1);
+        [
+            DecodeError::NoRecord { kind: K },
+            DecodeError::TooShort {
+                kind: K,
+                needed: 64,
+                found: 8,
+            },
+            DecodeError::BadMagic { kind: K, found: 1 },
+            DecodeError::UnsupportedMajor {
+                kind: K,
+                found: 2,
+                min: 1,
+                max: 1,
+            },
+            DecodeError::UnsupportedFeatures {
+                kind: K,
+                unknown: 0x10,
+            },
+            DecodeError::HeaderSize {
+                kind: K,
+                found: 8,
+                min: 64,
+                max: 64,
+            },
+            DecodeError::EntrySize {
+                kind: K,
+                found: 8,
+                min: 24,
+                max: 24,
+            },
+            DecodeError::Inconsistent {
+                kind: K,
+                field: Field::RecordLength,
+                expected: 88,
+                found: 96,
+            },
+            DecodeError::OverMaximum {
+                kind: K,
+                field: Field::EntryCount,
+                max: 1,
+                found: 2,
+            },
+            DecodeError::Checksum {
+                kind: K,
+                stored: 1,
+                computed: 2,
+            },
+            DecodeError::Generation {
+                kind: K,
+                expected: g,
+                found: Generation::new(2),
+            },
+            DecodeError::Reserved {
+                kind: K,
+                offset: 60,
+            },
+            DecodeError::Entry {
+                kind: K,
+                index: 0,
+                offset: 64,
+                fault: EntryFault::ZeroRefcount,
+            },
+            DecodeError::Directory {
+                kind: K,
+                field: super::DirectoryField::Crc,
+                expected: 1,
+                found: 2,
+            },
+            DecodeError::Chain {
+                kind: K,
+                fault: ChainFault::Single,
+            },
+        ]
+    }
+
+    fn encode_samples() -> [EncodeError; 8] {
+        [
+            EncodeError::ReadOnly {
+                kind: K,
+                unknown: 0x10,
+            },
+            EncodeError::BufferTooSmall {
+                kind: K,
+                needed: 88,
+                found: 8,
+            },
+            EncodeError::CapacityExceeded {
+                kind: K,
+                capacity: 1,
+            },
+            EncodeError::Unfit {
+                kind: K,
+                version: AbiVersion::V1_0,
+                what: Unfit::Identity { index: 0 },
+            },
+            EncodeError::CapacityTooLarge {
+                kind: K,
+                max: 1,
+                found: 2,
+            },
+            EncodeError::Entry {
+                kind: K,
+                index: 0,
+                offset: 64,
+                fault: EntryFault::ZeroRefcount,
+            },
+            EncodeError::Chain {
+                kind: K,
+                fault: ChainFault::TooLong { max: 4096 },
+            },
+            EncodeError::Malformed(DecodeError::NoRecord { kind: K }),
+        ]
+    }
+
+    /// The variant names of the table in SPEC.md section 6.3 that follows `heading`: the first
+    /// identifier of each row's first cell.
+    fn spec_table(heading: &str) -> std::vec::Vec<&'static str> {
+        let section = SPEC
+            .split("### 6.3 The errors")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("SPEC.md has section 6.3");
+        let table = section
+            .split(heading)
+            .nth(1)
+            .unwrap_or_else(|| panic!("section 6.3 has {heading:?}"));
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.strip_prefix("| `"))
+            .map(|l| {
+                let end = l
+                    .find(|c: char| !c.is_ascii_alphanumeric())
+                    .unwrap_or(l.len());
+                &l[..end]
+            })
+            .collect()
+    }
+
+    fn sorted(mut names: std::vec::Vec<&'static str>) -> std::vec::Vec<&'static str> {
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn decode_errors_are_those_spec_lists() {
+        let names = sorted(decode_samples().iter().map(decode_name).collect());
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(unique, names, "one sample per variant");
+        assert_eq!(names, sorted(spec_table("`DecodeError` variants")));
+        for e in decode_samples() {
+            assert_eq!(e.kind(), K);
+            assert!(std::format!("{e}").contains("pci table"), "{e}");
+        }
+    }
+
+    #[test]
+    fn encode_errors_are_those_spec_lists() {
+        let names = sorted(encode_samples().iter().map(encode_name).collect());
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(unique, names, "one sample per variant");
+        assert_eq!(names, sorted(spec_table("`EncodeError` variants")));
+        for e in encode_samples() {
+            assert_eq!(e.kind(), K);
+            assert!(std::format!("{e}").contains("pci table"), "{e}");
+        }
+    }
+}

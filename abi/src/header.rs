@@ -15,7 +15,7 @@ use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::record_crc;
-use crate::error::{Error, Field};
+use crate::error::{DecodeError, EncodeError, Field};
 use crate::kind::RecordKind;
 use crate::version::AbiVersion;
 
@@ -383,8 +383,8 @@ pub(crate) fn layout(
     bytes: &[u8],
     kind: RecordKind,
     reader: AbiVersion,
-) -> Result<Layout<'_>, Error> {
-    let too_short = |needed: usize| Error::TooShort {
+) -> Result<Layout<'_>, DecodeError> {
+    let too_short = |needed: usize| DecodeError::TooShort {
         kind,
         needed: needed as u64,
         found: bytes.len() as u64,
@@ -394,10 +394,10 @@ pub(crate) fn layout(
         .and_then(|m| U32::read_from_bytes(m).ok())
         .map(U32::get);
     match magic {
-        None if bytes.is_empty() => return Err(Error::NoRecord { kind }),
+        None if bytes.is_empty() => return Err(DecodeError::NoRecord { kind }),
         None => return Err(too_short(4)),
-        Some(0) => return Err(Error::NoRecord { kind }),
-        Some(m) if m != kind.magic() => return Err(Error::BadMagic { kind, found: m }),
+        Some(0) => return Err(DecodeError::NoRecord { kind }),
+        Some(m) if m != kind.magic() => return Err(DecodeError::BadMagic { kind, found: m }),
         Some(_) => {}
     }
     let major = bytes
@@ -406,7 +406,7 @@ pub(crate) fn layout(
         .map(U16::get)
         .ok_or_else(|| too_short(6))?;
     if major != MAJOR {
-        return Err(Error::UnsupportedMajor {
+        return Err(DecodeError::UnsupportedMajor {
             kind,
             found: major,
             min: MAJOR,
@@ -418,21 +418,23 @@ pub(crate) fn layout(
     let newer = header.minor() > reader.minor();
     let entry_size = kind.entry_size(version);
     size_ok(header.header_len(), HEADER_LEN_U16, newer).map_err(|(min, max)| {
-        Error::HeaderSize {
+        DecodeError::HeaderSize {
             kind,
             found: header.header_len(),
             min,
             max,
         }
     })?;
-    size_ok(header.entry_size(), entry_size, newer).map_err(|(min, max)| Error::EntrySize {
-        kind,
-        found: header.entry_size(),
-        min,
-        max,
+    size_ok(header.entry_size(), entry_size, newer).map_err(|(min, max)| {
+        DecodeError::EntrySize {
+            kind,
+            found: header.entry_size(),
+            min,
+            max,
+        }
     })?;
     if header.entry_count() > header.entry_capacity() {
-        return Err(Error::OverMaximum {
+        return Err(DecodeError::OverMaximum {
             kind,
             field: Field::EntryCount,
             max: u64::from(header.entry_capacity()),
@@ -444,7 +446,7 @@ pub(crate) fn layout(
         u64::from(header.entry_capacity()).saturating_mul(u64::from(header.entry_size())),
     );
     if implied != u64::from(header.record_len()) {
-        return Err(Error::Inconsistent {
+        return Err(DecodeError::Inconsistent {
             kind,
             field: Field::RecordLength,
             expected: implied,
@@ -455,7 +457,7 @@ pub(crate) fn layout(
     let record = match bytes.get(..record_len) {
         Some(r) if r.len() == bytes.len() => r,
         Some(_) => {
-            return Err(Error::Inconsistent {
+            return Err(DecodeError::Inconsistent {
                 kind,
                 field: Field::InputLength,
                 expected: u64::from(header.record_len()),
@@ -482,12 +484,12 @@ pub(crate) fn check(
     bytes: &[u8],
     kind: RecordKind,
     reader: AbiVersion,
-) -> Result<Layout<'_>, Error> {
+) -> Result<Layout<'_>, DecodeError> {
     let layout = layout(bytes, kind, reader)?;
     let header = layout.header;
     let computed = record_crc(layout.record);
     if computed != header.crc() {
-        return Err(Error::Checksum {
+        return Err(DecodeError::Checksum {
             kind,
             stored: header.crc(),
             computed,
@@ -496,7 +498,7 @@ pub(crate) fn check(
     let known = kind.known_features(layout.version).incompat.bits();
     let unknown = header.incompat.get() & !known;
     if unknown != 0 {
-        return Err(Error::UnsupportedFeatures { kind, unknown });
+        return Err(DecodeError::UnsupportedFeatures { kind, unknown });
     }
     if !layout.newer {
         // A newer minor may give reserved bytes a meaning; ours must be zero. (Header bytes
@@ -522,12 +524,16 @@ pub(crate) fn check(
     Ok(layout)
 }
 
-/// Fails with [`Error::Reserved`] at the first non-zero byte of `bytes`, which starts at
+/// Fails with [`DecodeError::Reserved`] at the first non-zero byte of `bytes`, which starts at
 /// record offset `base`.
-pub(crate) fn first_nonzero(bytes: &[u8], base: usize, kind: RecordKind) -> Result<(), Error> {
+pub(crate) fn first_nonzero(
+    bytes: &[u8],
+    base: usize,
+    kind: RecordKind,
+) -> Result<(), DecodeError> {
     match bytes.iter().position(|&b| b != 0) {
         None => Ok(()),
-        Some(at) => Err(Error::Reserved {
+        Some(at) => Err(DecodeError::Reserved {
             kind,
             offset: base.saturating_add(at) as u64,
         }),
@@ -586,14 +592,15 @@ pub(crate) fn write(out: &mut [u8], kind: RecordKind, w: &Written) {
 ///
 /// # Errors
 ///
-/// The structural errors of decoding, and [`Error::ReadOnly`].
-pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
-    let layout = layout(record, kind, AbiVersion::NEWEST)?;
+/// [`EncodeError::Malformed`] with the structural error of decoding, and
+/// [`EncodeError::ReadOnly`].
+pub fn seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, EncodeError> {
+    let layout = layout(record, kind, AbiVersion::NEWEST).map_err(EncodeError::Malformed)?;
     if let Access::ReadOnly { unknown } = layout
         .header
         .access_for(kind.known_features(layout.version))
     {
-        return Err(Error::ReadOnly { kind, unknown });
+        return Err(EncodeError::ReadOnly { kind, unknown });
     }
     let crc = record_crc(layout.record);
     if let Some(field) = record.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {

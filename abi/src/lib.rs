@@ -27,7 +27,7 @@ pub mod root;
 pub mod table;
 pub mod version;
 
-pub use error::{ChainFault, DirectoryField, EntryFault, Error, Field, Unfit};
+pub use error::{ChainFault, DecodeError, DirectoryField, EncodeError, EntryFault, Field, Unfit};
 pub use flb::{FlbEntry, FlbFlags, FlbTable};
 pub use header::{Access, Capacity, Features, Generation, Link, MAJOR, MINOR, RecordHeader, seal};
 pub use kind::RecordKind;

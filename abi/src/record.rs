@@ -12,7 +12,7 @@ use core::mem::size_of;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::record_crc;
-use crate::error::{ChainFault, EntryFault, Error, Field};
+use crate::error::{ChainFault, DecodeError, EncodeError, EntryFault, Field};
 use crate::header::{
     self, Access, CRC_OFFSET, Capacity, Features, Generation, HEADER_LEN, Link, RecordHeader,
     RoCompatFeatures,
@@ -360,20 +360,20 @@ impl<'a, E: Entry> Record<'a, E> {
     /// # Errors
     ///
     /// The first of these, in this order:
-    /// - [`Error::NoRecord`]: empty input or a zero magic; [`Error::TooShort`]: the input ends
-    ///   before the header or the record does; [`Error::BadMagic`]: another kind's magic;
-    /// - [`Error::UnsupportedMajor`]; [`Error::HeaderSize`] and [`Error::EntrySize`]: sizes
+    /// - [`DecodeError::NoRecord`]: empty input or a zero magic; [`DecodeError::TooShort`]: the input ends
+    ///   before the header or the record does; [`DecodeError::BadMagic`]: another kind's magic;
+    /// - [`DecodeError::UnsupportedMajor`]; [`DecodeError::HeaderSize`] and [`DecodeError::EntrySize`]: sizes
     ///   the record's version does not define;
-    /// - [`Error::OverMaximum`] with [`Field::EntryCount`]: more entries in use than slots;
-    /// - [`Error::Inconsistent`] with [`Field::RecordLength`] (`record_len` against the
+    /// - [`DecodeError::OverMaximum`] with [`Field::EntryCount`]: more entries in use than slots;
+    /// - [`DecodeError::Inconsistent`] with [`Field::RecordLength`] (`record_len` against the
     ///   sizes) or [`Field::InputLength`] (the input is longer than `record_len`);
-    /// - [`Error::Checksum`]; [`Error::UnsupportedFeatures`]: unknown incompatible bits;
-    /// - [`Error::Reserved`]: a non-zero reserved header byte or unused slot;
-    /// - [`Error::Entry`]: the first invalid entry, with its index and offset;
-    /// - [`Error::Inconsistent`] with [`Field::RoCompat`]: the read-only-compatible bits do not
+    /// - [`DecodeError::Checksum`]; [`DecodeError::UnsupportedFeatures`]: unknown incompatible bits;
+    /// - [`DecodeError::Reserved`]: a non-zero reserved header byte or unused slot;
+    /// - [`DecodeError::Entry`]: the first invalid entry, with its index and offset;
+    /// - [`DecodeError::Inconsistent`] with [`Field::RoCompat`]: the read-only-compatible bits do not
     ///   match what the entries use;
-    /// - [`Error::Chain`] with [`ChainFault::NeedsMemory`]: a block of a chained table.
-    pub fn decode(bytes: &'a [u8]) -> Result<Self, Error> {
+    /// - [`DecodeError::Chain`] with [`ChainFault::NeedsMemory`]: a block of a chained table.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         Self::decode_as(bytes, AbiVersion::NEWEST)
     }
 
@@ -384,10 +384,10 @@ impl<'a, E: Entry> Record<'a, E> {
     /// # Errors
     ///
     /// As [`Record::decode`].
-    pub fn decode_as(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, Error> {
+    pub fn decode_as(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, DecodeError> {
         let record = Self::decode_block(bytes, reader)?;
         if record.header.link().is_some() {
-            return Err(Error::Chain {
+            return Err(DecodeError::Chain {
                 kind: E::KIND,
                 fault: ChainFault::NeedsMemory,
             });
@@ -396,7 +396,7 @@ impl<'a, E: Entry> Record<'a, E> {
     }
 
     /// Every check of [`Record::decode_as`], but a block of a chain is accepted.
-    pub(crate) fn decode_block(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, Error> {
+    pub(crate) fn decode_block(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, DecodeError> {
         let kind = E::KIND;
         let layout = header::check(bytes, kind, reader)?;
         let table = layout.record.get(layout.header_len..).unwrap_or(&[]);
@@ -422,7 +422,7 @@ impl<'a, E: Entry> Record<'a, E> {
         let known = E::known_features(layout.version).ro_compat;
         let stored = layout.header.features().ro_compat & known;
         if stored != implied {
-            return Err(Error::Inconsistent {
+            return Err(DecodeError::Inconsistent {
                 kind,
                 field: Field::RoCompat,
                 expected: u64::from(implied.bits()),
@@ -470,11 +470,11 @@ impl<'a, E: Entry> Record<'a, E> {
     ///
     /// # Errors
     ///
-    /// [`Error::BufferTooSmall`] naming the size needed, [`Error::CapacityExceeded`],
-    /// [`Error::OverMaximum`] with [`Field::Capacity`] for a capacity whose record would not
-    /// fit a `u32` length, [`Error::Entry`] for an invalid entry, and [`Error::Unfit`] for an
+    /// [`EncodeError::BufferTooSmall`] naming the size needed, [`EncodeError::CapacityExceeded`],
+    /// [`EncodeError::CapacityTooLarge`] for a capacity whose record would not fit a `u32`
+    /// length, [`EncodeError::Entry`] for an invalid entry, and [`EncodeError::Unfit`] for an
     /// entry `version` cannot express.
-    pub fn encode<I>(out: &mut [u8], encoding: Encoding, entries: I) -> Result<usize, Error>
+    pub fn encode<I>(out: &mut [u8], encoding: Encoding, entries: I) -> Result<usize, EncodeError>
     where
         I: IntoIterator,
         I::Item: Into<E::Item>,
@@ -544,7 +544,7 @@ fn check_each<E: Entry>(
     entries: &Entries<'_, E>,
     layout: &header::Layout<'_>,
     kind: RecordKind,
-) -> Result<RoCompatFeatures, Error> {
+) -> Result<RoCompatFeatures, DecodeError> {
     let ext_len = E::ext_len(layout.version);
     let mut implied = RoCompatFeatures::empty();
     let mut prev: Option<&E> = None;
@@ -596,18 +596,20 @@ impl Block {
         out: &mut [u8],
         items: &mut Peekable<I>,
         prev: Option<E>,
-    ) -> Result<BlockWritten<E>, Error> {
+    ) -> Result<BlockWritten<E>, EncodeError> {
         let kind = E::KIND;
         let version = self.version;
         let size = usize::from(E::entry_size(version));
         let ext_len = E::ext_len(version);
         let record_len = record_len::<E>(version, self.capacity)?;
         let found = out.len();
-        let out = out.get_mut(..record_len).ok_or(Error::BufferTooSmall {
-            kind,
-            needed: record_len as u64,
-            found: found as u64,
-        })?;
+        let out = out
+            .get_mut(..record_len)
+            .ok_or(EncodeError::BufferTooSmall {
+                kind,
+                needed: record_len as u64,
+                found: found as u64,
+            })?;
         out.fill(0);
         let (head, table) = out.split_at_mut(HEADER_LEN);
         let mut slots = table.chunks_exact_mut(size);
@@ -618,17 +620,23 @@ impl Block {
             let Some(item) = items.next() else { break };
             let index = count as usize;
             let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
-            let slot = slots.next().ok_or(Error::CapacityExceeded {
+            let slot = slots.next().ok_or(EncodeError::CapacityExceeded {
                 kind,
                 capacity: self.capacity,
             })?;
             let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
-            let entry = E::split(&item, count, ext, version).map_err(|what| Error::Unfit {
+            let entry =
+                E::split(&item, count, ext, version).map_err(|what| EncodeError::Unfit {
+                    kind,
+                    version,
+                    what,
+                })?;
+            let fault = |fault| EncodeError::Entry {
                 kind,
-                version,
-                what,
-            })?;
-            let fault = |fault| entry_error(kind, index, offset, fault);
+                index: count,
+                offset: offset as u64,
+                fault,
+            };
             entry.check(prev.as_ref(), false).map_err(fault)?;
             if ext_len > 0 {
                 ro_compat |= E::check_ext(ext, false).map_err(fault)?;
@@ -640,7 +648,7 @@ impl Block {
         let more = items.peek().is_some();
         let link = match self.link {
             None if more => {
-                return Err(Error::CapacityExceeded {
+                return Err(EncodeError::CapacityExceeded {
                     kind,
                     capacity: self.capacity,
                 });
@@ -680,18 +688,20 @@ impl Block {
 
 /// The length of a record of `version` with `capacity` slots, or the error of a capacity
 /// whose record would not fit a `u32` length.
-pub(crate) fn record_len<E: Entry>(version: AbiVersion, capacity: u32) -> Result<usize, Error> {
+pub(crate) fn record_len<E: Entry>(
+    version: AbiVersion,
+    capacity: u32,
+) -> Result<usize, EncodeError> {
     let size = E::entry_size(version);
-    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(Error::OverMaximum {
+    Record::<E>::len_for(version, Capacity::new(capacity)).ok_or(EncodeError::CapacityTooLarge {
         kind: E::KIND,
-        field: Field::Capacity,
         max: (u64::from(u32::MAX) - HEADER_LEN as u64) / u64::from(size),
         found: u64::from(capacity),
     })
 }
 
-fn entry_error(kind: RecordKind, index: usize, offset: usize, fault: EntryFault) -> Error {
-    Error::Entry {
+fn entry_error(kind: RecordKind, index: usize, offset: usize, fault: EntryFault) -> DecodeError {
+    DecodeError::Entry {
         kind,
         index: u32::try_from(index).unwrap_or(u32::MAX),
         offset: offset as u64,

@@ -6,7 +6,7 @@ use core::mem::{offset_of, size_of};
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::error::{ChainFault, DirectoryField, EntryFault, Error, Unfit};
+use crate::error::{ChainFault, DecodeError, DirectoryField, EntryFault, Unfit};
 use crate::header::{Features, HEADER_LEN};
 use crate::kind::RecordKind;
 use crate::mem::{PhysAddr, PhysMem};
@@ -170,9 +170,9 @@ impl<'a> Record<'a, DirEntry> {
     ///
     /// # Errors
     ///
-    /// [`Error::NoRecord`] when the root references no record of that kind; the decoder's
-    /// errors; [`Error::Directory`] naming the field that disagrees; [`Error::Generation`].
-    pub fn open<'b, E: Entry>(&self, bytes: &'b [u8]) -> Result<Record<'b, E>, Error> {
+    /// [`DecodeError::NoRecord`] when the root references no record of that kind; the decoder's
+    /// errors; [`DecodeError::Directory`] naming the field that disagrees; [`DecodeError::Generation`].
+    pub fn open<'b, E: Entry>(&self, bytes: &'b [u8]) -> Result<Record<'b, E>, DecodeError> {
         self.check_referenced(bytes, false)
     }
 
@@ -181,11 +181,11 @@ impl<'a> Record<'a, DirEntry> {
         &self,
         bytes: &'b [u8],
         chained: bool,
-    ) -> Result<Record<'b, E>, Error> {
+    ) -> Result<Record<'b, E>, DecodeError> {
         let kind = E::KIND;
-        let entry = self.find(kind).ok_or(Error::NoRecord { kind })?;
+        let entry = self.find(kind).ok_or(DecodeError::NoRecord { kind })?;
         if bytes.len() as u64 != u64::from(entry.length()) {
-            return Err(Error::Directory {
+            return Err(DecodeError::Directory {
                 kind,
                 field: DirectoryField::Length,
                 expected: u64::from(entry.length()),
@@ -198,7 +198,7 @@ impl<'a> Record<'a, DirEntry> {
             Record::<E>::decode_as(bytes, self.reader())?
         };
         if record.header().crc() != entry.crc() {
-            return Err(Error::Directory {
+            return Err(DecodeError::Directory {
                 kind,
                 field: DirectoryField::Crc,
                 expected: u64::from(entry.crc()),
@@ -206,7 +206,7 @@ impl<'a> Record<'a, DirEntry> {
             });
         }
         if record.generation() != self.generation() {
-            return Err(Error::Generation {
+            return Err(DecodeError::Generation {
                 kind,
                 expected: self.generation(),
                 found: record.generation(),
@@ -224,7 +224,7 @@ impl Record<'_, DirEntry> {
     ///
     /// # Errors
     ///
-    /// [`Error::NoRecord`] (block 0, address 0) when the root references no table of that
+    /// [`DecodeError::NoRecord`] (block 0, address 0) when the root references no table of that
     /// kind; otherwise as [`Record::open`] and [`Table::decode`].
     pub fn open_table<'m, E: Entry>(
         &self,
@@ -233,14 +233,14 @@ impl Record<'_, DirEntry> {
         let kind = E::KIND;
         let entry = self
             .find(kind)
-            .ok_or(Error::NoRecord { kind })
+            .ok_or(DecodeError::NoRecord { kind })
             .map_err(TableError::at(0, PhysAddr::NULL))?;
         let phys = entry.phys_addr();
         let at0 = TableError::at(0, phys);
         let len = usize::try_from(entry.length()).unwrap_or(usize::MAX);
         let bytes = mem
             .read(phys, len)
-            .map_err(|error| Error::Chain {
+            .map_err(|error| DecodeError::Chain {
                 kind,
                 fault: ChainFault::Unmapped(error),
             })

@@ -16,7 +16,7 @@
 
 use core::fmt;
 
-use crate::error::{ChainFault, Error, Unfit};
+use crate::error::{ChainFault, DecodeError, EncodeError, Unfit};
 use crate::header::{Access, Capacity, Generation, HEADER_LEN, Link, RecordHeader};
 use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
 use crate::record::{Block, Entry, Record, record_len};
@@ -26,24 +26,26 @@ use crate::version::AbiVersion;
 /// Most blocks a chain may have. With 4 KiB blocks: 688 128 PCI devices or 229 376 FLBs.
 pub const MAX_BLOCKS: u32 = 4096;
 
-/// A decode error in a table, with the block it is in (0: the record the directory references).
+/// An error in a table, with the block it is in (0: the record the directory references):
+/// `TableError` (a [`DecodeError`]) from a reader, `TableError<EncodeError>` from
+/// [`Table::encode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TableError {
+pub struct TableError<E = DecodeError> {
     /// Position of the block in the chain.
     pub block: u32,
     /// Its physical address.
     pub phys: PhysAddr,
     /// What is wrong; offsets are from the start of that block.
-    pub error: Error,
+    pub error: E,
 }
 
-impl TableError {
-    pub(crate) fn at(block: u32, phys: PhysAddr) -> impl Fn(Error) -> TableError + Copy {
+impl<E> TableError<E> {
+    pub(crate) fn at(block: u32, phys: PhysAddr) -> impl Fn(E) -> TableError<E> + Copy {
         move |error| TableError { block, phys, error }
     }
 }
 
-impl fmt::Display for TableError {
+impl<E: fmt::Display> fmt::Display for TableError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "block {} at {}: {}", self.block, self.phys, self.error)
     }
@@ -51,7 +53,7 @@ impl fmt::Display for TableError {
 
 /// Its `Display` prints the inner error after the block, so `source()` is `None`: an
 /// error-chain reporter prints every message once.
-impl core::error::Error for TableError {}
+impl<E: fmt::Debug + fmt::Display> core::error::Error for TableError<E> {}
 
 /// A validated table: one record, or a chain of blocks read through memory.
 ///
@@ -87,13 +89,13 @@ impl<E> fmt::Debug for Table<'_, E> {
 }
 
 impl<'m, E: Entry> TryFrom<Record<'m, E>> for Table<'m, E> {
-    type Error = Error;
+    type Error = DecodeError;
 
     /// The table of one record (as [`Record::decode`] gives). A block of a chain is refused
     /// ([`ChainFault::NeedsMemory`]): it is only part of its table.
-    fn try_from(record: Record<'m, E>) -> Result<Self, Error> {
+    fn try_from(record: Record<'m, E>) -> Result<Self, DecodeError> {
         if record.header().link().is_some() {
-            return Err(Error::Chain {
+            return Err(DecodeError::Chain {
                 kind: E::KIND,
                 fault: ChainFault::NeedsMemory,
             });
@@ -117,8 +119,8 @@ impl<'m, E: Entry> Table<'m, E> {
     /// # Errors
     ///
     /// The first failure, with the block it is in: [`Record::decode`]'s errors for each
-    /// block; [`Error::Chain`] for a broken chain; [`Error::Generation`] for a block of another
-    /// update than the first; [`Error::Entry`] for a block whose first entry does not sort
+    /// block; [`DecodeError::Chain`] for a broken chain; [`DecodeError::Generation`] for a block of another
+    /// update than the first; [`DecodeError::Entry`] for a block whose first entry does not sort
     /// after the previous block's last.
     pub fn decode(
         mem: &'m (dyn PhysMem + Sync),
@@ -168,7 +170,7 @@ impl<'m, E: Entry> Table<'m, E> {
         let Some(link) = first.header().link() else {
             return Ok(table);
         };
-        let chain = |fault| Error::Chain { kind, fault };
+        let chain = |fault| DecodeError::Chain { kind, fault };
         let at0 = TableError::at(0, phys);
         if link.index != 0 {
             return Err(at0(chain(ChainFault::Index { found: link.index })));
@@ -203,7 +205,7 @@ impl<'m, E: Entry> Table<'m, E> {
                 return Err(at(chain(ChainFault::Index { found: link.index })));
             }
             if header.generation() != first.generation() {
-                return Err(at(Error::Generation {
+                return Err(at(DecodeError::Generation {
                     kind,
                     expected: first.generation(),
                     found: header.generation(),
@@ -214,7 +216,7 @@ impl<'m, E: Entry> Table<'m, E> {
             };
             let last = prev.1.entries().iter().next_back();
             head.check(last, header.minor() > reader.minor())
-                .map_err(|fault| Error::Entry {
+                .map_err(|fault| DecodeError::Entry {
                     kind,
                     index: 0,
                     offset: u64::from(header.header_len()),
@@ -397,15 +399,15 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
 }
 
 /// [`ChainFault::Unmapped`] for a block of `E`'s table.
-fn unmapped<E: Entry>(error: MemError) -> Error {
-    Error::Chain {
+fn unmapped<E: Entry>(error: MemError) -> DecodeError {
+    DecodeError::Chain {
         kind: E::KIND,
         fault: ChainFault::Unmapped(error),
     }
 }
 
 /// The block at `phys`: its header first, for its length, then all of it.
-fn read_block<E: Entry>(mem: &(dyn PhysMem + Sync), phys: PhysAddr) -> Result<&[u8], Error> {
+fn read_block<E: Entry>(mem: &(dyn PhysMem + Sync), phys: PhysAddr) -> Result<&[u8], DecodeError> {
     let head = mem.read(phys, HEADER_LEN).map_err(unmapped::<E>)?;
     let len = zerocopy::FromBytes::ref_from_bytes(head)
         .ok()
@@ -448,18 +450,18 @@ impl<E: Entry> Table<'_, E> {
     ///
     /// # Errors
     ///
-    /// A [`TableError`] naming the block: [`Record::encode`]'s errors; [`Error::Chain`]
+    /// A [`TableError`] naming the block: [`Record::encode`]'s errors; [`EncodeError::Chain`]
     /// with [`ChainFault::Unmapped`] when `mem` does not hold a block,
     /// [`ChainFault::TooLong`], or (for blocks not in ascending order)
     /// [`ChainFault::Cycle`], [`ChainFault::Overlap`], [`ChainFault::OutOfOrder`];
-    /// [`Error::CapacityExceeded`] with the blocks' total capacity; [`Error::Unfit`].
+    /// [`EncodeError::CapacityExceeded`] with the blocks' total capacity; [`EncodeError::Unfit`].
     pub fn encode<I>(
         mem: &mut dyn PhysMemMut,
         version: AbiVersion,
         generation: Generation,
         blocks: &[BlockPlace],
         entries: I,
-    ) -> Result<TableWritten, TableError>
+    ) -> Result<TableWritten, TableError<EncodeError>>
     where
         I: IntoIterator,
         I::Item: Into<E::Item>,
@@ -473,13 +475,13 @@ impl<E: Entry> Table<'_, E> {
         for (i, place) in blocks.iter().enumerate() {
             let at = TableError::at(index, place.phys);
             if index >= MAX_BLOCKS {
-                return Err(at(Error::Chain {
+                return Err(at(EncodeError::Chain {
                     kind,
                     fault: ChainFault::TooLong { max: MAX_BLOCKS },
                 }));
             }
             if let Some(fault) = placement::<E>(blocks, i, version) {
-                return Err(at(Error::Chain { kind, fault }));
+                return Err(at(EncodeError::Chain { kind, fault }));
             }
             let next = blocks.get(i + 1).map_or(PhysAddr::NULL, |b| b.phys);
             let block = Block {
@@ -494,11 +496,16 @@ impl<E: Entry> Table<'_, E> {
             let len = record_len::<E>(version, place.capacity).map_err(at)?;
             let out = mem
                 .write(place.phys, len)
-                .map_err(unmapped::<E>)
+                .map_err(|error| EncodeError::Chain {
+                    kind,
+                    fault: ChainFault::Unmapped(error),
+                })
                 .map_err(at)?;
             let done = match block.write::<E, _>(out, &mut items, prev) {
-                Err(Error::CapacityExceeded { capacity, .. }) if version == AbiVersion::V1_0 => {
-                    return Err(at(Error::Unfit {
+                Err(EncodeError::CapacityExceeded { capacity, .. })
+                    if version == AbiVersion::V1_0 =>
+                {
+                    return Err(at(EncodeError::Unfit {
                         kind,
                         version,
                         what: Unfit::Chain { capacity },
@@ -528,7 +535,7 @@ impl<E: Entry> Table<'_, E> {
         Err(TableError {
             block: index.saturating_sub(1),
             phys: blocks.last().map_or(PhysAddr::NULL, |b| b.phys),
-            error: Error::CapacityExceeded { kind, capacity },
+            error: EncodeError::CapacityExceeded { kind, capacity },
         })
     }
 }

@@ -10,8 +10,8 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::checksum::{self, Engine};
 use liveupdate_abi::{
-    DirEntry, Error, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable, RecordKind,
-    Root, seal,
+    DecodeError, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry, PciTable,
+    RecordKind, Root, seal,
 };
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -101,7 +101,7 @@ fn installed_engine_is_used_everywhere_and_can_be_removed() {
         (RecordKind::PciTable, PciTable::decode(&pci).map(|_| ())),
     ] {
         match result {
-            Err(Error::Checksum {
+            Err(DecodeError::Checksum {
                 kind: k,
                 stored,
                 computed,

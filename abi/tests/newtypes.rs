@@ -1,8 +1,8 @@
 //! The newtypes of the public API: a generation and a capacity are not bare integers.
 
 use liveupdate_abi::{
-    AbiVersion, Capacity, Encoding, Error, FlbTable, Generation, PciAddress, PciEntry, PciTable,
-    RecordKind, Root,
+    AbiVersion, Capacity, EncodeError, Encoding, FlbTable, Generation, PciAddress, PciEntry,
+    PciTable, RecordKind, Root,
 };
 
 #[test]
@@ -70,7 +70,7 @@ fn len_for_refuses_a_capacity_whose_record_exceeds_u32() {
     )
     .unwrap_err();
     assert_eq!(err.kind(), RecordKind::FlbTable);
-    assert!(!matches!(err, Error::BufferTooSmall { .. }), "{err}");
+    assert!(!matches!(err, EncodeError::BufferTooSmall { .. }), "{err}");
 }
 
 #[test]

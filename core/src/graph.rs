@@ -28,8 +28,8 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, ChainFault, DirEntry, Entry, Error, FlbEntry, PciEntry, RecordKind,
-    Root, Table, TableError,
+    AbiVersion, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, Entry, FlbEntry,
+    PciEntry, RecordKind, Root, Table, TableError,
 };
 
 use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
@@ -86,7 +86,9 @@ pub enum GraphError {
         error: MemError,
     },
     /// The root record failed validation; the error says where.
-    Record(Error),
+    Record(DecodeError),
+    /// The root record could not be written ([`write_root`]); the error says why.
+    Encode(EncodeError),
     /// A table failed validation; the error names its kind, the block and where in it.
     Table(TableError),
     /// Two records share bytes.
@@ -113,6 +115,7 @@ impl fmt::Display for GraphError {
             }
             GraphError::Memory { kind, error } => write!(f, "{kind}: {error}"),
             GraphError::Record(e) => fmt::Display::fmt(e, f),
+            GraphError::Encode(e) => fmt::Display::fmt(e, f),
             GraphError::Table(e) => write!(f, "{}: {e}", e.error.kind()),
             GraphError::Overlap { first, second } => write!(f, "{first} overlaps {second}"),
             GraphError::TooManyRecords { count, max } => write!(
@@ -161,7 +164,7 @@ impl<'m> Handover<'m> {
                 error,
             })?;
         let root = Root::decode(bytes).map_err(|e| match e {
-            Error::NoRecord { .. } => GraphError::NoHandover,
+            DecodeError::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
         let fixed = Fixed::new(root_addr, root.as_bytes().len(), root.entries().iter())?;
@@ -338,7 +341,7 @@ fn open<'m, E: Entry, M: PhysMem + Sync>(
     root: &Root<'_>,
 ) -> Result<Table<'m, E>, GraphError> {
     root.open_table::<E>(mem).map_err(|e| match e.error {
-        Error::Chain {
+        DecodeError::Chain {
             kind,
             fault: ChainFault::Unmapped(error),
         } if e.block == 0 => GraphError::Memory { kind, error },
@@ -358,7 +361,7 @@ fn open<'m, E: Entry, M: PhysMem + Sync>(
 /// # Errors
 ///
 /// [`GraphError::TooManyRecords`], [`GraphError::Overlap`], [`GraphError::Memory`] when the
-/// root does not fit the memory, [`GraphError::Record`] for a duplicate kind.
+/// root does not fit the memory, [`GraphError::Encode`] for a duplicate kind.
 pub fn write_root<M: PhysMemMut + ?Sized>(
     mem: &mut M,
     version: AbiVersion,
@@ -388,7 +391,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
         Encoding::new(version, generation, Capacity::new(capacity)),
         directory.iter().copied(),
     )
-    .map_err(GraphError::Record)?;
+    .map_err(GraphError::Encode)?;
     Ok(root_len)
 }
 
@@ -397,7 +400,7 @@ pub(crate) enum TableWriteError {
     /// A block's range is not in the memory given.
     Memory(MemError),
     /// The entries or the blocks (the error names the block).
-    Table(TableError),
+    Table(TableError<EncodeError>),
 }
 
 /// Writes `entries` as the table of kind `E` over `blocks`, through `mem`: the one
@@ -414,7 +417,7 @@ pub(crate) fn write_table<E: Entry, M: PhysMemMut + ?Sized>(
         Ok(written) => Ok(written.dir),
         Err(TableError {
             error:
-                Error::Chain {
+                EncodeError::Chain {
                     fault: ChainFault::Unmapped(error),
                     ..
                 },

@@ -10,8 +10,8 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    BlockPlace, ChainFault, DirEntry, DirectoryField, EntryFault, Error, FlbEntry, PciAddress,
-    RecordKind, Root, TableError, Unfit, seal,
+    BlockPlace, ChainFault, DecodeError, DirEntry, DirectoryField, EncodeError, EntryFault,
+    FlbEntry, PciAddress, RecordKind, Root, TableError, Unfit, seal,
 };
 use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_core::flb::FlbRegistry;
@@ -207,7 +207,7 @@ fn a_corrupt_root_is_a_record_error() {
     let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
     assert!(matches!(
         Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len),
-        Err(GraphError::Record(Error::Checksum {
+        Err(GraphError::Record(DecodeError::Checksum {
             kind: RecordKind::Root,
             ..
         }))
@@ -258,7 +258,7 @@ fn a_corrupt_record_is_caught_by_its_checksum() {
         Handover::load(&mem, PhysAddr::new(ROOT_AT), root_len),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::Checksum {
+            error: DecodeError::Checksum {
                 kind: RecordKind::PciTable,
                 ..
             },
@@ -289,7 +289,7 @@ fn a_record_the_directory_does_not_describe_is_refused() {
         Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::Directory {
+            error: DecodeError::Directory {
                 kind: RecordKind::FlbTable,
                 field: DirectoryField::Crc,
                 ..
@@ -316,7 +316,7 @@ fn a_record_of_another_generation_is_refused() {
         GraphError::Table(TableError {
             block: 0,
             phys: PhysAddr::new(FLB_AT),
-            error: Error::Generation {
+            error: DecodeError::Generation {
                 kind: RecordKind::FlbTable,
                 expected: Generation::new(2),
                 found: Generation::new(1)
@@ -493,7 +493,7 @@ fn write_root_checks_before_writing() {
             Generation::new(1),
             &[flb, second_flb]
         ),
-        Err(GraphError::Record(Error::Entry {
+        Err(GraphError::Encode(EncodeError::Entry {
             kind: RecordKind::Root,
             fault: EntryFault::Duplicate,
             ..
@@ -547,7 +547,7 @@ fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
         Err(GraphError::Table(TableError {
             block: 0,
             phys: PhysAddr::new(FLB_AT),
-            error: Error::Generation {
+            error: DecodeError::Generation {
                 kind: RecordKind::FlbTable,
                 expected: Generation::new(2),
                 found: Generation::new(1)
@@ -568,7 +568,7 @@ fn what_write_root_wrote_is_validated_once_by_the_next_kernel() {
         Handover::load(&empty, PhysAddr::new(ROOT_AT), len),
         Err(GraphError::Table(TableError {
             block: 0,
-            error: Error::NoRecord {
+            error: DecodeError::NoRecord {
                 kind: RecordKind::FlbTable
             },
             ..
@@ -633,7 +633,7 @@ fn chained_tables_are_written_followed_and_placed() {
         PciError::Table(TableError {
             block: 0,
             phys: PhysAddr::new(PCI_AT),
-            error: Error::Unfit {
+            error: EncodeError::Unfit {
                 kind: RecordKind::PciTable,
                 version: AbiVersion::V1_0,
                 what: Unfit::Chain { capacity: 2 }
@@ -715,7 +715,7 @@ fn a_chain_block_outside_memory_names_its_range() {
         GraphError::Table(TableError {
             block: 2,
             phys: PhysAddr::new(last),
-            error: Error::Chain {
+            error: DecodeError::Chain {
                 kind: RecordKind::PciTable,
                 fault: ChainFault::Unmapped(error),
             },

@@ -4,7 +4,7 @@
 #![cfg(not(loom))]
 
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, Error, IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags,
+    AbiVersion, BlockPlace, EncodeError, IdentityMatch, PciAddress, PciDevice, PciEntry, PciFlags,
     PciIdentity, RecordKind, Table, TableError, Unfit,
 };
 use liveupdate_abi::{Generation, PhysAddr};
@@ -142,7 +142,7 @@ fn v1_is_written_when_it_can_be_and_refused_when_not() {
         Err(PciError::Table(TableError {
             block: 0,
             phys: PhysAddr::new(BASE),
-            error: Error::Unfit {
+            error: EncodeError::Unfit {
                 kind: RecordKind::PciTable,
                 version: AbiVersion::V1_0,
                 what,
@@ -198,7 +198,7 @@ fn the_table_spans_blocks_when_the_first_is_full() {
     assert!(matches!(
         written(&tracker, AbiVersion::V1_1, &blocks[..3]),
         Err(PciError::Table(TableError {
-            error: Error::CapacityExceeded { capacity: 6, .. },
+            error: EncodeError::CapacityExceeded { capacity: 6, .. },
             ..
         }))
     ));

@@ -10,7 +10,7 @@
 
 use std::ffi::{c_char, c_int, c_long};
 
-use liveupdate_abi::{ChainFault, EntryFault, Error, Field, RecordHeader, RecordKind};
+use liveupdate_abi::{ChainFault, DecodeError, EntryFault, Field, RecordHeader, RecordKind};
 
 #[repr(C)]
 #[derive(Debug)]
@@ -180,36 +180,36 @@ pub fn c_verify(bytes: &[u8], kind: RecordKind) -> Result<LuRecordInfo, c_int> {
 /// the same check, told coarser (the C verifier checks in the order of SPEC section 6 too).
 /// `None` for what the C verifier does not check: the entries of a root directory (it checks
 /// a root's header, sizes, CRC and slots only).
-pub fn c_status_of(error: &Error) -> Option<c_int> {
+pub fn c_status_of(error: &DecodeError) -> Option<c_int> {
     Some(match *error {
-        Error::NoRecord { .. } => LU_E_NO_RECORD,
-        Error::TooShort { .. } => LU_E_SHORT,
-        Error::BadMagic { .. } => LU_E_MAGIC,
-        Error::UnsupportedMajor { .. } => LU_E_MAJOR,
-        Error::UnsupportedFeatures { .. } => LU_E_FEATURES,
-        Error::HeaderSize { .. } => LU_E_HEADER_LEN,
-        Error::EntrySize { .. } => LU_E_ENTRY_SIZE,
-        Error::OverMaximum {
+        DecodeError::NoRecord { .. } => LU_E_NO_RECORD,
+        DecodeError::TooShort { .. } => LU_E_SHORT,
+        DecodeError::BadMagic { .. } => LU_E_MAGIC,
+        DecodeError::UnsupportedMajor { .. } => LU_E_MAJOR,
+        DecodeError::UnsupportedFeatures { .. } => LU_E_FEATURES,
+        DecodeError::HeaderSize { .. } => LU_E_HEADER_LEN,
+        DecodeError::EntrySize { .. } => LU_E_ENTRY_SIZE,
+        DecodeError::OverMaximum {
             field: Field::EntryCount,
             ..
         } => LU_E_COUNT,
-        Error::Inconsistent { field, .. } => match field {
+        DecodeError::Inconsistent { field, .. } => match field {
             Field::RecordLength => LU_E_RECORD_LEN,
             Field::InputLength => LU_E_LENGTH,
             Field::RoCompat => LU_E_RO_COMPAT,
             _ => return None,
         },
-        Error::Checksum { .. } => LU_E_CRC,
-        Error::Reserved { .. } => LU_E_RESERVED,
-        Error::Chain {
+        DecodeError::Checksum { .. } => LU_E_CRC,
+        DecodeError::Reserved { .. } => LU_E_RESERVED,
+        DecodeError::Chain {
             fault: ChainFault::NeedsMemory,
             ..
         } => LU_E_CHAINED,
-        Error::Entry {
+        DecodeError::Entry {
             kind: RecordKind::Root,
             ..
         } => return None,
-        Error::Entry { fault, .. } => match fault {
+        DecodeError::Entry { fault, .. } => match fault {
             EntryFault::NameEmpty
             | EntryFault::NameUnterminated
             | EntryFault::NameNotPrintable { .. }

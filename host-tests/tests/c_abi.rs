@@ -16,7 +16,7 @@ use liveupdate_abi::header::{IncompatFeatures, RoCompatFeatures};
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::table::MAX_BLOCKS;
 use liveupdate_abi::{
-    AbiVersion, Access, DirEntry, Error, FlbEntry, FlbFlags, FlbTable, PciAddress, PciDevice,
+    AbiVersion, Access, DecodeError, DirEntry, FlbEntry, FlbFlags, FlbTable, PciAddress, PciDevice,
     PciEntry, PciFlags, PciIdentity, PciTable, Record, RecordHeader, RecordKind, Root, seal,
 };
 use liveupdate_host_tests::c::*;
@@ -727,7 +727,7 @@ fn c_and_rust_refuse_the_same_damaged_records() {
     );
     assert!(matches!(
         PciTable::decode(&newer),
-        Err(Error::EntrySize { .. })
+        Err(DecodeError::EntrySize { .. })
     ));
     // Sealing in Rust after an edit is accepted by C too.
     let mut edited = damaged(|_| {}, false);

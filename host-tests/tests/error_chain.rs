@@ -4,7 +4,10 @@
 
 use std::error::Error as StdError;
 
-use liveupdate_abi::{ChainFault, EntryFault, Error, Generation, PhysAddr, RecordKind, TableError};
+use liveupdate_abi::{
+    AbiVersion, ChainFault, DecodeError, EncodeError, EntryFault, Generation, PhysAddr, RecordKind,
+    TableError, Unfit,
+};
 use liveupdate_core::flb::FlbError;
 use liveupdate_core::graph::GraphError;
 use liveupdate_core::pci::PciError;
@@ -44,24 +47,24 @@ fn assert_reported_once(e: &dyn StdError, inner: &[String]) {
     }
 }
 
-fn abi_errors() -> Vec<Error> {
+fn abi_errors() -> Vec<DecodeError> {
     vec![
-        Error::Checksum {
+        DecodeError::Checksum {
             kind: RecordKind::PciTable,
             stored: 0x1234_5678,
             computed: 0x9abc_def0,
         },
-        Error::Entry {
+        DecodeError::Entry {
             kind: RecordKind::FlbTable,
             index: 3,
             offset: 280,
             fault: EntryFault::ZeroFileCount,
         },
-        Error::Chain {
+        DecodeError::Chain {
             kind: RecordKind::PciTable,
             fault: ChainFault::Cycle { to_block: 0 },
         },
-        Error::Generation {
+        DecodeError::Generation {
             kind: RecordKind::FlbTable,
             expected: Generation::new(7),
             found: Generation::new(6),
@@ -69,7 +72,36 @@ fn abi_errors() -> Vec<Error> {
     ]
 }
 
-fn table_error(error: Error) -> TableError {
+fn encode_errors() -> Vec<EncodeError> {
+    vec![
+        EncodeError::CapacityExceeded {
+            kind: RecordKind::PciTable,
+            capacity: 4,
+        },
+        EncodeError::Entry {
+            kind: RecordKind::FlbTable,
+            index: 3,
+            offset: 280,
+            fault: EntryFault::ZeroFileCount,
+        },
+        EncodeError::Chain {
+            kind: RecordKind::PciTable,
+            fault: ChainFault::Cycle { to_block: 0 },
+        },
+        EncodeError::Unfit {
+            kind: RecordKind::PciTable,
+            version: AbiVersion::V1_0,
+            what: Unfit::Identity { index: 1 },
+        },
+        EncodeError::Malformed(DecodeError::Checksum {
+            kind: RecordKind::PciTable,
+            stored: 0x1234_5678,
+            computed: 0x9abc_def0,
+        }),
+    ]
+}
+
+fn table_error<E>(error: E) -> TableError<E> {
     TableError {
         block: 2,
         phys: PhysAddr::new(0x10_2000),
@@ -80,6 +112,11 @@ fn table_error(error: Error) -> TableError {
 #[test]
 fn abi_errors_print_each_message_once() {
     for error in abi_errors() {
+        assert_reported_once(&error, &[error.to_string()]);
+        let table = table_error(error);
+        assert_reported_once(&table, &[error.to_string(), "block 2 at 0x102000".into()]);
+    }
+    for error in encode_errors() {
         assert_reported_once(&error, &[error.to_string()]);
         let table = table_error(error);
         assert_reported_once(&table, &[error.to_string(), "block 2 at 0x102000".into()]);
@@ -96,6 +133,16 @@ fn core_errors_print_each_message_once() {
         let wrapped: Vec<Box<dyn StdError>> = vec![
             Box::new(GraphError::Record(error)),
             Box::new(GraphError::Table(table)),
+        ];
+        for e in wrapped {
+            assert_reported_once(e.as_ref(), std::slice::from_ref(&inner));
+        }
+    }
+    for error in encode_errors() {
+        let inner = error.to_string();
+        let table = table_error(error);
+        let wrapped: Vec<Box<dyn StdError>> = vec![
+            Box::new(GraphError::Encode(error)),
             Box::new(FlbError::Table(table)),
             Box::new(PciError::Table(table)),
         ];
@@ -111,13 +158,22 @@ fn host_test_errors_print_each_message_once() {
         let inner = error.to_string();
         let table = table_error(error);
         let wrapped: Vec<Box<dyn StdError>> = vec![
-            Box::new(SimError::Pci(PciError::Table(table))),
             Box::new(SimError::Graph(GraphError::Table(table))),
+            Box::new(VerifyError::Graph(GraphError::Record(error))),
+        ];
+        for e in wrapped {
+            assert_reported_once(e.as_ref(), std::slice::from_ref(&inner));
+        }
+    }
+    for error in encode_errors() {
+        let inner = error.to_string();
+        let table = table_error(error);
+        let wrapped: Vec<Box<dyn StdError>> = vec![
+            Box::new(SimError::Pci(PciError::Table(table))),
             Box::new(SimError::Flb {
                 name: "pci-v1".into(),
                 error: FlbError::Table(table),
             }),
-            Box::new(VerifyError::Graph(GraphError::Record(error))),
         ];
         for e in wrapped {
             assert_reported_once(e.as_ref(), std::slice::from_ref(&inner));

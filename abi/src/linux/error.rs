@@ -1,10 +1,11 @@
 //! The error of the upstream-format decoders and encoders.
 //!
-//! A module-local type rather than new variants of [`crate::Error`]: upstream blobs have no
-//! magic, version, header or CRC, so almost none of `Error`'s variants apply, and its
-//! [`crate::RecordKind`] cannot name an upstream structure. Keeping the two apart also keeps
-//! the v1 error type, which kernels match on, independent of how upstream evolves. Like
-//! `Error` it is `Copy`, `Eq`, `no_std` and says what and where.
+//! A module-local type rather than new variants of [`crate::DecodeError`] and
+//! [`crate::EncodeError`]: upstream blobs have no magic, version, header or CRC, so almost
+//! none of their variants apply, and their [`crate::RecordKind`] cannot name an upstream
+//! structure. Keeping them apart also keeps the v1 error types, which kernels match on,
+//! independent of how upstream evolves. Like them it is `Copy`, `Eq`, `no_std` and says what
+//! and where.
 
 use core::fmt;
 

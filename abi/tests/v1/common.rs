@@ -169,7 +169,7 @@ pub const KINDS: [RecordKind; 3] = [RecordKind::Root, RecordKind::FlbTable, Reco
 /// Decodes `bytes` as a record of `kind`, discarding the view, as the v1.0 reader this suite
 /// specifies ([`AbiVersion::V1_0`]). The newest reader must answer the same for a record of
 /// minor 0, which it reads by the rules of minor 0.
-pub fn decode(kind: RecordKind, bytes: &[u8]) -> Result<(), liveupdate_abi::Error> {
+pub fn decode(kind: RecordKind, bytes: &[u8]) -> Result<(), liveupdate_abi::DecodeError> {
     let v1 = decode_as(kind, bytes, AbiVersion::V1_0);
     if bytes.get(6..8).is_none_or(|minor| minor == [0, 0]) {
         assert_eq!(
@@ -186,7 +186,7 @@ pub fn decode_as(
     kind: RecordKind,
     bytes: &[u8],
     reader: AbiVersion,
-) -> Result<(), liveupdate_abi::Error> {
+) -> Result<(), liveupdate_abi::DecodeError> {
     match kind {
         RecordKind::Root => Root::decode_as(bytes, reader).map(drop),
         RecordKind::FlbTable => FlbTable::decode_as(bytes, reader).map(drop),

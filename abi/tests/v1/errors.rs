@@ -5,8 +5,8 @@
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{
-    DirEntry, EntryFault, Error, Field, FlbEntry, FlbFlags, FlbTable, PciAddress, PciEntry,
-    PciTable, Record, RecordKind, Root,
+    DecodeError, DirEntry, EncodeError, EntryFault, Field, FlbEntry, FlbFlags, FlbTable,
+    PciAddress, PciEntry, PciTable, Record, RecordKind, Root,
 };
 use zerocopy::FromBytes;
 
@@ -24,9 +24,20 @@ const LUOP: u32 = u32::from_le_bytes(*b"LUOP");
 const LUOR: u32 = u32::from_le_bytes(*b"LUOR");
 
 /// The error for entry `index` of a v1.0 record of `kind`.
-fn entry_err(kind: RecordKind, index: u32, fault: EntryFault) -> Error {
+fn entry_err(kind: RecordKind, index: u32, fault: EntryFault) -> DecodeError {
     let offset = HEADER as u64 + u64::from(index) * entry_size(kind) as u64;
-    Error::Entry {
+    DecodeError::Entry {
+        kind,
+        index,
+        offset,
+        fault,
+    }
+}
+
+/// The encoder's error for entry `index` of a v1.0 record of `kind`: the decoder's fault.
+fn encode_err(kind: RecordKind, index: u32, fault: EntryFault) -> EncodeError {
+    let offset = HEADER as u64 + u64::from(index) * entry_size(kind) as u64;
+    EncodeError::Entry {
         kind,
         index,
         offset,
@@ -35,7 +46,7 @@ fn entry_err(kind: RecordKind, index: u32, fault: EntryFault) -> Error {
 }
 
 /// Decodes a v1.0 record of `kind` holding `entries` (capacity: their number + 1).
-fn decode_entries(kind: RecordKind, entries: Vec<Vec<u8>>) -> Result<(), Error> {
+fn decode_entries(kind: RecordKind, entries: Vec<Vec<u8>>) -> Result<(), DecodeError> {
     let capacity = u32::try_from(entries.len()).unwrap() + 1;
     decode(kind, &RawRecord::new(kind, capacity, entries).bytes())
 }
@@ -49,28 +60,28 @@ fn flb_entry(bytes: &[u8]) -> FlbEntry {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::NoRecord
+// DecodeError::NoRecord
 
 #[test]
 fn no_record_for_empty_input() {
     for kind in KINDS {
-        assert_eq!(decode(kind, &[]), Err(Error::NoRecord { kind }));
+        assert_eq!(decode(kind, &[]), Err(DecodeError::NoRecord { kind }));
     }
 }
 
 #[test]
 fn no_record_for_zero_magic() {
     for kind in KINDS {
-        assert_eq!(decode(kind, &[0; 4]), Err(Error::NoRecord { kind }));
+        assert_eq!(decode(kind, &[0; 4]), Err(DecodeError::NoRecord { kind }));
         // Zero magic means "nothing here" whatever follows it.
         let mut bytes = golden(kind);
         bytes[..4].fill(0);
-        assert_eq!(decode(kind, &bytes), Err(Error::NoRecord { kind }));
+        assert_eq!(decode(kind, &bytes), Err(DecodeError::NoRecord { kind }));
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::TooShort
+// DecodeError::TooShort
 
 #[test]
 fn too_short_names_the_bytes_needed() {
@@ -85,7 +96,7 @@ fn too_short_names_the_bytes_needed() {
     for (bytes, needed) in cases {
         assert_eq!(
             decode(PCI, bytes),
-            Err(Error::TooShort {
+            Err(DecodeError::TooShort {
                 kind: PCI,
                 needed,
                 found: bytes.len() as u64
@@ -95,13 +106,13 @@ fn too_short_names_the_bytes_needed() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::BadMagic
+// DecodeError::BadMagic
 
 #[test]
 fn bad_magic_names_the_magic_found() {
     assert_eq!(
         decode(FLB, &golden(PCI)),
-        Err(Error::BadMagic {
+        Err(DecodeError::BadMagic {
             kind: FLB,
             found: LUOP
         })
@@ -111,7 +122,7 @@ fn bad_magic_names_the_magic_found() {
     swapped[..4].copy_from_slice(b"ROUL");
     assert_eq!(
         decode(ROOT, &swapped),
-        Err(Error::BadMagic {
+        Err(DecodeError::BadMagic {
             kind: ROOT,
             found: u32::from_le_bytes(*b"ROUL")
         })
@@ -119,7 +130,7 @@ fn bad_magic_names_the_magic_found() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::UnsupportedMajor
+// DecodeError::UnsupportedMajor
 
 #[test]
 fn unsupported_major_is_told_from_six_bytes() {
@@ -127,7 +138,7 @@ fn unsupported_major_is_told_from_six_bytes() {
         // Six bytes are enough: nothing else of another major's layout is assumed.
         let mut bytes = b"LUOP\0\0".to_vec();
         put_u16(&mut bytes, 4, major);
-        let expected = Err(Error::UnsupportedMajor {
+        let expected = Err(DecodeError::UnsupportedMajor {
             kind: PCI,
             found: major,
             min: 1,
@@ -143,7 +154,7 @@ fn unsupported_major_is_told_from_six_bytes() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::UnsupportedFeatures
+// DecodeError::UnsupportedFeatures
 
 #[test]
 fn unknown_incompatible_features_are_refused() {
@@ -152,7 +163,7 @@ fn unknown_incompatible_features_are_refused() {
         raw.incompat = bits;
         assert_eq!(
             decode(kind, &raw.bytes()),
-            Err(Error::UnsupportedFeatures {
+            Err(DecodeError::UnsupportedFeatures {
                 kind,
                 unknown: bits
             })
@@ -161,7 +172,7 @@ fn unknown_incompatible_features_are_refused() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::HeaderSize and Error::EntrySize
+// DecodeError::HeaderSize and DecodeError::EntrySize
 
 #[test]
 fn header_len_of_this_minor_is_exactly_64() {
@@ -170,7 +181,7 @@ fn header_len_of_this_minor_is_exactly_64() {
         raw.header_len = found;
         assert_eq!(
             decode(PCI, &raw.bytes()),
-            Err(Error::HeaderSize {
+            Err(DecodeError::HeaderSize {
                 kind: PCI,
                 found,
                 min: 64,
@@ -189,7 +200,7 @@ fn header_len_of_a_newer_minor_is_a_multiple_of_8_from_64() {
         raw.header_len = found;
         assert_eq!(
             decode(FLB, &raw.bytes()),
-            Err(Error::HeaderSize {
+            Err(DecodeError::HeaderSize {
                 kind: FLB,
                 found,
                 min: 64,
@@ -209,7 +220,7 @@ fn entry_size_of_this_minor_is_exact() {
             raw.entry_size = found;
             assert_eq!(
                 decode(kind, &raw.bytes()),
-                Err(Error::EntrySize {
+                Err(DecodeError::EntrySize {
                     kind,
                     found,
                     min: known,
@@ -231,7 +242,7 @@ fn entry_size_of_a_newer_minor_is_a_multiple_of_8_from_the_known_size() {
             raw.entry_size = found;
             assert_eq!(
                 decode(kind, &raw.bytes()),
-                Err(Error::EntrySize {
+                Err(DecodeError::EntrySize {
                     kind,
                     found,
                     min: known,
@@ -244,7 +255,7 @@ fn entry_size_of_a_newer_minor_is_a_multiple_of_8_from_the_known_size() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Inconsistent
+// DecodeError::Inconsistent
 
 #[test]
 fn entry_count_above_capacity() {
@@ -252,7 +263,7 @@ fn entry_count_above_capacity() {
     raw.entry_count = Some(3);
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::OverMaximum {
+        Err(DecodeError::OverMaximum {
             kind: PCI,
             field: Field::EntryCount,
             max: 2,
@@ -270,7 +281,7 @@ fn record_len_must_match_header_len_plus_capacity_slots() {
         bad.record_len = Some(found);
         assert_eq!(
             decode(FLB, &bad.bytes()),
-            Err(Error::Inconsistent {
+            Err(DecodeError::Inconsistent {
                 kind: FLB,
                 field: Field::RecordLength,
                 expected: u64::from(len),
@@ -293,7 +304,7 @@ fn record_len_arithmetic_never_wraps() {
     put_u32(&mut header, 16, u32::MAX);
     assert_eq!(
         decode(PCI, &header),
-        Err(Error::Inconsistent {
+        Err(DecodeError::Inconsistent {
             kind: PCI,
             field: Field::RecordLength,
             expected: 0xFFF8 + u64::from(u32::MAX) * 0xFFF8,
@@ -310,7 +321,7 @@ fn input_longer_than_the_record() {
         bytes.extend_from_slice(&[0; 8]);
         assert_eq!(
             decode(kind, &bytes),
-            Err(Error::Inconsistent {
+            Err(DecodeError::Inconsistent {
                 kind,
                 field: Field::InputLength,
                 expected: len,
@@ -344,9 +355,8 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
                 ),
                 std::iter::empty::<E::Item>()
             ),
-            Err(Error::OverMaximum {
+            Err(EncodeError::CapacityTooLarge {
                 kind: E::KIND,
-                field: Field::Capacity,
                 max,
                 found: max + 1
             })
@@ -358,7 +368,7 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
                 Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(max32)),
                 std::iter::empty::<E::Item>()
             ),
-            Err(Error::BufferTooSmall {
+            Err(EncodeError::BufferTooSmall {
                 kind: E::KIND,
                 needed: 64 + max * size,
                 found: 64
@@ -371,7 +381,7 @@ fn capacity_whose_record_exceeds_u32_cannot_be_encoded() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Checksum
+// DecodeError::Checksum
 
 #[test]
 fn checksum_names_stored_and_computed() {
@@ -383,7 +393,7 @@ fn checksum_names_stored_and_computed() {
         *bad.last_mut().unwrap() ^= 0x80;
         assert_eq!(
             decode(kind, &bad),
-            Err(Error::Checksum {
+            Err(DecodeError::Checksum {
                 kind,
                 stored,
                 computed: spec_crc(&bad)
@@ -394,7 +404,7 @@ fn checksum_names_stored_and_computed() {
         put_u32(&mut bad, 44, stored ^ 1);
         assert_eq!(
             decode(kind, &bad),
-            Err(Error::Checksum {
+            Err(DecodeError::Checksum {
                 kind,
                 stored: stored ^ 1,
                 computed: stored
@@ -404,7 +414,7 @@ fn checksum_names_stored_and_computed() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Reserved
+// DecodeError::Reserved
 
 #[test]
 fn reserved_header_bytes_must_be_zero() {
@@ -415,7 +425,7 @@ fn reserved_header_bytes_must_be_zero() {
             reseal(kind, &mut bytes);
             assert_eq!(
                 decode(kind, &bytes),
-                Err(Error::Reserved {
+                Err(DecodeError::Reserved {
                     kind,
                     offset: offset as u64
                 })
@@ -437,7 +447,7 @@ fn unused_slots_must_be_zero() {
             reseal(kind, &mut bytes);
             assert_eq!(
                 decode(kind, &bytes),
-                Err(Error::Reserved {
+                Err(DecodeError::Reserved {
                     kind,
                     offset: offset as u64
                 })
@@ -453,7 +463,7 @@ fn a_removed_entry_must_be_zeroed() {
     raw.entry_count = Some(1);
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::Reserved {
+        Err(DecodeError::Reserved {
             kind: PCI,
             offset: 64 + 8 + 5 // the first non-zero byte: bdf 0x0200 is stored 00 02
         })
@@ -461,7 +471,7 @@ fn a_removed_entry_must_be_zeroed() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Entry: FLB table
+// DecodeError::Entry: FLB table
 
 #[test]
 fn flb_name_empty() {
@@ -552,7 +562,7 @@ fn flb_duplicate_name() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [e, e]
         ),
-        Err(entry_err(FLB, 1, EntryFault::DuplicateName))
+        Err(encode_err(FLB, 1, EntryFault::DuplicateName))
     );
 }
 
@@ -581,7 +591,7 @@ fn flb_out_of_order() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [b, a]
         ),
-        Err(entry_err(FLB, 1, EntryFault::OutOfOrder))
+        Err(encode_err(FLB, 1, EntryFault::OutOfOrder))
     );
 }
 
@@ -599,7 +609,7 @@ fn flb_zero_file_count() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [e]
         ),
-        Err(entry_err(FLB, 0, EntryFault::ZeroFileCount))
+        Err(encode_err(FLB, 0, EntryFault::ZeroFileCount))
     );
 }
 
@@ -620,7 +630,7 @@ fn flb_unknown_flags() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [e]
         ),
-        Err(entry_err(FLB, 0, EntryFault::UnknownFlags { bits: 0x10 }))
+        Err(encode_err(FLB, 0, EntryFault::UnknownFlags { bits: 0x10 }))
     );
 }
 
@@ -638,7 +648,7 @@ fn flb_reserved_field() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [e]
         ),
-        Err(entry_err(FLB, 0, EntryFault::Reserved))
+        Err(encode_err(FLB, 0, EntryFault::Reserved))
     );
 }
 
@@ -664,7 +674,7 @@ fn flb_faults_are_reported_in_spec_order() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Entry: PCI table
+// DecodeError::Entry: PCI table
 
 #[test]
 fn pci_zero_refcount() {
@@ -679,7 +689,7 @@ fn pci_zero_refcount() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [PciEntry::new(PciAddress::new(0, 1, 0, 0).unwrap(), 0)]
         ),
-        Err(entry_err(PCI, 0, EntryFault::ZeroRefcount))
+        Err(encode_err(PCI, 0, EntryFault::ZeroRefcount))
     );
 }
 
@@ -710,7 +720,7 @@ fn pci_out_of_order() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [a, b]
         ),
-        Err(entry_err(PCI, 1, EntryFault::OutOfOrder))
+        Err(encode_err(PCI, 1, EntryFault::OutOfOrder))
     );
     // In the right order both decode, and stay distinct: no 16-bit domain truncation.
     let len = PciTable::encode(
@@ -741,7 +751,7 @@ fn pci_duplicate() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [e, e]
         ),
-        Err(entry_err(PCI, 1, EntryFault::Duplicate))
+        Err(encode_err(PCI, 1, EntryFault::Duplicate))
     );
 }
 
@@ -754,7 +764,7 @@ fn pci_zero_refcount_is_found_before_the_order() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::Entry: root directory
+// DecodeError::Entry: root directory
 
 fn dir(magic: u32) -> Vec<u8> {
     raw_dir(magic, 0x1234_5678, 0x1_0000_0000, 104, 0)
@@ -773,7 +783,7 @@ fn dir_nested_root() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(ROOT, PhysAddr::new(0x1000), 136, 0)]
         ),
-        Err(entry_err(ROOT, 0, EntryFault::NestedRoot))
+        Err(encode_err(ROOT, 0, EntryFault::NestedRoot))
     );
 }
 
@@ -796,7 +806,7 @@ fn dir_record_too_small() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(PCI, PhysAddr::new(0x1000), 63, 0)]
         ),
-        Err(entry_err(
+        Err(encode_err(
             ROOT,
             0,
             EntryFault::RecordTooSmall { length: 63 }
@@ -822,7 +832,7 @@ fn dir_address_overflow() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [DirEntry::new(FLB, PhysAddr::new(u64::MAX), u32::MAX, 0)]
         ),
-        Err(entry_err(ROOT, 0, EntryFault::AddressOverflow))
+        Err(encode_err(ROOT, 0, EntryFault::AddressOverflow))
     );
 }
 
@@ -840,7 +850,7 @@ fn dir_reserved_field() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(1)),
             [e]
         ),
-        Err(entry_err(ROOT, 0, EntryFault::Reserved))
+        Err(encode_err(ROOT, 0, EntryFault::Reserved))
     );
 }
 
@@ -858,7 +868,7 @@ fn dir_one_record_per_kind() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             [e, e]
         ),
-        Err(entry_err(ROOT, 1, EntryFault::Duplicate))
+        Err(encode_err(ROOT, 1, EntryFault::Duplicate))
     );
 }
 
@@ -878,7 +888,7 @@ fn dir_sorted_by_kind_magic() {
                 DirEntry::new(FLB, PhysAddr::new(0x1000), 280, 0)
             ]
         ),
-        Err(entry_err(ROOT, 1, EntryFault::OutOfOrder))
+        Err(encode_err(ROOT, 1, EntryFault::OutOfOrder))
     );
 }
 
@@ -917,7 +927,7 @@ fn the_first_bad_entry_is_reported() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Error::BufferTooSmall and Error::CapacityExceeded
+// EncodeError::BufferTooSmall and EncodeError::CapacityExceeded
 
 #[test]
 fn buffer_too_small_names_the_size_needed() {
@@ -930,7 +940,7 @@ fn buffer_too_small_names_the_size_needed() {
                 Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(5)),
                 entries
             ),
-            Err(Error::BufferTooSmall {
+            Err(EncodeError::BufferTooSmall {
                 kind: PCI,
                 needed: 104,
                 found: found as u64
@@ -953,7 +963,7 @@ fn more_entries_than_capacity() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(2)),
             entries
         ),
-        Err(Error::CapacityExceeded {
+        Err(EncodeError::CapacityExceeded {
             kind: PCI,
             capacity: 2
         })
@@ -964,7 +974,7 @@ fn more_entries_than_capacity() {
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(0)),
             entries
         ),
-        Err(Error::CapacityExceeded {
+        Err(EncodeError::CapacityExceeded {
             kind: PCI,
             capacity: 0
         })
@@ -988,7 +998,7 @@ fn more_entries_than_capacity() {
 #[allow(clippy::too_many_lines)] // one step per check
 fn checks_run_in_spec_order() {
     let mut b = vec![0u8; 64];
-    let expect = |b: &[u8], e: Error| assert_eq!(PciTable::decode(b).map(drop), Err(e));
+    let expect = |b: &[u8], e: DecodeError| assert_eq!(PciTable::decode(b).map(drop), Err(e));
     // Everything wrong: zero magic reads as nothing handed over.
     put_u16(&mut b, 4, 9); // major
     put_u16(&mut b, 8, 8); // header_len
@@ -997,11 +1007,11 @@ fn checks_run_in_spec_order() {
     put_u32(&mut b, 16, 1); // entry_capacity
     put_u32(&mut b, 40, 4); // incompat
     b[50] = 1; // reserved
-    expect(&b, Error::NoRecord { kind: PCI });
+    expect(&b, DecodeError::NoRecord { kind: PCI });
     b[..4].copy_from_slice(b"LUOF");
     expect(
         &b,
-        Error::BadMagic {
+        DecodeError::BadMagic {
             kind: PCI,
             found: LUOF,
         },
@@ -1009,7 +1019,7 @@ fn checks_run_in_spec_order() {
     b[..4].copy_from_slice(b"LUOP");
     expect(
         &b,
-        Error::UnsupportedMajor {
+        DecodeError::UnsupportedMajor {
             kind: PCI,
             found: 9,
             min: 1,
@@ -1019,7 +1029,7 @@ fn checks_run_in_spec_order() {
     put_u16(&mut b, 4, 1);
     expect(
         &b,
-        Error::HeaderSize {
+        DecodeError::HeaderSize {
             kind: PCI,
             found: 8,
             min: 64,
@@ -1029,7 +1039,7 @@ fn checks_run_in_spec_order() {
     put_u16(&mut b, 8, 64);
     expect(
         &b,
-        Error::EntrySize {
+        DecodeError::EntrySize {
             kind: PCI,
             found: 1,
             min: 8,
@@ -1037,7 +1047,7 @@ fn checks_run_in_spec_order() {
         },
     );
     put_u16(&mut b, 10, 8);
-    let inconsistent = |field, expected, found| Error::Inconsistent {
+    let inconsistent = |field, expected, found| DecodeError::Inconsistent {
         kind: PCI,
         field,
         expected,
@@ -1045,7 +1055,7 @@ fn checks_run_in_spec_order() {
     };
     expect(
         &b,
-        Error::OverMaximum {
+        DecodeError::OverMaximum {
             kind: PCI,
             field: Field::EntryCount,
             max: 1,
@@ -1057,7 +1067,7 @@ fn checks_run_in_spec_order() {
     put_u32(&mut b, 20, 72);
     expect(
         &b,
-        Error::TooShort {
+        DecodeError::TooShort {
             kind: PCI,
             needed: 72,
             found: 64,
@@ -1068,7 +1078,7 @@ fn checks_run_in_spec_order() {
     b.pop();
     expect(
         &b,
-        Error::Checksum {
+        DecodeError::Checksum {
             kind: PCI,
             stored: 0,
             computed: spec_crc(&b),
@@ -1077,7 +1087,7 @@ fn checks_run_in_spec_order() {
     reseal(PCI, &mut b);
     expect(
         &b,
-        Error::UnsupportedFeatures {
+        DecodeError::UnsupportedFeatures {
             kind: PCI,
             unknown: 4,
         },
@@ -1086,7 +1096,7 @@ fn checks_run_in_spec_order() {
     reseal(PCI, &mut b);
     expect(
         &b,
-        Error::Reserved {
+        DecodeError::Reserved {
             kind: PCI,
             offset: 50,
         },
@@ -1099,7 +1109,7 @@ fn checks_run_in_spec_order() {
     reseal(PCI, &mut b);
     expect(
         &b,
-        Error::Reserved {
+        DecodeError::Reserved {
             kind: PCI,
             offset: 70,
         },

@@ -7,7 +7,7 @@
 
 use liveupdate_abi::Generation;
 use liveupdate_abi::{
-    Access, Error, Field, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root,
+    Access, DecodeError, Field, FlbEntry, FlbTable, PciEntry, PciTable, Record, RecordKind, Root,
 };
 
 use crate::common::{
@@ -176,14 +176,14 @@ fn every_single_bit_flip_is_rejected() {
                 // Corruption is never mistaken for "nothing handed over" or for a newer
                 // record; only the major field itself reads as another version.
                 match (byte, err) {
-                    (0..4, Error::BadMagic { kind: k, .. })
-                    | (4..6, Error::UnsupportedMajor { kind: k, .. }) => assert_eq!(k, kind),
+                    (0..4, DecodeError::BadMagic { kind: k, .. })
+                    | (4..6, DecodeError::UnsupportedMajor { kind: k, .. }) => assert_eq!(k, kind),
                     (
                         6..,
-                        Error::NoRecord { .. }
-                        | Error::BadMagic { .. }
-                        | Error::UnsupportedMajor { .. }
-                        | Error::UnsupportedFeatures { .. },
+                        DecodeError::NoRecord { .. }
+                        | DecodeError::BadMagic { .. }
+                        | DecodeError::UnsupportedMajor { .. }
+                        | DecodeError::UnsupportedFeatures { .. },
                     ) => panic!("{kind}: bit {bit} of byte {byte} reported as {err}"),
                     (6.., _) => {}
                     (_, err) => panic!("{kind}: bit {bit} of byte {byte}: {err}"),
@@ -201,23 +201,23 @@ fn every_truncation_is_rejected() {
         for cut in 0..good.len() {
             let found = cut as u64;
             let expected = match cut {
-                0 => Error::NoRecord { kind },
-                1..4 => Error::TooShort {
+                0 => DecodeError::NoRecord { kind },
+                1..4 => DecodeError::TooShort {
                     kind,
                     needed: 4,
                     found,
                 },
-                4..6 => Error::TooShort {
+                4..6 => DecodeError::TooShort {
                     kind,
                     needed: 6,
                     found,
                 },
-                6..64 => Error::TooShort {
+                6..64 => DecodeError::TooShort {
                     kind,
                     needed: 64,
                     found,
                 },
-                _ => Error::TooShort {
+                _ => DecodeError::TooShort {
                     kind,
                     needed: len,
                     found,
@@ -234,7 +234,7 @@ fn every_truncation_is_rejected() {
         long.push(0);
         assert_eq!(
             decode(kind, &long),
-            Err(Error::Inconsistent {
+            Err(DecodeError::Inconsistent {
                 kind,
                 field: Field::InputLength,
                 expected: len,
@@ -283,7 +283,7 @@ fn golden_vectors_decode_at_every_alignment() {
             buf.0[shift..shift + bad.len()].copy_from_slice(&bad);
             let err = decode(kind, &buf.0[shift..shift + bad.len()]).unwrap_err();
             assert_eq!(Some(err), decode(kind, &bad).err());
-            assert!(matches!(err, Error::Checksum { .. }));
+            assert!(matches!(err, DecodeError::Checksum { .. }));
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use liveupdate_abi::Generation;
 use liveupdate_abi::{
-    DirEntry, DirectoryField, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable,
+    DecodeError, DirEntry, DirectoryField, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable,
     RecordKind, Root,
 };
 
@@ -47,14 +47,14 @@ fn absent_kind_is_no_record() {
     assert_eq!(root.find(RecordKind::FlbTable), None);
     assert_eq!(
         root.open::<FlbEntry>(&flb_golden()).map(drop),
-        Err(Error::NoRecord {
+        Err(DecodeError::NoRecord {
             kind: RecordKind::FlbTable
         })
     );
     // A root never references a root.
     assert_eq!(
         root.open::<DirEntry>(&root_bytes).map(drop),
-        Err(Error::NoRecord {
+        Err(DecodeError::NoRecord {
             kind: RecordKind::Root
         })
     );
@@ -63,7 +63,7 @@ fn absent_kind_is_no_record() {
     let empty = Root::decode(&empty).unwrap();
     assert_eq!(
         empty.open::<PciEntry>(&pci_golden()).map(drop),
-        Err(Error::NoRecord { kind: PCI })
+        Err(DecodeError::NoRecord { kind: PCI })
     );
 }
 
@@ -77,7 +77,7 @@ fn length_must_match_the_directory() {
         bytes.resize(found, 0);
         assert_eq!(
             root.open::<PciEntry>(&bytes).map(drop),
-            Err(Error::Directory {
+            Err(DecodeError::Directory {
                 kind: PCI,
                 field: DirectoryField::Length,
                 expected: 104,
@@ -100,7 +100,7 @@ fn crc_must_match_the_directory() {
     let root = Root::decode(&root_bytes).unwrap();
     assert_eq!(
         root.open::<PciEntry>(&other).map(drop),
-        Err(Error::Directory {
+        Err(DecodeError::Directory {
             kind: PCI,
             field: DirectoryField::Crc,
             expected: u64::from(spec_crc(&pci_golden())),
@@ -117,7 +117,7 @@ fn generation_must_match_the_root() {
     let root = Root::decode(&root_bytes).unwrap();
     assert_eq!(
         root.open::<PciEntry>(&stale).map(drop),
-        Err(Error::Generation {
+        Err(DecodeError::Generation {
             kind: PCI,
             expected: Generation::new(GENERATION),
             found: Generation::new(GENERATION - 1)
@@ -128,7 +128,7 @@ fn generation_must_match_the_root() {
     let root = Root::decode(&root_bytes).unwrap();
     assert_eq!(
         root.open::<PciEntry>(&fresh).map(drop),
-        Err(Error::Generation {
+        Err(DecodeError::Generation {
             kind: PCI,
             expected: Generation::new(GENERATION),
             found: Generation::new(GENERATION + 1)
@@ -144,7 +144,7 @@ fn a_corrupt_record_reports_its_own_error() {
     let root = Root::decode(&root_bytes).unwrap();
     assert_eq!(
         root.open::<PciEntry>(&pci).map(drop),
-        Err(Error::Checksum {
+        Err(DecodeError::Checksum {
             kind: PCI,
             stored: spec_crc(&pci_golden()),
             computed: spec_crc(&pci)
@@ -160,7 +160,7 @@ fn a_corrupt_record_reports_its_own_error() {
     let root = Root::decode(&fake).unwrap();
     assert_eq!(
         root.open::<PciEntry>(&flb).map(drop),
-        Err(Error::BadMagic {
+        Err(DecodeError::BadMagic {
             kind: PCI,
             found: RecordKind::FlbTable.magic()
         })

@@ -6,8 +6,8 @@
 use liveupdate_abi::AbiVersion::V1_0;
 use liveupdate_abi::Generation;
 use liveupdate_abi::{
-    Access, EntryFault, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind,
-    Root, seal,
+    Access, DecodeError, EncodeError, EntryFault, FlbEntry, FlbTable, PciAddress, PciEntry,
+    PciTable, RecordKind, Root, seal,
 };
 
 use crate::common::{
@@ -164,14 +164,14 @@ fn newer_minor_still_checks_what_v1_0_defines() {
     bytes[last] = 1;
     assert!(matches!(
         decode(PCI, &bytes),
-        Err(Error::Checksum { kind: PCI, .. })
+        Err(DecodeError::Checksum { kind: PCI, .. })
     ));
     // Sealed by hand: `seal` is the newest writer's, and this is not the real minor 1.
     let crc = spec_crc(&bytes);
     bytes[44..48].copy_from_slice(&crc.to_le_bytes());
     assert_eq!(
         decode(PCI, &bytes),
-        Err(Error::Reserved {
+        Err(DecodeError::Reserved {
             kind: PCI,
             offset: last as u64
         })
@@ -183,7 +183,7 @@ fn newer_minor_still_checks_what_v1_0_defines() {
     raw.entry_size = 16;
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::Entry {
+        Err(DecodeError::Entry {
             kind: PCI,
             index: 1,
             offset: 64 + 16,
@@ -197,7 +197,7 @@ fn newer_minor_still_checks_what_v1_0_defines() {
     raw.entry_size = 80;
     assert_eq!(
         decode(FLB, &raw.bytes()),
-        Err(Error::Entry {
+        Err(DecodeError::Entry {
             kind: FLB,
             index: 0,
             offset: 88,
@@ -216,7 +216,7 @@ fn own_minor_is_checked_strictly() {
         (reserved, EntryFault::Reserved),
     ] {
         let mut raw = RawRecord::new(FLB, 1, vec![entry]);
-        let err = Err(Error::Entry {
+        let err = Err(DecodeError::Entry {
             kind: FLB,
             index: 0,
             offset: 64,
@@ -229,7 +229,7 @@ fn own_minor_is_checked_strictly() {
     let mut raw = RawRecord::new(ROOT, 1, vec![raw_dir(PCI.magic(), 0, 0, 64, 1)]);
     assert!(matches!(
         decode(ROOT, &raw.bytes()),
-        Err(Error::Entry {
+        Err(DecodeError::Entry {
             fault: EntryFault::Reserved,
             ..
         })
@@ -240,7 +240,7 @@ fn own_minor_is_checked_strictly() {
     raw.reserved[15] = 1;
     assert_eq!(
         decode(PCI, &raw.bytes()),
-        Err(Error::Reserved {
+        Err(DecodeError::Reserved {
             kind: PCI,
             offset: 63
         })
@@ -272,7 +272,7 @@ fn unknown_ro_compat_reads_but_refuses_to_seal() {
             let before = bytes.clone();
             assert_eq!(
                 seal(kind, &mut bytes),
-                Err(Error::ReadOnly { kind, unknown })
+                Err(EncodeError::ReadOnly { kind, unknown })
             );
             assert_eq!(bytes, before, "seal wrote to a read-only record");
         }
@@ -287,7 +287,7 @@ fn unknown_incompat_is_refused_at_any_minor() {
         raw.incompat = 0x10;
         assert_eq!(
             decode(PCI, &raw.bytes()),
-            Err(Error::UnsupportedFeatures {
+            Err(DecodeError::UnsupportedFeatures {
                 kind: PCI,
                 unknown: 0x10
             })
@@ -296,7 +296,10 @@ fn unknown_incompat_is_refused_at_any_minor() {
     // The bits are believed only once the CRC holds: a corrupt record is reported corrupt.
     let mut bytes = golden(PCI);
     bytes[40] = 1;
-    assert!(matches!(decode(PCI, &bytes), Err(Error::Checksum { .. })));
+    assert!(matches!(
+        decode(PCI, &bytes),
+        Err(DecodeError::Checksum { .. })
+    ));
 }
 
 #[test]
@@ -308,7 +311,7 @@ fn other_major_is_refused_with_the_version_found() {
             seal(kind, &mut bytes).unwrap_err();
             assert_eq!(
                 decode(kind, &bytes),
-                Err(Error::UnsupportedMajor {
+                Err(DecodeError::UnsupportedMajor {
                     kind,
                     found: major,
                     min: 1,
@@ -343,7 +346,10 @@ fn seal_recomputes_the_crc_after_an_edit() {
     let mut bytes = pci_golden();
     let at = HEADER + 2 * 8 + 6;
     bytes[at] = 5;
-    assert!(matches!(decode(PCI, &bytes), Err(Error::Checksum { .. })));
+    assert!(matches!(
+        decode(PCI, &bytes),
+        Err(DecodeError::Checksum { .. })
+    ));
     let crc = seal(PCI, &mut bytes).unwrap();
     assert_eq!(crc, spec_crc(&bytes));
     let table = PciTable::decode_as(&bytes, V1_0).unwrap();
@@ -357,8 +363,14 @@ fn seal_recomputes_the_crc_after_an_edit() {
     // Seal checks the header first and leaves a broken one alone.
     let mut short = bytes[..bytes.len() - 1].to_vec();
     let copy = short.clone();
-    assert!(matches!(seal(PCI, &mut short), Err(Error::TooShort { .. })));
+    assert!(matches!(
+        seal(PCI, &mut short),
+        Err(EncodeError::Malformed(DecodeError::TooShort { .. }))
+    ));
     assert_eq!(short, copy);
     let mut flb = flb_golden();
-    assert!(matches!(seal(PCI, &mut flb), Err(Error::BadMagic { .. })));
+    assert!(matches!(
+        seal(PCI, &mut flb),
+        Err(EncodeError::Malformed(DecodeError::BadMagic { .. }))
+    ));
 }

@@ -3,8 +3,8 @@
 
 use liveupdate_abi::Generation;
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, ChainFault, EntryFault, Error, FlbEntry, FlbFlags, PciAddress,
-    PciDevice, PciEntry, RecordKind, Table, TableError,
+    AbiVersion, BlockPlace, ChainFault, DecodeError, EncodeError, EntryFault, FlbEntry, FlbFlags,
+    PciAddress, PciDevice, PciEntry, RecordKind, Table, TableError,
 };
 
 use crate::common::{Memory, PCI2_SIZE, raw_pci2};
@@ -58,7 +58,15 @@ fn fault(block: u32, phys: u64, fault: ChainFault) -> TableError {
     TableError {
         block,
         phys: PhysAddr::new(phys),
-        error: Error::Chain { kind: PCI, fault },
+        error: DecodeError::Chain { kind: PCI, fault },
+    }
+}
+
+fn write_fault(block: u32, phys: u64, fault: ChainFault) -> TableError<EncodeError> {
+    TableError {
+        block,
+        phys: PhysAddr::new(phys),
+        error: EncodeError::Chain { kind: PCI, fault },
     }
 }
 
@@ -194,7 +202,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
     mem.at(B1 + 70, 1)[0] ^= 1;
     let err = decode(&mem).unwrap_err();
     assert_eq!((err.block, err.phys), (1, PhysAddr::new(B1)));
-    assert!(matches!(err.error, Error::Checksum { kind: PCI, .. }));
+    assert!(matches!(err.error, DecodeError::Checksum { kind: PCI, .. }));
     // A block of another update (generation) is stale.
     let mut mem = memory(&good);
     mem.put(B1, &raw_block(&[2], 2, Some((0, 1)), 6));
@@ -203,7 +211,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
         Err(TableError {
             block: 1,
             phys: PhysAddr::new(B1),
-            error: Error::Generation {
+            error: DecodeError::Generation {
                 kind: PCI,
                 expected: Generation::new(7),
                 found: Generation::new(6)
@@ -218,7 +226,7 @@ fn every_block_is_a_checked_record_of_the_same_update() {
             Err(TableError {
                 block: 1,
                 phys: PhysAddr::new(B1),
-                error: Error::Entry {
+                error: DecodeError::Entry {
                     kind: PCI,
                     index: 0,
                     offset: 64,
@@ -261,7 +269,7 @@ fn chains_longer_than_max_blocks_are_refused() {
     )
     .unwrap_err();
     let last = BASE + u64::from(max) * stride;
-    assert_eq!(err, fault(max, last, ChainFault::TooLong { max }));
+    assert_eq!(err, write_fault(max, last, ChainFault::TooLong { max }));
     // ... writes exactly MAX_BLOCKS ...
     let written = Table::<PciEntry>::encode(
         &mut mem,
@@ -328,7 +336,7 @@ fn the_writer_checks_its_blocks() {
         Err(TableError {
             block: 1,
             phys: PhysAddr::new(B1),
-            error: Error::CapacityExceeded {
+            error: EncodeError::CapacityExceeded {
                 kind: PCI,
                 capacity: 2
             }
@@ -339,21 +347,25 @@ fn the_writer_checks_its_blocks() {
             &mut mem,
             &[place(PhysAddr::new(B0), 1), place(PhysAddr::new(B0), 2)]
         ),
-        Err(fault(1, B0, ChainFault::Cycle { to_block: 0 }))
+        Err(write_fault(1, B0, ChainFault::Cycle { to_block: 0 }))
     );
     assert_eq!(
         write(
             &mut mem,
             &[place(PhysAddr::new(B0), 1), place(PhysAddr::new(B0 + 8), 2)]
         ),
-        Err(fault(1, B0 + 8, ChainFault::Overlap { with_block: 0 }))
+        Err(write_fault(
+            1,
+            B0 + 8,
+            ChainFault::Overlap { with_block: 0 }
+        ))
     );
     assert_eq!(
         write(
             &mut mem,
             &[place(PhysAddr::new(B1), 1), place(PhysAddr::new(B0), 2)]
         ),
-        Err(fault(
+        Err(write_fault(
             1,
             B0,
             ChainFault::OutOfOrder {
@@ -369,7 +381,7 @@ fn the_writer_checks_its_blocks() {
                 place(PhysAddr::new(BASE + 0x1_0000), 2)
             ]
         ),
-        Err(fault(
+        Err(write_fault(
             1,
             BASE + 0x1_0000,
             ChainFault::Unmapped(mem.unmapped(BASE + 0x1_0000, len(2)))
@@ -380,7 +392,7 @@ fn the_writer_checks_its_blocks() {
         Err(TableError {
             block: 0,
             phys: PhysAddr::new(0),
-            error: Error::CapacityExceeded {
+            error: EncodeError::CapacityExceeded {
                 kind: PCI,
                 capacity: 0
             }

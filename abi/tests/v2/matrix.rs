@@ -11,8 +11,8 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::fmt::Write;
 
 use liveupdate_abi::{
-    AbiVersion, Access, BlockPlace, ChainFault, DirEntry, Error, FlbEntry, PciAddress, PciDevice,
-    PciEntry, PciFlags, Record, RecordKind, Root, Table, TableError, Unfit,
+    AbiVersion, Access, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, FlbEntry,
+    PciAddress, PciDevice, PciEntry, PciFlags, Record, RecordKind, Root, Table, TableError, Unfit,
 };
 
 use crate::common::{Memory, flb_entries, identity};
@@ -177,7 +177,7 @@ fn expected(writer: Writer, reader: AbiVersion) -> Result<Seen, TableError> {
         (Writer::V2Chained, AbiVersion::V1_0) => Err(TableError {
             block: 0,
             phys: PhysAddr::new(PCI_PHYS),
-            error: Error::UnsupportedFeatures {
+            error: DecodeError::UnsupportedFeatures {
                 kind: RecordKind::PciTable,
                 unknown: 1,
             },
@@ -233,7 +233,7 @@ fn the_chained_table_is_what_makes_v1_refuse() {
     let first = root.find(RecordKind::PciTable).unwrap();
     let bytes =
         liveupdate_abi::PhysMem::read(&mem, first.phys_addr(), first.length() as usize).unwrap();
-    let needs = Error::Chain {
+    let needs = DecodeError::Chain {
         kind: RecordKind::PciTable,
         fault: ChainFault::NeedsMemory,
     };
@@ -241,7 +241,7 @@ fn the_chained_table_is_what_makes_v1_refuse() {
     assert_eq!(Record::<PciEntry>::decode(bytes).map(drop), Err(needs));
     assert_eq!(
         Record::<PciEntry>::decode_as(bytes, AbiVersion::V1_0).map(drop),
-        Err(Error::UnsupportedFeatures {
+        Err(DecodeError::UnsupportedFeatures {
             kind: RecordKind::PciTable,
             unknown: 1
         })
@@ -262,7 +262,7 @@ fn v1_writer_refuses_what_v1_cannot_express() {
     let unfit = |what| TableError {
         block: 0,
         phys: PhysAddr::new(PCI_PHYS),
-        error: Error::Unfit {
+        error: EncodeError::Unfit {
             kind: pci,
             version: v1,
             what,
@@ -308,14 +308,14 @@ fn v1_writer_refuses_what_v1_cannot_express() {
             Encoding::new(v1, Generation::new(1), Capacity::new(4)),
             Writer::V2Single.devices()
         ),
-        Err(Error::Unfit {
+        Err(EncodeError::Unfit {
             kind: pci,
             version: v1,
             what: Unfit::Identity { index: 0 }
         })
     );
     assert_eq!(
-        Error::Unfit {
+        EncodeError::Unfit {
             kind: pci,
             version: v1,
             what: Unfit::Chain { capacity: 1 }
@@ -433,7 +433,7 @@ fn a_v1_root_may_reference_a_chained_table_for_a_v2_reader() {
         old.open_table::<PciEntry>(&mem),
         Err(TableError {
             block: 0,
-            error: Error::UnsupportedFeatures { .. },
+            error: DecodeError::UnsupportedFeatures { .. },
             ..
         })
     ));

@@ -2,8 +2,8 @@
 //! the identity match, and a newer minor's leniency.
 
 use liveupdate_abi::{
-    AbiVersion, Access, EntryFault, Error, Field, IdentityMatch, PciAddress, PciDevice, PciEntry,
-    PciFlags, PciIdentity, PciTable, RecordKind,
+    AbiVersion, Access, DecodeError, EncodeError, EntryFault, Field, IdentityMatch, PciAddress,
+    PciDevice, PciEntry, PciFlags, PciIdentity, PciTable, RecordKind,
 };
 use liveupdate_abi::{Capacity, Encoding, Generation};
 
@@ -21,8 +21,8 @@ fn table(entries: Vec<Vec<u8>>, ro_compat: u32) -> Vec<u8> {
     raw.bytes()
 }
 
-fn entry_fault(index: u32, fault: EntryFault) -> Error {
-    Error::Entry {
+fn entry_fault(index: u32, fault: EntryFault) -> DecodeError {
+    DecodeError::Entry {
         kind: PCI,
         index,
         offset: 64 + u64::from(index) * 24,
@@ -153,7 +153,7 @@ fn hierarchy_is_set_exactly_when_an_entry_uses_descendant() {
     let bridge = raw_pci2(0, 0x08, 2, 0, 0, 0, 0b011, 0);
     let plain = raw_pci2(0, 0x100, 1, 0, 0, 0, 0b001, 0);
     let inconsistent = |expected, found| {
-        Err(Error::Inconsistent {
+        Err(DecodeError::Inconsistent {
             kind: PCI,
             field: Field::RoCompat,
             expected,
@@ -221,7 +221,14 @@ fn the_encoder_derives_hierarchy_and_checks_flags() {
         encode(PciDevice::new(address, 1).with_flags(PciFlags::BRIDGE)),
         Ok(0)
     );
-    let fault = |fault| Err(entry_fault(0, fault));
+    let fault = |fault| {
+        Err(EncodeError::Entry {
+            kind: PCI,
+            index: 0,
+            offset: 64,
+            fault,
+        })
+    };
     assert_eq!(
         encode(PciDevice::new(address, 1).with_flags(PciFlags::DESCENDANT)),
         fault(EntryFault::DescendantNotBridge)
@@ -261,7 +268,7 @@ fn a_newer_minor_may_use_what_minor_1_reserves() {
     raw.ro_compat = 1;
     assert_eq!(
         PciTable::decode(&raw.bytes()).map(drop),
-        Err(Error::Entry {
+        Err(DecodeError::Entry {
             kind: PCI,
             index: 0,
             offset: 64,
@@ -275,7 +282,7 @@ fn a_newer_minor_may_use_what_minor_1_reserves() {
         raw.entry_size = found;
         assert_eq!(
             PciTable::decode(&raw.bytes()).map(drop),
-            Err(Error::EntrySize {
+            Err(DecodeError::EntrySize {
                 kind: PCI,
                 found,
                 min: size,
@@ -289,7 +296,7 @@ fn a_newer_minor_may_use_what_minor_1_reserves() {
     raw.entry_size = 16;
     assert_eq!(
         PciTable::decode(&raw.bytes()).map(drop),
-        Err(Error::EntrySize {
+        Err(DecodeError::EntrySize {
             kind: PCI,
             found: 16,
             min: 24,
@@ -314,7 +321,7 @@ fn minor_1_reserves_the_header_bytes_chained_does_not_use() {
         let got = liveupdate_abi::Record::<PciEntry>::decode(&bytes).map(drop);
         assert_eq!(
             got,
-            Err(Error::Reserved {
+            Err(DecodeError::Reserved {
                 kind: PCI,
                 offset: expected
             })

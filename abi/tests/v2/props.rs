@@ -7,8 +7,8 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 use std::collections::BTreeMap;
 
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, Error, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PhysMem,
-    Record, Table, Unfit,
+    AbiVersion, BlockPlace, EncodeError, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity,
+    PhysMem, Record, Table, Unfit,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -117,7 +117,7 @@ proptest! {
             let mut out = vec![0xA5u8; len + 8];
             let written = Record::<PciEntry>::encode(&mut out, Encoding::new(version, Generation::new(generation), Capacity::new(capacity)), devices.iter().copied());
             if version == AbiVersion::V1_0 && let Some(what) = v1_unfit(&devices) {
-                prop_assert_eq!(written, Err(Error::Unfit {
+                prop_assert_eq!(written, Err(EncodeError::Unfit {
                     kind: liveupdate_abi::RecordKind::PciTable, version, what }));
                 continue;
             }
@@ -155,7 +155,7 @@ proptest! {
                 let what = v1_unfit(&devices[..devices.len().min(first)])
                     .or((devices.len() > first).then_some(Unfit::Chain { capacity: capacities[0] }));
                 if let Some(what) = what {
-                    prop_assert_eq!(result.unwrap_err().error, Error::Unfit {
+                    prop_assert_eq!(result.unwrap_err().error, EncodeError::Unfit {
                         kind: liveupdate_abi::RecordKind::PciTable, version, what });
                     continue;
                 }

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use liveupdate_abi::{EntryFault, TableError};
+use liveupdate_abi::{EncodeError, EntryFault, TableError};
 
 use super::ops::OpsError;
 use crate::mem::MemError;
@@ -45,7 +45,7 @@ pub enum FlbError {
     /// `serialize`: the output range is not in mapped memory.
     Memory(MemError),
     /// `serialize`: the FLB table could not be written (the error names the block).
-    Table(TableError),
+    Table(TableError<EncodeError>),
 }
 
 impl fmt::Display for FlbError {

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use liveupdate_abi::{PciAddress, PciFlags, PciIdentity, TableError};
+use liveupdate_abi::{EncodeError, PciAddress, PciFlags, PciIdentity, TableError};
 
 use crate::mem::MemError;
 
@@ -51,7 +51,7 @@ pub enum PciError {
     /// `serialize`: the output range is not in mapped memory.
     Memory(MemError),
     /// `serialize`: the PCI table could not be written (the error names the block).
-    Table(TableError),
+    Table(TableError<EncodeError>),
 }
 
 impl fmt::Display for PciError {

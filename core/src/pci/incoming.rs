@@ -62,7 +62,7 @@ use crate::sync::{Closed, FillOnce, RaceProbe};
 /// assert_eq!(pci.is_preserved(PciAddress::new(0, 0x3b, 0, 1).unwrap()), Ok(false));
 /// pci.finish().unwrap();
 /// assert_eq!(pci.is_preserved(gpu), Err(PciError::Finished));
-/// # Ok::<(), liveupdate_abi::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PciIncoming<'m, const N: usize = 0> {
     /// Filled in place by `load`, so the key index never crosses the stack; read by counted

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use liveupdate_abi::checksum;
 use liveupdate_abi::{
-    DirEntry, Error, FlbEntry, FlbFlags, PciAddress, PciEntry, RecordKind, header::HEADER_LEN,
+    DecodeError, DirEntry, FlbEntry, FlbFlags, PciAddress, PciEntry, RecordKind, header::HEADER_LEN,
 };
 use liveupdate_core::flb::{FlbError, FlbOps, FlbRegistry, OpsError, Preserved};
 use liveupdate_core::mem::{PhysAddr, SliceMemory};
@@ -78,7 +78,7 @@ fn records() -> Result<(), u8> {
     let at = black_box(HEADER_LEN + 7);
     *pci.get_mut(at).ok_or(25)? ^= 1;
     check(
-        matches!(p::luo_decode_pci(&pci), Err(Error::Checksum { .. })),
+        matches!(p::luo_decode_pci(&pci), Err(DecodeError::Checksum { .. })),
         25,
     )?;
     // Editing on purpose (refcount 1 -> 0x101) and sealing makes it valid again.

@@ -7,8 +7,8 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
-    DirEntry, Error, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable, RecordKind, Root, Table,
-    checksum, seal,
+    DecodeError, DirEntry, EncodeError, FlbEntry, FlbTable, PciAddress, PciEntry, PciTable,
+    RecordKind, Root, Table, checksum, seal,
 };
 use liveupdate_core::flb::{FlbError, FlbRegistry};
 use liveupdate_core::graph::{self, GraphError, Handover};
@@ -29,21 +29,21 @@ pub type MemoryMut<'a> = SliceMemory<&'a mut [u8]>;
 /// `Root::decode`.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "Rust" fn luo_decode_root(bytes: &[u8]) -> Result<Root<'_>, Error> {
+pub extern "Rust" fn luo_decode_root(bytes: &[u8]) -> Result<Root<'_>, DecodeError> {
     Root::decode(bytes)
 }
 
 /// `FlbTable::decode`.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "Rust" fn luo_decode_flb(bytes: &[u8]) -> Result<FlbTable<'_>, Error> {
+pub extern "Rust" fn luo_decode_flb(bytes: &[u8]) -> Result<FlbTable<'_>, DecodeError> {
     FlbTable::decode(bytes)
 }
 
 /// `PciTable::decode`.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "Rust" fn luo_decode_pci(bytes: &[u8]) -> Result<PciTable<'_>, Error> {
+pub extern "Rust" fn luo_decode_pci(bytes: &[u8]) -> Result<PciTable<'_>, DecodeError> {
     PciTable::decode(bytes)
 }
 
@@ -53,7 +53,7 @@ pub extern "Rust" fn luo_decode_pci(bytes: &[u8]) -> Result<PciTable<'_>, Error>
 pub extern "Rust" fn luo_open_pci<'b>(
     root: &Root<'_>,
     bytes: &'b [u8],
-) -> Result<PciTable<'b>, Error> {
+) -> Result<PciTable<'b>, DecodeError> {
     root.open::<PciEntry>(bytes)
 }
 
@@ -192,7 +192,7 @@ pub extern "Rust" fn luo_encode_pci(
     out: &mut [u8],
     generation: u64,
     devices: &[PciEntry],
-) -> Result<usize, Error> {
+) -> Result<usize, EncodeError> {
     let capacity = u32::try_from(
         out.len().saturating_sub(liveupdate_abi::header::HEADER_LEN) / size_of::<PciEntry>(),
     )
@@ -215,7 +215,7 @@ pub extern "Rust" fn luo_encode_flb(
     out: &mut [u8],
     generation: u64,
     flbs: &[FlbEntry],
-) -> Result<usize, Error> {
+) -> Result<usize, EncodeError> {
     let capacity = u32::try_from(flbs.len()).unwrap_or(u32::MAX);
     FlbTable::encode(
         out,
@@ -235,7 +235,7 @@ pub extern "Rust" fn luo_encode_root(
     out: &mut [u8],
     generation: u64,
     records: &[DirEntry],
-) -> Result<usize, Error> {
+) -> Result<usize, EncodeError> {
     let capacity = u32::try_from(records.len()).unwrap_or(u32::MAX);
     Root::encode(
         out,
@@ -251,7 +251,7 @@ pub extern "Rust" fn luo_encode_root(
 /// `seal`.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "Rust" fn luo_seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, Error> {
+pub extern "Rust" fn luo_seal(kind: RecordKind, record: &mut [u8]) -> Result<u32, EncodeError> {
     seal(kind, record)
 }
 

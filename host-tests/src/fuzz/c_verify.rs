@@ -4,7 +4,7 @@
 //! others at the same check (the C status is the Rust error, told coarser).
 
 use liveupdate_abi::{
-    Access, DirEntry, Entry, Error, FlbEntry, PciEntry, Record, RecordKind, seal,
+    Access, DecodeError, DirEntry, Entry, FlbEntry, PciEntry, Record, RecordKind, seal,
 };
 
 use crate::c::{LuRecordInfo, c_status_of, c_verify as verify_in_c};
@@ -49,11 +49,11 @@ fn compare<E: Entry>(bytes: &mut [u8], reseal: bool) {
 }
 
 /// The one thing the C verifier does not check: a root directory's entries.
-fn assert_root_entry(error: &Error) {
+fn assert_root_entry(error: &DecodeError) {
     assert!(
         matches!(
             error,
-            Error::Entry {
+            DecodeError::Entry {
                 kind: RecordKind::Root,
                 ..
             }

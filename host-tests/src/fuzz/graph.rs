@@ -16,7 +16,7 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::Capacity;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
-    DirEntry, Entry, Error, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
+    DecodeError, DirEntry, Entry, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
 };
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
 use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysAddr, PhysMem, SliceMemory};
@@ -235,7 +235,7 @@ fn reference(mem: &SliceMemory<&[u8]>, input: &Input) -> Result<(), GraphError> 
         })?;
     let root = match Root::decode(bytes) {
         Ok(root) => root,
-        Err(Error::NoRecord { .. }) => return Err(GraphError::NoHandover),
+        Err(DecodeError::NoRecord { .. }) => return Err(GraphError::NoHandover),
         Err(e) => return Err(GraphError::Record(e)),
     };
     if root.entries().len() > MAX_RECORDS {
@@ -400,7 +400,9 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     let len = match written {
         Ok(len) => len,
         // A newer minor's directory entries may carry what this writer refuses to write.
-        Err(GraphError::Record(Error::Entry { .. })) if root.header().minor() > MINOR => return,
+        Err(GraphError::Record(DecodeError::Entry { .. })) if root.header().minor() > MINOR => {
+            return;
+        }
         Err(err) => panic!("write_root of a loaded directory: {err}"),
     };
     assert_eq!(

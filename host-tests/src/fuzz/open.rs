@@ -10,7 +10,7 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{Capacity, Encoding, Generation};
 use liveupdate_abi::{
-    DirEntry, DirectoryField, Error, FlbEntry, PciEntry, Record, RecordKind, Root, seal,
+    DecodeError, DirEntry, DirectoryField, FlbEntry, PciEntry, Record, RecordKind, Root, seal,
 };
 
 use super::records::{Lookups, check_decode_error, check_record, le32, le64};
@@ -82,9 +82,9 @@ pub fn root_open(data: &[u8]) {
 fn check_open<E: Lookups>(root: &Root<'_>, child: &[u8]) {
     let kind = E::KIND;
     let got = root.open::<E>(child);
-    let expected: Result<Record<'_, E>, Error> = match root.find(kind) {
-        None => Err(Error::NoRecord { kind }),
-        Some(d) if u64::from(d.length()) != child.len() as u64 => Err(Error::Directory {
+    let expected: Result<Record<'_, E>, DecodeError> = match root.find(kind) {
+        None => Err(DecodeError::NoRecord { kind }),
+        Some(d) if u64::from(d.length()) != child.len() as u64 => Err(DecodeError::Directory {
             kind,
             field: DirectoryField::Length,
             expected: u64::from(d.length()),
@@ -95,13 +95,13 @@ fn check_open<E: Lookups>(root: &Root<'_>, child: &[u8]) {
                 check_decode_error::<E>(child, &err);
                 Err(err)
             }
-            Ok(r) if r.header().crc() != d.crc() => Err(Error::Directory {
+            Ok(r) if r.header().crc() != d.crc() => Err(DecodeError::Directory {
                 kind,
                 field: DirectoryField::Crc,
                 expected: u64::from(d.crc()),
                 found: u64::from(r.header().crc()),
             }),
-            Ok(r) if r.generation() != root.generation() => Err(Error::Generation {
+            Ok(r) if r.generation() != root.generation() => Err(DecodeError::Generation {
                 kind,
                 expected: root.generation(),
                 found: r.generation(),

@@ -16,7 +16,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::header::HEADER_LEN;
 use liveupdate_abi::{
-    DirEntry, EntryFault, Error, FlbEntry, FlbFlags, PciAddress, PciAddressError, PciDevice,
+    DirEntry, EncodeError, EntryFault, FlbEntry, FlbFlags, PciAddress, PciAddressError, PciDevice,
     PciEntry, PciFlags, PciIdentity, Record, RecordKind, Unfit,
 };
 
@@ -119,7 +119,7 @@ where
             ),
             valid.iter().copied()
         ),
-        Err(Error::BufferTooSmall {
+        Err(EncodeError::BufferTooSmall {
             kind,
             needed: len as u64,
             found: len as u64 - 1
@@ -138,7 +138,7 @@ where
                 ),
                 valid.iter().copied()
             ),
-            Err(Error::CapacityExceeded {
+            Err(EncodeError::CapacityExceeded {
                 kind,
                 capacity: count - 1
             })
@@ -172,7 +172,7 @@ fn expect_entry_fault<E: Lookups, const N: usize>(entries: [E; N], index: u32, f
             Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(4)),
             entries
         ),
-        Err(Error::Entry {
+        Err(EncodeError::Entry {
             kind: E::KIND,
             index,
             offset: (HEADER_LEN + index as usize * size_of::<E>()) as u64,
@@ -426,7 +426,7 @@ fn expect_v1_unfit(generation: u64, devices: &[PciDevice]) {
     );
     assert_eq!(
         got,
-        Err(Error::Unfit {
+        Err(EncodeError::Unfit {
             kind: RecordKind::PciTable,
             version: AbiVersion::V1_0,
             what
