@@ -1,15 +1,15 @@
 //! The annotated hex dumps of SPEC.md are generated here from the encoder's output (the golden
 //! vectors), and SPEC.md must contain them verbatim, so the specification cannot drift from the
-//! code. To print them (e.g. after adding a record kind):
+//! code. To write them to a scratch file (only the dumps, no test output) (e.g. after adding a record kind):
 //!
 //! ```text
-//! LIVEUPDATE_PRINT_DUMPS=1 cargo test -p liveupdate-abi --test v1 spec:: -- --nocapture
+//! LIVEUPDATE_WRITE_DUMPS=/tmp/dumps.md cargo test -p liveupdate-abi --test v1 spec::
 //! ```
 
 use liveupdate_abi::RecordKind;
 
 use crate::common::{golden, golden_name};
-use crate::dump::{Def, Layout, Show, check_spec, render};
+use crate::dump::{Def, Layout, Show, check_spec, render, test_runner_lines};
 
 const HEADER_FIELDS: [Def; 14] = [
     Def("magic", 4, Show::Magic),
@@ -91,4 +91,18 @@ fn dumps() -> [String; 3] {
 #[test]
 fn spec_shows_the_golden_vectors_byte_by_byte() {
     check_spec(&dumps());
+}
+
+#[test]
+fn spec_holds_no_test_runner_output() {
+    let spec = include_str!("../../SPEC.md");
+    assert_eq!(
+        test_runner_lines(spec),
+        Vec::<&str>::new(),
+        "SPEC.md holds test-runner output"
+    );
+    // The detector finds what was once pasted into SPEC.md.
+    let pasted = "x\ntest spec::spec_shows_the_golden_vectors_byte_by_byte ... FAILED\n\nfailures:\n\
+                  test result: FAILED. 0 passed; 1 failed; 0 ignored\nrunning 1 test\ntest a ... ok\n";
+    assert_eq!(test_runner_lines(pasted).len(), 5);
 }
