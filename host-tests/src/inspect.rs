@@ -71,6 +71,15 @@ impl RecordDump {
             rewritable: record.access() == liveupdate_abi::Access::ReadWrite,
         }
     }
+
+    /// A table by its first block, but with the access of the whole table: an unknown
+    /// `ro_compat` bit in any block makes it read-only (SPEC.md 11.1.7).
+    fn table<E: Entry>(phys: u64, table: &Table<'_, E>) -> RecordDump {
+        RecordDump {
+            rewritable: table.access() == liveupdate_abi::Access::ReadWrite,
+            ..RecordDump::new(phys, &table.first())
+        }
+    }
 }
 
 /// One FLB entry.
@@ -213,7 +222,7 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
     Ok(Dump {
         kho_name: KHO_NAME.to_owned(),
         root: RecordDump::new(root_phys, &root),
-        flb_table: flb_table.map(|t| RecordDump::new(phys_of(RecordKind::FlbTable), &t.first())),
+        flb_table: flb_table.map(|t| RecordDump::table(phys_of(RecordKind::FlbTable), &t)),
         flbs: flb_table
             .iter()
             .flat_map(Table::iter)
@@ -224,7 +233,7 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
                 flags: e.flags().bits(),
             })
             .collect(),
-        pci_table: pci_table.map(|t| RecordDump::new(phys_of(RecordKind::PciTable), &t.first())),
+        pci_table: pci_table.map(|t| RecordDump::table(phys_of(RecordKind::PciTable), &t)),
         devices: pci_table
             .iter()
             .flat_map(Table::iter)
@@ -333,5 +342,30 @@ mod tests {
         assert!(matches!(handover(&opened), Err(VerifyError::Graph(_))));
         assert!(matches!(load(&bytes), Err(VerifyError::Graph(_))));
         assert!(matches!(dump(&opened), Err(VerifyError::Graph(_))));
+    }
+
+    /// SPEC.md 11.1.7: an unknown `ro_compat` bit in block 1 makes the whole PCI table
+    /// read-only, and `dump` says so though block 0 alone is read-write.
+    #[test]
+    fn a_chained_table_is_read_only_when_any_block_is() {
+        let scenario = Scenario::generate(2026, 200, 3);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V1_1).unwrap();
+        let (phys, len) = {
+            let h = handover(&mem).unwrap();
+            let table = h.pci_table().unwrap();
+            assert!(table.block_count() >= 2);
+            assert!(dump(&mem).unwrap().pci_table.unwrap().rewritable);
+            let block = table.blocks().nth(1).unwrap();
+            (block.phys.raw(), block.record.as_bytes().len())
+        };
+        let bytes = mem.bytes_mut(phys, len as u64).unwrap();
+        bytes[36..40].copy_from_slice(&0x4000_0000u32.to_le_bytes());
+        // Re-seal by hand (SPEC.md section 4: CRC-32C with the crc field read as zero); the
+        // crate's `seal` refuses a record it may not rewrite.
+        bytes[44..48].fill(0);
+        let crc = liveupdate_abi::checksum::crc32c(bytes);
+        bytes[44..48].copy_from_slice(&crc.to_le_bytes());
+        let d = dump(&mem).unwrap();
+        assert!(!d.pci_table.unwrap().rewritable);
     }
 }
