@@ -106,3 +106,23 @@ fn spec_holds_no_test_runner_output() {
                   test result: FAILED. 0 passed; 1 failed; 0 ignored\nrunning 1 test\ntest a ... ok\n";
     assert_eq!(test_runner_lines(pasted).len(), 5);
 }
+
+/// Sections 1 to 11 state rules, not examples of them: no "for example", "typically", "e.g."
+/// or "for instance" (issue 15). Section 12 describes upstream formats and is not checked.
+#[test]
+fn the_rules_of_spec_sections_1_to_11_are_normative() {
+    let spec = include_str!("../../SPEC.md");
+    let end = spec.find("\n## 12.").expect("SPEC.md has a section 12");
+    let vague: Vec<(usize, &str)> = spec[..end]
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.to_lowercase();
+            ["for example", "typically", "e.g.", "for instance"]
+                .iter()
+                .any(|w| line.contains(w))
+        })
+        .map(|(i, line)| (i + 1, line))
+        .collect();
+    assert_eq!(vague, Vec::<(usize, &str)>::new());
+}
