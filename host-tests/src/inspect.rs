@@ -570,4 +570,38 @@ mod tests {
         let d = dump(&mem).unwrap();
         assert!(!d.pci_table.unwrap().rewritable);
     }
+
+    /// host-tests/README.md: when the image CRC fails, `verify` names the first record that
+    /// fails in SPEC.md 2.3's order (the FLB table before the PCI table), then the CRC error.
+    #[test]
+    fn a_failed_image_crc_names_the_first_damaged_record_in_check_order() {
+        let scenario = Scenario::generate(7, 4, 2);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V1_1).unwrap();
+        let (flb, pci) = {
+            let h = handover(&mem).unwrap();
+            let root = h.root();
+            let at = |k| root.find(k).unwrap().phys_addr().raw();
+            (
+                at(liveupdate_abi::RecordKind::FlbTable),
+                at(liveupdate_abi::RecordKind::PciTable),
+            )
+        };
+        mem.bytes_mut(pci + 70, 1).unwrap()[0] ^= 1;
+        mem.bytes_mut(flb + 70, 1).unwrap()[0] ^= 1;
+        let mut bytes = image::save(&mem);
+        bytes[24] ^= 1;
+        let err = load(&bytes).unwrap_err();
+        let VerifyError::Damaged { record, image } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(matches!(image, ImageError::Checksum { .. }));
+        assert!(record.to_string().starts_with("flb table"), "{record}");
+        // Damage outside every record: only the CRC error.
+        let mut bytes = image::save(&sim::outgoing(&scenario, AbiVersion::V1_1).unwrap());
+        bytes[24] ^= 1;
+        assert!(matches!(
+            load(&bytes),
+            Err(VerifyError::Image(ImageError::Checksum { .. }))
+        ));
+    }
 }
