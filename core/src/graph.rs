@@ -1,7 +1,8 @@
 //! The handover graph: the root record and every record its directory references, read from
 //! physical memory and validated as a whole before anything is handed out.
 //!
-//! The checks run in this order, and the first failure is returned:
+//! The checks run in this order (abi/SPEC.md section 2.3, steps G1 to G8), and the first
+//! failure is returned:
 //!
 //! 1. the root: mapped, then decoded (magic, version, sizes, CRC, entries);
 //! 2. the layout: no two of the root and the records it references share a byte

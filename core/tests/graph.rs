@@ -753,3 +753,47 @@ proptest! {
         prop_assert_eq!(result.is_err(), in_record, "{:?}", result.err());
     }
 }
+
+/// SPEC.md 2.3: placement (G6) is checked before any referenced record is read (G7), so a
+/// record that overlaps another is reported as the overlap even when it is also unmapped or
+/// holds no record of its kind; an unknown kind over the root's own bytes is refused too.
+#[test]
+fn placement_is_checked_before_any_record_is_read() {
+    let (mut bytes, _, [flb, pci]) = image(1);
+    let far = 0x7000_0000;
+    // The PCI table's entry points outside memory, onto the unknown record's bytes.
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), far + 8, pci.length(), pci.crc()),
+            (LUOX, far, 4096, 0x1234),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    match Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err() {
+        GraphError::Overlap { first, second } => {
+            assert_eq!((first.magic, second.magic), (LUOX, pci.magic()));
+        }
+        other => panic!("expected an overlap, got {other:?}"),
+    }
+    // An unknown kind covering the root's own bytes.
+    let root = raw_root(
+        1,
+        &[
+            (flb.magic(), flb.phys_addr().raw(), flb.length(), flb.crc()),
+            (pci.magic(), pci.phys_addr().raw(), pci.length(), pci.crc()),
+            (LUOX, ROOT_AT, 64, 0),
+        ],
+    );
+    put(&mut bytes, ROOT_AT, &root);
+    let mem = SliceMemory::new(PhysAddr::new(BASE), &bytes[..]);
+    match Handover::load(&mem, PhysAddr::new(ROOT_AT), root.len()).unwrap_err() {
+        GraphError::Overlap { first, second } => {
+            assert_eq!(first.kind(), Some(RecordKind::Root));
+            assert_eq!(second.magic, LUOX);
+        }
+        other => panic!("expected an overlap, got {other:?}"),
+    }
+}

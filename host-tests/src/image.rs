@@ -396,4 +396,98 @@ mod tests {
             })
         ));
     }
+
+    /// The image with its CRC recomputed after an edit.
+    fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes[CRC_AT..CRC_AT + 4].fill(0);
+        let crc = crc32c(&bytes);
+        bytes[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    /// host-tests/README.md, names: no space; zero-length names at a region or its end.
+    #[test]
+    fn names_are_printable_without_space_and_may_be_empty_ranges() {
+        let mut m = KhoMemory::new();
+        m.insert(0x1001, vec![7; 13]).unwrap();
+        m.add_name("a b", 0x1001, 1).unwrap();
+        assert_eq!(
+            load(&save(&m)).unwrap_err(),
+            ImageError::Name {
+                index: 0,
+                offset: 32,
+                reason: "name is not printable ASCII"
+            }
+        );
+        for (phys, ok) in [(0x1001, true), (0x1001 + 13, true), (0x1001 + 14, false)] {
+            let mut m = KhoMemory::new();
+            m.insert(0x1001, vec![7; 13]).unwrap();
+            m.insert(0x2000, vec![7; 1]).unwrap();
+            m.add_name("z", 0x1001, 1).unwrap();
+            let mut bytes = save(&m);
+            // Point the name at `phys` with length 0.
+            bytes[32 + 64..32 + 72].copy_from_slice(&u64::to_le_bytes(phys));
+            bytes[32 + 72..32 + 80].fill(0);
+            assert_eq!(load(&resealed(bytes)).is_ok(), ok, "{phys:#x}");
+        }
+    }
+
+    /// host-tests/README.md, regions: any address and length, touching allowed; a name may not
+    /// span two touching regions.
+    #[test]
+    fn regions_need_no_alignment_and_are_never_joined() {
+        let mut m = KhoMemory::new();
+        m.insert(0x1003, vec![1; 5]).unwrap();
+        m.insert(0x1008, vec![2; 3]).unwrap();
+        m.add_name("n", 0x1003, 5).unwrap();
+        let bytes = save(&m);
+        let loaded = load(&bytes).unwrap();
+        assert_eq!(loaded.regions().count(), 2);
+        // The name widened over both regions points outside every region.
+        let mut bytes = bytes;
+        bytes[32 + 72..32 + 80].copy_from_slice(&u64::to_le_bytes(8));
+        assert_eq!(
+            load(&resealed(bytes)).unwrap_err(),
+            ImageError::Name {
+                index: 0,
+                offset: 32,
+                reason: "points outside every region"
+            }
+        );
+    }
+
+    /// host-tests/README.md, files under 32 bytes: the first field that does not fit, unless an
+    /// earlier check fails.
+    #[test]
+    fn files_under_32_bytes_fail_at_the_documented_field() {
+        let full = save(&sample());
+        for len in 0..32usize {
+            let mut bytes = full[..len].to_vec();
+            if len >= 24 {
+                bytes[16..24].copy_from_slice(&(len as u64).to_le_bytes());
+            }
+            if len >= 28 {
+                bytes = resealed(bytes);
+            }
+            let err = load(&bytes).unwrap_err();
+            let what = match len {
+                0..8 => "magic",
+                8..10 => "version",
+                10..12 => "header_len",
+                12..14 => "name_count",
+                14..16 => "region_count",
+                16..24 => "total_len",
+                24..28 => "crc",
+                _ => "reserved",
+            };
+            assert!(
+                matches!(err, ImageError::Truncated { what: w, len: l, .. } if w == what && l == len),
+                "{len}: {err:?}"
+            );
+        }
+        // A wrong magic is reported as soon as 8 bytes are there.
+        let mut bytes = full[..20].to_vec();
+        bytes[0] = b'X';
+        assert!(matches!(load(&bytes), Err(ImageError::BadMagic { .. })));
+    }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use liveupdate_abi::root::KHO_NAME;
-use liveupdate_abi::{Entry, PhysAddr, Record, RecordHeader, RecordKind, Table};
+use liveupdate_abi::{Entry, PhysAddr, Record, RecordHeader, Table};
 use liveupdate_core::graph::{GraphError, Handover};
 use serde::Serialize;
 
@@ -33,42 +33,169 @@ pub enum VerifyError {
     },
 }
 
-/// A record's header, as `luo dump` shows it.
+/// The `format` of `luo dump --json`: its name and version. The version changes whenever a
+/// field is removed or changes meaning (host-tests/README.md documents the shape).
+pub const DUMP_FORMAT: &str = "liveupdate-dump/1";
+
+/// A record's header, every field, as `luo dump` shows it (for a table, one block).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct RecordDump {
     /// Record kind.
     pub kind: String,
+    /// The magic, as a `u32`.
+    pub magic: u32,
     /// Physical address.
     pub phys: u64,
-    /// Length in bytes.
+    /// Length in bytes (`record_len`).
     pub len: u32,
     /// Version, `major.minor`.
     pub version: String,
+    /// `header_len`.
+    pub header_len: u16,
+    /// `entry_size`.
+    pub entry_size: u16,
     /// Live-update generation.
     pub generation: u64,
-    /// Entries in use.
+    /// Entries in use (`entry_count`).
     pub entries: u32,
-    /// Entry slots.
+    /// Entry slots (`entry_capacity`).
     pub capacity: u32,
+    /// `compat` feature bits.
+    pub compat: u32,
+    /// `ro_compat` feature bits.
+    pub ro_compat: u32,
+    /// `incompat` feature bits.
+    pub incompat: u32,
     /// Stored CRC-32C.
     pub crc: u32,
-    /// Whether this reader may rewrite it (no unknown read-only-compatible feature).
+    /// `next_block` (header offset 48): the next block of a chained table, 0 for none.
+    pub next_block: u64,
+    /// `block_index` (header offset 56): the block's position in its chain.
+    pub block_index: u32,
+    /// Whether this reader may rewrite it (no unknown read-only-compatible feature); for a
+    /// table, whether it may rewrite the whole table (every block).
     pub rewritable: bool,
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 impl RecordDump {
     fn new<E: Entry>(phys: u64, record: &Record<'_, E>) -> RecordDump {
         let h: &RecordHeader = record.header();
+        let bytes = record.as_bytes();
         RecordDump {
             kind: E::KIND.to_string(),
+            magic: h.magic(),
             phys,
             len: h.record_len(),
             version: format!("{}.{}", h.major(), h.minor()),
+            header_len: h.header_len(),
+            entry_size: h.entry_size(),
             generation: h.generation().get(),
             entries: h.entry_count(),
             capacity: h.entry_capacity(),
+            compat: u32_at(bytes, 32),
+            ro_compat: u32_at(bytes, 36),
+            incompat: u32_at(bytes, 40),
             crc: h.crc(),
+            next_block: u64::from(u32_at(bytes, 48)) | u64::from(u32_at(bytes, 52)) << 32,
+            block_index: u32_at(bytes, 56),
             rewritable: record.access() == liveupdate_abi::Access::ReadWrite,
+        }
+    }
+}
+
+/// A table: its access as a whole and every block (one for a table that is not chained).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TableDump {
+    /// Record kind.
+    pub kind: String,
+    /// Address of block 0 (the directory's `phys_addr`).
+    pub phys: u64,
+    /// Entries in use across every block.
+    pub entries: u64,
+    /// Whether this reader may rewrite the table: false when any block has an unknown
+    /// `ro_compat` bit (abi/SPEC.md 11.1.7).
+    pub rewritable: bool,
+    /// The blocks, in chain order, each with its header.
+    pub blocks: Vec<RecordDump>,
+}
+
+impl TableDump {
+    fn new<E: Entry>(table: &Table<'_, E>) -> TableDump {
+        TableDump {
+            kind: E::KIND.to_string(),
+            phys: table.blocks().next().map_or(0, |b| b.phys.raw()),
+            entries: table.len(),
+            rewritable: table.access() == liveupdate_abi::Access::ReadWrite,
+            blocks: table
+                .blocks()
+                .map(|b| RecordDump::new(b.phys.raw(), &b.record))
+                .collect(),
+        }
+    }
+}
+
+/// One directory entry of the root.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DirDump {
+    /// Kind name, or the magic for a kind this reader does not know.
+    pub kind: String,
+    /// `kind`, as a `u32`.
+    pub magic: u32,
+    /// The referenced record's stored CRC.
+    pub crc: u32,
+    /// `phys_addr`.
+    pub phys: u64,
+    /// `length`.
+    pub len: u32,
+}
+
+/// One PCI device of an image, every field of its entry (`None`: absent at its minor, or
+/// identity unknown).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PciDump {
+    /// `DDDD:BB:DD.F`.
+    pub address: String,
+    /// Domain (segment).
+    pub domain: u32,
+    /// Bus.
+    pub bus: u8,
+    /// Device.
+    pub device: u8,
+    /// Function.
+    pub function: u8,
+    /// Times preserved.
+    pub refcount: u16,
+    /// Vendor id (minor 1, identity known).
+    pub vendor_id: Option<u16>,
+    /// Device id (minor 1, identity known).
+    pub device_id: Option<u16>,
+    /// 24-bit class code (minor 1, identity known).
+    pub class_code: Option<u32>,
+    /// Flag bits (minor 1).
+    pub flags: Option<u32>,
+}
+
+impl From<liveupdate_abi::PciDevice> for PciDump {
+    fn from(d: liveupdate_abi::PciDevice) -> PciDump {
+        let a = d.address;
+        PciDump {
+            address: a.to_string(),
+            domain: a.domain,
+            bus: a.bus(),
+            device: a.device(),
+            function: a.function(),
+            refcount: d.refcount,
+            vendor_id: d.identity.map(liveupdate_abi::PciIdentity::vendor_id),
+            device_id: d.identity.map(liveupdate_abi::PciIdentity::device_id),
+            class_code: d.identity.map(liveupdate_abi::PciIdentity::class_code),
+            flags: d.flags.map(|f| f.bits()),
         }
     }
 }
@@ -128,21 +255,25 @@ pub struct UnknownDump {
     pub len: u32,
 }
 
-/// Everything in a valid image.
+/// Everything in a valid image: `luo dump --json`, shape [`DUMP_FORMAT`].
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Dump {
+    /// [`DUMP_FORMAT`].
+    pub format: String,
     /// The KHO name of the root record.
     pub kho_name: String,
     /// The root record.
     pub root: RecordDump,
+    /// The root's directory, in its order.
+    pub directory: Vec<DirDump>,
     /// The FLB table, if the root references one.
-    pub flb_table: Option<RecordDump>,
-    /// Its entries.
+    pub flb_table: Option<TableDump>,
+    /// Its entries, across every block.
     pub flbs: Vec<FlbDump>,
     /// The PCI table, if the root references one.
-    pub pci_table: Option<RecordDump>,
-    /// Its devices.
-    pub devices: Vec<DeviceDump>,
+    pub pci_table: Option<TableDump>,
+    /// Its devices, across every block.
+    pub devices: Vec<PciDump>,
     /// Directory entries of unknown kinds.
     pub unknown: Vec<UnknownDump>,
 }
@@ -206,14 +337,28 @@ pub fn handover(mem: &KhoMemory) -> Result<Handover<'_>, VerifyError> {
 pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
     let h = handover(mem)?;
     let root = h.root();
-    let phys_of = |kind: RecordKind| root.find(kind).map_or(0, |e| e.phys_addr().raw());
     let root_phys = mem.lookup(KHO_NAME).map_or(0, |b| b.phys);
     let flb_table = h.flb_table();
     let pci_table = h.pci_table();
     Ok(Dump {
+        format: DUMP_FORMAT.to_owned(),
         kho_name: KHO_NAME.to_owned(),
         root: RecordDump::new(root_phys, &root),
-        flb_table: flb_table.map(|t| RecordDump::new(phys_of(RecordKind::FlbTable), &t.first())),
+        directory: root
+            .entries()
+            .iter()
+            .map(|e| DirDump {
+                kind: e.kind().map_or_else(
+                    || liveupdate_abi::kind::Magic(e.magic()).to_string(),
+                    |k| k.to_string(),
+                ),
+                magic: e.magic(),
+                crc: e.crc(),
+                phys: e.phys_addr().raw(),
+                len: e.length(),
+            })
+            .collect(),
+        flb_table: flb_table.as_ref().map(TableDump::new),
         flbs: flb_table
             .iter()
             .flat_map(Table::iter)
@@ -224,11 +369,11 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
                 flags: e.flags().bits(),
             })
             .collect(),
-        pci_table: pci_table.map(|t| RecordDump::new(phys_of(RecordKind::PciTable), &t.first())),
+        pci_table: pci_table.as_ref().map(TableDump::new),
         devices: pci_table
             .iter()
-            .flat_map(Table::iter)
-            .map(DeviceDump::from)
+            .flat_map(Table::items)
+            .map(PciDump::from)
             .collect(),
         unknown: h
             .unknown()
@@ -243,7 +388,8 @@ pub fn dump(mem: &KhoMemory) -> Result<Dump, VerifyError> {
 
 fn record_line(r: &RecordDump) -> String {
     format!(
-        "{} v{} at {:#x}, {} bytes, generation {}, {} of {} entries, crc {:#010x}{}",
+        "{} v{} at {:#x}, {} bytes, generation {}, {} of {} entries, crc {:#010x}{}\n\
+         header_len {}, entry_size {}, compat {:#x}, ro_compat {:#x}, incompat {:#x}, next_block {:#x}, block_index {}",
         r.kind,
         r.version,
         r.phys,
@@ -252,41 +398,106 @@ fn record_line(r: &RecordDump) -> String {
         r.entries,
         r.capacity,
         r.crc,
-        if r.rewritable { "" } else { ", read-only" }
+        if r.rewritable { "" } else { ", read-only" },
+        r.header_len,
+        r.entry_size,
+        r.compat,
+        r.ro_compat,
+        r.incompat,
+        r.next_block,
+        r.block_index,
     )
 }
 
-/// The tree `luo dump` prints.
+fn table_lines(t: &TableDump) -> String {
+    let mut c = format!(
+        "{} at {:#x}, {} entries in {} block{}{}",
+        t.kind,
+        t.phys,
+        t.entries,
+        t.blocks.len(),
+        if t.blocks.len() == 1 { "" } else { "s" },
+        if t.rewritable { "" } else { ", read-only" }
+    );
+    for (i, b) in t.blocks.iter().enumerate() {
+        let mut lines = record_line(b)
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        if let Some(first) = lines.first_mut() {
+            *first = format!("block {i}: {first}");
+        }
+        for line in lines {
+            let _ = write!(c, "\n   {line}");
+        }
+    }
+    c
+}
+
+fn branch(i: usize, n: usize) -> &'static str {
+    if i + 1 == n { "└─" } else { "├─" }
+}
+
+/// The tree `luo dump` prints: every field of every record.
 pub fn render(d: &Dump) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "KHO name {:?}", d.kho_name);
-    let _ = writeln!(s, "└─ {}", record_line(&d.root));
+    let mut root = record_line(&d.root)
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    for (i, e) in d.directory.iter().enumerate() {
+        root.push(format!(
+            "directory {i}: {} at {:#x}, {} bytes, crc {:#010x}",
+            e.kind, e.phys, e.len, e.crc
+        ));
+    }
+    for (j, line) in root.iter().enumerate() {
+        let lead = if j == 0 { "└─ " } else { "   " };
+        let _ = writeln!(s, "{lead}{line}");
+    }
     let mut children: Vec<String> = Vec::new();
     if let Some(t) = &d.flb_table {
-        let mut c = record_line(t);
+        let mut c = table_lines(t);
         for (i, f) in d.flbs.iter().enumerate() {
-            let branch = if i + 1 == d.flbs.len() {
-                "└─"
-            } else {
-                "├─"
-            };
             let _ = write!(
                 c,
-                "\n{branch} {:<47} data {:#018x}  files {:>3}  flags {:#x}",
-                f.name, f.data, f.file_count, f.flags
+                "\n{} {:<47} data {:#018x}  files {:>3}  flags {:#x}",
+                branch(i, d.flbs.len()),
+                f.name,
+                f.data,
+                f.file_count,
+                f.flags
             );
         }
         children.push(c);
     }
     if let Some(t) = &d.pci_table {
-        let mut c = record_line(t);
+        let mut c = table_lines(t);
         for (i, dev) in d.devices.iter().enumerate() {
-            let branch = if i + 1 == d.devices.len() {
-                "└─"
-            } else {
-                "├─"
-            };
-            let _ = write!(c, "\n{branch} {}  refcount {}", dev.address, dev.refcount);
+            let _ = write!(
+                c,
+                "\n{} {}  refcount {}",
+                branch(i, d.devices.len()),
+                dev.address,
+                dev.refcount
+            );
+            match (dev.vendor_id, dev.device_id, dev.class_code) {
+                (Some(vendor), Some(device), Some(class)) => {
+                    let _ = write!(
+                        c,
+                        "  vendor {vendor:#06x} device {device:#06x} class {class:#08x}"
+                    );
+                }
+                _ => {
+                    if dev.flags.is_some() {
+                        c.push_str("  identity unknown");
+                    }
+                }
+            }
+            if let Some(flags) = dev.flags {
+                let _ = write!(c, "  flags {flags:#x}");
+            }
         }
         children.push(c);
     }
@@ -333,5 +544,64 @@ mod tests {
         assert!(matches!(handover(&opened), Err(VerifyError::Graph(_))));
         assert!(matches!(load(&bytes), Err(VerifyError::Graph(_))));
         assert!(matches!(dump(&opened), Err(VerifyError::Graph(_))));
+    }
+
+    /// SPEC.md 11.1.7: an unknown `ro_compat` bit in block 1 makes the whole PCI table
+    /// read-only, and `dump` says so though block 0 alone is read-write.
+    #[test]
+    fn a_chained_table_is_read_only_when_any_block_is() {
+        let scenario = Scenario::generate(2026, 200, 3);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V1_1).unwrap();
+        let (phys, len) = {
+            let h = handover(&mem).unwrap();
+            let table = h.pci_table().unwrap();
+            assert!(table.block_count() >= 2);
+            assert!(dump(&mem).unwrap().pci_table.unwrap().rewritable);
+            let block = table.blocks().nth(1).unwrap();
+            (block.phys.raw(), block.record.as_bytes().len())
+        };
+        let bytes = mem.bytes_mut(phys, len as u64).unwrap();
+        bytes[36..40].copy_from_slice(&0x4000_0000u32.to_le_bytes());
+        // Re-seal by hand (SPEC.md section 4: CRC-32C with the crc field read as zero); the
+        // crate's `seal` refuses a record it may not rewrite.
+        bytes[44..48].fill(0);
+        let crc = liveupdate_abi::checksum::crc32c(bytes);
+        bytes[44..48].copy_from_slice(&crc.to_le_bytes());
+        let d = dump(&mem).unwrap();
+        assert!(!d.pci_table.unwrap().rewritable);
+    }
+
+    /// host-tests/README.md: when the image CRC fails, `verify` names the first record that
+    /// fails in SPEC.md 2.3's order (the FLB table before the PCI table), then the CRC error.
+    #[test]
+    fn a_failed_image_crc_names_the_first_damaged_record_in_check_order() {
+        let scenario = Scenario::generate(7, 4, 2);
+        let mut mem = sim::outgoing(&scenario, AbiVersion::V1_1).unwrap();
+        let (flb, pci) = {
+            let h = handover(&mem).unwrap();
+            let root = h.root();
+            let at = |k| root.find(k).unwrap().phys_addr().raw();
+            (
+                at(liveupdate_abi::RecordKind::FlbTable),
+                at(liveupdate_abi::RecordKind::PciTable),
+            )
+        };
+        mem.bytes_mut(pci + 70, 1).unwrap()[0] ^= 1;
+        mem.bytes_mut(flb + 70, 1).unwrap()[0] ^= 1;
+        let mut bytes = image::save(&mem);
+        bytes[24] ^= 1;
+        let err = load(&bytes).unwrap_err();
+        let VerifyError::Damaged { record, image } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(matches!(image, ImageError::Checksum { .. }));
+        assert!(record.to_string().starts_with("flb table"), "{record}");
+        // Damage outside every record: only the CRC error.
+        let mut bytes = image::save(&sim::outgoing(&scenario, AbiVersion::V1_1).unwrap());
+        bytes[24] ^= 1;
+        assert!(matches!(
+            load(&bytes),
+            Err(VerifyError::Image(ImageError::Checksum { .. }))
+        ));
     }
 }

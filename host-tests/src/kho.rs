@@ -212,6 +212,20 @@ impl PhysMemMut for KhoMemory {
 mod tests {
     use super::*;
 
+    /// SPEC.md 2.2: a read succeeds only when one region holds the whole range; adjacent
+    /// regions are never joined.
+    #[test]
+    fn a_read_across_adjacent_regions_is_unmapped() {
+        let mut m = KhoMemory::new();
+        m.insert(0x1000, vec![1; 0x100]).unwrap();
+        m.insert(0x1100, vec![2; 0x100]).unwrap();
+        assert!(m.read(PhysAddr::new(0x10f0), 0x10).is_ok());
+        assert!(m.read(PhysAddr::new(0x1100), 0x10).is_ok());
+        let err = m.read(PhysAddr::new(0x10f0), 0x20).unwrap_err();
+        assert_eq!((err.addr, err.len), (PhysAddr::new(0x10f0), 0x20));
+        assert!(matches!(err.fault, MemFault::Unmapped { .. }));
+    }
+
     #[test]
     fn alloc_is_page_aligned_and_skips_used_ranges() {
         let mut m = KhoMemory::new();

@@ -110,3 +110,45 @@ fn usage_and_io_errors_exit_2_and_help_exits_0() {
         );
     }
 }
+
+/// `simulate` is the default command and takes its options without being named.
+#[test]
+fn the_default_command_takes_simulates_options() {
+    let opts = [
+        "--devices",
+        "1000",
+        "--flbs",
+        "2",
+        "--abi",
+        "1.0",
+        "--seed",
+        "3",
+    ];
+    let plain = luo(&opts);
+    let named = luo(&[&["simulate"][..], &opts].concat());
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    // The same report, but for the time the validation took.
+    let untimed = |out: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains("validated in"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(untimed(&plain), untimed(&named));
+    let report = String::from_utf8_lossy(&plain.stdout);
+    assert!(report.contains("1000 PCI devices preserved"), "{report}");
+    assert!(report.contains("ABI 1.0"), "{report}");
+    let json = luo(&["--json", "--devices", "7"]);
+    assert_eq!(json.status.code(), Some(0));
+    // Options of the default command before another command are a usage error.
+    assert_eq!(
+        luo(&["--devices", "5", "dump", "x.img"]).status.code(),
+        Some(2)
+    );
+}

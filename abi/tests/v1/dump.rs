@@ -171,17 +171,51 @@ pub fn render(
     out
 }
 
-/// Prints the dumps when `LIVEUPDATE_PRINT_DUMPS` is set, and requires SPEC.md to contain each.
+/// Writes the dumps to the file `LIVEUPDATE_WRITE_DUMPS` names (never to SPEC.md, never to
+/// standard output, so no test-runner line can be copied along with them), and requires SPEC.md
+/// to contain each dump and no test-runner output.
 pub fn check_spec(dumps: &[String]) {
-    if std::env::var_os("LIVEUPDATE_PRINT_DUMPS").is_some() {
+    if let Some(path) = std::env::var_os("LIVEUPDATE_WRITE_DUMPS") {
+        let path = std::path::PathBuf::from(path);
+        assert!(
+            path.file_name() != Some(std::ffi::OsStr::new("SPEC.md")),
+            "LIVEUPDATE_WRITE_DUMPS must name a scratch file, not SPEC.md"
+        );
+        let mut text = String::new();
         for dump in dumps {
-            println!("```c\n{dump}```\n");
+            text.push_str("```c\n");
+            text.push_str(dump);
+            text.push_str("```\n\n");
         }
+        std::fs::write(&path, text).expect("write the dumps file");
     }
+    assert_eq!(
+        test_runner_lines(SPEC),
+        Vec::<&str>::new(),
+        "SPEC.md holds test-runner output"
+    );
     for dump in dumps {
         assert!(
             SPEC.contains(dump.as_str()),
             "SPEC.md lacks this dump (or shows an outdated one):\n{dump}"
         );
     }
+}
+
+/// The lines of `text` that look like the output of the test runner (`test NAME ... ok`,
+/// `test result: ...`, `failures:`, `running N tests`), which never belong in SPEC.md.
+pub fn test_runner_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|line| {
+            let outcome = line.starts_with("test ")
+                && [" ... ok", " ... FAILED", " ... ignored"]
+                    .iter()
+                    .any(|end| line.contains(end));
+            outcome
+                || line.starts_with("test result:")
+                || *line == "failures:"
+                || (line.starts_with("running ")
+                    && (line.ends_with(" test") || line.ends_with(" tests")))
+        })
+        .collect()
 }

@@ -1,15 +1,15 @@
 //! The annotated hex dumps of SPEC.md are generated here from the encoder's output (the golden
 //! vectors), and SPEC.md must contain them verbatim, so the specification cannot drift from the
-//! code. To print them (e.g. after adding a record kind):
+//! code. To write them to a scratch file (only the dumps, no test output) (e.g. after adding a record kind):
 //!
 //! ```text
-//! LIVEUPDATE_PRINT_DUMPS=1 cargo test -p liveupdate-abi --test v1 spec:: -- --nocapture
+//! LIVEUPDATE_WRITE_DUMPS=/tmp/dumps.md cargo test -p liveupdate-abi --test v1 spec::
 //! ```
 
 use liveupdate_abi::RecordKind;
 
 use crate::common::{golden, golden_name};
-use crate::dump::{Def, Layout, Show, check_spec, render};
+use crate::dump::{Def, Layout, Show, check_spec, render, test_runner_lines};
 
 const HEADER_FIELDS: [Def; 14] = [
     Def("magic", 4, Show::Magic),
@@ -91,4 +91,38 @@ fn dumps() -> [String; 3] {
 #[test]
 fn spec_shows_the_golden_vectors_byte_by_byte() {
     check_spec(&dumps());
+}
+
+#[test]
+fn spec_holds_no_test_runner_output() {
+    let spec = include_str!("../../SPEC.md");
+    assert_eq!(
+        test_runner_lines(spec),
+        Vec::<&str>::new(),
+        "SPEC.md holds test-runner output"
+    );
+    // The detector finds what was once pasted into SPEC.md.
+    let pasted = "x\ntest spec::spec_shows_the_golden_vectors_byte_by_byte ... FAILED\n\nfailures:\n\
+                  test result: FAILED. 0 passed; 1 failed; 0 ignored\nrunning 1 test\ntest a ... ok\n";
+    assert_eq!(test_runner_lines(pasted).len(), 5);
+}
+
+/// Sections 1 to 11 state rules, not examples of them: no "for example", "typically", "e.g."
+/// or "for instance" (issue 15). Section 12 describes upstream formats and is not checked.
+#[test]
+fn the_rules_of_spec_sections_1_to_11_are_normative() {
+    let spec = include_str!("../../SPEC.md");
+    let end = spec.find("\n## 12.").expect("SPEC.md has a section 12");
+    let vague: Vec<(usize, &str)> = spec[..end]
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.to_lowercase();
+            ["for example", "typically", "e.g.", "for instance"]
+                .iter()
+                .any(|w| line.contains(w))
+        })
+        .map(|(i, line)| (i + 1, line))
+        .collect();
+    assert_eq!(vague, Vec::<(usize, &str)>::new());
 }

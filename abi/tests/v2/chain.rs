@@ -433,3 +433,157 @@ fn flb_tables_chain_too() {
         assert!(table.find(name).is_none(), "{name:?}");
     }
 }
+
+/// SPEC.md 11.1.7, K3: a block whose `record_len` is below 64 is read as its 64 header bytes
+/// (`max(64, record_len)` bytes go to the decoder), so it fails step 11 with
+/// `Inconsistent(record_len)`, never `NoRecord` or `TooShort`.
+#[test]
+fn a_block_shorter_than_a_header_is_inconsistent() {
+    for record_len in [0u32, 1, 4, 32, 63] {
+        let mut mem = memory(&[(B0, &[1], Some((B1, 0))), (B1, &[2], Some((0, 1)))]);
+        mem.at(B1 + 20, 4)
+            .copy_from_slice(&record_len.to_le_bytes());
+        let mut block = mem.at(B1, len(2)).to_vec();
+        crate::common::reseal_raw(&mut block[..64]);
+        mem.put(B1, &block[..64]);
+        assert_eq!(
+            decode(&mem).map(drop),
+            Err(TableError {
+                block: 1,
+                phys: PhysAddr::new(B1),
+                error: Error::Inconsistent {
+                    kind: PCI,
+                    field: liveupdate_abi::Field::RecordLength,
+                    expected: len(2) as u64,
+                    found: u64::from(record_len),
+                }
+            }),
+            "record_len {record_len}"
+        );
+    }
+}
+
+/// SPEC.md 11.1.7: an unknown `ro_compat` bit in any block makes the whole table read-only
+/// (the union of every block's unknown bits), though block 0 alone is read-write.
+#[test]
+fn an_unknown_ro_compat_bit_in_any_block_makes_the_table_read_only() {
+    let mut mem = memory(&[
+        (B0, &[1], Some((B1, 0))),
+        (B1, &[2], Some((B2, 1))),
+        (B2, &[3], Some((0, 2))),
+    ]);
+    let mut block = mem.at(B2, len(2)).to_vec();
+    block[36..40].copy_from_slice(&0x4000_0000u32.to_le_bytes());
+    crate::common::reseal_raw(&mut block);
+    mem.put(B2, &block);
+    let table = decode(&mem).unwrap();
+    assert_eq!(table.first().access(), liveupdate_abi::Access::ReadWrite);
+    assert_eq!(
+        table.access(),
+        liveupdate_abi::Access::ReadOnly {
+            unknown: 0x4000_0000
+        }
+    );
+}
+
+/// A chain of two blocks whose block 1 is `raw` (its link set to the end of the chain).
+fn with_block1(mut raw: RawRecord) -> Memory {
+    raw.incompat |= 1;
+    raw.reserved = [0; 16];
+    raw.reserved[8..12].copy_from_slice(&1u32.to_le_bytes());
+    raw.generation = 7;
+    let mut mem = memory(&[(B0, &[1], Some((B1, 0)))]);
+    mem.put(B1, &raw.bytes());
+    mem
+}
+
+fn block1(minor: u16) -> RawRecord {
+    let mut raw = RawRecord::new(PCI, 2, vec![raw_pci2(0, 2 << 8, 1, 0, 0, 0, 0, 0)]);
+    raw.minor = minor;
+    raw.entry_size = u16::try_from(PCI2_SIZE).unwrap();
+    raw
+}
+
+/// SPEC.md 11.1.6 step 16: "only when not newer" governs both clauses. A chained block of the
+/// reader's minor must have bytes 60..63 zero; a newer one's bytes 48..63 are not checked
+/// beyond the link.
+#[test]
+fn step_16_checks_header_reserved_bytes_only_when_not_newer() {
+    let mut mem = with_block1(block1(1));
+    mem.at(B1 + 60, 1)[0] = 0xaa;
+    let mut block = mem.at(B1, len(2)).to_vec();
+    crate::common::reseal_raw(&mut block);
+    mem.put(B1, &block);
+    assert_eq!(
+        decode(&mem).map(drop).map_err(|e| (e.block, e.error)),
+        Err((
+            1,
+            Error::Reserved {
+                kind: PCI,
+                offset: 60
+            }
+        ))
+    );
+    let mut raw = block1(2);
+    raw.ro_compat = 0;
+    let mut mem = with_block1(raw);
+    mem.at(B1 + 60, 1)[0] = 0xaa;
+    let mut block = mem.at(B1, len(2)).to_vec();
+    crate::common::reseal_raw(&mut block);
+    mem.put(B1, &block);
+    assert_eq!(decode(&mem).map(|t| t.len()), Ok(2));
+}
+
+/// SPEC.md 11.1.6 step 19 for a newer minor: the bits known at the reader's minor are compared
+/// with what the entries use (HIERARCHY without a DESCENDANT entry is inconsistent); bits the
+/// reader does not know are not compared and make the record, and the table, read-only.
+#[test]
+fn step_19_at_a_newer_minor_compares_the_readers_known_bits() {
+    let mut raw = block1(2);
+    raw.ro_compat = 0x1;
+    assert_eq!(
+        decode(&with_block1(raw))
+            .map(drop)
+            .map_err(|e| (e.block, e.error)),
+        Err((
+            1,
+            Error::Inconsistent {
+                kind: PCI,
+                field: liveupdate_abi::Field::RoCompat,
+                expected: 0,
+                found: 1
+            }
+        ))
+    );
+    let mut raw = block1(2);
+    raw.ro_compat = 0x2;
+    assert_eq!(
+        decode(&with_block1(raw)).map(|t| t.access()),
+        Ok(liveupdate_abi::Access::ReadOnly { unknown: 0x2 })
+    );
+}
+
+/// SPEC.md section 5: checks marked *(not newer)* apply at every minor up to the reader's, not
+/// only minor 0: a minor-1 entry with an unknown flag is refused by a 1.1 reader, a minor-2 one
+/// is accepted.
+#[test]
+fn not_newer_checks_apply_at_every_minor_up_to_the_readers() {
+    let entry = || vec![raw_pci2(0, 2 << 8, 1, 0, 0, 0, 0x8, 0)];
+    let mut raw = block1(1);
+    raw.entries = entry();
+    let err = decode(&with_block1(raw)).unwrap_err();
+    assert_eq!(err.block, 1);
+    assert!(
+        matches!(
+            err.error,
+            Error::Entry {
+                fault: EntryFault::UnknownFlags { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut raw = block1(2);
+    raw.entries = entry();
+    assert_eq!(decode(&with_block1(raw)).map(|t| t.len()), Ok(2));
+}

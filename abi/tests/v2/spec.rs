@@ -1,8 +1,8 @@
 //! The annotated hex dumps of SPEC.md section 11 are generated here from the encoder's output
-//! (the v2 golden vectors), and SPEC.md must contain them verbatim. To print them:
+//! (the v2 golden vectors), and SPEC.md must contain them verbatim. To write them to a scratch file (only the dumps, no test output):
 //!
 //! ```text
-//! LIVEUPDATE_PRINT_DUMPS=1 cargo test -p liveupdate-abi --test v2 spec:: -- --nocapture
+//! LIVEUPDATE_WRITE_DUMPS=/tmp/dumps.md cargo test -p liveupdate-abi --test v2 spec::
 //! ```
 
 use liveupdate_abi::RecordKind;

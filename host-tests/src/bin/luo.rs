@@ -20,8 +20,19 @@ use liveupdate_host_tests::{inspect, linux};
 
 /// Simulate a kexec live update's FLB and PCI handover, and inspect handover images.
 #[derive(Parser, Debug)]
-#[command(name = "luo", version, after_help = EXIT_CODES)]
+///
+/// Without a command, `luo` simulates, and takes `simulate`'s options: `luo --devices 1000`
+/// is `luo simulate --devices 1000`.
+#[command(
+    name = "luo",
+    version,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    /// The default command's options (`simulate`).
+    #[command(flatten)]
+    simulate: Simulate,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -316,10 +327,7 @@ fn linux_dump(kind: &str, file: &Path) -> Result<linux::LinuxDump, Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    match cli
-        .command
-        .unwrap_or(Command::Simulate(Simulate::default()))
-    {
+    match cli.command.unwrap_or(Command::Simulate(cli.simulate)) {
         Command::Simulate(s) => {
             let (scenario, mem) = outgoing(s.scenario)?;
             let bytes = image::save(&mem);
