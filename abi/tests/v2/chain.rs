@@ -451,7 +451,7 @@ fn a_block_shorter_than_a_header_is_inconsistent() {
             Err(TableError {
                 block: 1,
                 phys: PhysAddr::new(B1),
-                error: Error::Inconsistent {
+                error: DecodeError::Inconsistent {
                     kind: PCI,
                     field: liveupdate_abi::Field::RecordLength,
                     expected: len(2) as u64,
@@ -518,7 +518,7 @@ fn step_16_checks_header_reserved_bytes_only_when_not_newer() {
         decode(&mem).map(drop).map_err(|e| (e.block, e.error)),
         Err((
             1,
-            Error::Reserved {
+            DecodeError::Reserved {
                 kind: PCI,
                 offset: 60
             }
@@ -547,7 +547,7 @@ fn step_19_at_a_newer_minor_compares_the_readers_known_bits() {
             .map_err(|e| (e.block, e.error)),
         Err((
             1,
-            Error::Inconsistent {
+            DecodeError::Inconsistent {
                 kind: PCI,
                 field: liveupdate_abi::Field::RoCompat,
                 expected: 0,
@@ -576,7 +576,7 @@ fn not_newer_checks_apply_at_every_minor_up_to_the_readers() {
     assert!(
         matches!(
             err.error,
-            Error::Entry {
+            DecodeError::Entry {
                 fault: EntryFault::UnknownFlags { .. },
                 ..
             }
