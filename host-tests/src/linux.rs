@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use file::{FileError, LinuxBlob, LinuxFile, LinuxKind};
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::PageSize;
+use liveupdate_abi::linux::pci::PciVersion;
 use liveupdate_abi::{FlbEntry, PciEntry};
 use serde::Serialize;
 use zerocopy::FromZeros;
@@ -43,10 +44,12 @@ pub enum LinuxDump {
     },
     /// A `pci_ser`.
     Pci {
-        /// `pci-v1`, `pci-v2` or `pci-v3`.
+        /// `pci`, `pci-v1`, `pci-v2` or `pci-v3`.
         compatible: String,
-        /// `array-u64`, `array` or `chain`.
+        /// `array-u64`, `array`, `chain` or `versioned`.
         layout: String,
+        /// `version` (the versioned form of FLB `"pci"`).
+        version: Option<u32>,
         /// `nr_devices`.
         nr_devices: u64,
         /// `max_nr_devices` (array forms).
@@ -101,6 +104,7 @@ pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<FileError>> {
             LinuxDump::Pci {
                 compatible: ser.format().compat().name().to_owned(),
                 layout: ser.format().layout().name().to_owned(),
+                version: ser.version().map(PciVersion::number),
                 nr_devices: ser.nr_devices(),
                 max_nr_devices: ser.max_nr_devices(),
                 devices_pa: ser.devices_pa().map(PhysAddr::raw),
@@ -155,15 +159,17 @@ pub fn render(d: &LinuxDump) -> String {
         LinuxDump::Pci {
             compatible,
             layout,
+            version,
             nr_devices,
             max_nr_devices,
             devices_pa,
             devices,
         } => {
-            let _ = write!(
-                s,
-                "pci_ser {compatible:?}, {layout} form, {nr_devices} devices"
-            );
+            let _ = write!(s, "pci_ser {compatible:?}, {layout} form");
+            if let Some(v) = version {
+                let _ = write!(s, " version {v}");
+            }
+            let _ = write!(s, ", {nr_devices} devices");
             if let Some(max) = max_nr_devices {
                 let _ = write!(s, " of {max}");
             }

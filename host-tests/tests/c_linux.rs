@@ -369,7 +369,8 @@ proptest! {
         let compat = if hierarchical { "pci-v2" } else { "pci-v1" };
         let (img, model) = run_chain(&ops, 2, hierarchical, compat);
         let contents = LinuxFile::new(&img);
-        let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PageSize::SIZE_4K).unwrap() else {
+        let kind = LinuxKind::from_name(&format!("{compat}-chain")).unwrap();
+        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, PageSize::SIZE_4K).unwrap() else {
             panic!("not a pci blob")
         };
         let mut out = buf();
@@ -501,7 +502,7 @@ fn sample_files_decode_as_documented() {
     // Four preserved, 0000:3b:00.0 unpreserved (its slot stays a hole), one more preserved.
     let bytes = read("pci-v2.bin");
     let contents = LinuxFile::new(&bytes);
-    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+    let LinuxBlob::Pci(pci) = decode_file("pci-v2-array", &contents) else {
         panic!()
     };
     assert_eq!(
@@ -526,7 +527,7 @@ fn sample_files_decode_as_documented() {
     // bridge preserved three times.
     let bytes = read("pci-chain.img");
     let contents = LinuxFile::new(&bytes);
-    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+    let LinuxBlob::Pci(pci) = decode_file("pci-v2-chain", &contents) else {
         panic!()
     };
     assert_eq!(pci.format().compat(), PciCompat::V2);

@@ -32,9 +32,13 @@ const SAMPLES: &[(&str, &str, &str)] = &[
         r#""compatible": "luo-v5;block-v1""#,
     ),
     ("flb.bin", "flb", r#""kind": "flb""#),
-    ("pci-v2.bin", "pci-v2", r#""address": "10000:01:00.0""#),
+    (
+        "pci-v2.bin",
+        "pci-v2-array",
+        r#""address": "10000:01:00.0""#,
+    ),
     ("pci-v1-u64.bin", "pci-v1-u64", r#""layout": "array-u64""#),
-    ("pci-chain.img", "pci", r#""layout": "chain""#),
+    ("pci-chain.img", "pci-v2-chain", r#""layout": "chain""#),
 ];
 
 #[test]
@@ -127,4 +131,18 @@ fn a_closed_stdout_ends_output_quietly() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn a_compatible_of_several_layouts_is_no_kind() {
+    let dir = samples();
+    let out = luo(&[
+        "verify",
+        "--linux",
+        "pci-v2",
+        dir.join("pci-v2.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pci-v2-array, pci-v2-chain"), "{stderr}");
 }

@@ -57,8 +57,9 @@ enum Command {
     /// Check an image and every record in it; print one line naming what is wrong.
     #[command(after_help = EXIT_CODES)]
     Verify {
-        /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci, pci-v1, pci-v2,
-        /// pci-v3 or pci-v1-u64 (file conventions: abi/SPEC.md section 12).
+        /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci (FLB "pci",
+        /// versioned), pci-v1-u64, pci-v1-array, pci-v2-array, pci-v3-array (or pci-v3),
+        /// pci-v1-chain or pci-v2-chain (file conventions: abi/SPEC.md section 12).
         #[arg(long, value_name = "KIND")]
         linux: Option<String>,
         /// The image file (or upstream blob).
@@ -307,10 +308,17 @@ fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Fai
 fn linux_dump(kind: &str, file: &Path) -> Result<linux::LinuxDump, Failure> {
     let bytes = read(file)?;
     linux::dump(kind, &bytes).map_err(|e| match e {
-        None => usage(format!(
-            "unknown --linux KIND {kind:?}; one of: {}",
-            LinuxKind::NAMES.join(", ")
-        )),
+        None => match LinuxKind::forms_of(kind).as_slice() {
+            [] => usage(format!(
+                "unknown --linux KIND {kind:?}; one of: {}",
+                LinuxKind::NAMES.join(", ")
+            )),
+            forms => usage(format!(
+                "--linux KIND {kind:?} is a compatible upstream published with several layouts; \
+                 name one: {}",
+                forms.join(", ")
+            )),
+        },
         Some(e) => invalid(format!("{}: {kind}: {e}", file.display())),
     })
 }

@@ -175,8 +175,9 @@ pub fn pci_array(data: &[u8]) -> Verdict {
 const CHAIN_BLOCKS: usize = 3;
 const PAGE: usize = 4096;
 
-/// An image holding a `pci_ser` (chain or array form). The compatible is the image's, else
-/// `pci-v1`/`pci-v2` by the parity of the input length. Devices convert, re-encode as a
+/// An image holding a `pci_ser`. The compatible is the image's, else `pci-v1`/`pci-v2` by
+/// the parity of the input length; the layout is the newest that compatible was published
+/// with (the chain for `pci-v1`/`pci-v2`, the versioned form for `pci`). Devices convert, re-encode as a
 /// 4 KiB-page chain in a new image and decode to the same devices.
 pub fn pci_image(data: &[u8]) -> Verdict {
     let image = match PhysImage::parse(data) {
@@ -193,10 +194,9 @@ pub fn pci_image(data: &[u8]) -> Verdict {
             PciCompat::V2
         },
     );
-    let layout = if image.blob().len() == PciLayout::Chain.header_len() {
-        PciLayout::Chain
-    } else {
-        PciLayout::Array
+    // The newest layout the compatible was published with (never guessed from the length).
+    let Some(&layout) = compat.layouts().last() else {
+        return Ok(());
     };
     let Ok(format) = PciFormat::new(layout, compat) else {
         return Ok(());
