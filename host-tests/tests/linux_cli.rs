@@ -39,6 +39,8 @@ const SAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("pci-v1-u64.bin", "pci-v1-u64", r#""layout": "array-u64""#),
     ("pci-chain.img", "pci-v2-chain", r#""layout": "chain""#),
+    ("pci.img", "pci", r#""version": 2"#),
+    ("pci-empty.bin", "pci", r#""layout": "versioned""#),
 ];
 
 #[test]
