@@ -435,18 +435,7 @@ impl<'a> PciSer<'a> {
             found: bytes.len() as u64,
         };
         if format.layout == PciLayout::Versioned {
-            // The version is the one field every version keeps in place.
-            let version = bytes
-                .get(..4)
-                .and_then(|v| U32::read_from_bytes(v).ok())
-                .ok_or(too_short(header_len as u64))?
-                .get();
-            if PciVersion::from_number(version).is_none() {
-                return Err(LinuxError::Version {
-                    what: Struct::PciSer,
-                    found: version,
-                });
-            }
+            stored_version(bytes)?;
         }
         let head = bytes
             .get(..header_len)
@@ -499,44 +488,33 @@ impl<'a> PciSer<'a> {
                     slot_count: max,
                 }
             }
-            PciLayout::Chain => {
+            PciLayout::Chain | PciLayout::Versioned => {
                 exact_len(bytes, header_len)?;
-                let h = PciSerChain::read_from_bytes(head).map_err(|_| too_short(12))?;
-                let chain = Chain::validate(
-                    mem,
-                    PhysAddr::new(h.devices.get()),
-                    PCI_DEV_SER_LEN,
-                    page,
-                    blob_phys.map(|p| (p, header_len as u64)),
-                )?;
-                PciSer {
-                    format,
-                    version: None,
-                    refcount: told,
-                    nr_devices: u64::from(h.nr_devices.get()),
-                    max_nr_devices: None,
-                    slots: Slots::Chain { mem, chain },
-                    slot_count: chain.entries(),
+                let (version, nr, devices) = match format.layout {
+                    PciLayout::Chain => PciSerChain::read_from_bytes(head)
+                        .ok()
+                        .map(|h| (None, h.nr_devices.get(), h.devices.get())),
+                    _ => PciSerVersioned::read_from_bytes(head).ok().map(|h| {
+                        (
+                            PciVersion::from_number(h.version.get()),
+                            h.nr_devices.get(),
+                            h.devices.get(),
+                        )
+                    }),
                 }
-            }
-            PciLayout::Versioned => {
-                exact_len(bytes, header_len)?;
-                let h = PciSerVersioned::read_from_bytes(head)
-                    .map_err(|_| too_short(header_len as u64))?;
-                // Checked above.
-                let version = PciVersion::from_number(h.version.get()).unwrap_or(PciVersion::V1);
+                .ok_or(too_short(header_len as u64))?;
                 let chain = Chain::validate(
                     mem,
-                    PhysAddr::new(h.devices.get()),
+                    PhysAddr::new(devices),
                     PCI_DEV_SER_LEN,
                     page,
                     blob_phys.map(|p| (p, header_len as u64)),
                 )?;
                 PciSer {
                     format,
-                    version: Some(version),
-                    refcount: version.refcount(),
-                    nr_devices: u64::from(h.nr_devices.get()),
+                    version,
+                    refcount: version.map_or(told, PciVersion::refcount),
+                    nr_devices: u64::from(nr),
                     max_nr_devices: None,
                     slots: Slots::Chain { mem, chain },
                     slot_count: chain.entries(),
@@ -1002,6 +980,25 @@ fn dev_ser(
         domain: U32::new(address.domain),
         bdf: U16::new(address.bdf),
         refcount: U16::new(field),
+    })
+}
+
+/// The `version` of a versioned `pci_ser`, read first: it is the one field every version
+/// keeps in place, so a version this module does not read is refused as such, whatever the
+/// length.
+fn stored_version(bytes: &[u8]) -> Result<PciVersion, LinuxError> {
+    let version = bytes
+        .get(..4)
+        .and_then(|v| U32::read_from_bytes(v).ok())
+        .ok_or(LinuxError::TooShort {
+            what: Struct::PciSer,
+            needed: PciLayout::Versioned.header_len() as u64,
+            found: bytes.len() as u64,
+        })?
+        .get();
+    PciVersion::from_number(version).ok_or(LinuxError::Version {
+        what: Struct::PciSer,
+        found: version,
     })
 }
 

@@ -192,12 +192,13 @@ fn decode_pci<'f>(format: PciFormat, file: &'f LinuxFile<'_>) -> Result<PciSer<'
         Some(Err(e)) => return Err(FileError::Image(*e)),
         None => None,
     };
-    if let Some(recorded) = image.and_then(PhysImage::compatible) {
-        if recorded != format.compat().name() {
-            return Err(FileError::Mismatch {
-                expected: format.compat(),
-            });
-        }
+    if image
+        .and_then(PhysImage::compatible)
+        .is_some_and(|recorded| recorded != format.compat().name())
+    {
+        return Err(FileError::Mismatch {
+            expected: format.compat(),
+        });
     }
     Ok(match image {
         Some(image) => image.decode_pci(format)?,

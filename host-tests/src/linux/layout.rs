@@ -225,6 +225,28 @@ fn pci_versioned() -> [u8; 16] {
     ser
 }
 
+/// The items of the versioned `pci_ser` (FLB `"pci"`).
+fn versioned_items(items: &mut Vec<Item>) {
+    // The FLB "pci": version 2 and one device, so that the three fields differ.
+    let ser = pci_versioned();
+    items.push(size("pci_ser@versioned", PciLayout::Versioned.header_len()));
+    items.push(offset(
+        "pci_ser@versioned",
+        "version",
+        find(&ser, &[2, 0, 0, 0, 1]),
+    ));
+    items.push(offset(
+        "pci_ser@versioned",
+        "nr_devices",
+        find(&ser, &[1, 0, 0, 0, 0, 0, 0, 0, 7]),
+    ));
+    items.push(offset(
+        "pci_ser@versioned",
+        "devices",
+        find(&ser, &BLOCK0.to_le_bytes()),
+    ));
+}
+
 /// Every item, in the order the C program prints them.
 ///
 /// # Panics
@@ -308,24 +330,7 @@ pub fn items() -> Vec<Item> {
         "devices",
         find(&ser, &BLOCK0.to_le_bytes()),
     ));
-    // The FLB "pci": version 2 and one device, so that the three fields differ.
-    let ser = pci_versioned();
-    items.push(size("pci_ser@versioned", PciLayout::Versioned.header_len()));
-    items.push(offset(
-        "pci_ser@versioned",
-        "version",
-        find(&ser, &[2, 0, 0, 0, 1]),
-    ));
-    items.push(offset(
-        "pci_ser@versioned",
-        "nr_devices",
-        find(&ser, &[1, 0, 0, 0, 0, 0, 0, 0, 7]),
-    ));
-    items.push(offset(
-        "pci_ser@versioned",
-        "devices",
-        find(&ser, &BLOCK0.to_le_bytes()),
-    ));
+    versioned_items(&mut items);
 
     let header = &block[..BLOCK_HEADER_LEN];
     items.push(size("kho_block_header_ser", BLOCK_HEADER_LEN));

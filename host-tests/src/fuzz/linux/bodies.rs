@@ -379,6 +379,12 @@ pub fn pci_versioned(data: &[u8]) -> Verdict {
         }
     };
     check_sorted(entries)?;
+    versioned_round_trip(entries, version)
+}
+
+/// Re-encodes `entries` in the versioned form at `version` in a new image and checks that it
+/// decodes to the same entries and version.
+fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
     let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
     let mut blocks = [
         BlockBuf {
@@ -421,8 +427,10 @@ pub fn pci_versioned(data: &[u8]) -> Verdict {
         .map_err(|_| "versioned image does not write")?;
     let image = PhysImage::parse(file.get(..len).unwrap_or(&[]))
         .map_err(|_| "written image does not parse")?;
+    let format =
+        PciFormat::new(PciLayout::Versioned, PciCompat::Pci).map_err(|_| "format invalid")?;
     let again = image
-        .decode_pci(ser.format())
+        .decode_pci(format)
         .map_err(|_| "encoded versioned form does not decode")?;
     let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
     let round = again
