@@ -87,6 +87,13 @@ struct pci_ser_chain {
 	u64 devices;
 } __packed;
 
+/* linux-next Sep-Oct 2026, FLB "pci": the version first, never moved; devices as above. */
+struct pci_ser_versioned {
+	u32 version; /* 1: refcount 1/0; 2: hierarchical refcounts */
+	u32 nr_devices;
+	u64 devices;
+} __packed;
+
 /* The kernel's own asserts on the array forms. */
 _Static_assert(offsetof(struct pci_ser_array, devices) % sizeof(unsigned long) == 0, "devices aligned");
 _Static_assert(sizeof(struct pci_dev_ser) % sizeof(unsigned long) == 0, "pci_dev_ser aligned");
@@ -143,6 +150,10 @@ static const struct lx_item items[] = {
 	SZ("pci_ser@chain", pci_ser_chain),
 	OFF("pci_ser@chain", pci_ser_chain, nr_devices),
 	OFF("pci_ser@chain", pci_ser_chain, devices),
+	SZ("pci_ser@versioned", pci_ser_versioned),
+	OFF("pci_ser@versioned", pci_ser_versioned, version),
+	OFF("pci_ser@versioned", pci_ser_versioned, nr_devices),
+	OFF("pci_ser@versioned", pci_ser_versioned, devices),
 	SZ("kho_block_header_ser", kho_block_header_ser),
 	OFF("kho_block_header_ser", kho_block_header_ser, next),
 	OFF("kho_block_header_ser", kho_block_header_ser, count),
@@ -377,6 +388,64 @@ size_t lx_pci_chain_blocks(const uint8_t *ser_buf, uint8_t *pages)
 	return chain_blocks((const struct pci_ser_chain *)ser_buf, pages);
 }
 
+/* -- the FLB "pci" form: the same chain bookkeeping under the 16-byte versioned header;
+ * version 2 counts a second preserve (a bridge above another preserved device) -- */
+
+size_t lx_pci_ver_init(uint8_t *ser_buf, uint32_t version)
+{
+	struct pci_ser_versioned *ser = (struct pci_ser_versioned *)ser_buf;
+
+	memset(ser, 0, sizeof(*ser));
+	ser->version = version;
+	return sizeof(*ser);
+}
+
+/* The chain fields of a versioned header, in and out of the v7 header the helpers take. */
+static void ver_load(const struct pci_ser_versioned *ver, struct pci_ser_chain *chain)
+{
+	chain->nr_devices = ver->nr_devices;
+	chain->devices = ver->devices;
+}
+
+static void ver_store(struct pci_ser_versioned *ver, const struct pci_ser_chain *chain)
+{
+	ver->nr_devices = chain->nr_devices;
+	ver->devices = chain->devices;
+}
+
+int lx_pci_ver_get(uint8_t *ser_buf, uint8_t *pages, const uint64_t *phys, size_t npages,
+		   uint32_t domain, uint16_t bdf)
+{
+	struct pci_ser_versioned *ver = (struct pci_ser_versioned *)ser_buf;
+	struct pci_ser_chain chain;
+	int rc;
+
+	ver_load(ver, &chain);
+	rc = lx_pci_chain_get((uint8_t *)&chain, pages, phys, npages, domain, bdf, ver->version == 2);
+	ver_store(ver, &chain);
+	return rc;
+}
+
+int lx_pci_ver_put(uint8_t *ser_buf, uint8_t *pages, uint32_t domain, uint16_t bdf)
+{
+	struct pci_ser_versioned *ver = (struct pci_ser_versioned *)ser_buf;
+	struct pci_ser_chain chain;
+	int rc;
+
+	ver_load(ver, &chain);
+	rc = lx_pci_chain_put((uint8_t *)&chain, pages, domain, bdf);
+	ver_store(ver, &chain);
+	return rc;
+}
+
+size_t lx_pci_ver_blocks(const uint8_t *ser_buf, uint8_t *pages)
+{
+	struct pci_ser_chain chain;
+
+	ver_load((const struct pci_ser_versioned *)ser_buf, &chain);
+	return chain_blocks(&chain, pages);
+}
+
 /* ---- The KHOIMAGE container (abi/src/linux/image.rs), little-endian ------------------------ */
 
 static void put64(uint8_t *p, u64 v)
@@ -499,6 +568,29 @@ static int samples(const char *dir)
 		segs[1 + b] = (struct lx_segment){ .phys = phys[b], .bytes = pages + b * PAGE_SIZE, .len = PAGE_SIZE };
 	len = lx_image(img, sizeof(img), 0x1000, "pci-v2", segs, 1 + n);
 	err |= !len || write_file(dir, "pci-chain.img", img, len);
+
+	/* FLB "pci", version 2: 600 devices, every 7th unpreserved, a bridge preserved thrice. */
+	{
+		uint8_t vser[sizeof(struct pci_ser_versioned)];
+
+		memset(pages, 0, sizeof(pages));
+		lx_pci_ver_init(vser, 2);
+		for (u32 i = 0; i < 600; i++)
+			lx_pci_ver_get(vser, pages, phys, 3, 0, (u16)(i << 3));
+		for (u32 i = 3; i < 600; i += 7)
+			lx_pci_ver_put(vser, pages, 0, (u16)(i << 3));
+		lx_pci_ver_get(vser, pages, phys, 3, 0, 0x0008);
+		lx_pci_ver_get(vser, pages, phys, 3, 0, 0x0008);
+		n = lx_pci_ver_blocks(vser, pages);
+		segs[0] = (struct lx_segment){ .phys = 0x1000, .bytes = vser, .len = sizeof(vser) };
+		for (size_t b = 0; b < n; b++)
+			segs[1 + b] = (struct lx_segment){ .phys = phys[b], .bytes = pages + b * PAGE_SIZE, .len = PAGE_SIZE };
+		len = lx_image(img, sizeof(img), 0x1000, "pci", segs, 1 + n);
+		err |= !len || write_file(dir, "pci.img", img, len);
+		/* and an empty version-1 blob, raw */
+		lx_pci_ver_init(vser, 1);
+		err |= write_file(dir, "pci-empty.bin", vser, sizeof(vser));
+	}
 	return err;
 }
 

@@ -46,6 +46,14 @@ int lx_pci_chain_get(uint8_t *ser, uint8_t *pages, const uint64_t *phys, size_t 
 int lx_pci_chain_put(uint8_t *ser, uint8_t *pages, uint32_t domain, uint16_t bdf);
 size_t lx_pci_chain_blocks(const uint8_t *ser, uint8_t *pages);
 
+/* FLB "pci" pci_ser (16 bytes) of version 1 or 2 with blocks as for the v7 chain; version 2
+ * counts a repeated preserve (hierarchical), version 1 refuses it (-EBUSY). */
+size_t lx_pci_ver_init(uint8_t *ser, uint32_t version);
+int lx_pci_ver_get(uint8_t *ser, uint8_t *pages, const uint64_t *phys, size_t npages,
+		   uint32_t domain, uint16_t bdf);
+int lx_pci_ver_put(uint8_t *ser, uint8_t *pages, uint32_t domain, uint16_t bdf);
+size_t lx_pci_ver_blocks(const uint8_t *ser, uint8_t *pages);
+
 /* A KHOIMAGE file of n (<= 64) segments; returns its length, 0 if out is too small. */
 size_t lx_image(uint8_t *out, size_t out_len, uint64_t blob_phys, const char *compatible,
 		const struct lx_segment *segs, size_t n);

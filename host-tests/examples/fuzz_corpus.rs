@@ -19,7 +19,7 @@ use liveupdate_abi::checksum::crc32c;
 use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
-use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
 use liveupdate_abi::linux::{BlockBuf, PageSize};
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, Table};
@@ -379,6 +379,43 @@ fn luo_image_seeds(root: &Path, handover: &[u8]) -> Seeds {
     seeds
 }
 
+/// The FLB "pci": a version-2 chain of one block in an image, raw empty blobs of both
+/// versions, and a version this reader does not know.
+fn versioned_seeds(devices: &[PciEntry]) -> Seeds {
+    let mut versioned = Seeds::new();
+    let mut page = vec![0u8; 4096];
+    let mut blocks = [BlockBuf {
+        phys: PhysAddr::new(0x1000),
+        buf: &mut page,
+    }];
+    let mut ser = [0u8; 16];
+    let hierarchical: Vec<PciEntry> = devices
+        .iter()
+        .enumerate()
+        .map(|(i, e)| PciEntry::new(e.address(), 1 + u16::try_from(i % 3).expect("small")))
+        .collect();
+    PciSer::encode_versioned(
+        &mut ser,
+        PhysAddr::new(0x8000),
+        &mut blocks,
+        PciVersion::V2,
+        PageSize::SIZE_4K,
+        hierarchical.iter(),
+    )
+    .expect("versioned form encodes");
+    let segments: [(u64, &[u8]); 2] = [(0x1000, &page), (0x8000, &ser)];
+    let mut file = vec![0u8; PhysImage::len_for(&segments)];
+    let len = PhysImage::write(&mut file, 0x8000, PageSize::SIZE_4K, Some("pci"), &segments)
+        .expect("image writes");
+    versioned.push(("v2-chain.img".to_owned(), file[..len].to_vec()));
+    for version in [1u32, 2, 3] {
+        let mut raw = version.to_le_bytes().to_vec();
+        raw.extend_from_slice(&[0; 12]);
+        versioned.push((format!("v{version}-empty.bin"), raw));
+    }
+    versioned
+}
+
 /// The upstream Linux formats, written by the crate's encoders.
 fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     let mut luo = Seeds::new();
@@ -460,7 +497,25 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     )
     .expect("image writes");
     let chain = vec![("chain.img".to_owned(), file[..len].to_vec())];
+
+    let versioned = versioned_seeds(&devices);
+
+    // What the kernel accepts and the strict decoders flag.
+    let mut luo_lenient = luo.clone();
+    let mut long = luo[0].1.clone();
+    long[7] = b'x';
+    long.extend_from_slice(&[0xAA; 8]);
+    luo_lenient.push(("padded-long.bin".to_owned(), long));
+    let mut flb_lenient = flb.clone();
+    let mut area = flb[2].1.clone();
+    area[72..80].fill(0); // entry 0's count
+    area[80..128].fill(b'n'); // entry 1's name, no NUL
+    flb_lenient.push(("zero-count-unterminated.bin".to_owned(), area));
+
     vec![
+        ("linux_pci_versioned", versioned),
+        ("linux_luo_lenient", luo_lenient),
+        ("linux_flb_lenient", flb_lenient),
         ("linux_luo_ser", luo),
         ("linux_flb", flb),
         ("linux_pci_array", array),

@@ -12,7 +12,7 @@ use std::process::Command;
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
-use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
 use liveupdate_abi::linux::{BlockBuf, PageSize};
 use liveupdate_abi::{FlbEntry, FlbFlags, PciAddress, PciEntry};
 use liveupdate_host_tests::linux::file::{self, LinuxBlob, LinuxFile, LinuxKind};
@@ -61,6 +61,17 @@ unsafe extern "C" {
     ) -> c_int;
     fn lx_pci_chain_put(ser: *mut u8, pages: *mut u8, domain: u32, bdf: u16) -> c_int;
     fn lx_pci_chain_blocks(ser: *const u8, pages: *mut u8) -> usize;
+    fn lx_pci_ver_init(ser: *mut u8, version: u32) -> usize;
+    fn lx_pci_ver_get(
+        ser: *mut u8,
+        pages: *mut u8,
+        phys: *const u64,
+        npages: usize,
+        domain: u32,
+        bdf: u16,
+    ) -> c_int;
+    fn lx_pci_ver_put(ser: *mut u8, pages: *mut u8, domain: u32, bdf: u16) -> c_int;
+    fn lx_pci_ver_blocks(ser: *const u8, pages: *mut u8) -> usize;
     fn lx_image(
         out: *mut u8,
         out_len: usize,
@@ -354,7 +365,79 @@ fn run_chain(
     (img, model)
 }
 
+/// Runs `ops` on a C FLB "pci" blob of `version` with `npages` pages at descending
+/// addresses; returns the image (recording compatible "pci") and the model.
+fn run_versioned(ops: &[Op], npages: usize, version: u32) -> (Vec<u8>, BTreeMap<(u32, u16), u16>) {
+    let mut ser = [0u8; 16];
+    // SAFETY: `ser` holds the 16-byte header.
+    assert_eq!(unsafe { lx_pci_ver_init(ser.as_mut_ptr(), version) }, 16);
+    let mut pages = vec![0u8; PAGE * npages];
+    let phys: Vec<u64> = (0..npages as u64).map(|i| 0x80_0000 - 0x1000 * i).collect();
+    let mut model = BTreeMap::new();
+    for op in ops {
+        let rc = match *op {
+            // SAFETY: `ser` is 16 bytes, `pages` holds `npages` pages and `phys` as many
+            // addresses; the C side writes only inside them.
+            Op::Get(d, b) => unsafe {
+                lx_pci_ver_get(
+                    ser.as_mut_ptr(),
+                    pages.as_mut_ptr(),
+                    phys.as_ptr(),
+                    npages,
+                    d,
+                    b,
+                )
+            },
+            // SAFETY: as above.
+            Op::Put(d, b) => unsafe { lx_pci_ver_put(ser.as_mut_ptr(), pages.as_mut_ptr(), d, b) },
+        };
+        model_step(&mut model, op, version == 2, rc);
+    }
+    // SAFETY: as above.
+    let used = unsafe { lx_pci_ver_blocks(ser.as_ptr(), pages.as_mut_ptr()) };
+    let mut segs = vec![LxSegment {
+        phys: 0x1000,
+        bytes: ser.as_ptr(),
+        len: 16,
+    }];
+    segs.extend((0..used).map(|i| LxSegment {
+        phys: phys[i],
+        bytes: pages[i * PAGE..].as_ptr(),
+        len: PAGE,
+    }));
+    let mut img = vec![0u8; 80 + 32 + (16 + PAGE) * used];
+    let compat = CString::new("pci").unwrap();
+    // SAFETY: every segment points into `ser` or `pages` for its length; `img` is writable
+    // for its length; `compat` is NUL-terminated.
+    let len = unsafe {
+        lx_image(
+            img.as_mut_ptr(),
+            img.len(),
+            0x1000,
+            compat.as_ptr(),
+            segs.as_ptr(),
+            segs.len(),
+        )
+    };
+    assert_eq!(len, img.len());
+    (img, model)
+}
+
 proptest! {
+    #[test]
+    fn c_pci_versioned_blobs_decode_to_what_was_preserved(ops in ops(), hierarchical: bool) {
+        let version = if hierarchical { 2 } else { 1 };
+        let (img, model) = run_versioned(&ops, 2, version);
+        let contents = LinuxFile::new(&img);
+        let kind = LinuxKind::from_name("pci").unwrap();
+        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, PageSize::SIZE_4K).unwrap() else {
+            panic!("not a pci blob")
+        };
+        prop_assert_eq!(pci.version().map(PciVersion::number), Some(version));
+        let mut out = buf();
+        prop_assert_eq!(pci.to_entries(&mut out).unwrap(), &expected(&model)[..]);
+    }
+
     #[test]
     fn c_pci_arrays_decode_to_what_was_preserved(ops in ops(), max in 1u32..24, hierarchical: bool) {
         let (blob, model) = run_array(&ops, max, hierarchical);
@@ -369,7 +452,8 @@ proptest! {
         let compat = if hierarchical { "pci-v2" } else { "pci-v1" };
         let (img, model) = run_chain(&ops, 2, hierarchical, compat);
         let contents = LinuxFile::new(&img);
-        let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PageSize::SIZE_4K).unwrap() else {
+        let kind = LinuxKind::from_name(&format!("{compat}-chain")).unwrap();
+        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, PageSize::SIZE_4K).unwrap() else {
             panic!("not a pci blob")
         };
         let mut out = buf();
@@ -416,6 +500,41 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
     assert_eq!(image.blob(), &ser[..]);
     assert_eq!(image.get(0x80_0000, PAGE).unwrap(), &pages[0][..]);
     assert_eq!(image.get(0x7F_F000, PAGE).unwrap(), &pages[1][..]);
+}
+
+#[test]
+fn versioned_chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
+    // 511 devices, preserved in order: a full block of 510 and one more.
+    let ops: Vec<Op> = (0..511u32).map(|i| Op::Get(i, 8)).collect();
+    for version in [PciVersion::V1, PciVersion::V2] {
+        let (img, model) = run_versioned(&ops, 3, version.number());
+        let image = PhysImage::parse(&img).unwrap();
+        assert_eq!(image.segment_count(), 3);
+        let entries = expected(&model);
+        let mut pages = vec![[0u8; PAGE]; 2];
+        let mut blocks: Vec<BlockBuf<'_>> = pages
+            .iter_mut()
+            .enumerate()
+            .map(|(i, p)| BlockBuf {
+                phys: PhysAddr::new(0x80_0000 - 0x1000 * i as u64),
+                buf: p,
+            })
+            .collect();
+        let mut ser = [0u8; 16];
+        PciSer::encode_versioned(
+            &mut ser,
+            PhysAddr::new(0x1000),
+            &mut blocks,
+            version,
+            PageSize::SIZE_4K,
+            &entries,
+        )
+        .unwrap();
+        drop(blocks);
+        assert_eq!(image.blob(), &ser[..], "{version:?}");
+        assert_eq!(image.get(0x80_0000, PAGE).unwrap(), &pages[0][..]);
+        assert_eq!(image.get(0x7F_F000, PAGE).unwrap(), &pages[1][..]);
+    }
 }
 
 #[test]
@@ -501,7 +620,7 @@ fn sample_files_decode_as_documented() {
     // Four preserved, 0000:3b:00.0 unpreserved (its slot stays a hole), one more preserved.
     let bytes = read("pci-v2.bin");
     let contents = LinuxFile::new(&bytes);
-    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+    let LinuxBlob::Pci(pci) = decode_file("pci-v2-array", &contents) else {
         panic!()
     };
     assert_eq!(
@@ -526,7 +645,7 @@ fn sample_files_decode_as_documented() {
     // bridge preserved three times.
     let bytes = read("pci-chain.img");
     let contents = LinuxFile::new(&bytes);
-    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+    let LinuxBlob::Pci(pci) = decode_file("pci-v2-chain", &contents) else {
         panic!()
     };
     assert_eq!(pci.format().compat(), PciCompat::V2);
@@ -542,4 +661,23 @@ fn sample_files_decode_as_documented() {
         })
         .collect();
     assert_eq!(devices(&pci), want);
+
+    // The same history under the FLB "pci", version 2.
+    let bytes = read("pci.img");
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+        panic!()
+    };
+    assert_eq!(pci.version(), Some(PciVersion::V2));
+    assert_eq!(pci.chain().unwrap().blocks(), 2);
+    assert_eq!(devices(&pci), want);
+    let bytes = read("pci-empty.bin");
+    let contents = LinuxFile::new(&bytes);
+    let LinuxBlob::Pci(pci) = decode_file("pci", &contents) else {
+        panic!()
+    };
+    assert_eq!(
+        (pci.version(), pci.nr_devices(), bytes.len()),
+        (Some(PciVersion::V1), 0, 16)
+    );
 }

@@ -32,9 +32,15 @@ const SAMPLES: &[(&str, &str, &str)] = &[
         r#""compatible": "luo-v5;block-v1""#,
     ),
     ("flb.bin", "flb", r#""kind": "flb""#),
-    ("pci-v2.bin", "pci-v2", r#""address": "10000:01:00.0""#),
+    (
+        "pci-v2.bin",
+        "pci-v2-array",
+        r#""address": "10000:01:00.0""#,
+    ),
     ("pci-v1-u64.bin", "pci-v1-u64", r#""layout": "array-u64""#),
-    ("pci-chain.img", "pci", r#""layout": "chain""#),
+    ("pci-chain.img", "pci-v2-chain", r#""layout": "chain""#),
+    ("pci.img", "pci", r#""version": 2"#),
+    ("pci-empty.bin", "pci", r#""layout": "versioned""#),
 ];
 
 #[test]
@@ -127,4 +133,165 @@ fn a_closed_stdout_ends_output_quietly() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn a_compatible_of_several_layouts_is_no_kind() {
+    let dir = samples();
+    let out = luo(&[
+        "verify",
+        "--linux",
+        "pci-v2",
+        dir.join("pci-v2.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pci-v2-array, pci-v2-chain"), "{stderr}");
+}
+
+/// Writes `bytes` to a fresh file named `name`; returns its path.
+fn file(name: &str, bytes: &[u8]) -> String {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("linux-cli-findings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn luo_ser(compat: &str, field: usize) -> Vec<u8> {
+    let mut b = compat.as_bytes().to_vec();
+    b.resize(field, 0);
+    for v in [7u64, 0x1000, 0x2000] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b
+}
+
+fn flb_entry(name: &[u8], data: u64, count: u64) -> Vec<u8> {
+    let mut b = name.to_vec();
+    b.resize(48, 0);
+    b.extend_from_slice(&data.to_le_bytes());
+    b.extend_from_slice(&count.to_le_bytes());
+    b
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn warnings_pass_errors_fail_and_strict_fails_on_warnings() {
+    // An FLB area the kernel accepts: a count of 0, a 48-byte name with no NUL, a name twice.
+    let mut area = [1u64.to_le_bytes(), 4u64.to_le_bytes()].concat();
+    area.extend(flb_entry(b"pci", 0x1000, 0));
+    area.extend(flb_entry(&[b'n'; 48], 0x2000, 1));
+    area.extend(flb_entry(b"iommu-v1", 0x3000, 1));
+    area.extend(flb_entry(b"iommu-v1", 0x4000, 1));
+    let path = file("lenient-flb.bin", &area);
+    let out = luo(&["verify", "--linux", "flb", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches(": warning: ").count(), 3, "{err}");
+    assert!(err.contains("count is zero"), "{err}");
+    assert!(err.contains("no terminating NUL"), "{err}");
+    assert!(err.contains("repeats entry 2"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 warning(s)"));
+
+    let out = luo(&["verify", "--linux", "flb", "--strict", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("refused by --strict"));
+
+    let out = luo(&["verify", "--linux", "flb", "--json", &path]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3);
+    assert!(findings.iter().all(|f| f["severity"] == "warning"));
+
+    // The dump shows it too, and says the same on standard error.
+    let out = luo(&["dump", "--linux", "flb", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&"n".repeat(48)));
+
+    // A luo_ser longer than sizeof(luo_ser): accepted by the kernel.
+    let mut long = luo_ser("luo-v5", 8);
+    long.extend_from_slice(&[0; 8]);
+    let out = luo(&["verify", "--linux", "luo", &file("long-luo.bin", &long)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning: luo_ser: too long: at most 32 bytes, found 40"));
+}
+
+#[test]
+fn root_compatibles_are_named_and_unknown_ones_refused() {
+    for (compat, field) in [("luo-v3-kho-block-v1", 24), ("luo-v4-kho-block-v1", 24)] {
+        let path = file(&format!("{compat}.bin"), &luo_ser(compat, field));
+        let out = luo(&["verify", "--linux", "luo", &path]);
+        assert_eq!(out.status.code(), Some(0), "{compat}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{compat}: {}", stderr(&out));
+    }
+    let path = file("luo-v9.bin", &luo_ser("luo-v9", 8));
+    let out = luo(&["verify", "--linux", "luo", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("\"luo-v9\" is not one this version reads"),
+        "{err}"
+    );
+    assert!(err.contains("\"luo-v3-kho-block-v1\""), "{err}");
+    let out = luo(&["verify", "--linux", "luo", "--json", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["findings"][0]["severity"], "error");
+    // The dump still shows its raw fields, then refuses.
+    let out = luo(&["dump", "--linux", "luo", "--json", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""compatible": "luo-v9""#));
+}
+
+fn pci_ser(version: u32, nr: u32, devices: u64) -> Vec<u8> {
+    [
+        &version.to_le_bytes()[..],
+        &nr.to_le_bytes(),
+        &devices.to_le_bytes(),
+    ]
+    .concat()
+}
+
+#[test]
+fn the_pci_form_is_read_as_told() {
+    let empty = file("pci-empty.bin", &pci_ser(1, 0, 0));
+    let out = luo(&["verify", "--linux", "pci", &empty]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = luo(&["dump", "--linux", "pci", "--json", &empty]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&json["layout"], &json["version"], &json["compatible"]),
+        (
+            &serde_json::json!("versioned"),
+            &serde_json::json!(1),
+            &serde_json::json!("pci")
+        )
+    );
+    // The same 16 bytes told as an array are an array of one slot.
+    let out = luo(&["dump", "--linux", "pci-v2-array", "--json", &empty]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["max_nr_devices"], 1);
+
+    let v3 = file("pci-v3-version.bin", &pci_ser(3, 0, 0));
+    let out = luo(&["verify", "--linux", "pci", &v3]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("version 3 is not one this reader knows"));
+
+    let short = file("pci-12.bin", &pci_ser(1, 0, 0)[..12]);
+    let out = luo(&["verify", "--linux", "pci", &short]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("need 16 bytes, found 12"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -355,6 +355,13 @@ pub enum LinuxError {
         /// A block that is reached twice.
         phys: PhysAddr,
     },
+    /// A structure's version field holds a version this module does not read.
+    Version {
+        /// The structure.
+        what: Struct,
+        /// The version found.
+        found: u32,
+    },
     /// This layout never carried this compatible.
     Format {
         /// The layout asked for.
@@ -445,6 +452,10 @@ impl fmt::Display for LinuxError {
             LinuxError::ChainCycle { phys } => {
                 write!(f, "kho block chain: cycle through the block at {phys:#x}")
             }
+            LinuxError::Version { what, found } => write!(
+                f,
+                "{what}: version {found} is not one this reader knows (1, 2)"
+            ),
             LinuxError::Format { layout, compat } => write!(
                 f,
                 "pci_ser: the {} layout never carried compatible \"{}\"",

@@ -151,6 +151,37 @@ impl<'a> FlbArea<'a> {
     /// (or a `pgcnt` whose area overflows); [`LinuxError::Name`] for a name with no NUL or
     /// empty.
     pub fn decode(bytes: &'a [u8], page: PageSize) -> Result<FlbArea<'a>, LinuxError> {
+        FlbArea::decode_inner(bytes, page, None)
+    }
+
+    /// [`FlbArea::decode`], accepting what the incoming kernel accepts: an entry whose name
+    /// has no NUL in its 48 bytes, an empty name, or a `count` of 0 is passed to `warn`
+    /// (the kernel's retrieve compares names with `strcmp()` and rejects neither) and
+    /// decoding goes on. Everything else is refused as by [`FlbArea::decode`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`FlbArea::decode`] but the three above.
+    pub fn decode_lenient(
+        bytes: &'a [u8],
+        page: PageSize,
+        warn: &mut dyn FnMut(LinuxError),
+    ) -> Result<FlbArea<'a>, LinuxError> {
+        FlbArea::decode_inner(bytes, page, Some(warn))
+    }
+
+    fn decode_inner(
+        bytes: &'a [u8],
+        page: PageSize,
+        mut warn: Option<&mut dyn FnMut(LinuxError)>,
+    ) -> Result<FlbArea<'a>, LinuxError> {
+        let mut flag = |e: LinuxError| match warn.as_mut() {
+            Some(w) => {
+                w(e);
+                Ok(())
+            }
+            None => Err(e),
+        };
         let (header, rest) =
             FlbHeaderSer::ref_from_prefix(bytes).map_err(|_| LinuxError::TooShort {
                 what: Struct::FlbHeader,
@@ -189,17 +220,18 @@ impl<'a> FlbArea<'a> {
                 at: Where::Offset(offset),
                 fault,
             };
-            let len = name::terminated(&entry.name).map_err(name_err)?;
-            if len == 0 {
-                return Err(name_err(crate::linux::error::NameFault::Empty));
+            match name::terminated(&entry.name) {
+                Err(fault) => flag(name_err(fault))?,
+                Ok(0) => flag(name_err(crate::linux::error::NameFault::Empty))?,
+                Ok(_) => {}
             }
             if entry.count() == 0 {
-                return Err(LinuxError::Zero {
+                flag(LinuxError::Zero {
                     what: Struct::FlbSer,
                     field: CountField::FlbFileCount,
                     index: index as u64,
                     at: Where::Offset(offset),
-                });
+                })?;
             }
         }
         Ok(FlbArea {

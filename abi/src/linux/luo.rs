@@ -63,7 +63,11 @@ const _: () = {
 pub enum LuoAbi {
     /// `"luo-v3"`: first FDT-less root (30 May 2026); sessions and FLBs in fixed arrays.
     V3,
-    /// `"luo-v4-kho-block-v1"`: sessions and files in KHO block chains (29 May 2026 series).
+    /// `"luo-v3-kho-block-v1"`: luo-v3 with its KHO block format named in the string,
+    /// posted in May 2026 (v4 of the series, whose blocks were 16 pages).
+    V3KhoBlockV1,
+    /// `"luo-v4-kho-block-v1"`: sessions and files in KHO block chains (29 May 2026 series;
+    /// 16-page blocks in that revision).
     V4KhoBlockV1,
     /// `"luo-v4"`: sessions in KHO block chains (30 May 2026 series).
     V4,
@@ -75,8 +79,9 @@ pub enum LuoAbi {
 
 impl LuoAbi {
     /// Every compatible this module knows.
-    pub const ALL: [LuoAbi; 5] = [
+    pub const ALL: [LuoAbi; 6] = [
         LuoAbi::V3,
+        LuoAbi::V3KhoBlockV1,
         LuoAbi::V4KhoBlockV1,
         LuoAbi::V4,
         LuoAbi::V5,
@@ -87,6 +92,7 @@ impl LuoAbi {
     pub const fn compatible(self) -> &'static str {
         match self {
             LuoAbi::V3 => "luo-v3",
+            LuoAbi::V3KhoBlockV1 => "luo-v3-kho-block-v1",
             LuoAbi::V4KhoBlockV1 => "luo-v4-kho-block-v1",
             LuoAbi::V4 => "luo-v4",
             LuoAbi::V5 => "luo-v5",
@@ -104,8 +110,8 @@ impl LuoAbi {
         LuoSer::len_for(self.compatible())
     }
 
-    /// Whether `sessions_pa` points to a `kho_block_header_ser` chain (luo-v4 and later)
-    /// rather than a `luo_session_header_ser` array.
+    /// Whether `sessions_pa` points to a `kho_block_header_ser` chain (luo-v4 and later, and
+    /// the `-kho-block-v1` strings) rather than a `luo_session_header_ser` array.
     pub const fn sessions_in_blocks(self) -> bool {
         !matches!(self, LuoAbi::V3)
     }
@@ -130,13 +136,44 @@ impl<'a> LuoSer<'a> {
     /// The compatible must be printable ASCII starting with `"luo-v"`, with composite
     /// sub-components in strictly ascending order and the field zero after its NUL; the
     /// input length must be exactly what the compatible implies. Any well-formed compatible
-    /// is accepted ([`LuoSer::abi`] says whether it is a known one); use
-    /// [`LuoSer::decode_expecting`] to require one, as the kernel does.
+    /// is accepted, so a library caller can read the raw fields of any root ([`LuoSer::abi`]
+    /// says whether the compatible is one of [`LuoAbi::ALL`]; a kernel refuses any other);
+    /// use [`LuoSer::decode_expecting`] to require one, as the kernel does.
     ///
     /// # Errors
     ///
     /// [`LinuxError::TooShort`], [`LinuxError::TooLong`], [`LinuxError::Name`].
     pub fn decode(bytes: &'a [u8]) -> Result<LuoSer<'a>, LinuxError> {
+        LuoSer::decode_inner(bytes, None)
+    }
+
+    /// [`LuoSer::decode`], accepting what the incoming kernel accepts: bytes after the
+    /// structure (the kernel requires a blob of at least `sizeof(luo_ser)`) and non-zero
+    /// bytes after the compatible's NUL (its `strncmp()` stops at the NUL) are passed to
+    /// `warn` as [`LinuxError::TooLong`] and [`NameFault::Padding`], and decoding goes on
+    /// over the structure.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`LuoSer::decode`] but the two above.
+    pub fn decode_lenient(
+        bytes: &'a [u8],
+        warn: &mut dyn FnMut(LinuxError),
+    ) -> Result<LuoSer<'a>, LinuxError> {
+        LuoSer::decode_inner(bytes, Some(warn))
+    }
+
+    fn decode_inner(
+        bytes: &'a [u8],
+        mut warn: Option<&mut dyn FnMut(LinuxError)>,
+    ) -> Result<LuoSer<'a>, LinuxError> {
+        let mut flag = |e: LinuxError| match warn.as_mut() {
+            Some(w) => {
+                w(e);
+                Ok(())
+            }
+            None => Err(e),
+        };
         let window = bytes.get(..MAX_COMPAT_FIELD).unwrap_or(bytes);
         let strlen = match name::terminated(window) {
             Ok(n) => n,
@@ -159,15 +196,22 @@ impl<'a> LuoSer<'a> {
             });
         }
         if bytes.len() > total {
-            return Err(LinuxError::TooLong {
+            flag(LinuxError::TooLong {
                 what: Struct::LuoSer,
                 max: total as u64,
                 found: bytes.len() as u64,
-            });
+            })?;
         }
+        let bytes = bytes.get(..total).unwrap_or(bytes);
         // strlen < MAX_COMPAT_FIELD, so field <= MAX_COMPAT_FIELD.
         let (compat_field, tail) = bytes.split_at(field);
-        let compatible = name::strict(compat_field).map_err(name_error)?;
+        let (text, pad) = compat_field.split_at(strlen.min(compat_field.len()));
+        let compatible = name::printable(text).map_err(name_error)?;
+        if let Some(at) = pad.iter().position(|&b| b != 0) {
+            flag(name_error(NameFault::Padding {
+                at: name::clamp_u8(strlen.saturating_add(at)),
+            }))?;
+        }
         check_compatible(compatible).map_err(name_error)?;
         let tail = LuoSerTail::ref_from_bytes(tail).map_err(|_| LinuxError::TooShort {
             what: Struct::LuoSer,

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`luo`] | `struct luo_ser`, the root registered under KHO name `"LUO"` | `include/linux/kho/abi/luo.h` |
 //! | [`flb`] | `struct luo_flb_header_ser` + `struct luo_flb_ser[]` at `luo_ser.flbs_pa` | `include/linux/kho/abi/luo.h` |
-//! | [`pci`] | `struct pci_ser` + `struct pci_dev_ser`, the data of the FLB `"pci-vN"` | `include/linux/kho/abi/pci.h` |
+//! | [`pci`] | `struct pci_ser` + `struct pci_dev_ser`, the data of the FLB `"pci-vN"` or `"pci"` | `include/linux/kho/abi/pci.h` |
 //! | [`block`] | `struct kho_block_header_ser` chains | `include/linux/kho/abi/block.h` |
 //!
 //! `abi/SPEC.md` section 12 gives every layout with the patch each was read from. What is not
@@ -26,11 +26,15 @@
 //! # Validation
 //!
 //! Upstream blobs carry no magic, length or checksum. The decoders check everything the
-//! kernel checks (a NUL inside every name, `count != 0` for FLBs and blocks, at most
-//! [`KHO_MAX_BLOCKS`] blocks, no cycle, `count` within a block's capacity) and what the
-//! writers guarantee (counts within capacities, free slots zeroed, refcounts as the
-//! compatible defines them, no duplicate device), and name what and where in a
-//! [`LinuxError`]. Nothing here allocates or panics.
+//! kernel checks (`count != 0` for blocks, at most [`KHO_MAX_BLOCKS`] blocks, no cycle,
+//! `count` within a block's capacity, a `pci_ser.version` it knows) and what the writers
+//! guarantee (a NUL inside every name, `count != 0` for FLBs, counts within capacities, free
+//! slots zeroed, refcounts as the compatible defines them, no duplicate device), and name
+//! what and where in a [`LinuxError`]. Where the kernel is more lenient than that (an FLB
+//! name without a NUL, an FLB count of 0, a `luo_ser` longer than the structure), the
+//! `decode_lenient` entry points pass the finding to a warning callback instead of refusing.
+//! The form of a blob is always the caller's to name, never guessed from its length.
+//! Nothing here allocates or panics.
 //!
 //! # Example
 //!

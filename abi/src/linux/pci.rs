@@ -1,5 +1,5 @@
 //! `struct pci_ser` and `struct pci_dev_ser`: the PCI core's FLB data, whose physical address
-//! is the `data` of the FLB named `"pci-vN"`.
+//! is the `data` of the FLB named `"pci-vN"` or, since linux-next of Sep 2026, `"pci"`.
 //!
 //! Every form decoded here has the 8-byte `pci_dev_ser` (packed):
 //!
@@ -9,15 +9,18 @@
 //! | 4 | 2 | `bdf` = `bus << 8 \| devfn`, as `pci_dev_id()` |
 //! | 6 | 2 | `reserved`/`padding` (pci-v1 arrays) or `refcount` |
 //!
-//! and one of three `pci_ser` headers ([`PciLayout`]):
+//! and one of four `pci_ser` headers ([`PciLayout`]):
 //!
 //! | layout | header | entries | source |
 //! |---|---|---|---|
 //! | [`PciLayout::ArrayU64`] | `u64 max_nr_devices; u64 nr_devices` (16 B) | `devices[max_nr_devices]` | "[PATCH v3 02/24] PCI: Add API to track PCI devices preserved across Live Update" (David Matlack, 23 Mar 2026) |
 //! | [`PciLayout::Array`] | `u32 max_nr_devices; u32 nr_devices` (8 B) | `devices[max_nr_devices]` | "[PATCH v4 01/11] PCI: liveupdate: Set up FLB handler for the PCI core" (23 Apr 2026) to "[PATCH v6 00/12] PCI: liveupdate: PCI core support for Live Update" (22 May 2026) |
 //! | [`PciLayout::Chain`] | `u32 nr_devices; u64 devices` (12 B, the `u64` misaligned at offset 4) | a [`crate::linux::block`] chain at `devices` | "[PATCH v7 01/12] PCI: liveupdate: Set up FLB handler for the PCI core" (David Matlack, 10 Jul 2026) |
+//! | [`PciLayout::Versioned`] | `u32 version; u32 nr_devices; u64 devices` (16 B), FLB `"pci"` | a chain at `devices` | linux-next merges of the liveupdate tree's PCI branch (10 and 28 Sep 2026, ~4 Oct 2026) |
 //!
-//! What the last `u16` means depends on the compatible ([`Refcount`], [`PciFormat::refcount`]):
+//! What the last `u16` means depends on the compatible ([`Refcount`], [`PciFormat::refcount`]),
+//! or for the FLB `"pci"` on the blob's `version` ([`PciVersion`]: 1 slot, 2 hierarchical;
+//! any other is refused with [`LinuxError::Version`]):
 //! the series bumped `PCI_LUO_FLB_COMPATIBLE` whenever it changed (David Matlack, "Re: [PATCH v4
 //! 02/11] …", Apr 2026). Earlier forms with a 4-byte `pci_dev_ser` (`u16 domain`, Nov 2025 and
 //! 29 Jan 2026) are not decoded.
@@ -71,6 +74,17 @@ pub(crate) struct PciSerArray {
     pub(crate) nr_devices: U32,
 }
 
+/// `struct pci_ser` of the FLB `"pci"` (linux-next, Sep–Oct 2026): the version first.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub(crate) struct PciSerVersioned {
+    pub(crate) version: U32,
+    pub(crate) nr_devices: U32,
+    pub(crate) devices: U64,
+}
+
 /// `struct pci_ser` of the v7 series (10 Jul 2026).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
@@ -92,6 +106,10 @@ const _: () = {
     assert!(offset_of!(PciSerArray, nr_devices) == 4);
     assert!(size_of::<PciSerChain>() == 12);
     assert!(offset_of!(PciSerChain, devices) == 4);
+    assert!(size_of::<PciSerVersioned>() == 16);
+    assert!(offset_of!(PciSerVersioned, version) == 0);
+    assert!(offset_of!(PciSerVersioned, nr_devices) == 4);
+    assert!(offset_of!(PciSerVersioned, devices) == 8);
 };
 
 /// Size of `struct pci_dev_ser`.
@@ -106,6 +124,9 @@ pub enum PciLayout {
     Array,
     /// `{u32 nr_devices; u64 devices}` with a block chain, 10 Jul 2026.
     Chain,
+    /// `{u32 version; u32 nr_devices; u64 devices}` with a block chain: the FLB `"pci"`,
+    /// linux-next Sep–Oct 2026.
+    Versioned,
 }
 
 impl PciLayout {
@@ -115,6 +136,7 @@ impl PciLayout {
             PciLayout::ArrayU64 => "array-u64",
             PciLayout::Array => "array",
             PciLayout::Chain => "chain",
+            PciLayout::Versioned => "versioned",
         }
     }
 
@@ -124,11 +146,14 @@ impl PciLayout {
             PciLayout::ArrayU64 => size_of::<PciSerArrayU64>(),
             PciLayout::Array => size_of::<PciSerArray>(),
             PciLayout::Chain => size_of::<PciSerChain>(),
+            PciLayout::Versioned => size_of::<PciSerVersioned>(),
         }
     }
 }
 
-/// The PCI FLB compatibles (`PCI_LUO_FLB_COMPATIBLE`).
+/// The PCI FLB compatibles (`PCI_LUO_FLB_COMPATIBLE`). A compatible alone does not always
+/// name one layout: `"pci-v1"` and `"pci-v2"` were each published with an array and a chain
+/// layout ([`PciCompat::layouts`]), so a reader must also be told which series wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PciCompat {
     /// `"pci-v1"`.
@@ -137,11 +162,13 @@ pub enum PciCompat {
     V2,
     /// `"pci-v3"`.
     V3,
+    /// `"pci"`: the version moved into the blob ([`PciVersion`]).
+    Pci,
 }
 
 impl PciCompat {
     /// Every PCI compatible.
-    pub const ALL: [PciCompat; 3] = [PciCompat::V1, PciCompat::V2, PciCompat::V3];
+    pub const ALL: [PciCompat; 4] = [PciCompat::V1, PciCompat::V2, PciCompat::V3, PciCompat::Pci];
 
     /// The compatible string, the FLB name.
     pub const fn name(self) -> &'static str {
@@ -149,12 +176,62 @@ impl PciCompat {
             PciCompat::V1 => "pci-v1",
             PciCompat::V2 => "pci-v2",
             PciCompat::V3 => "pci-v3",
+            PciCompat::Pci => "pci",
+        }
+    }
+
+    /// The layouts upstream published under this compatible, oldest first.
+    pub const fn layouts(self) -> &'static [PciLayout] {
+        match self {
+            PciCompat::V1 => &[PciLayout::ArrayU64, PciLayout::Array, PciLayout::Chain],
+            PciCompat::V2 => &[PciLayout::Array, PciLayout::Chain],
+            PciCompat::V3 => &[PciLayout::Array],
+            PciCompat::Pci => &[PciLayout::Versioned],
         }
     }
 
     /// The compatible named `name`.
     pub fn from_name(name: &str) -> Option<PciCompat> {
         PciCompat::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// `pci_ser.version` of the FLB `"pci"`: what the slots' `refcount` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PciVersion {
+    /// 1: `refcount` 1 = in use, 0 = free slot ([`Refcount::Slot`]).
+    V1,
+    /// 2: hierarchical refcounts, as `"pci-v3"` before it ([`Refcount::Hierarchical`]).
+    V2,
+}
+
+impl PciVersion {
+    /// Every version this module reads.
+    pub const ALL: [PciVersion; 2] = [PciVersion::V1, PciVersion::V2];
+
+    /// The value stored in `pci_ser.version`.
+    pub const fn number(self) -> u32 {
+        match self {
+            PciVersion::V1 => 1,
+            PciVersion::V2 => 2,
+        }
+    }
+
+    /// The version stored as `number`, if this module reads it.
+    pub const fn from_number(number: u32) -> Option<PciVersion> {
+        match number {
+            1 => Some(PciVersion::V1),
+            2 => Some(PciVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// What the slots' last `u16` means under this version.
+    pub const fn refcount(self) -> Refcount {
+        match self {
+            PciVersion::V1 => Refcount::Slot,
+            PciVersion::V2 => Refcount::Hierarchical,
+        }
     }
 }
 
@@ -186,14 +263,17 @@ impl PciFormat {
     /// | `Array` | padding (v4 01/11, v6 01/12) | slot (v4 02/11, v6 02/12) | hierarchical (v6 06/12) |
     /// | `Chain` | slot (v7 01/12) | hierarchical (v7 06/12) | — |
     ///
+    /// and `Versioned` only with `"pci"` (whose blob carries its version).
+    ///
     /// # Errors
     ///
     /// [`LinuxError::Format`] for the combinations upstream never published.
     pub const fn new(layout: PciLayout, compat: PciCompat) -> Result<PciFormat, LinuxError> {
         match (layout, compat) {
             (PciLayout::ArrayU64, PciCompat::V1)
-            | (PciLayout::Array, _)
-            | (PciLayout::Chain, PciCompat::V1 | PciCompat::V2) => Ok(PciFormat { layout, compat }),
+            | (PciLayout::Array, PciCompat::V1 | PciCompat::V2 | PciCompat::V3)
+            | (PciLayout::Chain, PciCompat::V1 | PciCompat::V2)
+            | (PciLayout::Versioned, PciCompat::Pci) => Ok(PciFormat { layout, compat }),
             _ => Err(LinuxError::Format { layout, compat }),
         }
     }
@@ -208,12 +288,16 @@ impl PciFormat {
         self.compat
     }
 
-    /// What the slots' last `u16` means under this format.
-    pub const fn refcount(self) -> Refcount {
+    /// What the slots' last `u16` means under this format; `None` for the versioned layout,
+    /// whose blob's `version` says ([`PciVersion::refcount`], [`PciSer::refcount`]).
+    pub const fn refcount(self) -> Option<Refcount> {
         match (self.layout, self.compat) {
-            (PciLayout::ArrayU64 | PciLayout::Array, PciCompat::V1) => Refcount::Padding,
-            (PciLayout::Array, PciCompat::V2) | (PciLayout::Chain, PciCompat::V1) => Refcount::Slot,
-            _ => Refcount::Hierarchical,
+            (PciLayout::Versioned, _) => None,
+            (PciLayout::ArrayU64 | PciLayout::Array, PciCompat::V1) => Some(Refcount::Padding),
+            (PciLayout::Array, PciCompat::V2) | (PciLayout::Chain, PciCompat::V1) => {
+                Some(Refcount::Slot)
+            }
+            _ => Some(Refcount::Hierarchical),
         }
     }
 
@@ -249,6 +333,8 @@ enum Slots<'a> {
 #[derive(Clone, Copy)]
 pub struct PciSer<'a> {
     format: PciFormat,
+    version: Option<PciVersion>,
+    refcount: Refcount,
     nr_devices: u64,
     max_nr_devices: Option<u64>,
     slots: Slots<'a>,
@@ -259,6 +345,7 @@ impl fmt::Debug for PciSer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PciSer")
             .field("format", &self.format)
+            .field("version", &self.version)
             .field("nr_devices", &self.nr_devices)
             .field("max_nr_devices", &self.max_nr_devices)
             .field("devices_pa", &self.devices_pa())
@@ -313,6 +400,27 @@ impl<'a> PciSer<'a> {
         PciSer::decode_inner(bytes, blob_phys, format, mem, page)
     }
 
+    /// Validates a `pci_ser` blob of the FLB `"pci"` (`bytes`, 16 bytes:
+    /// `{u32 version; u32 nr_devices; u64 devices}`) and its block chain, read from `mem` in
+    /// blocks of `page`. The version is read first (upstream never moves it), so a blob of a
+    /// version this module does not read is refused as such whatever its length.
+    /// `blob_phys` is the blob's own physical address, when known.
+    ///
+    /// # Errors
+    ///
+    /// [`LinuxError::Version`] naming the version found when it is neither 1 nor 2;
+    /// [`LinuxError::TooShort`] / [`LinuxError::TooLong`] against 16 bytes; those of
+    /// [`PciSer::decode_chain`].
+    pub fn decode_versioned(
+        bytes: &'a [u8],
+        blob_phys: Option<PhysAddr>,
+        mem: &'a dyn PhysMem,
+        page: PageSize,
+    ) -> Result<PciSer<'a>, LinuxError> {
+        let format = PciFormat::new(PciLayout::Versioned, PciCompat::Pci)?;
+        PciSer::decode_inner(bytes, blob_phys, format, mem, page)
+    }
+
     fn decode_inner(
         bytes: &'a [u8],
         blob_phys: Option<PhysAddr>,
@@ -326,9 +434,13 @@ impl<'a> PciSer<'a> {
             needed,
             found: bytes.len() as u64,
         };
+        if format.layout == PciLayout::Versioned {
+            stored_version(bytes)?;
+        }
         let head = bytes
             .get(..header_len)
             .ok_or(too_short(header_len as u64))?;
+        let told = format.refcount().unwrap_or(Refcount::Slot);
         let ser = match format.layout {
             PciLayout::ArrayU64 | PciLayout::Array => {
                 let (max, nr) = match format.layout {
@@ -365,6 +477,8 @@ impl<'a> PciSer<'a> {
                 exact_len(bytes, needed)?;
                 PciSer {
                     format,
+                    version: None,
+                    refcount: told,
                     nr_devices: nr,
                     max_nr_devices: Some(max),
                     slots: Slots::Array {
@@ -374,19 +488,33 @@ impl<'a> PciSer<'a> {
                     slot_count: max,
                 }
             }
-            PciLayout::Chain => {
+            PciLayout::Chain | PciLayout::Versioned => {
                 exact_len(bytes, header_len)?;
-                let h = PciSerChain::read_from_bytes(head).map_err(|_| too_short(12))?;
+                let (version, nr, devices) = match format.layout {
+                    PciLayout::Chain => PciSerChain::read_from_bytes(head)
+                        .ok()
+                        .map(|h| (None, h.nr_devices.get(), h.devices.get())),
+                    _ => PciSerVersioned::read_from_bytes(head).ok().map(|h| {
+                        (
+                            PciVersion::from_number(h.version.get()),
+                            h.nr_devices.get(),
+                            h.devices.get(),
+                        )
+                    }),
+                }
+                .ok_or(too_short(header_len as u64))?;
                 let chain = Chain::validate(
                     mem,
-                    PhysAddr::new(h.devices.get()),
+                    PhysAddr::new(devices),
                     PCI_DEV_SER_LEN,
                     page,
                     blob_phys.map(|p| (p, header_len as u64)),
                 )?;
                 PciSer {
                     format,
-                    nr_devices: u64::from(h.nr_devices.get()),
+                    version,
+                    refcount: version.map_or(told, PciVersion::refcount),
+                    nr_devices: u64::from(nr),
                     max_nr_devices: None,
                     slots: Slots::Chain { mem, chain },
                     slot_count: chain.entries(),
@@ -407,7 +535,7 @@ impl<'a> PciSer<'a> {
                 at: slot.at,
                 fault,
             };
-            let free = match self.format.refcount() {
+            let free = match self.refcount {
                 Refcount::Padding => {
                     if slot.index < self.nr_devices && slot.field != 0 {
                         return Err(err(SlotFault::Padding { value: slot.field }));
@@ -458,6 +586,16 @@ impl<'a> PciSer<'a> {
         self.format
     }
 
+    /// `version`, for the versioned layout (the FLB `"pci"`).
+    pub fn version(&self) -> Option<PciVersion> {
+        self.version
+    }
+
+    /// What the slots' last `u16` means: the format's, or the blob's version's.
+    pub fn refcount(&self) -> Refcount {
+        self.refcount
+    }
+
     /// `nr_devices`: devices in use (validated against the slots).
     pub fn nr_devices(&self) -> u64 {
         self.nr_devices
@@ -468,7 +606,7 @@ impl<'a> PciSer<'a> {
         self.max_nr_devices
     }
 
-    /// `devices`, the physical address of the first block, for the chain layout.
+    /// `devices`, the physical address of the first block, for the chain layouts.
     pub fn devices_pa(&self) -> Option<PhysAddr> {
         match self.slots {
             Slots::Chain { chain, .. } => Some(chain.head()),
@@ -505,7 +643,7 @@ impl<'a> PciSer<'a> {
         SlotIter {
             state,
             index: 0,
-            refcount: self.format.refcount(),
+            refcount: self.refcount,
             nr_devices: self.nr_devices,
         }
     }
@@ -587,7 +725,7 @@ impl<'a> PciSer<'a> {
         let field_max = match format.layout {
             PciLayout::ArrayU64 => u64::MAX,
             PciLayout::Array => u64::from(u32::MAX),
-            PciLayout::Chain => {
+            PciLayout::Chain | PciLayout::Versioned => {
                 return Err(LinuxError::Format {
                     layout: format.layout,
                     compat: format.compat,
@@ -647,7 +785,7 @@ impl<'a> PciSer<'a> {
             .enumerate()
             .zip(table.chunks_exact_mut(PCI_DEV_SER_LEN))
         {
-            let dev = dev_ser(format, index as u64, *entry, prev)?;
+            let dev = dev_ser(format.refcount(), index as u64, *entry, prev)?;
             slot.copy_from_slice(dev.as_bytes());
             prev = Some(*entry);
         }
@@ -678,56 +816,119 @@ impl<'a> PciSer<'a> {
         I::IntoIter: ExactSizeIterator,
     {
         let format = PciFormat::new(PciLayout::Chain, compat)?;
-        let mut entries = entries.into_iter();
-        let n = entries.len() as u64;
-        let nr = u32::try_from(n).map_err(|_| LinuxError::Count {
-            what: Struct::PciSer,
-            field: CountField::NrDevices,
-            max: u64::from(u32::MAX),
-            found: n,
-        })?;
-        let header_len = PciLayout::Chain.header_len();
-        let found = ser.len();
-        let ser = ser
-            .get_mut(..header_len)
-            .ok_or(LinuxError::BufferTooSmall {
-                what: Struct::PciSer,
-                needed: header_len as u64,
-                found: found as u64,
-            })?;
-        let mut prev = None;
-        let (head, used) = write_chain(
+        let refcount = format.refcount().unwrap_or(Refcount::Slot);
+        encode_blocks(ser, ser_phys, blocks, None, refcount, page, entries)
+    }
+
+    /// Writes `entries` (strictly ascending) as the `pci_ser` of the FLB `"pci"` at `version`:
+    /// the 16-byte blob into `ser` (to live at `ser_phys`) and the chain into the first blocks
+    /// of `blocks`, each filled to its capacity. Returns the blob length (16), the chain head
+    /// (0 for no entries) and the blocks used.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`PciSer::encode_chain`]; a refcount above 1 is [`LinuxError::NotRepresentable`]
+    /// at version 1.
+    pub fn encode_versioned<'e, I>(
+        ser: &mut [u8],
+        ser_phys: PhysAddr,
+        blocks: &mut [BlockBuf<'_>],
+        version: PciVersion,
+        page: PageSize,
+        entries: I,
+    ) -> Result<ChainWritten, LinuxError>
+    where
+        I: IntoIterator<Item = &'e PciEntry>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        encode_blocks(
+            ser,
+            ser_phys,
             blocks,
+            Some(version),
+            version.refcount(),
             page,
-            PCI_DEV_SER_LEN,
-            Some((ser_phys, header_len as u64)),
-            n,
-            |index, slot| {
-                let entry = entries.next().ok_or(LinuxError::Count {
-                    what: Struct::PciSer,
-                    field: CountField::NrDevices,
-                    max: index,
-                    found: n,
-                })?;
-                let dev = dev_ser(format, index, *entry, prev)?;
-                slot.copy_from_slice(dev.as_bytes());
-                prev = Some(*entry);
-                Ok(())
-            },
-        )?;
-        ser.copy_from_slice(
+            entries,
+        )
+    }
+}
+
+/// The chain writers: the 12-byte (`version` `None`) or 16-byte `pci_ser` and its blocks.
+fn encode_blocks<'e, I>(
+    ser: &mut [u8],
+    ser_phys: PhysAddr,
+    blocks: &mut [BlockBuf<'_>],
+    version: Option<PciVersion>,
+    refcount: Refcount,
+    page: PageSize,
+    entries: I,
+) -> Result<ChainWritten, LinuxError>
+where
+    I: IntoIterator<Item = &'e PciEntry>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let mut entries = entries.into_iter();
+    let n = entries.len() as u64;
+    let nr = u32::try_from(n).map_err(|_| LinuxError::Count {
+        what: Struct::PciSer,
+        field: CountField::NrDevices,
+        max: u64::from(u32::MAX),
+        found: n,
+    })?;
+    let header_len = match version {
+        Some(_) => PciLayout::Versioned.header_len(),
+        None => PciLayout::Chain.header_len(),
+    };
+    let found = ser.len();
+    let ser = ser
+        .get_mut(..header_len)
+        .ok_or(LinuxError::BufferTooSmall {
+            what: Struct::PciSer,
+            needed: header_len as u64,
+            found: found as u64,
+        })?;
+    let mut prev = None;
+    let (head, used) = write_chain(
+        blocks,
+        page,
+        PCI_DEV_SER_LEN,
+        Some((ser_phys, header_len as u64)),
+        n,
+        |index, slot| {
+            let entry = entries.next().ok_or(LinuxError::Count {
+                what: Struct::PciSer,
+                field: CountField::NrDevices,
+                max: index,
+                found: n,
+            })?;
+            let dev = dev_ser(Some(refcount), index, *entry, prev)?;
+            slot.copy_from_slice(dev.as_bytes());
+            prev = Some(*entry);
+            Ok(())
+        },
+    )?;
+    match version {
+        Some(v) => ser.copy_from_slice(
+            PciSerVersioned {
+                version: U32::new(v.number()),
+                nr_devices: U32::new(nr),
+                devices: U64::new(head.raw()),
+            }
+            .as_bytes(),
+        ),
+        None => ser.copy_from_slice(
             PciSerChain {
                 nr_devices: U32::new(nr),
                 devices: U64::new(head.raw()),
             }
             .as_bytes(),
-        );
-        Ok(ChainWritten {
-            len: header_len,
-            head,
-            blocks: used,
-        })
+        ),
     }
+    Ok(ChainWritten {
+        len: header_len,
+        head,
+        blocks: used,
+    })
 }
 
 /// What [`PciSer::encode_chain`] wrote.
@@ -741,9 +942,10 @@ pub struct ChainWritten {
     pub blocks: u32,
 }
 
-/// The slot for `entry` at `index` in `format`, after `prev`.
+/// The slot for `entry` at `index` under `refcount` (`None`: the versioned layout, which
+/// [`PciSer::encode`] never reaches), after `prev`.
 fn dev_ser(
-    format: PciFormat,
+    refcount_rule: Option<Refcount>,
     index: u64,
     entry: PciEntry,
     prev: Option<PciEntry>,
@@ -762,7 +964,7 @@ fn dev_ser(
         Some(core::cmp::Ordering::Greater) => return Err(convert(EntryFault::OutOfOrder)),
         _ => {}
     }
-    let field = match format.refcount() {
+    let field = match refcount_rule.unwrap_or(Refcount::Slot) {
         Refcount::Padding | Refcount::Slot if refcount != 1 => {
             return Err(LinuxError::NotRepresentable {
                 what: Struct::PciDevSer,
@@ -778,6 +980,25 @@ fn dev_ser(
         domain: U32::new(address.domain),
         bdf: U16::new(address.bdf),
         refcount: U16::new(field),
+    })
+}
+
+/// The `version` of a versioned `pci_ser`, read first: it is the one field every version
+/// keeps in place, so a version this module does not read is refused as such, whatever the
+/// length.
+fn stored_version(bytes: &[u8]) -> Result<PciVersion, LinuxError> {
+    let version = bytes
+        .get(..4)
+        .and_then(|v| U32::read_from_bytes(v).ok())
+        .ok_or(LinuxError::TooShort {
+            what: Struct::PciSer,
+            needed: PciLayout::Versioned.header_len() as u64,
+            found: bytes.len() as u64,
+        })?
+        .get();
+    PciVersion::from_number(version).ok_or(LinuxError::Version {
+        what: Struct::PciSer,
+        found: version,
     })
 }
 

@@ -358,3 +358,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn lenient_decoding_warns_where_the_kernel_accepts() {
+    let mut blob = Blob::new()
+        .u64(1)
+        .u64(3)
+        .flb("pci", 0x1000, 0)
+        .flb("", 7, 1)
+        .flb("iommu-v1", 0x2000, 1)
+        .build();
+    // Entry 2's name fills its 48 bytes with no NUL.
+    blob[16 + 128..16 + 128 + 48].fill(b'a');
+    assert_eq!(
+        FlbArea::decode(&blob, PAGE).unwrap_err(),
+        LinuxError::Zero {
+            what: Struct::FlbSer,
+            field: CountField::FlbFileCount,
+            index: 0,
+            at: Where::Offset(16)
+        }
+    );
+    let mut warnings = Vec::new();
+    let area = FlbArea::decode_lenient(&blob, PAGE, &mut |e| warnings.push(e)).unwrap();
+    assert_eq!(area.entries().len(), 3);
+    assert_eq!(area.entries()[2].name_bytes(), &[b'a'; 48][..]);
+    let name = |index: u64, fault| LinuxError::Name {
+        what: Struct::FlbSer,
+        index,
+        at: Where::Offset(16 + 64 * index),
+        fault,
+    };
+    assert_eq!(
+        warnings,
+        [
+            LinuxError::Zero {
+                what: Struct::FlbSer,
+                field: CountField::FlbFileCount,
+                index: 0,
+                at: Where::Offset(16)
+            },
+            name(1, NameFault::Empty),
+            name(2, NameFault::Unterminated),
+        ]
+    );
+    // A count beyond the page is still refused.
+    blob[8] = 64;
+    assert!(FlbArea::decode_lenient(&blob, PAGE, &mut |_| {}).is_err());
+}

@@ -92,6 +92,7 @@ fn every_known_abi_has_the_kernel_blob_size() {
         sizes,
         [
             ("luo-v3", 32),
+            ("luo-v3-kho-block-v1", 48),
             ("luo-v4-kho-block-v1", 48),
             ("luo-v4", 32),
             ("luo-v5", 32),
@@ -281,4 +282,49 @@ proptest! {
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
         let _ = LuoSer::decode(&bytes).map_err(|e| e.to_string());
     }
+}
+
+#[test]
+fn lenient_decoding_warns_where_the_kernel_accepts() {
+    let mut blob = Blob::new()
+        .str_field("luo-v5", 8)
+        .u64(1)
+        .u64(2)
+        .u64(3)
+        .build();
+    blob[7] = b'x'; // after the NUL: strncmp() stops before it
+    blob.extend_from_slice(&[0xAA; 8]); // past sizeof(luo_ser)
+    assert_eq!(
+        LuoSer::decode(&blob).unwrap_err(),
+        LinuxError::TooLong {
+            what: Struct::LuoSer,
+            max: 32,
+            found: 40
+        }
+    );
+    assert_eq!(
+        LuoSer::decode(&blob[..32]).unwrap_err(),
+        name_err(NameFault::Padding { at: 7 })
+    );
+    let mut warnings = Vec::new();
+    let ser = LuoSer::decode_lenient(&blob, &mut |e| warnings.push(e)).unwrap();
+    assert_eq!(
+        (ser.compatible(), ser.abi(), ser.len(), ser.flbs_pa()),
+        ("luo-v5", Some(LuoAbi::V5), 32, PhysAddr::new(3))
+    );
+    assert_eq!(
+        warnings,
+        [
+            LinuxError::TooLong {
+                what: Struct::LuoSer,
+                max: 32,
+                found: 40
+            },
+            name_err(NameFault::Padding { at: 7 })
+        ]
+    );
+    // What the kernel refuses stays refused.
+    let mut none = Vec::new();
+    assert!(LuoSer::decode_lenient(&blob[..31], &mut |e| none.push(e)).is_err());
+    assert!(none.is_empty());
 }

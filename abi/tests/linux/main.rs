@@ -6,3 +6,4 @@ mod flb;
 mod luo;
 mod pci;
 mod support;
+mod versioned;

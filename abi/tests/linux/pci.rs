@@ -60,7 +60,7 @@ fn the_published_combinations_and_their_semantics() {
     for (layout, compat, semantics) in table {
         let got = PciFormat::new(layout, compat);
         match semantics {
-            Some(s) => assert_eq!(got.unwrap().refcount(), s, "{layout:?} {compat:?}"),
+            Some(s) => assert_eq!(got.unwrap().refcount(), Some(s), "{layout:?} {compat:?}"),
             None => assert_eq!(got, Err(LinuxError::Format { layout, compat })),
         }
     }
@@ -479,7 +479,7 @@ proptest! {
             let format = fmt(layout, compat);
             // Formats without room for a refcount take the entries at refcount 1.
             let input: Vec<_> = match format.refcount() {
-                Refcount::Hierarchical => entries.clone(),
+                Some(Refcount::Hierarchical) => entries.clone(),
                 _ => entries.iter().map(|e| PciEntry::new(e.address(), 1)).collect(),
             };
             let mut out = vec![0u8; 16 + 8 * usize::try_from(max).unwrap()];

@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 an invalid image or handover (`verify`, `dump`, `incoming`), or a
 //! simulation whose incoming kernel did not get what the outgoing one sent; 2 usage or I/O
-//! errors. `luo` never panics on any input.
+//! errors. `luo` never panics on any input. `verify --linux` exits 0 when it finds only
+//! warnings (what the kernel accepts but a stricter rule flags), 1 with `--strict`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -68,10 +69,18 @@ enum Command {
     /// Check an image and every record in it; print one line naming what is wrong.
     #[command(after_help = EXIT_CODES)]
     Verify {
-        /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci, pci-v1, pci-v2,
-        /// pci-v3 or pci-v1-u64 (file conventions: abi/SPEC.md section 12).
+        /// Read FILE as a blob upstream Linux writes, of KIND: luo, flb, pci (FLB "pci",
+        /// versioned), pci-v1-u64, pci-v1-array, pci-v2-array, pci-v3-array (or pci-v3),
+        /// pci-v1-chain or pci-v2-chain (file conventions: abi/SPEC.md section 12).
         #[arg(long, value_name = "KIND")]
         linux: Option<String>,
+        /// With --linux: fail (exit 1) on warnings too, not only on errors. A warning is what
+        /// the kernel accepts but a stricter rule flags; an error, what it refuses or misreads.
+        #[arg(long, requires = "linux")]
+        strict: bool,
+        /// With --linux: print the findings, each with its severity, as JSON.
+        #[arg(long, requires = "linux")]
+        json: bool,
         /// The image file (or upstream blob).
         file: PathBuf,
     },
@@ -315,15 +324,87 @@ fn run_incoming(scenario: &Scenario, bytes: &[u8], json: bool) -> Result<(), Fai
     }
 }
 
-fn linux_dump(kind: &str, file: &Path) -> Result<linux::LinuxDump, Failure> {
-    let bytes = read(file)?;
-    linux::dump(kind, &bytes).map_err(|e| match e {
-        None => usage(format!(
+fn unknown_kind(kind: &str) -> Failure {
+    match LinuxKind::forms_of(kind).as_slice() {
+        [] => usage(format!(
             "unknown --linux KIND {kind:?}; one of: {}",
             LinuxKind::NAMES.join(", ")
         )),
-        Some(e) => invalid(format!("{}: {kind}: {e}", file.display())),
-    })
+        forms => usage(format!(
+            "--linux KIND {kind:?} is a compatible upstream published with several layouts; \
+             name one: {}",
+            forms.join(", ")
+        )),
+    }
+}
+
+/// Prints each warning of `findings` as one line on standard error.
+fn print_warnings(file: &Path, kind: &str, findings: &[linux::Finding]) {
+    for f in findings {
+        if f.severity == linux::Severity::Warning {
+            eprintln!("luo: {}: {kind}: warning: {}", file.display(), f.message);
+        }
+    }
+}
+
+fn first_error(findings: &[linux::Finding]) -> Option<&linux::Finding> {
+    findings
+        .iter()
+        .find(|f| f.severity == linux::Severity::Error)
+}
+
+fn linux_verify(kind: &str, file: &Path, strict: bool, json: bool) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    let v = linux::verify(kind, &bytes).ok_or_else(|| unknown_kind(kind))?;
+    let warnings = v.count(linux::Severity::Warning);
+    if json {
+        emit(&json_text(&v)?)?;
+    } else {
+        print_warnings(file, kind, &v.findings);
+    }
+    if let Some(e) = first_error(&v.findings) {
+        return Err(invalid(format!(
+            "{}: {kind}: {}",
+            file.display(),
+            e.message
+        )));
+    }
+    if strict && warnings > 0 {
+        return Err(invalid(format!(
+            "{}: {kind}: {warnings} warning(s), refused by --strict",
+            file.display()
+        )));
+    }
+    if !json {
+        let note = match warnings {
+            0 => String::new(),
+            n => format!(" ({n} warning(s): the kernel accepts it)"),
+        };
+        emit(&format!("{}: valid {kind} blob{note}\n", file.display()))?;
+    }
+    Ok(())
+}
+
+fn linux_dump(kind: &str, file: &Path, json: bool) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    let (dump, findings) = linux::examine(kind, &bytes).ok_or_else(|| unknown_kind(kind))?;
+    print_warnings(file, kind, &findings);
+    // A root of unknown compatible is still shown, raw, before it is refused.
+    if let Some(dump) = dump {
+        if json {
+            emit(&json_text(&dump)?)?;
+        } else {
+            emit(&linux::render(&dump))?;
+        }
+    }
+    match first_error(&findings) {
+        Some(e) => Err(invalid(format!(
+            "{}: {kind}: {}",
+            file.display(),
+            e.message
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -345,25 +426,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => run_incoming(&scenario.scenario(), &read(&file)?, json),
         Command::Verify {
             linux: Some(kind),
+            strict,
+            json,
             file,
-        } => {
-            linux_dump(&kind, &file)?;
-            emit(&format!("{}: valid {kind} blob\n", file.display()))
-        }
+        } => linux_verify(&kind, &file, strict, json),
         Command::Dump {
             linux: Some(kind),
             json,
             file,
+        } => linux_dump(&kind, &file, json),
+        Command::Verify {
+            linux: None, file, ..
         } => {
-            let dump = linux_dump(&kind, &file)?;
-            if json {
-                emit(&json_text(&dump)?)?;
-            } else {
-                emit(&linux::render(&dump))?;
-            }
-            Ok(())
-        }
-        Command::Verify { linux: None, file } => {
             let bytes = read(&file)?;
             inspect::load(&bytes).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
             emit(&format!("{}: valid\n", file.display()))

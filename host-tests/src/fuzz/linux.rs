@@ -35,3 +35,19 @@ pub fn linux_pci_image(data: &[u8]) {
 pub fn linux_phys_image(data: &[u8]) {
     check("KHO image", bodies::phys_image(data));
 }
+
+/// The `pci_ser` of the FLB `"pci"` (image or raw): unknown versions refused as such,
+/// devices round-trip at the same version.
+pub fn linux_pci_versioned(data: &[u8]) {
+    check("pci_ser versioned", bodies::pci_versioned(data));
+}
+
+/// `luo_ser`, lenient decoding against strict decoding.
+pub fn linux_luo_lenient(data: &[u8]) {
+    check("luo_ser lenient", bodies::luo_ser_lenient(data));
+}
+
+/// The FLB area, lenient decoding against strict decoding.
+pub fn linux_flb_lenient(data: &[u8]) {
+    check("FLB area lenient", bodies::flb_lenient(data));
+}

@@ -28,7 +28,10 @@ pub use c_verify::c_verify;
 pub use graph::{graph, graph_sealed};
 pub use image::{luo_image, luo_image_sealed};
 pub use lifecycle::lifecycle;
-pub use linux::{linux_flb, linux_luo_ser, linux_pci_array, linux_pci_image, linux_phys_image};
+pub use linux::{
+    linux_flb, linux_flb_lenient, linux_luo_lenient, linux_luo_ser, linux_pci_array,
+    linux_pci_image, linux_pci_versioned, linux_phys_image,
+};
 pub use open::root_open;
 pub use records::{flb, flb_sealed, pci, pci_sealed, root, root_sealed};
 pub use roundtrip::{roundtrip_flb, roundtrip_pci, roundtrip_root};
@@ -61,6 +64,9 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("linux_pci_array", linux_pci_array),
     ("linux_pci_image", linux_pci_image),
     ("linux_phys_image", linux_phys_image),
+    ("linux_pci_versioned", linux_pci_versioned),
+    ("linux_luo_lenient", linux_luo_lenient),
+    ("linux_flb_lenient", linux_flb_lenient),
     ("table_pci", table_pci),
     ("table_pci_sealed", table_pci_sealed),
     ("table_flb", table_flb),

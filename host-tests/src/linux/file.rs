@@ -2,19 +2,21 @@
 //! and `luo dump --linux KIND FILE`.
 //!
 //! A FILE holds one blob exactly as a kernel wrote it, or a [`crate::linux::image`] holding
-//! the blob and the pages it points to:
+//! the blob and the pages it points to. KIND names the form completely; nothing is guessed
+//! from the blob's length (a 16-byte `"pci"` blob and a one-slot `u32` array are both 16
+//! bytes long):
 //!
 //! | KIND | FILE |
 //! |---|---|
-//! | `luo` | the `luo_ser` blob registered under KHO name `"LUO"`, exactly its size |
+//! | `luo` | the `luo_ser` blob registered under KHO name `"LUO"` |
 //! | `flb` | the FLB area at `flbs_pa`: header and `count` entries, up to `pgcnt` whole pages |
-//! | `pci`, `pci-v1`, `pci-v2`, `pci-v3` | the `pci_ser` of FLB `"pci-vN"`: a raw array-form blob (`8 + 8 * max_nr_devices` bytes), or an image whose blob is the 12-byte chain form and whose other segments are its blocks |
+//! | `pci` | the 16-byte `pci_ser` of FLB `"pci"` (`u32 version` 1 or 2): raw when it has no devices, else an image whose other segments are its blocks |
+//! | `pci-v1-chain`, `pci-v2-chain` | the 12-byte v7 `pci_ser` of FLB `"pci-v1"`/`"pci-v2"`, likewise |
+//! | `pci-v1-array`, `pci-v2-array`, `pci-v3-array` (or `pci-v3`) | the `u32` array form, `8 + 8 * max_nr_devices` bytes |
 //! | `pci-v1-u64` | the 23 Mar 2026 array form, `16 + 8 * max_nr_devices` bytes |
 //!
-//! The `pci_ser` layout follows from the file: an image's or raw blob's length of 12 bytes
-//! is the chain form (an array form is never 12 bytes long), anything else the `u32` array
-//! form. The compatible comes from KIND, else from the image's recorded compatible, else is
-//! `"pci-v2"` (the state `linux-mm/linux-mm` carries, and the last chain-form compatible).
+//! `pci-v1` and `pci-v2` alone are refused: each compatible was published with several
+//! layouts. An image that records a compatible must record the one KIND names.
 
 use liveupdate_abi::linux::PageSize;
 use liveupdate_abi::linux::error::LinuxError;
@@ -31,43 +33,78 @@ pub enum LinuxKind {
     Luo,
     /// An FLB area.
     Flb,
-    /// A `pci_ser` (array or chain form) of the given compatible, or of the image's.
-    Pci(Option<PciCompat>),
-    /// A `pci_ser` in the 23 Mar 2026 form (16-byte header, compatible `"pci-v1"`).
-    PciU64,
+    /// A `pci_ser` of this form (layout and compatible).
+    Pci(PciFormat),
 }
 
+/// The `pci` KINDs: name, layout, compatible.
+const PCI_KINDS: [(&str, PciLayout, PciCompat); 7] = [
+    ("pci", PciLayout::Versioned, PciCompat::Pci),
+    ("pci-v1-u64", PciLayout::ArrayU64, PciCompat::V1),
+    ("pci-v1-array", PciLayout::Array, PciCompat::V1),
+    ("pci-v2-array", PciLayout::Array, PciCompat::V2),
+    ("pci-v3-array", PciLayout::Array, PciCompat::V3),
+    ("pci-v1-chain", PciLayout::Chain, PciCompat::V1),
+    ("pci-v2-chain", PciLayout::Chain, PciCompat::V2),
+];
+
 impl LinuxKind {
-    /// Every KIND name, as a command line takes them.
-    pub const NAMES: [&'static str; 7] = [
+    /// Every KIND name, as a command line takes them (`pci-v3` is also taken, for
+    /// `pci-v3-array`: that compatible had one layout).
+    pub const NAMES: [&'static str; 9] = [
         "luo",
         "flb",
         "pci",
-        "pci-v1",
-        "pci-v2",
-        "pci-v3",
         "pci-v1-u64",
+        "pci-v1-array",
+        "pci-v2-array",
+        "pci-v3-array",
+        "pci-v1-chain",
+        "pci-v2-chain",
     ];
 
-    /// The kind named `name`, one of [`LinuxKind::NAMES`].
+    /// The kind named `name`, one of [`LinuxKind::NAMES`], or a PCI compatible published
+    /// with one layout only (`pci-v3`).
     pub fn from_name(name: &str) -> Option<LinuxKind> {
         match name {
-            "luo" => Some(LinuxKind::Luo),
-            "flb" => Some(LinuxKind::Flb),
-            "pci" => Some(LinuxKind::Pci(None)),
-            "pci-v1-u64" => Some(LinuxKind::PciU64),
-            other => PciCompat::from_name(other).map(|c| LinuxKind::Pci(Some(c))),
+            "luo" => return Some(LinuxKind::Luo),
+            "flb" => return Some(LinuxKind::Flb),
+            _ => {}
+        }
+        if let Some(&(_, layout, compat)) = PCI_KINDS.iter().find(|(n, _, _)| *n == name) {
+            return PciFormat::new(layout, compat).ok().map(LinuxKind::Pci);
+        }
+        match PciCompat::from_name(name).map(|c| (c, c.layouts())) {
+            Some((compat, &[layout])) => PciFormat::new(layout, compat).ok().map(LinuxKind::Pci),
+            _ => None,
         }
     }
 
+    /// For a PCI compatible published with several layouts (`pci-v1`, `pci-v2`), the KINDs
+    /// that name each; empty for any other name.
+    pub fn forms_of(name: &str) -> Vec<&'static str> {
+        let Some(compat) = PciCompat::from_name(name) else {
+            return Vec::new();
+        };
+        if compat.layouts().len() < 2 {
+            return Vec::new();
+        }
+        PCI_KINDS
+            .iter()
+            .filter(|(_, _, c)| *c == compat)
+            .map(|(n, _, _)| *n)
+            .collect()
+    }
+
     /// The name of this kind.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             LinuxKind::Luo => "luo",
             LinuxKind::Flb => "flb",
-            LinuxKind::Pci(None) => "pci",
-            LinuxKind::Pci(Some(c)) => c.name(),
-            LinuxKind::PciU64 => "pci-v1-u64",
+            LinuxKind::Pci(format) => PCI_KINDS
+                .iter()
+                .find(|(_, l, c)| *l == format.layout() && *c == format.compat())
+                .map_or("pci", |(n, _, _)| *n),
         }
     }
 }
@@ -92,14 +129,13 @@ pub enum FileError {
     /// The image container is malformed.
     #[error(transparent)]
     Image(#[from] ImageError),
-    /// KIND names another compatible than the image records, or the image records one that
-    /// is no `pci-vN`.
-    #[error("kho image: compatible at offset 32: not the expected compatible")]
-    Mismatch,
+    /// The image records another compatible than the one KIND names.
+    #[error("kho image: compatible at offset 32: not {:?}, the compatible KIND names", expected.name())]
+    Mismatch {
+        /// The compatible KIND names.
+        expected: PciCompat,
+    },
 }
-
-/// The compatible used for `pci` when neither KIND nor the image names one.
-pub const DEFAULT_PCI_COMPAT: PciCompat = PciCompat::V2;
 
 /// The contents of a FILE: its bytes and, when they start with the image magic, the image
 /// they hold (parsed when a `pci` kind asks for it). A decoded `pci_ser` chain reads its
@@ -116,20 +152,27 @@ impl<'a> LinuxFile<'a> {
         let image = bytes.starts_with(&MAGIC).then(|| PhysImage::parse(bytes));
         LinuxFile { bytes, image }
     }
+
+    /// The bytes of the blob: the image's blob segment, or the whole file.
+    pub fn blob(&self) -> &'a [u8] {
+        match &self.image {
+            Some(Ok(image)) => image.blob(),
+            _ => self.bytes,
+        }
+    }
 }
 
 /// Decodes the contents of a FILE of `kind`. `page` is the writer kernel's page size, used
 /// for FLB areas and raw blobs (an image records its own).
 ///
 /// This validates the structure. For `pci`, call [`PciSer::to_entries`] with a buffer of
-/// [`PciSer::nr_devices`] entries to also refuse duplicate devices (and [`FlbArea::to_entries`]
-/// for duplicate FLB names): a `verify` should do both.
+/// [`PciSer::nr_devices`] entries to also refuse duplicate devices: a `verify` should.
 ///
 /// # Errors
 ///
 /// [`FileError::Linux`] with the decoders' errors; [`FileError::Image`] with
-/// [`PhysImage::parse`]'s for a malformed image; [`FileError::Mismatch`] when KIND and the
-/// image name different compatibles (or the image names one that is not `pci-vN`).
+/// [`PhysImage::parse`]'s for a malformed image; [`FileError::Mismatch`] when the image
+/// records another compatible than KIND names.
 pub fn decode<'f>(
     kind: LinuxKind,
     file: &'f LinuxFile<'_>,
@@ -139,39 +182,24 @@ pub fn decode<'f>(
     match kind {
         LinuxKind::Luo => Ok(LinuxBlob::Luo(LuoSer::decode(bytes)?)),
         LinuxKind::Flb => Ok(LinuxBlob::Flb(FlbArea::decode(bytes, page)?)),
-        LinuxKind::PciU64 | LinuxKind::Pci(_) => decode_pci(kind, file).map(LinuxBlob::Pci),
+        LinuxKind::Pci(format) => decode_pci(format, file).map(LinuxBlob::Pci),
     }
 }
 
-fn decode_pci<'f>(kind: LinuxKind, file: &'f LinuxFile<'_>) -> Result<PciSer<'f>, FileError> {
+fn decode_pci<'f>(format: PciFormat, file: &'f LinuxFile<'_>) -> Result<PciSer<'f>, FileError> {
     let image = match &file.image {
         Some(Ok(image)) => Some(image),
         Some(Err(e)) => return Err(FileError::Image(*e)),
         None => None,
     };
-    let recorded = match image.and_then(PhysImage::compatible) {
-        Some(name) => Some(PciCompat::from_name(name).ok_or(FileError::Mismatch)?),
-        None => None,
-    };
-    let (layout, compat) = match kind {
-        LinuxKind::PciU64 => (PciLayout::ArrayU64, PciCompat::V1),
-        LinuxKind::Pci(asked) => {
-            let compat = match (asked, recorded) {
-                (Some(a), Some(r)) if a != r => return Err(FileError::Mismatch),
-                (Some(c), _) | (None, Some(c)) => c,
-                (None, None) => DEFAULT_PCI_COMPAT,
-            };
-            let blob_len = image.map_or(file.bytes.len(), |i| i.blob().len());
-            let layout = if blob_len == PciLayout::Chain.header_len() {
-                PciLayout::Chain
-            } else {
-                PciLayout::Array
-            };
-            (layout, compat)
-        }
-        LinuxKind::Luo | LinuxKind::Flb => (PciLayout::Array, DEFAULT_PCI_COMPAT),
-    };
-    let format = PciFormat::new(layout, compat)?;
+    if image
+        .and_then(PhysImage::compatible)
+        .is_some_and(|recorded| recorded != format.compat().name())
+    {
+        return Err(FileError::Mismatch {
+            expected: format.compat(),
+        });
+    }
     Ok(match image {
         Some(image) => image.decode_pci(format)?,
         None => PciSer::decode(file.bytes, format)?,

@@ -348,14 +348,20 @@ impl<'a> PhysImage<'a> {
     ///
     /// # Errors
     ///
-    /// Those of [`PciSer::decode`] (array layouts) and [`PciSer::decode_chain`] (the chain
-    /// layout).
+    /// Those of [`PciSer::decode`] (array layouts), [`PciSer::decode_chain`] (the chain
+    /// layout) and [`PciSer::decode_versioned`] (the FLB `"pci"`).
     pub fn decode_pci(&self, format: PciFormat) -> Result<PciSer<'_>, LinuxError> {
         match format.layout() {
             PciLayout::Chain => PciSer::decode_chain(
                 self.blob,
                 Some(PhysAddr::new(self.blob_phys)),
                 format.compat(),
+                self,
+                self.page,
+            ),
+            PciLayout::Versioned => PciSer::decode_versioned(
+                self.blob,
+                Some(PhysAddr::new(self.blob_phys)),
                 self,
                 self.page,
             ),

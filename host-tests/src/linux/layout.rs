@@ -15,7 +15,9 @@ use liveupdate_abi::flb::{FlbEntry, FlbFlags, NAME_LEN};
 use liveupdate_abi::linux::block::{BLOCK_HEADER_LEN, block_capacity};
 use liveupdate_abi::linux::flb::{self, FLB_HEADER_LEN, FLB_SER_LEN, FlbArea};
 use liveupdate_abi::linux::luo::LuoSer;
-use liveupdate_abi::linux::pci::{PCI_DEV_SER_LEN, PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::pci::{
+    PCI_DEV_SER_LEN, PciCompat, PciFormat, PciLayout, PciSer, PciVersion,
+};
 use liveupdate_abi::linux::{BlockBuf, KHO_MAX_BLOCKS, PageSize};
 use liveupdate_abi::mem::PhysAddr;
 use liveupdate_abi::pci::{PciAddress, PciEntry};
@@ -203,6 +205,48 @@ fn pci_chain() -> ([u8; 12], Vec<u8>) {
     (ser, p0)
 }
 
+/// The versioned `pci_ser` (version 2, one device at `BLOCK0`).
+fn pci_versioned() -> [u8; 16] {
+    let mut p0 = vec![0u8; 4096];
+    let mut blocks = [BlockBuf {
+        phys: PhysAddr::new(BLOCK0),
+        buf: &mut p0,
+    }];
+    let mut ser = [0u8; 16];
+    PciSer::encode_versioned(
+        &mut ser,
+        PhysAddr::new(0x1000),
+        &mut blocks,
+        PciVersion::V2,
+        PageSize::SIZE_4K,
+        [PciEntry::new(PCI_PROBE, 1)].iter(),
+    )
+    .expect("encodes");
+    ser
+}
+
+/// The items of the versioned `pci_ser` (FLB `"pci"`).
+fn versioned_items(items: &mut Vec<Item>) {
+    // The FLB "pci": version 2 and one device, so that the three fields differ.
+    let ser = pci_versioned();
+    items.push(size("pci_ser@versioned", PciLayout::Versioned.header_len()));
+    items.push(offset(
+        "pci_ser@versioned",
+        "version",
+        find(&ser, &[2, 0, 0, 0, 1]),
+    ));
+    items.push(offset(
+        "pci_ser@versioned",
+        "nr_devices",
+        find(&ser, &[1, 0, 0, 0, 0, 0, 0, 0, 7]),
+    ));
+    items.push(offset(
+        "pci_ser@versioned",
+        "devices",
+        find(&ser, &BLOCK0.to_le_bytes()),
+    ));
+}
+
 /// Every item, in the order the C program prints them.
 ///
 /// # Panics
@@ -286,6 +330,8 @@ pub fn items() -> Vec<Item> {
         "devices",
         find(&ser, &BLOCK0.to_le_bytes()),
     ));
+    versioned_items(&mut items);
+
     let header = &block[..BLOCK_HEADER_LEN];
     items.push(size("kho_block_header_ser", BLOCK_HEADER_LEN));
     items.push(offset(

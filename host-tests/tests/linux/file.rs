@@ -3,12 +3,10 @@
 use crate::support::{Blob, devs};
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbSer;
-use liveupdate_abi::linux::pci::{PciCompat, PciLayout};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciVersion};
 use liveupdate_abi::linux::{LinuxError, PageSize, SlotFault, Where};
 use liveupdate_host_tests::fuzz::linux::bodies as fuzz;
-use liveupdate_host_tests::linux::file::{
-    self, DEFAULT_PCI_COMPAT, FileError, LinuxBlob, LinuxFile, LinuxKind,
-};
+use liveupdate_host_tests::linux::file::{self, FileError, LinuxBlob, LinuxFile, LinuxKind};
 use liveupdate_host_tests::linux::image::PhysImage;
 
 const PAGE: PageSize = PageSize::SIZE_4K;
@@ -37,9 +35,110 @@ fn kind_names_round_trip() {
     }
     assert_eq!(LinuxKind::from_name("pci-v4"), None);
     assert_eq!(LinuxKind::from_name("root"), None);
+    // A compatible published with several layouts names no form.
+    assert_eq!(LinuxKind::from_name("pci-v2"), None);
     assert_eq!(
-        LinuxKind::from_name("pci-v2"),
-        Some(LinuxKind::Pci(Some(PciCompat::V2)))
+        LinuxKind::forms_of("pci-v2"),
+        ["pci-v2-array", "pci-v2-chain"]
+    );
+    assert_eq!(
+        LinuxKind::forms_of("pci-v1"),
+        ["pci-v1-u64", "pci-v1-array", "pci-v1-chain"]
+    );
+    assert!(LinuxKind::forms_of("pci").is_empty());
+    // pci-v3 had one layout.
+    assert_eq!(
+        LinuxKind::from_name("pci-v3"),
+        LinuxKind::from_name("pci-v3-array")
+    );
+    assert_eq!(
+        LinuxKind::from_name("pci"),
+        Some(pci_kind(PciLayout::Versioned, PciCompat::Pci))
+    );
+}
+
+fn pci_kind(layout: PciLayout, compat: PciCompat) -> LinuxKind {
+    LinuxKind::Pci(PciFormat::new(layout, compat).unwrap())
+}
+
+#[test]
+fn the_form_is_what_kind_names_never_the_length() {
+    // 16 bytes: an empty "pci" blob of version 1, and a one-slot u32 array.
+    let blob = Blob::new().u32(1).u32(0).u64(0).build();
+    let contents = LinuxFile::new(&blob);
+    let LinuxBlob::Pci(ser) =
+        file::decode(LinuxKind::from_name("pci").unwrap(), &contents, PAGE).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(ser.version(), Some(PciVersion::V1));
+    assert_eq!(ser.format().layout(), PciLayout::Versioned);
+    // Told it is an array, the reader reads an array (and refuses it: max is 1, nr is 0, yet
+    // the slot is not zero... here it is zero, so it is an empty one-slot array).
+    let LinuxBlob::Pci(ser) =
+        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, PAGE).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(ser.max_nr_devices(), Some(1));
+    // A "pci" blob with devices needs its chain: a raw blob has none to read.
+    let blob = Blob::new().u32(2).u32(1).u64(0x2000).build();
+    assert!(matches!(
+        file::decode(
+            LinuxKind::from_name("pci").unwrap(),
+            &LinuxFile::new(&blob),
+            PAGE
+        ),
+        Err(FileError::Linux(LinuxError::Block { .. }))
+    ));
+    // The 12-byte chain form told as "pci": both lengths named.
+    let chain = Blob::new().u32(1).u64(0).build();
+    let e = file::decode(
+        LinuxKind::from_name("pci").unwrap(),
+        &LinuxFile::new(&chain),
+        PAGE,
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "pci_ser: too short: need 16 bytes, found 12");
+    // An unknown version is named.
+    let v3 = Blob::new().u32(3).u32(0).u64(0).build();
+    let e = file::decode(
+        LinuxKind::from_name("pci").unwrap(),
+        &LinuxFile::new(&v3),
+        PAGE,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "pci_ser: version 3 is not one this reader knows (1, 2)"
+    );
+}
+
+#[test]
+fn versioned_images_decode_with_their_chain() {
+    let blob = Blob::new().u32(2).u32(2).u64(0x2000).build();
+    let blocks = [(0x2000, block(0, &[(0, 8, 3), (0, 0, 0), (0, 0x10, 1)]))];
+    for compat in [Some("pci"), None] {
+        let img = image(compat, &blob, &blocks);
+        let contents = LinuxFile::new(&img);
+        let LinuxBlob::Pci(ser) =
+            file::decode(LinuxKind::from_name("pci").unwrap(), &contents, PAGE).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((ser.version(), ser.nr_devices()), (Some(PciVersion::V2), 2));
+    }
+    let img = image(Some("pci-v2"), &blob, &blocks);
+    assert_eq!(
+        file::decode(
+            LinuxKind::from_name("pci").unwrap(),
+            &LinuxFile::new(&img),
+            PAGE
+        )
+        .unwrap_err(),
+        FileError::Mismatch {
+            expected: PciCompat::Pci
+        }
     );
 }
 
@@ -67,11 +166,12 @@ fn luo_and_flb_files() {
 }
 
 #[test]
-fn raw_pci_arrays_default_to_pci_v2() {
-    assert_eq!(DEFAULT_PCI_COMPAT, PciCompat::V2);
+fn raw_pci_arrays_take_the_kinds_compatible() {
     let blob = Blob::new().u32(2).u32(1).dev(0, 0, 0).dev(0, 16, 1).build();
     let contents = LinuxFile::new(&blob);
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PAGE).unwrap() else {
+    let LinuxBlob::Pci(pci) =
+        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, PAGE).unwrap()
+    else {
         panic!()
     };
     assert_eq!(
@@ -81,7 +181,7 @@ fn raw_pci_arrays_default_to_pci_v2() {
     // Under pci-v1 the same bytes are a dense array whose second slot should be free.
     assert_eq!(
         file::decode(
-            LinuxKind::Pci(Some(PciCompat::V1)),
+            pci_kind(PciLayout::Array, PciCompat::V1),
             &LinuxFile::new(&blob),
             PAGE
         )
@@ -94,71 +194,65 @@ fn raw_pci_arrays_default_to_pci_v2() {
     );
     let old = Blob::new().u64(1).u64(1).dev(3, 8, 0).build();
     let contents = LinuxFile::new(&old);
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::PciU64, &contents, PAGE).unwrap() else {
+    let LinuxBlob::Pci(pci) = file::decode(
+        pci_kind(PciLayout::ArrayU64, PciCompat::V1),
+        &contents,
+        PAGE,
+    )
+    .unwrap() else {
         panic!()
     };
     assert_eq!(pci.format().layout(), PciLayout::ArrayU64);
 }
 
 #[test]
-fn chain_images_take_the_recorded_compatible() {
+fn chain_images_must_record_the_kinds_compatible() {
     let blob = Blob::new().u32(1).u64(0x2000).build();
     let blocks = [(0x2000, block(0, &[(0, 8, 2)]))];
-    // Recorded pci-v2 (hierarchical): refcount 2 is valid.
+    let v1 = pci_kind(PciLayout::Chain, PciCompat::V1);
+    let v2 = pci_kind(PciLayout::Chain, PciCompat::V2);
+    // pci-v2 (hierarchical): refcount 2 is valid.
     let img = image(Some("pci-v2"), &blob, &blocks);
     let contents = LinuxFile::new(&img);
-    let LinuxBlob::Pci(pci) = file::decode(LinuxKind::Pci(None), &contents, PAGE).unwrap() else {
+    let LinuxBlob::Pci(ser) = file::decode(v2, &contents, PAGE).unwrap() else {
         panic!()
     };
     assert_eq!(
-        (pci.format().layout(), pci.format().compat()),
+        (ser.format().layout(), ser.format().compat()),
         (PciLayout::Chain, PciCompat::V2)
     );
     // KIND must agree with the image.
-    let mismatch = FileError::Mismatch;
+    let mismatch = FileError::Mismatch {
+        expected: PciCompat::V1,
+    };
     assert_eq!(
-        file::decode(
-            LinuxKind::Pci(Some(PciCompat::V1)),
-            &LinuxFile::new(&img),
-            PAGE
-        )
-        .unwrap_err(),
+        file::decode(v1, &LinuxFile::new(&img), PAGE).unwrap_err(),
         mismatch
     );
-    // Recorded pci-v1 (slot semantics): refcount 2 is refused.
+    assert_eq!(
+        mismatch.to_string(),
+        "kho image: compatible at offset 32: not \"pci-v1\", the compatible KIND names"
+    );
+    // pci-v1 (slot semantics): refcount 2 is refused.
     let img = image(Some("pci-v1"), &blob, &blocks);
     assert!(matches!(
-        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE),
+        file::decode(v1, &LinuxFile::new(&img), PAGE),
         Err(FileError::Linux(LinuxError::Slot {
             fault: SlotFault::Refcount { value: 2 },
             ..
         }))
     ));
-    // No recorded compatible: KIND's, else the default.
+    // No recorded compatible: KIND's.
     let img = image(None, &blob, &blocks);
-    assert!(
-        file::decode(
-            LinuxKind::Pci(Some(PciCompat::V1)),
-            &LinuxFile::new(&img),
-            PAGE
-        )
-        .is_err()
-    );
-    assert!(file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).is_ok());
+    assert!(file::decode(v1, &LinuxFile::new(&img), PAGE).is_err());
+    assert!(file::decode(v2, &LinuxFile::new(&img), PAGE).is_ok());
     // An image recording a compatible that is no PCI one.
     let img = image(Some("iommu-v1"), &blob, &blocks);
     assert_eq!(
-        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).unwrap_err(),
-        mismatch
-    );
-    // A chain under pci-v3 was never published.
-    let img = image(Some("pci-v3"), &blob, &blocks);
-    assert_eq!(
-        file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).unwrap_err(),
-        FileError::Linux(LinuxError::Format {
-            layout: PciLayout::Chain,
-            compat: PciCompat::V3
-        })
+        file::decode(v2, &LinuxFile::new(&img), PAGE).unwrap_err(),
+        FileError::Mismatch {
+            expected: PciCompat::V2
+        }
     );
 }
 
@@ -197,13 +291,20 @@ fn fuzz_bodies_accept_valid_inputs_and_refusals() {
     assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&flb), PAGE).is_ok());
     assert!(
         file::decode(
-            LinuxKind::Pci(Some(PciCompat::V2)),
+            LinuxKind::from_name("pci-v2-array").unwrap(),
             &LinuxFile::new(&pci),
             PAGE
         )
         .is_ok()
     );
-    assert!(file::decode(LinuxKind::Pci(None), &LinuxFile::new(&img), PAGE).is_ok());
+    assert!(
+        file::decode(
+            LinuxKind::from_name("pci-v1-chain").unwrap(),
+            &LinuxFile::new(&img),
+            PAGE
+        )
+        .is_ok()
+    );
     for input in [&luo[..], &flb, &pci, &img, &[], &[0xFF; 33]] {
         assert_eq!(fuzz::luo_ser(input), Ok(()));
         assert_eq!(fuzz::flb(input), Ok(()));

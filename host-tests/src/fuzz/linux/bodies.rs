@@ -19,7 +19,8 @@ use liveupdate_abi::linux::PageSize;
 use liveupdate_abi::linux::block::BlockBuf;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::LuoSer;
-use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
+use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
+use liveupdate_abi::linux::{CountField, LinuxError};
 use liveupdate_abi::pci::PciEntry;
 
 use crate::linux::image::PhysImage;
@@ -175,8 +176,9 @@ pub fn pci_array(data: &[u8]) -> Verdict {
 const CHAIN_BLOCKS: usize = 3;
 const PAGE: usize = 4096;
 
-/// An image holding a `pci_ser` (chain or array form). The compatible is the image's, else
-/// `pci-v1`/`pci-v2` by the parity of the input length. Devices convert, re-encode as a
+/// An image holding a `pci_ser`. The compatible is the image's, else `pci-v1`/`pci-v2` by
+/// the parity of the input length; the layout is the newest that compatible was published
+/// with (the chain for `pci-v1`/`pci-v2`, the versioned form for `pci`). Devices convert, re-encode as a
 /// 4 KiB-page chain in a new image and decode to the same devices.
 pub fn pci_image(data: &[u8]) -> Verdict {
     let image = match PhysImage::parse(data) {
@@ -193,10 +195,9 @@ pub fn pci_image(data: &[u8]) -> Verdict {
             PciCompat::V2
         },
     );
-    let layout = if image.blob().len() == PciLayout::Chain.header_len() {
-        PciLayout::Chain
-    } else {
-        PciLayout::Array
+    // The newest layout the compatible was published with (never guessed from the length).
+    let Some(&layout) = compat.layouts().last() else {
+        return Ok(());
     };
     let Ok(format) = PciFormat::new(layout, compat) else {
         return Ok(());
@@ -323,4 +324,201 @@ fn check_sorted(entries: &[PciEntry]) -> Verdict {
         return Err("converted PCI entries not strictly sorted");
     }
     Ok(())
+}
+
+/// The `pci_ser` of the FLB `"pci"`: an image (its blob and the chain in its segments) or a
+/// raw blob (no memory: only an empty chain reads). A version other than 1 or 2 must be
+/// refused as such; what decodes converts, re-encodes at the same version as a new chain
+/// and decodes to the same devices.
+pub fn pci_versioned(data: &[u8]) -> Verdict {
+    let image = PhysImage::parse(data).ok();
+    let decoded = match &image {
+        Some(image) => {
+            let Ok(format) = PciFormat::new(PciLayout::Versioned, PciCompat::Pci) else {
+                return Err("versioned format invalid");
+            };
+            image.decode_pci(format)
+        }
+        None => PciSer::decode(
+            data,
+            PciFormat::new(PciLayout::Versioned, PciCompat::Pci)
+                .map_err(|_| "versioned format invalid")?,
+        ),
+    };
+    let blob = image.as_ref().map_or(data, PhysImage::blob);
+    let stored = blob
+        .get(..4)
+        .and_then(|v| v.try_into().ok())
+        .map(u32::from_le_bytes);
+    let ser = match decoded {
+        Ok(ser) => ser,
+        Err(e) => {
+            exercise(&e);
+            let unknown = stored.is_some_and(|v| PciVersion::from_number(v).is_none());
+            if unknown != matches!(e, LinuxError::Version { .. }) {
+                return Err("an unknown version is not refused as such");
+            }
+            return Ok(());
+        }
+    };
+    let Some(version) = ser.version() else {
+        return Err("the versioned form decoded without a version");
+    };
+    if stored != Some(version.number()) || ser.refcount() != version.refcount() {
+        return Err("the decoded version is not the stored one");
+    }
+    if ser.nr_devices() > PCI_MAX as u64 {
+        return Ok(());
+    }
+    let mut first = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let entries = match ser.to_entries(&mut first) {
+        Ok(e) => e,
+        Err(e) => {
+            exercise(&e);
+            return Ok(());
+        }
+    };
+    check_sorted(entries)?;
+    versioned_round_trip(entries, version)
+}
+
+/// Re-encodes `entries` in the versioned form at `version` in a new image and checks that it
+/// decodes to the same entries and version.
+fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
+    let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
+    let mut blocks = [
+        BlockBuf {
+            phys: PhysAddr::new(0x1000),
+            buf: &mut p0,
+        },
+        BlockBuf {
+            phys: PhysAddr::new(0x2000),
+            buf: &mut p1,
+        },
+        BlockBuf {
+            phys: PhysAddr::new(0x3000),
+            buf: &mut p2,
+        },
+    ];
+    let mut ser_bytes = [0u8; 16];
+    let Ok(written) = PciSer::encode_versioned(
+        &mut ser_bytes,
+        PhysAddr::new(0x8000),
+        &mut blocks,
+        version,
+        PageSize::SIZE_4K,
+        entries.iter(),
+    ) else {
+        return Err("converted PCI entries do not encode in the versioned form");
+    };
+    let used = usize::try_from(written.blocks)
+        .unwrap_or(0)
+        .min(CHAIN_BLOCKS);
+    let mut segments: [(u64, &[u8]); CHAIN_BLOCKS + 1] = [(0, &[]); CHAIN_BLOCKS + 1];
+    for (seg, block) in segments.iter_mut().zip(blocks.iter().take(used)) {
+        *seg = (block.phys.raw(), &*block.buf);
+    }
+    if let Some(seg) = segments.get_mut(used) {
+        *seg = (0x8000, &ser_bytes[..]);
+    }
+    let segments = segments.get(..=used).unwrap_or(&[]);
+    let mut file = [0u8; 80 + (16 + PAGE) * CHAIN_BLOCKS + 32];
+    let len = PhysImage::write(&mut file, 0x8000, PageSize::SIZE_4K, Some("pci"), segments)
+        .map_err(|_| "versioned image does not write")?;
+    let image = PhysImage::parse(file.get(..len).unwrap_or(&[]))
+        .map_err(|_| "written image does not parse")?;
+    let format =
+        PciFormat::new(PciLayout::Versioned, PciCompat::Pci).map_err(|_| "format invalid")?;
+    let again = image
+        .decode_pci(format)
+        .map_err(|_| "encoded versioned form does not decode")?;
+    let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
+    let round = again
+        .to_entries(&mut second)
+        .map_err(|_| "re-encoded versioned entries do not convert")?;
+    if round != entries || again.version() != Some(version) {
+        return Err("PCI entries changed through a versioned round trip");
+    }
+    Ok(())
+}
+
+/// `luo_ser`, lenient: whatever the strict decoder accepts, the lenient one accepts with no
+/// warning and the same fields; whatever the lenient one accepts without a warning, the
+/// strict one accepts; with warnings, the structure re-encodes to the blob's first bytes.
+pub fn luo_ser_lenient(data: &[u8]) -> Verdict {
+    let mut warnings: u32 = 0;
+    let lenient = LuoSer::decode_lenient(data, &mut |e| {
+        exercise(&e);
+        warnings = warnings.saturating_add(1);
+    });
+    let strict = LuoSer::decode(data);
+    match (&strict, &lenient) {
+        (Ok(s), Ok(l)) if s == l && warnings == 0 => Ok(()),
+        (Ok(_), _) => Err("a strict luo_ser is not accepted alike, without warning"),
+        (Err(_), Ok(_)) if warnings == 0 => {
+            Err("lenient luo_ser accepted, no warning, strictly refused")
+        }
+        (Err(_), Ok(l)) => {
+            let mut out = [0u8; 128];
+            let len = LuoSer::encode(
+                &mut out,
+                l.compatible(),
+                l.liveupdate_num(),
+                l.sessions_pa(),
+                l.flbs_pa(),
+            )
+            .map_err(|_| "a lenient luo_ser does not re-encode")?;
+            if len != l.len() || data.len() < len {
+                return Err("a lenient luo_ser has the wrong length");
+            }
+            Ok(())
+        }
+        (Err(s), Err(l)) => {
+            exercise(s);
+            exercise(l);
+            Ok(())
+        }
+    }
+}
+
+/// FLB area, lenient: whatever the strict decoder accepts, the lenient one accepts with no
+/// warning; accepted without a warning means strictly accepted; every warning is one the
+/// kernel accepts (an entry's name or count).
+pub fn flb_lenient(data: &[u8]) -> Verdict {
+    let mut warnings: u32 = 0;
+    let mut other = false;
+    let lenient = FlbArea::decode_lenient(data, PageSize::SIZE_4K, &mut |e| {
+        exercise(&e);
+        warnings = warnings.saturating_add(1);
+        other |= !matches!(
+            e,
+            LinuxError::Name { .. }
+                | LinuxError::Zero {
+                    field: CountField::FlbFileCount,
+                    ..
+                }
+        );
+    });
+    if other {
+        return Err("an FLB warning is not one the kernel accepts");
+    }
+    let strict = FlbArea::decode(data, PageSize::SIZE_4K);
+    match (&strict, &lenient) {
+        (Ok(s), Ok(l)) if s == l && warnings == 0 => Ok(()),
+        (Ok(_), _) => Err("a strict FLB area is not accepted alike, without warning"),
+        (Err(_), Ok(_)) if warnings == 0 => {
+            Err("lenient FLB area accepted, no warning, strictly refused")
+        }
+        (Err(_), Ok(l)) => {
+            if l.entries().len() as u64 > l.capacity() {
+                return Err("lenient FLB count above capacity accepted");
+            }
+            Ok(())
+        }
+        (Err(s), Err(l)) => {
+            exercise(s);
+            exercise(l);
+            Ok(())
+        }
+    }
 }
