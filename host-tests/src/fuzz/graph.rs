@@ -16,7 +16,8 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_abi::Capacity;
 use liveupdate_abi::header::CRC_OFFSET;
 use liveupdate_abi::{
-    DecodeError, DirEntry, Entry, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table, seal,
+    DecodeError, DirEntry, EncodeError, Entry, FlbEntry, MINOR, PciEntry, RecordKind, Root, Table,
+    seal,
 };
 use liveupdate_core::graph::{GraphError, Handover, MAX_RECORDS, Span, write_root};
 use liveupdate_core::mem::{DirectMap, MemError, MemFault, PhysAddr, PhysMem, SliceMemory};
@@ -400,7 +401,7 @@ fn check_rewrite(input: &Input, handover: &Handover<'_>) {
     let len = match written {
         Ok(len) => len,
         // A newer minor's directory entries may carry what this writer refuses to write.
-        Err(GraphError::Record(DecodeError::Entry { .. })) if root.header().minor() > MINOR => {
+        Err(GraphError::Encode(EncodeError::Entry { .. })) if root.header().minor() > MINOR => {
             return;
         }
         Err(err) => panic!("write_root of a loaded directory: {err}"),
