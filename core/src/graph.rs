@@ -28,15 +28,16 @@ use liveupdate_abi::{Capacity, Encoding, Generation};
 
 use heapless::Vec;
 use liveupdate_abi::kind::Magic;
+use liveupdate_abi::table::Blocks;
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, Entry, FlbEntry,
-    PciEntry, RecordKind, Root, Table, TableError,
+    AbiVersion, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, Entries, Entry,
+    FlbEntry, PciEntry, RecordKind, Root, Table, TableError,
 };
 
 use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
 
 /// Most records one root directory may reference. The reader refuses more, so that the layout
-/// check stays a small sort on the stack.
+/// check stays a small sort on the stack (of one byte per record).
 pub const MAX_RECORDS: usize = 16;
 
 /// A record's place in physical memory, named by its magic.
@@ -168,28 +169,27 @@ impl<'m> Handover<'m> {
             DecodeError::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
-        let fixed = Fixed::new(root_addr, root.as_bytes().len(), root.entries().iter())?;
+        let fixed = Fixed::new(
+            root_addr,
+            root.as_bytes().len(),
+            Directory::Read(root.entries()),
+        )?;
         check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
-        let mut flb = None;
-        let mut pci = None;
+        let mut handover = Handover {
+            root,
+            root_addr,
+            flb: None,
+            pci: None,
+        };
         for entry in root.entries() {
             match entry.kind() {
-                Some(RecordKind::FlbTable) => flb = Some(open(mem, &root)?),
-                Some(RecordKind::PciTable) => pci = Some(open(mem, &root)?),
+                Some(RecordKind::FlbTable) => open(mem, &root, &mut handover.flb)?,
+                Some(RecordKind::PciTable) => open(mem, &root, &mut handover.pci)?,
                 _ => {}
             }
         }
-        check_layout(
-            &fixed,
-            flb.into_iter().flat_map(chained),
-            pci.into_iter().flat_map(chained),
-        )?;
-        Ok(Handover {
-            root,
-            root_addr,
-            flb,
-            pci,
-        })
+        check_chains(&fixed, &handover)?;
+        Ok(handover)
     }
 
     /// The root record.
@@ -231,55 +231,143 @@ impl<'m> Handover<'m> {
     }
 }
 
-/// The blocks of `table` after its first (the first is in the directory), as spans, in
-/// ascending order.
-fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> {
-    table.blocks().skip(1).map(|block| Span {
-        magic: E::KIND.magic(),
-        addr: block.phys,
-        len: block.record.as_bytes().len() as u64,
-    })
+/// The blocks of a table after its first (the first is in the directory), as spans, in
+/// ascending order: the blocks iterator alone, not an adapter chain holding the table too.
+struct Chained<'m, E> {
+    blocks: Option<Blocks<'m, E>>,
 }
 
-/// The root and the records its directory references, as spans sorted by address (and
-/// magic: magics are unique, so the order is total and the first overlap found is
-/// deterministic).
-struct Fixed {
-    spans: Vec<Span, { MAX_RECORDS + 1 }>,
+impl<'m, E: Entry> Chained<'m, E> {
+    fn new(table: Option<&Table<'m, E>>) -> Self {
+        let mut blocks = table.map(Table::blocks);
+        if let Some(blocks) = blocks.as_mut() {
+            // The first block is the directory's record, a span of `Fixed`.
+            let _ = blocks.next();
+        }
+        Chained { blocks }
+    }
 }
 
-impl Fixed {
+impl<E: Entry> Iterator for Chained<'_, E> {
+    type Item = Span;
+
+    fn next(&mut self) -> Option<Span> {
+        let block = self.blocks.as_mut()?.next()?;
+        Some(Span {
+            magic: E::KIND.magic(),
+            addr: block.phys,
+            len: block.record.as_bytes().len() as u64,
+        })
+    }
+}
+
+/// The directory of the root: as read (a decoded root's entries), or as about to be written.
+#[derive(Clone, Copy)]
+enum Directory<'a> {
+    Read(Entries<'a, DirEntry>),
+    Written(&'a [DirEntry]),
+}
+
+impl<'a> Directory<'a> {
+    fn len(self) -> usize {
+        match self {
+            Directory::Read(entries) => entries.len(),
+            Directory::Written(entries) => entries.len(),
+        }
+    }
+
+    fn get(self, index: usize) -> Option<&'a DirEntry> {
+        match self {
+            Directory::Read(entries) => entries.get(index),
+            Directory::Written(entries) => entries.get(index),
+        }
+    }
+}
+
+/// The root and the records its directory references, in address order (and magic: magics
+/// are unique, so the order is total and the first overlap found is deterministic). Only the
+/// order is stored, one byte per span; the spans are made from the directory when needed.
+struct Fixed<'a> {
+    root: Span,
+    directory: Directory<'a>,
+    /// Indices of the spans in address order: 0 the root, `i` the directory's entry `i - 1`.
+    order: [u8; MAX_RECORDS + 1],
+    len: usize,
+}
+
+impl<'a> Fixed<'a> {
     /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`.
-    fn new<'a>(
+    fn new(
         root_addr: PhysAddr,
         root_len: usize,
-        directory: impl ExactSizeIterator<Item = &'a DirEntry>,
-    ) -> Result<Fixed, GraphError> {
+        directory: Directory<'a>,
+    ) -> Result<Fixed<'a>, GraphError> {
         let count = directory.len();
-        let too_many = GraphError::TooManyRecords {
-            count: count as u64,
-            max: MAX_RECORDS as u64,
-        };
         if count > MAX_RECORDS {
-            return Err(too_many);
+            return Err(GraphError::TooManyRecords {
+                count: count as u64,
+                max: MAX_RECORDS as u64,
+            });
         }
-        let mut spans: Vec<Span, { MAX_RECORDS + 1 }> = Vec::new();
-        let root = Span {
-            magic: RecordKind::Root.magic(),
-            addr: root_addr,
-            len: root_len as u64,
+        let mut fixed = Fixed {
+            root: Span {
+                magic: RecordKind::Root.magic(),
+                addr: root_addr,
+                len: root_len as u64,
+            },
+            directory,
+            order: [0; MAX_RECORDS + 1],
+            len: count + 1,
         };
-        spans.push(root).map_err(|_| too_many)?;
-        for e in directory {
-            let span = Span {
-                magic: e.magic(),
-                addr: e.phys_addr(),
-                len: u64::from(e.length()),
-            };
-            spans.push(span).map_err(|_| too_many)?;
+        for (slot, index) in fixed.order.iter_mut().zip(0u8..) {
+            *slot = index;
         }
-        spans.sort_unstable_by_key(|s| (s.addr, s.magic));
-        Ok(Fixed { spans })
+        let key = |index: &u8| fixed.span(*index).map(|s| (s.addr, s.magic));
+        let mut order = fixed.order;
+        sort_by_key(order.get_mut(..fixed.len).unwrap_or(&mut []), key);
+        fixed.order = order;
+        Ok(fixed)
+    }
+
+    /// Span `index`: 0 the root, `i` the directory's entry `i - 1`.
+    fn span(&self, index: u8) -> Option<Span> {
+        let Some(entry) = usize::from(index).checked_sub(1) else {
+            return Some(self.root);
+        };
+        let e = self.directory.get(entry)?;
+        Some(Span {
+            magic: e.magic(),
+            addr: e.phys_addr(),
+            len: u64::from(e.length()),
+        })
+    }
+
+    /// The spans in address order.
+    fn spans(&self) -> impl Iterator<Item = Span> + '_ {
+        self.order
+            .get(..self.len)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&index| self.span(index))
+    }
+}
+
+/// Sorts the at most [`MAX_RECORDS`] + 1 `items` by `key`, in place: an insertion sort, which
+/// needs no scratch. (`slice::sort_unstable` sorts short slices through a scratch array of
+/// 48 elements on the stack, over a kilobyte for spans.) Stable: equal keys keep their order.
+fn sort_by_key<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 {
+            let (Some(before), Some(item)) = (items.get(j - 1), items.get(j)) else {
+                break;
+            };
+            if key(before) <= key(item) {
+                break;
+            }
+            items.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }
 
@@ -291,17 +379,17 @@ impl Fixed {
 /// one reaching furthest so far: O(k log k) for the k <= [`MAX_RECORDS`] + 1 fixed spans (the
 /// sort), then O(k + blocks), in constant memory. The overlap reported is the first in address
 /// order, the span reaching over the other first.
+///
+/// Never inlined: its locals are not added to the callers' frames, which pass the chains by
+/// reference (`&mut` an iterator is one).
+#[inline(never)]
 fn check_layout(
-    fixed: &Fixed,
+    fixed: &Fixed<'_>,
     a: impl Iterator<Item = Span>,
     b: impl Iterator<Item = Span>,
 ) -> Result<(), GraphError> {
     let key = |s: &Span| (s.addr, s.magic);
-    let (mut f, mut a, mut b) = (
-        fixed.spans.iter().copied().peekable(),
-        a.peekable(),
-        b.peekable(),
-    );
+    let (mut f, mut a, mut b) = (fixed.spans().peekable(), a.peekable(), b.peekable());
     let mut furthest: Option<Span> = None;
     loop {
         let next = [f.peek().map(key), a.peek().map(key), b.peek().map(key)];
@@ -335,19 +423,45 @@ fn check_layout(
     }
 }
 
-/// Reads the table `entry` references and opens it against the root, following its chain: the
-/// first block is read once, and a range not in `mem` is [`GraphError::Memory`] naming it.
+/// Reads the table of kind `E` the root references into `table` and opens it against the
+/// root, following its chain: the first block is read once, and a range not in `mem` is
+/// [`GraphError::Memory`] naming it.
+///
+/// Never inlined, and writes the table in place: the chain walk's locals get a frame of their
+/// own, one table at a time, instead of both tables' in the caller's frame.
+#[inline(never)]
 fn open<'m, E: Entry, M: PhysMem + Sync>(
     mem: &'m M,
     root: &Root<'_>,
-) -> Result<Table<'m, E>, GraphError> {
-    root.open_table::<E>(mem).map_err(|e| match e.error {
-        DecodeError::Chain {
-            kind,
-            fault: ChainFault::Unmapped(error),
-        } if e.block == 0 => GraphError::Memory { kind, error },
-        _ => GraphError::Table(e),
-    })
+    table: &mut Option<Table<'m, E>>,
+) -> Result<(), GraphError> {
+    match root.open_table::<E>(mem) {
+        Ok(opened) => {
+            *table = Some(opened);
+            Ok(())
+        }
+        Err(TableError {
+            block: 0,
+            error:
+                DecodeError::Chain {
+                    kind,
+                    fault: ChainFault::Unmapped(error),
+                },
+            ..
+        }) => Err(GraphError::Memory { kind, error }),
+        Err(e) => Err(GraphError::Table(e)),
+    }
+}
+
+/// The layout check again, with every block of both chains of `handover`. Never inlined: the
+/// chains' iterators live in its frame, not in [`Handover::load`]'s.
+#[inline(never)]
+fn check_chains(fixed: &Fixed<'_>, handover: &Handover<'_>) -> Result<(), GraphError> {
+    check_layout(
+        fixed,
+        Chained::new(handover.flb.as_ref()),
+        Chained::new(handover.pci.as_ref()),
+    )
 }
 
 /// Writes the root record at `root_addr`, referencing `records` (in any order; one per kind),
@@ -376,10 +490,10 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     };
     let mut directory: Vec<DirEntry, MAX_RECORDS> = Vec::new();
     directory.extend_from_slice(records).map_err(|_| too_many)?;
-    directory.sort_unstable_by_key(DirEntry::magic);
+    sort_by_key(&mut directory, DirEntry::magic);
     let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
     let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
-    let fixed = Fixed::new(root_addr, root_len, directory.iter())?;
+    let fixed = Fixed::new(root_addr, root_len, Directory::Written(&directory))?;
     check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
     let out = mem
         .write(root_addr, root_len)
@@ -444,15 +558,15 @@ mod tests {
     const FLB: u32 = RecordKind::FlbTable.magic();
     const PCI: u32 = RecordKind::PciTable.magic();
 
-    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000.
-    fn fixed() -> Fixed {
-        let flb = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
-        let pci = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0);
-        Fixed::new(PhysAddr::new(0x3000), 0x100, [flb, pci].iter()).unwrap()
-    }
-
+    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000,
+    /// and the blocks of the chains `flb` and `pci`.
     fn check(flb: &[Span], pci: &[Span]) -> Result<(), GraphError> {
-        check_layout(&fixed(), flb.iter().copied(), pci.iter().copied())
+        let directory = [
+            DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0),
+            DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0),
+        ];
+        let fixed = Fixed::new(PhysAddr::new(0x3000), 0x100, Directory::Written(&directory));
+        check_layout(&fixed.unwrap(), flb.iter().copied(), pci.iter().copied())
     }
 
     fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
@@ -498,20 +612,22 @@ mod tests {
         let root = PhysAddr::new(0x3000);
         let a = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
         let b = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x10f0), 0x100, 0);
-        let fixed = Fixed::new(root, 0x100, [a, b].iter()).unwrap();
+        let directory = [a, b];
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
         assert_eq!(
             check_layout(&fixed, core::iter::empty(), core::iter::empty()),
             overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
         );
         let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
-        let fixed = Fixed::new(root, 0x100, [a, c].iter()).unwrap();
+        let directory = [a, c];
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
         assert_eq!(
             check_layout(&fixed, core::iter::empty(), core::iter::empty()),
             overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
         );
         let many = [a; MAX_RECORDS + 1];
         assert!(matches!(
-            Fixed::new(root, 0x100, many.iter()),
+            Fixed::new(root, 0x100, Directory::Written(&many)),
             Err(GraphError::TooManyRecords { count: 17, max: 16 })
         ));
     }

@@ -16,8 +16,8 @@
 # A call back into a function already on the path (recursion) is not followed and is flagged
 # with `(recursive)`. Indirect calls (`blr`, `call *`) go through `dyn PhysMem` (the memory's
 # `read`/`write`, here `SliceMemory`'s), the installed CRC-32C engine and the FLB callbacks
-# (the kernel's code): each path adds the deepest of the image's indirect targets that are
-# ours (INDIRECT below, the functions whose address the image takes), and the column
+# (here the image's own): each is charged the deepest of the functions nothing calls
+# directly (those reached only through a pointer), and the column
 # `indirect` says how many such calls the path makes. The C memory functions (memcpy...) are
 # counted like any function (compiler_builtins' here; a kernel brings its own).
 #
@@ -225,11 +225,12 @@ for target in "${targets[@]}"; do
     : >"$work/frames"
     : >"$work/edges"
     "$objdump" -d --no-show-raw-insn "$bin" | analyse $arch
-    # Indirect-call targets: ours whose address the image takes: `dyn PhysMem`'s read and
-    # write, the CRC-32C engines. (The FLB callbacks are the kernel's.)
-    awk '{ print $1 }' "$work/frames" | demangle | paste -d' ' - <(awk '{ print $1 }' "$work/frames") |
-        grep -E 'as liveupdate_abi::mem::PhysMem(Mut)?>::(read|write)|liveupdate_abi::checksum::' |
-        awk '{ print $NF }' >"$work/indirect" || true
+    # Indirect-call targets: the functions no instruction calls or jumps to (their address
+    # is taken: vtables, function pointers), except the entry symbols.
+    awk -v edges="$work/edges" '
+        BEGIN { while ((getline l < edges) > 0) { split(l, a, " "); called[a[2]] = 1 } }
+        !($1 in called) && $1 !~ /^(luo_|_start$|rust_eh_personality$)/ { print $1 }
+    ' "$work/frames" >"$work/indirect"
     printf '%s\n' "${entries[@]}" | depths >"$work/depths.$arch"
     results+=("$arch")
 done
