@@ -26,7 +26,6 @@
 use core::fmt;
 use liveupdate_abi::{Capacity, Encoding, Generation};
 
-use heapless::Vec;
 use liveupdate_abi::kind::Magic;
 use liveupdate_abi::table::Blocks;
 use liveupdate_abi::{
@@ -174,7 +173,7 @@ impl<'m> Handover<'m> {
             root.as_bytes().len(),
             Directory::Read(root.entries()),
         )?;
-        check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
+        check_layout(&fixed, None, None)?;
         let mut handover = Handover {
             root,
             root_addr,
@@ -188,7 +187,7 @@ impl<'m> Handover<'m> {
                 _ => {}
             }
         }
-        check_chains(&fixed, &handover)?;
+        check_layout(&fixed, handover.flb.as_ref(), handover.pci.as_ref())?;
         Ok(handover)
     }
 
@@ -372,18 +371,27 @@ fn sort_by_key<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
 }
 
 /// The one placement check: no two of the root, the records of the directory (`fixed`) and
-/// the blocks of the chains `a` and `b` (each ascending, as a decoded [`Table`] guarantees)
-/// share a byte.
+/// the blocks after the first of the tables `flb` and `pci` share a byte ([`merge_check`]).
+///
+/// One function for every caller (before the tables are read, `None`), never inlined: the
+/// chains' iterators and the merge's locals are not added to the callers' frames.
+#[inline(never)]
+fn check_layout(
+    fixed: &Fixed<'_>,
+    flb: Option<&Table<'_, FlbEntry>>,
+    pci: Option<&Table<'_, PciEntry>>,
+) -> Result<(), GraphError> {
+    merge_check(fixed, Chained::new(flb), Chained::new(pci))
+}
+
+/// No two of the spans of `fixed` and of the chains `a` and `b` (each ascending, as a decoded
+/// [`Table`] guarantees) share a byte.
 ///
 /// Merges the three ascending sequences by `(address, magic)` and compares each span with the
 /// one reaching furthest so far: O(k log k) for the k <= [`MAX_RECORDS`] + 1 fixed spans (the
 /// sort), then O(k + blocks), in constant memory. The overlap reported is the first in address
 /// order, the span reaching over the other first.
-///
-/// Never inlined: its locals are not added to the callers' frames, which pass the chains by
-/// reference (`&mut` an iterator is one).
-#[inline(never)]
-fn check_layout(
+fn merge_check(
     fixed: &Fixed<'_>,
     a: impl Iterator<Item = Span>,
     b: impl Iterator<Item = Span>,
@@ -453,17 +461,6 @@ fn open<'m, E: Entry, M: PhysMem + Sync>(
     }
 }
 
-/// The layout check again, with every block of both chains of `handover`. Never inlined: the
-/// chains' iterators live in its frame, not in [`Handover::load`]'s.
-#[inline(never)]
-fn check_chains(fixed: &Fixed<'_>, handover: &Handover<'_>) -> Result<(), GraphError> {
-    check_layout(
-        fixed,
-        Chained::new(handover.flb.as_ref()),
-        Chained::new(handover.pci.as_ref()),
-    )
-}
-
 /// Writes the root record at `root_addr`, referencing `records` (in any order; one per kind),
 /// after checking that none of them and the root share a byte, and returns the root's length.
 ///
@@ -488,13 +485,21 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
         count: records.len() as u64,
         max: MAX_RECORDS as u64,
     };
-    let mut directory: Vec<DirEntry, MAX_RECORDS> = Vec::new();
-    directory.extend_from_slice(records).map_err(|_| too_many)?;
-    sort_by_key(&mut directory, DirEntry::magic);
-    let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
+    if records.len() > MAX_RECORDS {
+        return Err(too_many);
+    }
+    // The directory in magic order, as indices into `records` (not a copy of them).
+    let mut order = [0u8; MAX_RECORDS];
+    for (slot, index) in order.iter_mut().zip(0u8..) {
+        *slot = index;
+    }
+    let order = order.get_mut(..records.len()).unwrap_or(&mut []);
+    sort_by_key(order, |&i| records.get(usize::from(i)).map(DirEntry::magic));
+    let directory = order.iter().filter_map(|&i| records.get(usize::from(i)));
+    let capacity = u32::try_from(records.len()).map_err(|_| too_many)?;
     let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
-    let fixed = Fixed::new(root_addr, root_len, Directory::Written(&directory))?;
-    check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
+    let fixed = Fixed::new(root_addr, root_len, Directory::Written(records))?;
+    check_layout(&fixed, None, None)?;
     let out = mem
         .write(root_addr, root_len)
         .map_err(|error| GraphError::Memory {
@@ -504,7 +509,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     Root::encode(
         out,
         Encoding::new(version, generation, Capacity::new(capacity)),
-        directory.iter().copied(),
+        directory.copied(),
     )
     .map_err(GraphError::Encode)?;
     Ok(root_len)
@@ -566,7 +571,7 @@ mod tests {
             DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0),
         ];
         let fixed = Fixed::new(PhysAddr::new(0x3000), 0x100, Directory::Written(&directory));
-        check_layout(&fixed.unwrap(), flb.iter().copied(), pci.iter().copied())
+        merge_check(&fixed.unwrap(), flb.iter().copied(), pci.iter().copied())
     }
 
     fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
@@ -615,14 +620,14 @@ mod tests {
         let directory = [a, b];
         let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
         assert_eq!(
-            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            check_layout(&fixed, None, None),
             overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
         );
         let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
         let directory = [a, c];
         let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
         assert_eq!(
-            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            check_layout(&fixed, None, None),
             overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
         );
         let many = [a; MAX_RECORDS + 1];
