@@ -168,11 +168,12 @@ impl<'m> Handover<'m> {
             DecodeError::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
+        check_count(root.entries().len())?;
         let fixed = Fixed::new(
             root_addr,
             root.as_bytes().len(),
             Directory::Read(root.entries()),
-        )?;
+        );
         check_layout(&fixed, None, None)?;
         let mut handover = Handover {
             root,
@@ -182,8 +183,8 @@ impl<'m> Handover<'m> {
         };
         for entry in root.entries() {
             match entry.kind() {
-                Some(RecordKind::FlbTable) => open(mem, &root, &mut handover.flb)?,
-                Some(RecordKind::PciTable) => open(mem, &root, &mut handover.pci)?,
+                Some(RecordKind::FlbTable) => open(mem, &handover.root, &mut handover.flb)?,
+                Some(RecordKind::PciTable) => open(mem, &handover.root, &mut handover.pci)?,
                 _ => {}
             }
         }
@@ -294,20 +295,23 @@ struct Fixed<'a> {
     len: usize,
 }
 
+/// [`GraphError::TooManyRecords`] for a directory of more than [`MAX_RECORDS`] entries.
+fn check_count(count: usize) -> Result<(), GraphError> {
+    if count > MAX_RECORDS {
+        return Err(GraphError::TooManyRecords {
+            count: count as u64,
+            max: MAX_RECORDS as u64,
+        });
+    }
+    Ok(())
+}
+
 impl<'a> Fixed<'a> {
-    /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`.
-    fn new(
-        root_addr: PhysAddr,
-        root_len: usize,
-        directory: Directory<'a>,
-    ) -> Result<Fixed<'a>, GraphError> {
-        let count = directory.len();
-        if count > MAX_RECORDS {
-            return Err(GraphError::TooManyRecords {
-                count: count as u64,
-                max: MAX_RECORDS as u64,
-            });
-        }
+    /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`, which
+    /// [`check_count`] accepted (entries past [`MAX_RECORDS`] would be left out). Infallible,
+    /// so that the caller's frame holds it once, not also inside a `Result`.
+    fn new(root_addr: PhysAddr, root_len: usize, directory: Directory<'a>) -> Fixed<'a> {
+        let count = directory.len().min(MAX_RECORDS);
         let mut fixed = Fixed {
             root: Span {
                 magic: RecordKind::Root.magic(),
@@ -325,7 +329,7 @@ impl<'a> Fixed<'a> {
         let mut order = fixed.order;
         sort_by_key(order.get_mut(..fixed.len).unwrap_or(&mut []), key);
         fixed.order = order;
-        Ok(fixed)
+        fixed
     }
 
     /// Span `index`: 0 the root, `i` the directory's entry `i - 1`.
@@ -485,9 +489,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
         count: records.len() as u64,
         max: MAX_RECORDS as u64,
     };
-    if records.len() > MAX_RECORDS {
-        return Err(too_many);
-    }
+    check_count(records.len())?;
     // The directory in magic order, as indices into `records` (not a copy of them).
     let mut order = [0u8; MAX_RECORDS];
     for (slot, index) in order.iter_mut().zip(0u8..) {
@@ -498,7 +500,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     let directory = order.iter().filter_map(|&i| records.get(usize::from(i)));
     let capacity = u32::try_from(records.len()).map_err(|_| too_many)?;
     let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
-    let fixed = Fixed::new(root_addr, root_len, Directory::Written(records))?;
+    let fixed = Fixed::new(root_addr, root_len, Directory::Written(records));
     check_layout(&fixed, None, None)?;
     let out = mem
         .write(root_addr, root_len)
@@ -571,7 +573,7 @@ mod tests {
             DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0),
         ];
         let fixed = Fixed::new(PhysAddr::new(0x3000), 0x100, Directory::Written(&directory));
-        merge_check(&fixed.unwrap(), flb.iter().copied(), pci.iter().copied())
+        merge_check(&fixed, flb.iter().copied(), pci.iter().copied())
     }
 
     fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
@@ -618,21 +620,21 @@ mod tests {
         let a = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
         let b = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x10f0), 0x100, 0);
         let directory = [a, b];
-        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory));
         assert_eq!(
             check_layout(&fixed, None, None),
             overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
         );
         let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
         let directory = [a, c];
-        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory)).unwrap();
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory));
         assert_eq!(
             check_layout(&fixed, None, None),
             overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
         );
         let many = [a; MAX_RECORDS + 1];
         assert!(matches!(
-            Fixed::new(root, 0x100, Directory::Written(&many)),
+            check_count(many.len()),
             Err(GraphError::TooManyRecords { count: 17, max: 16 })
         ));
     }
