@@ -401,11 +401,11 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
 /// The block at `phys` of a table validated before, read again. Never inlined: the read and
 /// the decode get a frame of their own instead of growing every caller that iterates blocks.
 #[inline(never)]
-fn revisit_block<'m, E: Entry>(
-    mem: &'m (dyn PhysMem + Sync),
+fn revisit_block<E: Entry>(
+    mem: &(dyn PhysMem + Sync),
     phys: PhysAddr,
     reader: AbiVersion,
-) -> Option<Record<'m, E>> {
+) -> Option<Record<'_, E>> {
     let bytes = read_block::<E>(mem, phys).ok()?;
     Record::<E>::revisit(bytes, reader)
 }

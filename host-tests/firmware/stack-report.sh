@@ -14,11 +14,11 @@
 #                        max depth(target) over tail calls: `b`/`jmp`/a conditional branch
 #                        into another function, made after the frame is popped).
 # A call back into a function already on the path (recursion) is not followed and is flagged
-# with `(recursive)`. Indirect calls (`blr`, `call *`) go through `dyn PhysMem` (the memory's
-# `read`/`write`, here `SliceMemory`'s), the installed CRC-32C engine and the FLB callbacks
-# (here the image's own): each is charged the deepest of the functions nothing calls
-# directly (those reached only through a pointer), and the column
-# `indirect` says how many such calls the path makes. The C memory functions (memcpy...) are
+# with `(recursive)`. Indirect calls (`blr`, `call *`; also `br`, `jmp *`, which may be jump
+# tables) go through `dyn PhysMem` (the memory's `read`/`write`, here `SliceMemory`'s), the
+# installed CRC-32C engine and the FLB callbacks (here the image's own): each is charged, on
+# top of its caller's frame, the deepest of the functions nothing calls directly (those reached
+# only through a pointer); the report names it. The C memory functions (memcpy...) are
 # counted like any function (compiler_builtins' here; a kernel brings its own).
 #
 # Usage: stack-report.sh [--verbose] [TARGET...]   (default: both targets; --verbose prints
@@ -46,7 +46,8 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=(aarch64-unknown-none-softfloat x86_64-unknown-none)
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+[ -z "${STACK_REPORT_KEEP:-}" ] || echo "work files: $work" >&2
+trap '[ -n "${STACK_REPORT_KEEP:-}" ] || rm -rf "$work"' EXIT
 demangle() { c++filt 2>/dev/null || cat; }
 
 # The entry points, in report order: probe symbol and what it stands for.
@@ -81,13 +82,18 @@ entries=(
     "luo_write_root         write_root"
 )
 
-# "function frame" and "caller callee call|tail|indirect" of one disassembly (stdin).
+# "function frame" and "caller callee call|tail|indirect" of one disassembly (stdin), each
+# function's address ("address function") and the addresses the code takes ("address": x86
+# `lea` rip-relative, aarch64 `adr` or `adrp` + `add`), all addresses in decimal.
 analyse() {
-    awk -v frames="$work/frames" -v edges="$work/edges" '
+    awk -v frames="$work/frames" -v edges="$work/edges" -v starts="$work/starts" \
+        -v taken="$work/taken" '
         function flush() { if (fn != "") print fn, frame > frames }
         /^[0-9a-f]+ <.*>:$/ {
             flush()
             fn = substr($2, 2, length($2) - 3); frame = (arch == "x86_64") ? 8 : 0
+            print hex($1), fn > starts
+            delete page
             next
         }
         fn == "" || !/^ +[0-9a-f]+:\t/ { next }
@@ -96,6 +102,16 @@ analyse() {
             # GNU objdump separates an x86 mnemonic from its operands by spaces.
             if (args == "" && match(op, / +/)) { args = substr(op, RSTART + RLENGTH); op = substr(op, 1, RSTART - 1) }
             sub(/ +$/, "", op); sub(/ +$/, "", args)
+            if (arch == "aarch64" && op == "adrp") {
+                split(args, r, /, /); n = r[2]; sub(/ .*/, "", n); page[r[1]] = hex(n)
+            } else if (arch == "aarch64" && op == "add" && args ~ /^x[0-9]+, x[0-9]+, #0x[0-9a-f]+$/) {
+                split(args, r, /, /)
+                if (r[2] in page) { n = r[3]; sub(/^#0x/, "", n); print page[r[2]] + hex(n) > taken }
+            } else if (arch == "aarch64" && op == "adr") {
+                split(args, r, /, /); n = r[2]; sub(/ .*/, "", n); print hex(n) > taken
+            } else if (arch == "x86_64" && op == "lea" && args ~ /# [0-9a-f]+ </) {
+                n = args; sub(/.*# /, "", n); sub(/ .*/, "", n); print hex(n) > taken
+            }
             if (arch == "aarch64") {
                 if (args ~ /\[sp, #-[0-9]+\]!$/ && (op == "stp" || op == "str")) {
                     n = args; sub(/.*\[sp, #-/, "", n); sub(/\]!$/, "", n); frame += n
@@ -106,6 +122,8 @@ analyse() {
                     print fn, "DYNAMIC", "dynamic" > edges
                 }
                 if (op == "blr") { print fn, "-", "indirect" > edges; next }
+                # `br` is a jump table or an indirect tail call: charged as a call.
+                if (op == "br") { print fn, "-", "indirect-tail" > edges; next }
                 if (op == "bl") { kind = "call" }
                 else if (op == "b" || op ~ /^b\./ || op ~ /^(cbz|cbnz|tbz|tbnz)$/) { kind = "tail" }
                 else next
@@ -156,6 +174,7 @@ depths() {
                 if (l in frame && depth(l) > ind) { ind = depth(l); indname = l }
             }
             delete memo; delete onpath
+            printf "INDIRECT %d %s\n", ind, indname
         }
         # Worst-case bytes from entering f, ignoring a call back into the current path.
         function depth(f,   m, i, g, d, best, tail, k, c) {
@@ -224,12 +243,19 @@ for target in "${targets[@]}"; do
     bin=$CARGO_TARGET_DIR/$target/release/liveupdate-firmware
     : >"$work/frames"
     : >"$work/edges"
+    : >"$work/starts"
+    : >"$work/taken"
     "$objdump" -d --no-show-raw-insn "$bin" | analyse $arch
-    # Indirect-call targets: the functions no instruction calls or jumps to (their address
-    # is taken: vtables, function pointers), except the entry symbols.
-    awk -v edges="$work/edges" '
-        BEGIN { while ((getline l < edges) > 0) { split(l, a, " "); called[a[2]] = 1 } }
-        !($1 in called) && $1 !~ /^(luo_|_start$|rust_eh_personality$)/ { print $1 }
+    # Indirect-call targets: the functions no instruction calls or jumps to (reached through
+    # vtables), and those whose address the code takes (function pointers), except the entry
+    # symbols.
+    awk -v edges="$work/edges" -v starts="$work/starts" -v taken="$work/taken" '
+        BEGIN {
+            while ((getline l < edges) > 0) { split(l, a, " "); called[a[2]] = 1 }
+            while ((getline l < starts) > 0) { split(l, a, " "); at[a[1]] = a[2] }
+            while ((getline l < taken) > 0) if (l in at) pointer[at[l]] = 1
+        }
+        (!($1 in called) || ($1 in pointer)) && $1 !~ /^(luo_|_start$|rust_eh_personality$)/ { print $1 }
     ' "$work/frames" >"$work/indirect"
     printf '%s\n' "${entries[@]}" | depths >"$work/depths.$arch"
     results+=("$arch")
@@ -237,13 +263,12 @@ done
 
 [ ${#results[@]} -gt 0 ] || exit 0
 echo "Worst-case static stack per entry point, bytes (release no_std image; method: $0)."
-echo "indirect = calls through a pointer on the deepest path (each counted at the deepest target)."
 echo
 header="| entry point                                 |"
 rule="|---------------------------------------------|"
 for a in "${results[@]}"; do
-    header+=$(printf ' %8s | indirect |' "$a")
-    rule+="----------|----------|"
+    header+=$(printf ' %8s |' "$a")
+    rule+="----------|"
 done
 echo "$header"
 echo "$rule"
@@ -252,12 +277,17 @@ for e in "${entries[@]}"; do
     label=$(echo "${e#* }" | sed 's/^ *//')
     line=$(printf '| %-43s |' "$label")
     for a in "${results[@]}"; do
-        read -r _ d n _ < <(grep "^$sym " "$work/depths.$a")
+        read -r _ d _ < <(grep "^$sym " "$work/depths.$a")
         mark=" "
         if [ "$d" -ge "$limit" ]; then mark="!"; status=1; fi
-        line+=$(printf ' %7d%s | %8d |' "$d" "$mark" "$n")
+        line+=$(printf ' %7d%s |' "$d" "$mark")
     done
     echo "$line"
+done
+echo
+for a in "${results[@]}"; do
+    read -r _ d name < <(grep "^INDIRECT " "$work/depths.$a")
+    echo "$a: each call through a pointer is charged $d bytes ($(echo "$name" | demangle | sed 's/::h[0-9a-f]\{16\}$//'))."
 done
 if [ -n "$verbose" ]; then
     for a in "${results[@]}"; do
@@ -269,7 +299,7 @@ if [ -n "$verbose" ]; then
                 name=${step%:*}
                 printf '    %8s  %s\n' "${step##*:}" "$(echo "$name" | demangle | sed 's/::h[0-9a-f]\{16\}$//')"
             done
-        done <"$work/depths.$a"
+        done < <(grep -v '^INDIRECT ' "$work/depths.$a")
     done
 fi
 echo
