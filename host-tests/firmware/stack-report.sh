@@ -17,8 +17,9 @@
 # with `(recursive)`. Indirect calls (`blr`, `call *`; also `br`, `jmp *`, which may be jump
 # tables) go through `dyn PhysMem` (the memory's `read`/`write`, here `SliceMemory`'s), the
 # installed CRC-32C engine and the FLB callbacks (here the image's own): each is charged, on
-# top of its caller's frame, the deepest of the functions nothing calls directly (those reached
-# only through a pointer); the report names it. The C memory functions (memcpy...) are
+# top of its caller's frame, the deepest of the functions whose address the code takes
+# (`adr`, `adrp` + `add`, `lea`) or that nothing calls directly (reached through a vtable);
+# the report names it. The C memory functions (memcpy...) are
 # counted like any function (compiler_builtins' here; a kernel brings its own).
 #
 # Usage: stack-report.sh [--verbose] [--llvm] [TARGET...]   (default: both targets;
@@ -29,8 +30,10 @@
 #        frame read smaller than LLVM's fails the script; needs python3)
 # Environment: CARGO_TARGET_DIR (default <repo>/target/stack-report); STACK_LIMIT (default
 # 2048): the script fails when an entry point's worst case reaches it.
-# Needs: rustup targets (installed if missing; SKIPPED when that fails), objdump for x86_64,
-# aarch64-linux-gnu-objdump or llvm-objdump for aarch64.
+# STACK_REPORT_KEEP=1 keeps the work files (frames, call edges) and names their directory.
+# Needs: rustup targets and GNU objdump for each (binutils; aarch64-linux-gnu-objdump from
+# binutils-aarch64-linux-gnu), installed when missing; a target whose install fails is
+# SKIPPED with the reason.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -269,6 +272,16 @@ sys.exit(1 if smaller else 0)
 PY
 }
 
+# GNU binutils for aarch64 (the frame reader reads GNU objdump's syntax), as root or by sudo.
+install_binutils() {
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    command -v apt-get >/dev/null || return 1
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-aarch64-linux-gnu \
+        >/dev/null 2>&1
+}
+
 status=0
 results=()
 for target in "${targets[@]}"; do
@@ -284,10 +297,9 @@ for target in "${targets[@]}"; do
         fi
     fi
     if [ $arch = aarch64 ]; then
-        if command -v aarch64-linux-gnu-objdump >/dev/null; then objdump=aarch64-linux-gnu-objdump
-        elif command -v llvm-objdump >/dev/null; then objdump=llvm-objdump
-        else
-            echo "SKIPPED: $target (no aarch64-linux-gnu-objdump or llvm-objdump to disassemble it)"
+        objdump=aarch64-linux-gnu-objdump
+        if ! command -v $objdump >/dev/null && ! install_binutils; then
+            echo "SKIPPED: $target (no $objdump, and 'apt-get install binutils-aarch64-linux-gnu' failed)"
             continue
         fi
     else
