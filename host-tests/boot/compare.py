@@ -9,7 +9,8 @@ exactly the image's records (kind, phys, len, crc, blocks, in dump order), its g
 device count with every preserved device confirmed and every absent one denied, every identity
 matched (ABI 1.1), every FLB by name with its file count retrieved and finished once, the
 outgoing handover read back the same, `result=ok`, and the exit status 0. With --smp N, the
-last pass must also carry the SMP line: N CPUs, lookups and gets > 0, after_finish=0,
+last pass must also carry the SMP line: N CPUs, lookups, gets and refusals (lookups and gets
+refused after the finish) > 0, after_finish=0,
 finish_runs=1, no wrong answer, no error. FP must be trapped when the start line says fp=.
 --expect refused: the report must end with result=error and a typed error, status 1.
 
@@ -137,6 +138,7 @@ def check_pass(p, dump, smp, problems, label):
                 int(f["cpus"]) != smp
                 or int(f["lookups"]) == 0
                 or int(f["gets"]) == 0
+                or int(f.get("refused", "0")) == 0
                 or f["after_finish"] != "0"
                 or f["finish_runs"] != "1"
                 or f["early_finish"] != "0"

@@ -792,9 +792,10 @@ fn flb_finish<A: Arch + ?Sized>(
         let after = smp.after_finish.load(SeqCst);
         let (wrong, errors) = (smp.wrong.load(SeqCst), smp.errors.load(SeqCst));
         let early: u32 = s.ops.iter().map(|op| op.early.load(SeqCst)).sum();
+        let refused: u64 = smp.refused.iter().map(|r| r.load(SeqCst)).sum();
         say!(
             out.con,
-            "smp cpus={} lookups={} gets={} after_finish={after} finish_runs={finish_runs} early_finish={early} busy={} wrong={wrong} errors={errors}",
+            "smp cpus={} lookups={} gets={} refused={refused} after_finish={after} finish_runs={finish_runs} early_finish={early} busy={} wrong={wrong} errors={errors}",
             others + 1,
             smp.lookups.load(SeqCst),
             smp.gets.load(SeqCst),
