@@ -202,6 +202,11 @@ def main():
         label = f"pass {i}" + (f" (mmu={mmu})" if mmu else "")
         check_pass(p, dump, a.smp if i == len(ps) - 1 else 0, problems, label)
     figures = stacks(ps)
+    # The measurement itself: a function holding a 1 KiB array must measure 1 KiB plus a
+    # frame (run by the job before anything else).
+    cal = figures.pop("calibration-1024", None)
+    if cal is not None and not 1024 <= cal <= 1024 + 256:
+        problems.append(f"stack measurement off: calibration-1024 measured {cal} bytes")
     if a.stack_limit:
         over = {n: b for n, b in figures.items() if b >= a.stack_limit}
         if over:

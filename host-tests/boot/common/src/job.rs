@@ -359,6 +359,21 @@ fn kind_name(magic: u32) -> heapless::String<24> {
     s
 }
 
+/// Bytes [`calibrate`] keeps on its stack.
+const CALIBRATION: usize = 1024;
+
+/// A known amount of stack: a 1 KiB array every byte of which is written (and kept by
+/// `black_box`). Its mark checks the measurement itself: `CALIBRATION` bytes plus a frame.
+#[inline(never)]
+fn calibrate() -> u8 {
+    let mut buf = [0u8; CALIBRATION];
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = i.to_le_bytes()[0];
+    }
+    core::hint::black_box(&mut buf);
+    buf[CALIBRATION - 1]
+}
+
 fn job<A: Arch + ?Sized>(
     out: &mut Out<'_>,
     image: Image,
@@ -366,6 +381,9 @@ fn job<A: Arch + ?Sized>(
     s: &'static Session,
     marks: &mut Marks<A>,
 ) -> Result<(), StubError> {
+    // 0. The measurement, on a known amount of stack (reported as `calibration-1024`).
+    marks.run("calibration-1024", calibrate);
+
     // 1. The locator, read through a map of everything available from the base.
     let offset = image
         .virt
