@@ -17,16 +17,23 @@
 # with `(recursive)`. Indirect calls (`blr`, `call *`; also `br`, `jmp *`, which may be jump
 # tables) go through `dyn PhysMem` (the memory's `read`/`write`, here `SliceMemory`'s), the
 # installed CRC-32C engine and the FLB callbacks (here the image's own): each is charged, on
-# top of its caller's frame, the deepest of the functions nothing calls directly (those reached
-# only through a pointer); the report names it. The C memory functions (memcpy...) are
+# top of its caller's frame, the deepest of the functions whose address the code takes
+# (`adr`, `adrp` + `add`, `lea`) or that nothing calls directly (reached through a vtable);
+# the report names it. The C memory functions (memcpy...) are
 # counted like any function (compiler_builtins' here; a kernel brings its own).
 #
-# Usage: stack-report.sh [--verbose] [TARGET...]   (default: both targets; --verbose prints
-#        each entry point's deepest path with every frame)
+# Usage: stack-report.sh [--verbose] [--llvm] [TARGET...]   (default: both targets;
+#        --verbose prints each entry point's deepest path with every frame; --llvm checks the
+#        frame reader: it builds with nightly, `-Z emit-stack-sizes` and `-Z build-std=core`
+#        (rust-src), and compares every frame read from the code with the size LLVM recorded
+#        in `.stack_sizes` (plus 8 on x86_64: LLVM leaves out the return address); any
+#        frame read smaller than LLVM's fails the script; needs python3)
 # Environment: CARGO_TARGET_DIR (default <repo>/target/stack-report); STACK_LIMIT (default
 # 2048): the script fails when an entry point's worst case reaches it.
-# Needs: rustup targets (installed if missing; SKIPPED when that fails), objdump for x86_64,
-# aarch64-linux-gnu-objdump or llvm-objdump for aarch64.
+# STACK_REPORT_KEEP=1 keeps the work files (frames, call edges) and names their directory.
+# Needs: rustup targets and GNU objdump for each (binutils; aarch64-linux-gnu-objdump from
+# binutils-aarch64-linux-gnu), installed when missing; a target whose install fails is
+# SKIPPED with the reason.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,11 +42,13 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/stack-report}
 export CARGO_TERM_COLOR=never
 limit=${STACK_LIMIT:-2048}
 verbose=
+llvm=
 targets=()
 for arg in "$@"; do
     case $arg in
     --verbose) verbose=1 ;;
-    -*) echo "usage: $0 [--verbose] [TARGET...]" >&2 && exit 2 ;;
+    --llvm) llvm=1 ;;
+    -*) echo "usage: $0 [--verbose] [--llvm] [TARGET...]" >&2 && exit 2 ;;
     *) targets+=("$arg") ;;
     esac
 done
@@ -215,6 +224,64 @@ depths() {
         }'
 }
 
+# Compares the frames read from the code of "$1" with LLVM's `.stack_sizes` section in it.
+compare_llvm() {
+    python3 - "$1" "$2" "$work/starts" "$work/frames" <<'PY'
+import struct, subprocess, sys
+binary, arch, starts, frames = sys.argv[1:]
+sections = subprocess.run(["readelf", "-S", "-W", binary], capture_output=True, text=True).stdout
+found = [l.split("]", 1)[1].split() for l in sections.splitlines() if " .stack_sizes " in l]
+if not found:
+    sys.exit(f"{arch}: no .stack_sizes section in {binary}")
+offset, size = int(found[0][3], 16), int(found[0][4], 16)
+with open(binary, "rb") as f:
+    f.seek(offset)
+    raw = f.read(size)
+llvm, i = {}, 0
+while i < len(raw):  # entries: 8-byte function address, ULEB128 frame size
+    address = struct.unpack_from("<Q", raw, i)[0]
+    i += 8
+    value = shift = 0
+    while True:
+        byte = raw[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+    llvm[address] = value
+name = {int(a): n for a, n in (l.split() for l in open(starts))}
+mine = {n: int(f) for n, f in (l.split() for l in open(frames))}
+extra = 8 if arch == "x86_64" else 0
+same = larger = smaller = 0
+for address, size in llvm.items():
+    if address not in name:
+        continue
+    read = mine[name[address]]
+    if read == size + extra:
+        same += 1
+    elif read > size + extra:
+        larger += 1
+        print(f"  {arch}: {name[address]}: read {read}, LLVM {size} + {extra} (read larger: safe)")
+    else:
+        smaller += 1
+        print(f"  {arch}: {name[address]}: read {read}, LLVM {size} + {extra} (READ SMALLER)")
+print(f"{arch}: frames read = LLVM's .stack_sizes for {same} of {same + larger + smaller} "
+      f"functions, larger for {larger}, smaller for {smaller}")
+sys.exit(1 if smaller else 0)
+PY
+}
+
+# GNU binutils for aarch64 (the frame reader reads GNU objdump's syntax), as root or by sudo.
+install_binutils() {
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    command -v apt-get >/dev/null || return 1
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-aarch64-linux-gnu \
+        >/dev/null 2>&1
+}
+
 status=0
 results=()
 for target in "${targets[@]}"; do
@@ -230,17 +297,24 @@ for target in "${targets[@]}"; do
         fi
     fi
     if [ $arch = aarch64 ]; then
-        if command -v aarch64-linux-gnu-objdump >/dev/null; then objdump=aarch64-linux-gnu-objdump
-        elif command -v llvm-objdump >/dev/null; then objdump=llvm-objdump
-        else
-            echo "SKIPPED: $target (no aarch64-linux-gnu-objdump or llvm-objdump to disassemble it)"
+        objdump=aarch64-linux-gnu-objdump
+        if ! command -v $objdump >/dev/null && ! install_binutils; then
+            echo "SKIPPED: $target (no $objdump, and 'apt-get install binutils-aarch64-linux-gnu' failed)"
             continue
         fi
     else
         objdump=objdump
     fi
-    (cd "$here" && cargo build --release --locked --quiet --target "$target")
-    bin=$CARGO_TARGET_DIR/$target/release/liveupdate-firmware
+    if [ -n "$llvm" ]; then
+        llvm_dir=$CARGO_TARGET_DIR/llvm-stack-sizes
+        (cd "$here" && RUSTFLAGS="-Z emit-stack-sizes" CARGO_TARGET_DIR=$llvm_dir \
+            cargo +nightly build --release --quiet --target "$target" \
+            -Z build-std=core,compiler_builtins -Z build-std-features=compiler-builtins-mem)
+        bin=$llvm_dir/$target/release/liveupdate-firmware
+    else
+        (cd "$here" && cargo build --release --locked --quiet --target "$target")
+        bin=$CARGO_TARGET_DIR/$target/release/liveupdate-firmware
+    fi
     : >"$work/frames"
     : >"$work/edges"
     : >"$work/starts"
@@ -257,6 +331,9 @@ for target in "${targets[@]}"; do
         }
         (!($1 in called) || ($1 in pointer)) && $1 !~ /^(luo_|_start$|rust_eh_personality$)/ { print $1 }
     ' "$work/frames" >"$work/indirect"
+    if [ -n "$llvm" ]; then
+        compare_llvm "$bin" $arch || status=1
+    fi
     printf '%s\n' "${entries[@]}" | depths >"$work/depths.$arch"
     results+=("$arch")
 done
