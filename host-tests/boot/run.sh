@@ -12,14 +12,15 @@
 #   4. runs host-tests/boot/x86_64/run.sh when it exists (the x86-64 stub's own script).
 # One summary line per machine and scenario; exits non-zero on any failure.
 # Environment: CARGO_TARGET_DIR (default <repo>/target) for luo; the stubs build in
-# <repo>/target/boot. Exported for x86_64/run.sh: LUO, BOOT_TARGET_DIR, BOOT_COMPARE.
+# BOOT_TARGET_DIR (default <repo>/target/boot). Exported for x86_64/run.sh: LUO,
+# BOOT_TARGET_DIR, BOOT_COMPARE.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export CARGO_TERM_COLOR=never
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
-export BOOT_TARGET_DIR=$repo/target/boot
+export BOOT_TARGET_DIR=${BOOT_TARGET_DIR:-$repo/target/boot}
 export LUO=$target_dir/release/luo
 export BOOT_COMPARE=$here/compare.py
 work=$(mktemp -d)
