@@ -9,8 +9,8 @@ use crate::serial::Serial;
 pub fn run(con: &mut Serial, virt: u64, len: u64) -> u8 {
     #[allow(clippy::cast_possible_truncation)] // x86-64 only: usize is 64 bits
     let ptr = core::ptr::with_exposed_provenance::<[u8; 8]>(virt as usize);
-    // SAFETY: `window::map` mapped at least `len` bytes readable at `virt`; checked >= 8.
     let magic = if len >= 8 {
+        // SAFETY: `window::map` mapped at least `len` bytes readable at `virt`; len >= 8.
         unsafe { ptr.read_unaligned() }
     } else {
         [0; 8]

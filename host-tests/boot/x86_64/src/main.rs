@@ -76,6 +76,60 @@ struct Module {
     start: u64,
     end: u64,
     count: u32,
+    /// Physical address of the module's NUL-terminated command line (0: none).
+    string: u64,
+}
+
+/// Longest module command line the stub reads.
+const MAX_STRING: usize = 128;
+
+/// Reads module 0's command line into `buf` (at most [`MAX_STRING`] bytes, up to the NUL).
+fn module_string(module: &Module, buf: &mut [u8; MAX_STRING]) -> usize {
+    if module.string == 0 {
+        return 0;
+    }
+    for (i, slot) in buf.iter_mut().enumerate() {
+        #[allow(clippy::cast_possible_truncation)] // x86-64 only: usize is 64 bits
+        let ptr = core::ptr::with_exposed_provenance::<u8>(module.string as usize + i);
+        // SAFETY: the loader wrote a NUL-terminated string below 4 GiB (identity mapped);
+        // reading stops at its NUL, at most MAX_STRING bytes.
+        let byte = unsafe { ptr.read_volatile() };
+        if byte == 0 {
+            return i;
+        }
+        *slot = byte;
+    }
+    MAX_STRING
+}
+
+/// Test hooks, chosen by module 0's command line (QEMU `-initrd "FLAT fault=x87"`, kexec
+/// `--module="FLAT fault=x87"`): prove that a fault is reported and ends the machine with
+/// the fault status, and that floating point traps.
+fn inject_fault(con: &mut Serial, args: &[u8], window: u64) {
+    for word in args.split(|&b| b == b' ') {
+        let Some(kind) = word.strip_prefix(b"fault=").filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        let _ = writeln!(
+            con,
+            "luo-stub: injecting fault={}",
+            core::str::from_utf8(kind).unwrap_or("?")
+        );
+        match kind {
+            // SAFETY: deliberately faults (#NM: CR0.EM is set); the handler never returns.
+            b"x87" => unsafe { core::arch::asm!("fld1", options(nostack)) },
+            // SAFETY: deliberately faults (#UD: CR4.OSFXSR is clear).
+            b"sse" => unsafe { core::arch::asm!("xorps xmm0, xmm0", options(nomem, nostack)) },
+            b"write" => {
+                #[allow(clippy::cast_possible_truncation)] // x86-64 only
+                let ptr = core::ptr::with_exposed_provenance_mut::<u8>(window as usize);
+                // SAFETY: deliberately faults (#PF): the window is mapped read-only and
+                // CR0.WP is set, so the write never reaches memory.
+                unsafe { ptr.write_volatile(0) };
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Why the stub found no handover to give the job.
@@ -134,7 +188,14 @@ fn find_module(magic: u32, mbi: u32) -> Result<Module, BootError> {
     if end <= start {
         return Err(BootError::BadModule { start, end });
     }
-    Ok(Module { start, end, count })
+    // SAFETY: as above, entry 0 word 2 (string).
+    let string = u64::from(unsafe { read_phys_u32(mods + 8) });
+    Ok(Module {
+        start,
+        end,
+        count,
+        string,
+    })
 }
 
 /// The 64-bit entry, called by `boot.rs` with the multiboot magic and information address.
@@ -164,6 +225,9 @@ fn boot(con: &mut Serial, magic: u32, mbi: u32) -> Result<u8, BootError> {
         "luo-stub: multiboot mods={} module=0x{:x} end=0x{:x} window=0x{:x}",
         module.count, module.start, module.end, virt
     );
+    let mut args = [0; MAX_STRING];
+    let n = module_string(&module, &mut args);
+    inject_fault(con, &args[..n], virt);
     Ok(job::run(con, virt, len))
 }
 
