@@ -8,16 +8,16 @@ fn outb(port: u16, value: u8) {
     // SAFETY: port I/O to the COM1 UART and the isa-debug-exit port only (callers pass
     // those constants); it touches no memory.
     unsafe {
-        core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
-    };
+        core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags));
+    }
 }
 
 fn inb(port: u16) -> u8 {
     let value: u8;
     // SAFETY: reads a COM1 UART register; touches no memory.
     unsafe {
-        core::arch::asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags))
-    };
+        core::arch::asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags));
+    }
     value
 }
 
