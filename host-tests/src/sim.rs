@@ -89,6 +89,8 @@ fn flb_err(name: &str) -> impl FnOnce(FlbError) -> SimError + '_ {
 /// and hands out its physical address.
 struct OutgoingFlb {
     handle: Option<u64>,
+    /// Where KHO allocations start.
+    base: u64,
     pci_table_len: usize,
     mem: Arc<Mutex<KhoMemory>>,
     /// The data handle of the last successful `preserve`, 0 before.
@@ -107,7 +109,7 @@ impl FlbOps for OutgoingFlb {
         }
         let mut mem = self.mem.lock().unwrap_or_else(PoisonError::into_inner);
         let phys = mem
-            .alloc(KHO_BASE, self.pci_table_len)
+            .alloc(self.base, self.pci_table_len)
             .map_err(|_| OpsError(-12))?;
         self.data.store(phys, Ordering::Relaxed);
         Ok(Preserved {
@@ -126,18 +128,33 @@ impl FlbOps for OutgoingFlb {
     fn finish(&self, _object: u64) {}
 }
 
-/// The outgoing kernel: preserves the scenario's state and serializes it into fresh KHO memory.
+/// The outgoing kernel: preserves the scenario's state and serializes it into fresh KHO memory,
+/// allocating from [`KHO_BASE`].
 ///
 /// # Errors
 ///
 /// Any refusal of the registry, the tracker, the graph writer or the memory.
 pub fn outgoing(scenario: &Scenario, version: AbiVersion) -> Result<KhoMemory, SimError> {
+    outgoing_at(scenario, version, KHO_BASE)
+}
+
+/// [`outgoing`], with the KHO allocations starting at the first page boundary at or above
+/// `base` instead of [`KHO_BASE`] (`luo write --base`: records placed inside a guest's RAM).
+///
+/// # Errors
+///
+/// As [`outgoing`].
+pub fn outgoing_at(
+    scenario: &Scenario,
+    version: AbiVersion,
+    base: u64,
+) -> Result<KhoMemory, SimError> {
     // Capacities are compile-time, as in a kernel; pick the smallest class that fits, which
     // leaves headroom for hot-plugged devices as a kernel sizing at boot would.
     if scenario.flbs.len() <= 8 {
-        outgoing_flbs::<8>(scenario, version)
+        outgoing_flbs::<8>(scenario, version, base)
     } else if scenario.flbs.len() <= MAX_FLBS {
-        outgoing_flbs::<MAX_FLBS>(scenario, version)
+        outgoing_flbs::<MAX_FLBS>(scenario, version, base)
     } else {
         Err(SimError::Limit(format!(
             "{} FLBs: the registry holds at most {MAX_FLBS}",
@@ -149,12 +166,13 @@ pub fn outgoing(scenario: &Scenario, version: AbiVersion) -> Result<KhoMemory, S
 fn outgoing_flbs<const F: usize>(
     scenario: &Scenario,
     version: AbiVersion,
+    base: u64,
 ) -> Result<KhoMemory, SimError> {
     match scenario.devices.len() {
-        0..=16 => outgoing_with::<F, 16>(scenario, version),
-        17..=256 => outgoing_with::<F, 256>(scenario, version),
-        257..=4096 => outgoing_with::<F, 4096>(scenario, version),
-        4097..=MAX_DEVICES => outgoing_with::<F, MAX_DEVICES>(scenario, version),
+        0..=16 => outgoing_with::<F, 16>(scenario, version, base),
+        17..=256 => outgoing_with::<F, 256>(scenario, version, base),
+        257..=4096 => outgoing_with::<F, 4096>(scenario, version, base),
+        4097..=MAX_DEVICES => outgoing_with::<F, MAX_DEVICES>(scenario, version, base),
         n => Err(SimError::Limit(format!(
             "{n} devices: the simulation preserves at most {MAX_DEVICES}"
         ))),
@@ -176,6 +194,7 @@ fn pci_block_capacity() -> u32 {
 fn outgoing_with<const F: usize, const N: usize>(
     scenario: &Scenario,
     version: AbiVersion,
+    base: u64,
 ) -> Result<KhoMemory, SimError> {
     // ABI 1.0: one table sized for the tracker's capacity, allocated at the first preserve.
     // ABI 1.1: a page-sized first block then, and more pages at kexec as the devices need
@@ -193,6 +212,7 @@ fn outgoing_with<const F: usize, const N: usize>(
         let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
         let ops: &'static OutgoingFlb = Box::leak(Box::new(OutgoingFlb {
             handle: spec.handle,
+            base,
             pci_table_len: first_block_len,
             mem: Arc::clone(&mem),
             data: AtomicU64::new(0),
@@ -225,7 +245,7 @@ fn outgoing_with<const F: usize, const N: usize>(
     let mut mem = mem.lock().unwrap_or_else(PoisonError::into_inner);
     let mem = &mut *mem;
     let mut directory = Vec::new();
-    let flb_addr = mem.alloc(KHO_BASE, FlbRegistry::<F>::record_len(version))?;
+    let flb_addr = mem.alloc(base, FlbRegistry::<F>::record_len(version))?;
     directory.push(
         flbs.serialize(
             mem,
@@ -254,7 +274,7 @@ fn outgoing_with<const F: usize, const N: usize>(
     }
     let capacity = u32::try_from(directory.len()).unwrap_or(u32::MAX);
     let root_len = Root::len_for(version, Capacity::new(capacity)).unwrap_or(0);
-    let root_addr = mem.alloc(KHO_BASE, root_len)?;
+    let root_addr = mem.alloc(base, root_len)?;
     let root_len = write_root(
         mem,
         version,

@@ -16,7 +16,7 @@ use liveupdate_abi::AbiVersion;
 use liveupdate_host_tests::linux::file::LinuxKind;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
-use liveupdate_host_tests::{image, kho::KhoMemory};
+use liveupdate_host_tests::{flat, image, kho::KhoMemory};
 use liveupdate_host_tests::{inspect, linux};
 
 /// Simulate a kexec live update's FLB and PCI handover, and inspect handover images.
@@ -51,6 +51,15 @@ enum Command {
     Write {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// Physical address the handover is laid out from (hex with 0x, or decimal): the
+        /// allocations start at ADDR + 4096, above the flat file's locator page. Without it they
+        /// start at 4 GiB, as always.
+        #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+        base: Option<u64>,
+        /// Also write the memory as one flat file for a boot stub: [ADDR, end of the last
+        /// allocation), gaps zero, a 64-byte locator at ADDR (host-tests/boot/README.md).
+        #[arg(long, value_name = "FLAT", requires = "base")]
+        flat: Option<PathBuf>,
         /// The image file to write.
         file: PathBuf,
     },
@@ -138,6 +147,19 @@ fn parse_abi(arg: &str) -> Result<AbiVersion, String> {
             "no wire version {arg:?}: expected 1.0 or 1.1 (or the deprecated 1 or 2)"
         )),
     }
+}
+
+/// A physical address: `0x` hex or decimal.
+fn parse_addr(arg: &str) -> Result<u64, String> {
+    let parsed = match arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => arg.replace('_', "").parse(),
+    };
+    let addr = parsed.map_err(|e| format!("not an address {arg:?}: {e}"))?;
+    if addr % liveupdate_host_tests::kho::PAGE_SIZE != 0 {
+        return Err(format!("address {addr:#x} is not page-aligned (4096)"));
+    }
+    Ok(addr)
 }
 
 impl ScenarioArgs {
@@ -414,8 +436,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let bytes = image::save(&mem);
             run_incoming(&scenario, &bytes, s.json)
         }
-        Command::Write { scenario, file } => {
-            let (_, mem) = outgoing(scenario)?;
+        Command::Write {
+            scenario,
+            base,
+            flat,
+            file,
+        } => {
+            let mem = match base {
+                None => outgoing(scenario)?.1,
+                Some(base) => {
+                    let start = base.checked_add(liveupdate_host_tests::kho::PAGE_SIZE);
+                    let start =
+                        start.ok_or_else(|| usage(format!("--base {base:#x} overflows")))?;
+                    sim::outgoing_at(&scenario.scenario(), scenario.abi, start)
+                        .map_err(|e| usage(format!("outgoing kernel: {e}")))?
+                }
+            };
+            if let (Some(base), Some(flat)) = (base, flat) {
+                let bytes = flat::write(&mem, base).map_err(|e| usage(e.to_string()))?;
+                fs::write(&flat, bytes).map_err(|e| usage(format!("{}: {e}", flat.display())))?;
+            }
             fs::write(&file, image::save(&mem))
                 .map_err(|e| usage(format!("{}: {e}", file.display())))
         }
