@@ -56,9 +56,9 @@ trap cleanup EXIT
 stub=$(bash "$boot/x86_64/build.sh")
 (cd "$root" && nice cargo build --locked -q -p liveupdate-host-tests --bin luo)
 luo=$root/target/debug/luo
-"$luo" write --base "$base" --flat "$work/flat.bin" "$work/image.luo"
+"$luo" write --base "$base" --flat "$work/flat-ok.bin" "$work/image.luo"
 "$luo" dump --json "$work/image.luo" >"$work/dump.json"
-flipped=$(python3 "$boot/x86_64/flip.py" "$work/dump.json" "$work/flat.bin" "$work/flat-bad.bin" "pci table")
+flipped=$(python3 "$boot/x86_64/flip.py" "$work/dump.json" "$work/flat-ok.bin" "$work/flat-bad.bin" "pci table")
 echo "kexec: corrupted copy: $flipped"
 
 # The initramfs: busybox, kexec and its libraries, the stub, both flat files, /init.
@@ -71,8 +71,22 @@ for lib in $(ldd "$kexec_bin" | grep -o '/[^ ]*'); do
   cp -L "$lib" "$ird$lib"
 done
 cp "$stub" "$ird/stub.elf"
-cp "$work/flat.bin" "$ird/flat-ok.bin"
+cp "$work/flat-ok.bin" "$ird/flat-ok.bin"
 cp "$work/flat-bad.bin" "$ird/flat-bad.bin"
+# What /init prints it hands over (the locator and the records, from luo's dump).
+for which in ok bad; do
+  python3 - "$work/dump.json" "$work/flat-$which.bin" >"$ird/handover-$which.txt" <<'PY'
+import json, sys
+dump = json.load(open(sys.argv[1]))
+loc = open(sys.argv[2], "rb").read(64)
+f = [int.from_bytes(loc[i:i + 8], "little") for i in range(8, 40, 8)]
+print(f"luo-init: locator base={f[0]:#x} len={f[1]} root={f[2]:#x} root_len={f[3]} "
+      f"crc={int.from_bytes(loc[40:44], 'little'):#x}")
+blocks = [dump["root"]] + dump["flb_table"]["blocks"] + dump["pci_table"]["blocks"]
+print("luo-init: records " + " ".join(f"{b['kind'].replace(' ', '_')}@{b['phys']:#x}+{b['len']}" for b in blocks)
+      + f" devices={len(dump['devices'])} flbs={len(dump['flbs'])} generation={dump['root']['generation']}")
+PY
+done
 cat >"$ird/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -83,7 +97,7 @@ which=ok
 grep -q 'luo.flat=bad' /proc/cmdline && which=bad
 flat=/flat-$which.bin
 echo "luo-init: linux $(uname -r) handing over $flat bytes=$(stat -c %s $flat) sha256=$(sha256sum $flat | cut -d' ' -f1)"
-echo "luo-init: locator $(hexdump -v -e '8/1 "%02x" " "' -n 48 $flat)"
+cat /handover-$which.txt
 if kexec -l /stub.elf --type multiboot-x86 --module="$flat" >/tmp/kexec.log 2>&1; then
   echo "luo-init: kexec -l /stub.elf --type multiboot-x86 --module=$flat: loaded; kexec -e"
   kexec -e
