@@ -30,6 +30,8 @@ use serial::Serial;
 const MULTIBOOT_BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
 /// Multiboot information flag: `mods_count` and `mods_addr` are valid.
 const MULTIBOOT_INFO_MODS: u32 = 1 << 3;
+/// Multiboot information flag: `boot_loader_name` (offset 64) is valid.
+const MULTIBOOT_INFO_LOADER_NAME: u32 = 1 << 9;
 
 /// Exit statuses (DESIGN.md, "The report").
 pub mod status {
@@ -78,19 +80,23 @@ struct Module {
     count: u32,
     /// Physical address of the module's NUL-terminated command line (0: none).
     string: u64,
+    /// Physical address of the boot loader's name (0: none): QEMU says "qemu", kexec-tools
+    /// "kexec".
+    loader: u64,
 }
 
 /// Longest module command line the stub reads.
 const MAX_STRING: usize = 128;
 
-/// Reads module 0's command line into `buf` (at most [`MAX_STRING`] bytes, up to the NUL).
-fn module_string(module: &Module, buf: &mut [u8; MAX_STRING]) -> usize {
-    if module.string == 0 {
+/// Reads the NUL-terminated string at physical `addr` (0: none) into `buf`, at most
+/// [`MAX_STRING`] bytes; returns its length.
+fn c_string(addr: u64, buf: &mut [u8; MAX_STRING]) -> usize {
+    if addr == 0 {
         return 0;
     }
     for (i, slot) in buf.iter_mut().enumerate() {
         #[allow(clippy::cast_possible_truncation)] // x86-64 only: usize is 64 bits
-        let ptr = core::ptr::with_exposed_provenance::<u8>(module.string as usize + i);
+        let ptr = core::ptr::with_exposed_provenance::<u8>(addr as usize + i);
         // SAFETY: the loader wrote a NUL-terminated string below 4 GiB (identity mapped);
         // reading stops at its NUL, at most MAX_STRING bytes.
         let byte = unsafe { ptr.read_volatile() };
@@ -190,11 +196,18 @@ fn find_module(magic: u32, mbi: u32) -> Result<Module, BootError> {
     }
     // SAFETY: as above, entry 0 word 2 (string).
     let string = u64::from(unsafe { read_phys_u32(mods + 8) });
+    let loader = if flags & MULTIBOOT_INFO_LOADER_NAME == 0 {
+        0
+    } else {
+        // SAFETY: as above, offset 64 = boot_loader_name, valid with flag bit 9.
+        u64::from(unsafe { read_phys_u32(mbi + 64) })
+    };
     Ok(Module {
         start,
         end,
         count,
         string,
+        loader,
     })
 }
 
@@ -220,13 +233,16 @@ fn boot(con: &mut Serial, magic: u32, mbi: u32) -> Result<u8, BootError> {
     let module = find_module(magic, mbi)?;
     let len = module.end - module.start;
     let virt = window::map(module.start, len).map_err(BootError::Window)?;
+    let mut name = [0; MAX_STRING];
+    let n = c_string(module.loader, &mut name);
+    let name = core::str::from_utf8(&name[..n]).unwrap_or("?");
     let _ = writeln!(
         con,
-        "luo-stub: multiboot mods={} module=0x{:x} end=0x{:x} window=0x{:x}",
+        "luo-stub: multiboot loader=\"{name}\" mods={} module=0x{:x} end=0x{:x} window=0x{:x}",
         module.count, module.start, module.end, virt
     );
     let mut args = [0; MAX_STRING];
-    let n = module_string(&module, &mut args);
+    let n = c_string(module.string, &mut args);
     inject_fault(con, &args[..n], virt);
     Ok(job::run(con, virt, len))
 }
