@@ -70,7 +70,7 @@ def main():
     for tag, f, rest in lines:
         if tag == "record":
             try:
-                got.add((f["kind"], num(f["phys"]), num(f["len"]), num(f["crc"])))
+                got.add((f["kind"].replace("-", " "), num(f["phys"]), num(f["len"]), num(f["crc"])))
             except (KeyError, ValueError):
                 errors.append(f"unreadable record line {rest!r}")
     for r in sorted(want - got):

@@ -16,15 +16,20 @@
 #![no_std]
 #![no_main]
 
+mod arch;
 mod boot;
 mod idt;
-mod job;
 mod serial;
 mod window;
 
 use core::fmt::Write;
 
+use liveupdate_boot::Image;
 use serial::Serial;
+
+/// The physical address the flat image's byte 0 stands for on x86-64 (`luo write --base`):
+/// 64 MiB. The module may land anywhere; the window maps it (see `window`).
+const BASE: u64 = 0x0400_0000;
 
 /// `eax` at entry from a multiboot (v1) loader.
 const MULTIBOOT_BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
@@ -244,7 +249,13 @@ fn boot(con: &mut Serial, magic: u32, mbi: u32) -> Result<u8, BootError> {
     let mut args = [0; MAX_STRING];
     let n = c_string(module.string, &mut args);
     inject_fault(con, &args[..n], virt);
-    Ok(job::run(con, virt, len))
+    #[allow(clippy::cast_possible_truncation)] // x86-64 only: usize is 64 bits
+    // SAFETY: `window::map` mapped `[virt, virt + len)` readable for the rest of the program
+    // (the page tables never change again); its addresses are exposed
+    // (`with_exposed_provenance` is how the job reaches them, as a kernel's linear map); and
+    // nothing writes the module: the loader is done, the window is read-only.
+    let image = unsafe { Image::new(BASE, virt as usize, len as usize) };
+    Ok(liveupdate_boot::run(con, image, &arch::X86, 0) as u8)
 }
 
 /// Ends the machine with `status` through `isa-debug-exit`; never returns.
