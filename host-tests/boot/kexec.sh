@@ -136,6 +136,8 @@ if [ "$rc" != 1 ]; then
   fail "kexec with the intact handover: $(exit_status "$rc"), expected status 0"
 fi
 grep -aq '^luo-init: ' "$work/ok.log" || fail "the report did not come through Linux's /init"
+grep -aq '^luo-stub: multiboot loader="kexec' "$work/ok.log" ||
+  fail "the stub was not entered by kexec (no loader=\"kexec ...\" in its multiboot line)"
 summary=$(python3 "$boot/x86_64/compare.py" "$work/ok.log" "$work/dump.json" "$base") ||
   fail "kexec with the intact handover: the report differs from luo dump --json"
 
@@ -147,5 +149,9 @@ if [ "$rc" != 3 ]; then
 fi
 err=$(tr -d '\r' <"$work/bad.log" | grep -a '^luo-stub: result=error error=' || true)
 [ -n "$err" ] || fail "kexec with a flipped bit in the PCI table: no result=error line"
+case $err in
+*"pci table"*) ;;
+*) fail "kexec with a flipped bit in the PCI table: the error does not name the PCI table: $err" ;;
+esac
 
-echo "kexec x86-64 ($(basename "$vmlinuz") in QEMU TCG, kexec --type multiboot-x86): PASS $summary; flipped PCI-table bit refused with status 1; $(($(date +%s) - started)) s"
+echo "kexec x86-64 ($(basename "$vmlinuz") in QEMU TCG, kexec --type multiboot-x86): PASS $summary; flipped PCI-table bit refused with status 1 (typed error); $(($(date +%s) - started)) s"
