@@ -11,7 +11,8 @@
 #
 # Prints one summary line; exits non-zero on any failure (difference, hang, fault);
 # prints "SKIPPED: ..." and exits 0 only when something it needs cannot be installed.
-# Environment: KEXEC_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps the work dir.
+# Environment: KEXEC_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps the work dir,
+# LUO (a built luo; default: cargo build --release), BOOT_TARGET_DIR (see x86_64/build.sh).
 set -euo pipefail
 boot=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$boot/../.." && pwd)
@@ -54,8 +55,11 @@ trap cleanup EXIT
 
 # The stub, luo, the handover and its corrupted copy.
 stub=$(bash "$boot/x86_64/build.sh")
-(cd "$root" && nice cargo build --locked -q -p liveupdate-host-tests --bin luo)
-luo=$root/target/debug/luo
+luo=${LUO:-}
+if [ -z "$luo" ]; then
+  (cd "$root" && nice cargo build --release --locked -q -p liveupdate-host-tests --bin luo)
+  luo=${CARGO_TARGET_DIR:-$root/target}/release/luo
+fi
 "$luo" write --base "$base" --flat "$work/flat-ok.bin" "$work/image.luo"
 "$luo" dump --json "$work/image.luo" >"$work/dump.json"
 flipped=$(python3 "$boot/x86_64/flip.py" "$work/dump.json" "$work/flat-ok.bin" "$work/flat-bad.bin" "pci table")

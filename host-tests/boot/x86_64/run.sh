@@ -8,7 +8,8 @@
 #            exception is reported and QEMU ends with status 2, never a hang.
 # Prints one summary line; exits non-zero on any failure, prints "SKIPPED: ..." and exits 0
 # only when qemu-system-x86 or the rustup target cannot be installed.
-# Called by host-tests/boot/run.sh; runs alone too. BOOT_TIMEOUT: seconds per run (60).
+# Called by host-tests/boot/run.sh (which exports LUO and BOOT_TARGET_DIR); runs alone too.
+# BOOT_TIMEOUT: seconds per run (60); VERBOSE=1 prints the serial logs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 boot=$(dirname "$here")
@@ -34,8 +35,8 @@ trap 'rm -rf "$work"' EXIT
 stub=$(bash "$here/build.sh")
 luo=${LUO:-}
 if [ -z "$luo" ]; then
-  (cd "$root" && nice cargo build --locked -q -p liveupdate-host-tests --bin luo)
-  luo=$root/target/debug/luo
+  (cd "$root" && nice cargo build --release --locked -q -p liveupdate-host-tests --bin luo)
+  luo=${CARGO_TARGET_DIR:-$root/target}/release/luo
 fi
 "$luo" write --base "$base" --flat "$work/flat.bin" "$work/image.luo"
 "$luo" dump --json "$work/image.luo" >"$work/dump.json"
