@@ -446,7 +446,9 @@ fn report_records(out: &mut Out<'_>, handover: &Handover<'static>, root: PhysAdd
     }
 }
 
-/// The decoders alone, on the bytes `Handover::load` already validated: one figure per kind.
+/// The decoders alone, on the bytes `Handover::load` already validated: the record decoder
+/// of each kind (a table's first block, when it is not chained) and `Table::decode` (every
+/// block of the chain).
 fn measure_decoders<A: Arch + ?Sized>(
     out: &mut Out<'_>,
     map: &'static DirectMap<'static>,
@@ -454,27 +456,50 @@ fn measure_decoders<A: Arch + ?Sized>(
     marks: &mut Marks<A>,
 ) {
     let root = handover.root();
-    let ok = marks
-        .run("decode-root", || Root::decode(root.as_bytes()))
-        .is_ok();
-    if !ok {
-        out.mismatch(format_args!("what=decode-root"));
+    if marks
+        .run("Root::decode", || Root::decode(root.as_bytes()))
+        .is_err()
+    {
+        out.mismatch(format_args!("what=decode kind=root"));
     }
     for e in root.entries() {
-        let Ok(bytes) = map.read(e.phys_addr(), e.length() as usize) else {
-            out.mismatch(format_args!("what=read-record phys={}", e.phys_addr()));
+        let (phys, len) = (e.phys_addr(), e.length() as usize);
+        let Ok(bytes) = map.read(phys, len) else {
+            out.mismatch(format_args!("what=read-record phys={phys}"));
             continue;
         };
-        let ok = match e.kind() {
-            Some(RecordKind::FlbTable) => marks
-                .run("decode-flb-table", || FlbTable::decode(bytes))
-                .is_ok(),
-            Some(RecordKind::PciTable) => marks
-                .run("decode-pci-table", || PciTable::decode(bytes))
-                .is_ok(),
-            _ => true,
+        let (record, table) = match e.kind() {
+            Some(RecordKind::FlbTable) => {
+                let chained = handover.flb_table().is_some_and(|t| t.block_count() > 1);
+                let record = (!chained).then(|| {
+                    marks
+                        .run("FlbTable::decode", || FlbTable::decode(bytes))
+                        .is_ok()
+                });
+                let table = marks
+                    .run("Table::decode<flb>", || {
+                        Table::<FlbEntry>::decode(map, phys, len)
+                    })
+                    .is_ok();
+                (record, table)
+            }
+            Some(RecordKind::PciTable) => {
+                let chained = handover.pci_table().is_some_and(|t| t.block_count() > 1);
+                let record = (!chained).then(|| {
+                    marks
+                        .run("PciTable::decode", || PciTable::decode(bytes))
+                        .is_ok()
+                });
+                let table = marks
+                    .run("Table::decode<pci>", || {
+                        Table::<PciEntry>::decode(map, phys, len)
+                    })
+                    .is_ok();
+                (record, table)
+            }
+            _ => (None, true),
         };
-        if !ok {
+        if record == Some(false) || !table {
             out.mismatch(format_args!("what=decode kind={}", kind_name(e.magic())));
         }
     }
