@@ -42,3 +42,13 @@ exit_status() {
 stub_lines() {
   tr -d '\r' <"$1" | grep -a -E '^(luo-stub|luo-init): ' || true
 }
+
+# stub_status CODE: the stub's status for host-tests/boot/compare.py --status: 0-3 from
+# isa-debug-exit, 124 for a timeout, 255 when the stub never reported one.
+stub_status() {
+  case $1 in
+  1 | 3 | 5 | 7) echo $((($1 - 1) / 2)) ;;
+  124) echo 124 ;;
+  *) echo 255 ;;
+  esac
+}

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The x86-64 boot stub under QEMU's own multiboot loader (no OS): `luo write --base
 # 0x4000000 --flat F IMAGE`, then `qemu-system-x86_64 -kernel STUB -initrd F` (F becomes
-# multiboot module 0). Three runs:
-#   ok       the report must agree with `luo dump --json IMAGE` and end with status 0;
-#   corrupt  one bit flipped inside the FLB table record: result=error and status 1;
+# multiboot module 0). Runs:
+#   three scenarios (64 devices ABI 1.1; 1000 devices in a chained PCI table and 12 FLBs;
+#            ABI 1.0): each report must agree with `luo dump --json IMAGE`
+#            (host-tests/boot/compare.py) and end with status 0;
+#   corrupt  one bit flipped inside the FLB table record: result=error naming the FLB table,
+#            status 1;
 #   fault    module command line "fault=x87" (an x87 instruction; CR0.EM traps it): the
 #            exception is reported and QEMU ends with status 2, never a hang.
 # Prints one summary line; exits non-zero on any failure, prints "SKIPPED: ..." and exits 0
@@ -19,16 +22,17 @@ root=$(cd "$boot/../.." && pwd)
 started=$(date +%s)
 base=0x4000000
 timeout_s=${BOOT_TIMEOUT:-60}
-name="boot x86-64 (qemu q35, multiboot, 1 CPU, paging on)"
+compare=${BOOT_COMPARE:-$boot/compare.py}
+machine="x86-64 (qemu q35, multiboot, 1 CPU, paging on)"
 
 fail() {
-  echo "$name: FAIL: $*"
+  echo "boot $machine: FAIL: $*"
   exit 1
 }
 have_or_install 'command -v qemu-system-x86_64 >/dev/null' qemu-system-x86 ||
-  { echo "$name: SKIPPED: no qemu-system-x86_64 (installing qemu-system-x86 failed)"; exit 0; }
+  { echo "boot $machine: SKIPPED: no qemu-system-x86_64 (installing qemu-system-x86 failed)"; exit 0; }
 have_target x86_64-unknown-none ||
-  { echo "$name: SKIPPED: rustup target add x86_64-unknown-none failed"; exit 0; }
+  { echo "boot $machine: SKIPPED: rustup target add x86_64-unknown-none failed"; exit 0; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -38,11 +42,9 @@ if [ -z "$luo" ]; then
   (cd "$root" && nice cargo build --release --locked -q -p liveupdate-host-tests --bin luo)
   luo=${CARGO_TARGET_DIR:-$root/target}/release/luo
 fi
-"$luo" write --base "$base" --flat "$work/flat.bin" "$work/image.luo"
-"$luo" dump --json "$work/image.luo" >"$work/dump.json"
-flipped=$(python3 "$here/flip.py" "$work/dump.json" "$work/flat.bin" "$work/flat-bad.bin" "flb table")
 
-# run NAME MODULE: the stub with MODULE ("file [args]") as multiboot module 0.
+# run NAME MODULE: the stub with MODULE ("file [args]") as multiboot module 0; the serial
+# log goes to NAME.log, the stub's status (stub_status) to NAME.status.
 run() {
   local rc
   set +e
@@ -52,34 +54,55 @@ run() {
     -kernel "$stub" -initrd "$2" </dev/null >"$work/$1.log" 2>&1
   rc=$?
   set -e
-  echo "$rc" >"$work/$1.rc"
+  stub_status "$rc" >"$work/$1.status"
   if [ -n "${VERBOSE:-}" ]; then
     echo "run $1: $(exit_status "$rc")"
     stub_lines "$work/$1.log" | sed 's/^/  /'
   fi
 }
 
-run ok "$work/flat.bin"
-run corrupt "$work/flat-bad.bin"
-run fault "$work/flat.bin fault=x87"
-
-rc=$(cat "$work/ok.rc")
-if [ "$rc" != 1 ]; then
-  stub_lines "$work/ok.log" >&2
-  fail "intact handover: $(exit_status "$rc"), expected status 0"
-fi
-summary=$(python3 "$here/compare.py" "$work/ok.log" "$work/dump.json" "$base") || {
-  stub_lines "$work/ok.log" >&2
-  fail "the report differs from luo dump --json"
+# scenario NAME LUO-ARGS...: writes the handover, runs the stub, compares.
+details=()
+scenario() {
+  local name=$1 out
+  shift
+  "$luo" write --base "$base" --flat "$work/$name.flat" "$@" "$work/$name.luo"
+  "$luo" dump --json "$work/$name.luo" >"$work/$name.json"
+  run "$name" "$work/$name.flat"
+  out=$(python3 "$compare" --dump "$work/$name.json" --report "$work/$name.log" \
+    --status "$(cat "$work/$name.status")" --machine "$machine, $name" \
+    --stack-out "$work/$name.stack") || {
+    stub_lines "$work/$name.log" >&2
+    fail "$out"
+  }
+  details+=("${out#*: PASS }")
 }
-rc=$(cat "$work/corrupt.rc")
-if [ "$rc" != 3 ] || ! tr -d '\r' <"$work/corrupt.log" | grep -aq '^luo-stub: result=error error=.*flb table'; then
+# The largest stack mark over the scenarios: "bytes entry".
+stack_max() {
+  cat "$work"/*.stack | awk '{ b = $NF; sub(/ [0-9]+$/, ""); if (b + 0 > max + 0) { max = b; name = $0 } }
+    END { printf "stack max %.1f KiB (%s)", max / 1024, name }'
+}
+scenario default
+scenario chained --devices 1000 --flbs 11 --seed 7
+scenario abi1.0 --abi 1.0 --devices 100 --seed 3
+
+# One bit flipped inside the FLB table: the typed error, status 1.
+flipped=$(python3 "$here/flip.py" "$work/default.json" "$work/default.flat" "$work/corrupt.flat" "flb table")
+run corrupt "$work/corrupt.flat"
+out=$(python3 "$compare" --dump "$work/default.json" --report "$work/corrupt.log" \
+  --status "$(cat "$work/corrupt.status")" --machine "$machine, corrupt" --expect refused) || {
   stub_lines "$work/corrupt.log" >&2
-  fail "$flipped: $(exit_status "$rc"), expected result=error naming the FLB table and status 1"
-fi
-rc=$(cat "$work/fault.rc")
-if [ "$rc" != 5 ] || ! tr -d '\r' <"$work/fault.log" | grep -aq '^luo-stub: exception vector=7 '; then
+  fail "$flipped: $out"
+}
+case $out in
+*"flb table"*) ;;
+*) fail "$flipped: the error does not name the FLB table: $out" ;;
+esac
+
+# An x87 instruction before the job: #NM reported, status 2.
+run fault "$work/default.flat fault=x87"
+if [ "$(cat "$work/fault.status")" != 2 ] || ! tr -d '\r' <"$work/fault.log" | grep -aq '^luo-stub: exception vector=7 '; then
   stub_lines "$work/fault.log" >&2
-  fail "x87 instruction: $(exit_status "$rc"), expected the #NM exception and status 2"
+  fail "x87 instruction: status $(cat "$work/fault.status"), expected the #NM exception and status 2"
 fi
-echo "$name: PASS $summary; corrupted FLB table refused (status 1); x87 trapped (#NM, status 2); $(($(date +%s) - started)) s"
+echo "boot $machine: PASS 3 scenarios (64 devices + 5 FLBs; 1000 devices chained + 12 FLBs; ABI 1.0), $(stack_max); corrupted FLB table refused (status 1); x87 trapped (#NM, status 2); $(($(date +%s) - started)) s"
