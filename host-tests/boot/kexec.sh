@@ -46,12 +46,19 @@ have_or_install 'command -v qemu-system-x86_64 >/dev/null' qemu-system-x86 ||
 have_target x86_64-unknown-none || skip "rustup target add x86_64-unknown-none failed"
 
 vmlinuz=$(ls /boot/vmlinuz-* | sort -V | tail -1)
-[ -r "$vmlinuz" ] || fail "$vmlinuz is not readable (run as root)"
 kexec_bin=$(command -v kexec || echo /usr/sbin/kexec)
 
 work=$(mktemp -d)
 cleanup() { if [ "${KEEP:-}" = 1 ]; then echo "kexec: kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
+if [ ! -r "$vmlinuz" ]; then
+  # Debian installs the kernel readable by root only.
+  sudo -n cat "$vmlinuz" >"$work/vmlinuz" 2>/dev/null ||
+    fail "$vmlinuz is not readable (run as root, or with sudo without a password)"
+  kernel=$work/vmlinuz
+else
+  kernel=$vmlinuz
+fi
 
 # The stub, luo, the handover and its corrupted copy.
 stub=$(bash "$boot/x86_64/build.sh")
@@ -121,7 +128,7 @@ guest() {
   timeout "$timeout_s" qemu-system-x86_64 -machine q35 -m 512M -display none -nic none \
     -no-reboot -monitor none -serial stdio \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+    -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
     -append "console=ttyS0 quiet panic=-1 luo.flat=$which" </dev/null >"$work/$name.log" 2>&1
   rc=$?
   set -e

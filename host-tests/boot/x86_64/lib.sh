@@ -3,13 +3,16 @@
 # have_or_install CHECK PACKAGE: succeeds when `CHECK` (a shell test) holds, installing
 # PACKAGE with apt-get first if it does not. One package per apt-get (DESIGN.md: asking for
 # several qemu packages at once fails on this kind of machine).
+# As root, or through sudo otherwise.
 have_or_install() {
-  local check=$1 package=$2
+  local check=$1 package=$2 sudo=
   eval "$check" && return 0
   command -v apt-get >/dev/null || return 1
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1 || return 1
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1; then
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1 ||
+      return 1
   fi
   eval "$check"
 }
