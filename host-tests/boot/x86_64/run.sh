@@ -8,7 +8,9 @@
 #   corrupt  one bit flipped inside the FLB table record: result=error naming the FLB table,
 #            status 1;
 #   fault    module command line "fault=x87" (an x87 instruction; CR0.EM traps it): the
-#            exception is reported and QEMU ends with status 2, never a hang.
+#            exception is reported and QEMU ends with status 2, never a hang;
+#   overflow "fault=stack" (push until the guard page below the stack): #DF on its own
+#            stack, reported, status 2.
 # Prints one summary line; exits non-zero on any failure, prints "SKIPPED: ..." and exits 0
 # only when qemu-system-x86 or the rustup target cannot be installed.
 # Called by host-tests/boot/run.sh (which exports LUO and BOOT_TARGET_DIR); runs alone too.
@@ -105,4 +107,10 @@ if [ "$(cat "$work/fault.status")" != 2 ] || ! tr -d '\r' <"$work/fault.log" | g
   stub_lines "$work/fault.log" >&2
   fail "x87 instruction: status $(cat "$work/fault.status"), expected the #NM exception and status 2"
 fi
-echo "boot $machine: PASS 3 scenarios (64 devices + 5 FLBs; 1000 devices chained + 12 FLBs; ABI 1.0), $(stack_max); corrupted FLB table refused (status 1); x87 trapped (#NM, status 2); $(($(date +%s) - started)) s"
+# A stack overflow: the guard page, then #DF on its IST stack, reported, status 2.
+run overflow "$work/default.flat fault=stack"
+if [ "$(cat "$work/overflow.status")" != 2 ] || ! tr -d '\r' <"$work/overflow.log" | grep -aq '^luo-stub: exception vector=8 '; then
+  stub_lines "$work/overflow.log" >&2
+  fail "stack overflow: status $(cat "$work/overflow.status"), expected #DF reported and status 2"
+fi
+echo "boot $machine: PASS 3 scenarios (64 devices + 5 FLBs; 1000 devices chained + 12 FLBs; ABI 1.0), $(stack_max); corrupted FLB table refused (status 1); x87 trapped (#NM, status 2); stack overflow caught (#DF, status 2); $(($(date +%s) - started)) s"

@@ -9,7 +9,8 @@
 //! Page tables: PML4[0] -> one PDPT -> four PDs of 512 2-MiB pages each: the first 4 GiB
 //! identity mapped, writable (RAM, the stub, the multiboot information, the module; MMIO
 //! above RAM is never touched). PML4[1] is left for the read-only handover window that
-//! `main.rs` builds with 4-KiB pages once it knows where the module landed.
+//! `main.rs` builds with 4-KiB pages once it knows where the module landed. The page below
+//! the stack is a guard (`guard.rs` unmaps it).
 //!
 //! Control registers: CR4 = PAE only (OSFXSR clear: any SSE instruction raises #UD),
 //! CR0 = PE | EM | ET | NE | WP | PG (EM set: any x87 instruction raises #NM), so floating
@@ -34,7 +35,12 @@ core::arch::global_asm!(
     .global __pml4
 __pml4:     .skip 4096
 __pdpt:     .skip 4096
+    .global __pd
 __pd:       .skip 4 * 4096
+    /* Unmapped by guard.rs once in long mode: an overflow faults instead of writing __pd. */
+    .global __stack_guard
+__stack_guard:
+    .skip 4096
     .global __stack_bottom
 __stack_bottom:
     .skip 64 * 1024

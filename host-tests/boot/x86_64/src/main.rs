@@ -18,6 +18,7 @@
 
 mod arch;
 mod boot;
+mod guard;
 mod idt;
 mod serial;
 mod window;
@@ -115,7 +116,7 @@ fn c_string(addr: u64, buf: &mut [u8; MAX_STRING]) -> usize {
 
 /// Test hooks, chosen by module 0's command line (QEMU `-initrd "FLAT fault=x87"`, kexec
 /// `--module="FLAT fault=x87"`): prove that a fault is reported and ends the machine with
-/// the fault status, and that floating point traps.
+/// the fault status, that floating point traps, and that a stack overflow is caught.
 fn inject_fault(con: &mut Serial, args: &[u8], window: u64) {
     for word in args.split(|&b| b == b' ') {
         let Some(kind) = word.strip_prefix(b"fault=").filter(|k| !k.is_empty()) else {
@@ -131,6 +132,10 @@ fn inject_fault(con: &mut Serial, args: &[u8], window: u64) {
             b"x87" => unsafe { core::arch::asm!("fld1", options(nostack)) },
             // SAFETY: deliberately faults (#UD: CR4.OSFXSR is clear).
             b"sse" => unsafe { core::arch::asm!("xorps xmm0, xmm0", options(nomem, nostack)) },
+            // Pushes until the guard page: #PF, whose frame cannot be pushed either: #DF.
+            // SAFETY: deliberately faults; the #DF handler runs on its own stack and never
+            // returns.
+            b"stack" => unsafe { core::arch::asm!("2: push rax", "jmp 2b", options(noreturn)) },
             b"write" => {
                 #[allow(clippy::cast_possible_truncation)] // x86-64 only
                 let ptr = core::ptr::with_exposed_provenance_mut::<u8>(window as usize);
@@ -221,6 +226,7 @@ fn find_module(magic: u32, mbi: u32) -> Result<Module, BootError> {
 extern "C" fn x86_main(magic: u32, mbi: u32) -> ! {
     let mut con = Serial::init();
     idt::install();
+    guard::install();
     let status = match boot(&mut con, magic, mbi) {
         Ok(status) => status,
         Err(e) => {
