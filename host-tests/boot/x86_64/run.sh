@@ -39,6 +39,10 @@ have_target x86_64-unknown-none ||
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stub=$(bash "$here/build.sh")
+# Lints for the stub's own target (run.sh lints the workspace for the host).
+(cd "$boot" && CARGO_TARGET_DIR=${BOOT_TARGET_DIR:-$root/target/boot} nice cargo clippy --locked \
+  --release -q -p liveupdate-boot -p liveupdate-boot-x86_64 --target x86_64-unknown-none \
+  -- -D warnings) || fail "cargo clippy --target x86_64-unknown-none"
 luo=${LUO:-}
 if [ -z "$luo" ]; then
   (cd "$root" && nice cargo build --release --locked -q -p liveupdate-host-tests --bin luo)
