@@ -150,7 +150,9 @@ impl<'m, E: Entry> Table<'m, E> {
     }
 
     /// The table whose first block, at `phys`, is the decoded `first`: validates the rest of
-    /// the chain.
+    /// the chain. Never inlined: the walk's locals get a frame of their own, not added to the
+    /// caller's (which holds the first block's checks).
+    #[inline(never)]
     pub(crate) fn follow(
         mem: &'m (dyn PhysMem + Sync),
         phys: PhysAddr,
@@ -371,11 +373,9 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
             return None;
         }
         let (phys, known) = self.next.take()?;
-        let record = if let Some(record) = known {
-            record
-        } else {
-            let bytes = read_block::<E>(self.mem?, phys).ok()?;
-            Record::<E>::revisit(bytes, self.reader)?
+        let record = match known {
+            Some(record) => record,
+            None => revisit_block(self.mem?, phys, self.reader)?,
         };
         let block = ChainBlock {
             index: self.index,
@@ -396,6 +396,18 @@ impl<'m, E: Entry> Iterator for Blocks<'m, E> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.remaining as usize))
     }
+}
+
+/// The block at `phys` of a table validated before, read again. Never inlined: the read and
+/// the decode get a frame of their own instead of growing every caller that iterates blocks.
+#[inline(never)]
+fn revisit_block<E: Entry>(
+    mem: &(dyn PhysMem + Sync),
+    phys: PhysAddr,
+    reader: AbiVersion,
+) -> Option<Record<'_, E>> {
+    let bytes = read_block::<E>(mem, phys).ok()?;
+    Record::<E>::revisit(bytes, reader)
 }
 
 /// [`ChainFault::Unmapped`] for a block of `E`'s table.

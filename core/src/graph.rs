@@ -26,17 +26,17 @@
 use core::fmt;
 use liveupdate_abi::{Capacity, Encoding, Generation};
 
-use heapless::Vec;
 use liveupdate_abi::kind::Magic;
+use liveupdate_abi::table::Blocks;
 use liveupdate_abi::{
-    AbiVersion, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, Entry, FlbEntry,
-    PciEntry, RecordKind, Root, Table, TableError,
+    AbiVersion, BlockPlace, ChainFault, DecodeError, DirEntry, EncodeError, Entries, Entry,
+    FlbEntry, PciEntry, RecordKind, Root, Table, TableError,
 };
 
 use crate::mem::{MemError, PhysAddr, PhysMem, PhysMemMut};
 
 /// Most records one root directory may reference. The reader refuses more, so that the layout
-/// check stays a small sort on the stack.
+/// check stays a small sort on the stack (of one byte per record).
 pub const MAX_RECORDS: usize = 16;
 
 /// A record's place in physical memory, named by its magic.
@@ -168,28 +168,28 @@ impl<'m> Handover<'m> {
             DecodeError::NoRecord { .. } => GraphError::NoHandover,
             e => GraphError::Record(e),
         })?;
-        let fixed = Fixed::new(root_addr, root.as_bytes().len(), root.entries().iter())?;
-        check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
-        let mut flb = None;
-        let mut pci = None;
+        check_count(root.entries().len())?;
+        let fixed = Fixed::new(
+            root_addr,
+            root.as_bytes().len(),
+            Directory::Read(root.entries()),
+        );
+        check_layout(&fixed, None, None)?;
+        let mut handover = Handover {
+            root,
+            root_addr,
+            flb: None,
+            pci: None,
+        };
         for entry in root.entries() {
             match entry.kind() {
-                Some(RecordKind::FlbTable) => flb = Some(open(mem, &root)?),
-                Some(RecordKind::PciTable) => pci = Some(open(mem, &root)?),
+                Some(RecordKind::FlbTable) => open(mem, &handover.root, &mut handover.flb)?,
+                Some(RecordKind::PciTable) => open(mem, &handover.root, &mut handover.pci)?,
                 _ => {}
             }
         }
-        check_layout(
-            &fixed,
-            flb.into_iter().flat_map(chained),
-            pci.into_iter().flat_map(chained),
-        )?;
-        Ok(Handover {
-            root,
-            root_addr,
-            flb,
-            pci,
-        })
+        check_layout(&fixed, handover.flb.as_ref(), handover.pci.as_ref())?;
+        Ok(handover)
     }
 
     /// The root record.
@@ -231,77 +231,177 @@ impl<'m> Handover<'m> {
     }
 }
 
-/// The blocks of `table` after its first (the first is in the directory), as spans, in
-/// ascending order.
-fn chained<E: Entry>(table: Table<'_, E>) -> impl Iterator<Item = Span> {
-    table.blocks().skip(1).map(|block| Span {
-        magic: E::KIND.magic(),
-        addr: block.phys,
-        len: block.record.as_bytes().len() as u64,
-    })
+/// The blocks of a table after its first (the first is in the directory), as spans, in
+/// ascending order: the blocks iterator alone, not an adapter chain holding the table too.
+struct Chained<'m, E> {
+    blocks: Option<Blocks<'m, E>>,
 }
 
-/// The root and the records its directory references, as spans sorted by address (and
-/// magic: magics are unique, so the order is total and the first overlap found is
-/// deterministic).
-struct Fixed {
-    spans: Vec<Span, { MAX_RECORDS + 1 }>,
+impl<'m, E: Entry> Chained<'m, E> {
+    fn new(table: Option<&Table<'m, E>>) -> Self {
+        let mut blocks = table.map(Table::blocks);
+        if let Some(blocks) = blocks.as_mut() {
+            // The first block is the directory's record, a span of `Fixed`.
+            let _ = blocks.next();
+        }
+        Chained { blocks }
+    }
 }
 
-impl Fixed {
-    /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`.
-    fn new<'a>(
-        root_addr: PhysAddr,
-        root_len: usize,
-        directory: impl ExactSizeIterator<Item = &'a DirEntry>,
-    ) -> Result<Fixed, GraphError> {
-        let count = directory.len();
-        let too_many = GraphError::TooManyRecords {
+impl<E: Entry> Iterator for Chained<'_, E> {
+    type Item = Span;
+
+    fn next(&mut self) -> Option<Span> {
+        let block = self.blocks.as_mut()?.next()?;
+        Some(Span {
+            magic: E::KIND.magic(),
+            addr: block.phys,
+            len: block.record.as_bytes().len() as u64,
+        })
+    }
+}
+
+/// The directory of the root: as read (a decoded root's entries), or as about to be written.
+#[derive(Clone, Copy)]
+enum Directory<'a> {
+    Read(Entries<'a, DirEntry>),
+    Written(&'a [DirEntry]),
+}
+
+impl<'a> Directory<'a> {
+    fn len(self) -> usize {
+        match self {
+            Directory::Read(entries) => entries.len(),
+            Directory::Written(entries) => entries.len(),
+        }
+    }
+
+    fn get(self, index: usize) -> Option<&'a DirEntry> {
+        match self {
+            Directory::Read(entries) => entries.get(index),
+            Directory::Written(entries) => entries.get(index),
+        }
+    }
+}
+
+/// The root and the records its directory references, in address order (and magic: magics
+/// are unique, so the order is total and the first overlap found is deterministic). Only the
+/// order is stored, one byte per span; the spans are made from the directory when needed.
+struct Fixed<'a> {
+    root: Span,
+    directory: Directory<'a>,
+    /// Indices of the spans in address order: 0 the root, `i` the directory's entry `i - 1`.
+    order: [u8; MAX_RECORDS + 1],
+    len: usize,
+}
+
+/// [`GraphError::TooManyRecords`] for a directory of more than [`MAX_RECORDS`] entries.
+fn check_count(count: usize) -> Result<(), GraphError> {
+    if count > MAX_RECORDS {
+        return Err(GraphError::TooManyRecords {
             count: count as u64,
             max: MAX_RECORDS as u64,
+        });
+    }
+    Ok(())
+}
+
+impl<'a> Fixed<'a> {
+    /// The spans of the root at `root_addr` (`root_len` bytes) and of `directory`, which
+    /// [`check_count`] accepted (entries past [`MAX_RECORDS`] would be left out). Infallible,
+    /// so that the caller's frame holds it once, not also inside a `Result`.
+    fn new(root_addr: PhysAddr, root_len: usize, directory: Directory<'a>) -> Fixed<'a> {
+        let count = directory.len().min(MAX_RECORDS);
+        let mut fixed = Fixed {
+            root: Span {
+                magic: RecordKind::Root.magic(),
+                addr: root_addr,
+                len: root_len as u64,
+            },
+            directory,
+            order: [0; MAX_RECORDS + 1],
+            len: count + 1,
         };
-        if count > MAX_RECORDS {
-            return Err(too_many);
+        for (slot, index) in fixed.order.iter_mut().zip(0u8..) {
+            *slot = index;
         }
-        let mut spans: Vec<Span, { MAX_RECORDS + 1 }> = Vec::new();
-        let root = Span {
-            magic: RecordKind::Root.magic(),
-            addr: root_addr,
-            len: root_len as u64,
+        let key = |index: &u8| fixed.span(*index).map(|s| (s.addr, s.magic));
+        let mut order = fixed.order;
+        sort_by_key(order.get_mut(..fixed.len).unwrap_or(&mut []), key);
+        fixed.order = order;
+        fixed
+    }
+
+    /// Span `index`: 0 the root, `i` the directory's entry `i - 1`.
+    fn span(&self, index: u8) -> Option<Span> {
+        let Some(entry) = usize::from(index).checked_sub(1) else {
+            return Some(self.root);
         };
-        spans.push(root).map_err(|_| too_many)?;
-        for e in directory {
-            let span = Span {
-                magic: e.magic(),
-                addr: e.phys_addr(),
-                len: u64::from(e.length()),
+        let e = self.directory.get(entry)?;
+        Some(Span {
+            magic: e.magic(),
+            addr: e.phys_addr(),
+            len: u64::from(e.length()),
+        })
+    }
+
+    /// The spans in address order.
+    fn spans(&self) -> impl Iterator<Item = Span> + '_ {
+        self.order
+            .get(..self.len)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&index| self.span(index))
+    }
+}
+
+/// Sorts the at most [`MAX_RECORDS`] + 1 `items` by `key`, in place: an insertion sort, which
+/// needs no scratch. (`slice::sort_unstable` sorts short slices through a scratch array of
+/// 48 elements on the stack, over a kilobyte for spans.) Stable: equal keys keep their order.
+fn sort_by_key<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 {
+            let (Some(before), Some(item)) = (items.get(j - 1), items.get(j)) else {
+                break;
             };
-            spans.push(span).map_err(|_| too_many)?;
+            if key(before) <= key(item) {
+                break;
+            }
+            items.swap(j - 1, j);
+            j -= 1;
         }
-        spans.sort_unstable_by_key(|s| (s.addr, s.magic));
-        Ok(Fixed { spans })
     }
 }
 
 /// The one placement check: no two of the root, the records of the directory (`fixed`) and
-/// the blocks of the chains `a` and `b` (each ascending, as a decoded [`Table`] guarantees)
-/// share a byte.
+/// the blocks after the first of the tables `flb` and `pci` share a byte ([`merge_check`]).
+///
+/// One function for every caller (before the tables are read, `None`), never inlined: the
+/// chains' iterators and the merge's locals are not added to the callers' frames.
+#[inline(never)]
+fn check_layout(
+    fixed: &Fixed<'_>,
+    flb: Option<&Table<'_, FlbEntry>>,
+    pci: Option<&Table<'_, PciEntry>>,
+) -> Result<(), GraphError> {
+    merge_check(fixed, Chained::new(flb), Chained::new(pci))
+}
+
+/// No two of the spans of `fixed` and of the chains `a` and `b` (each ascending, as a decoded
+/// [`Table`] guarantees) share a byte.
 ///
 /// Merges the three ascending sequences by `(address, magic)` and compares each span with the
 /// one reaching furthest so far: O(k log k) for the k <= [`MAX_RECORDS`] + 1 fixed spans (the
 /// sort), then O(k + blocks), in constant memory. The overlap reported is the first in address
 /// order, the span reaching over the other first.
-fn check_layout(
-    fixed: &Fixed,
+fn merge_check(
+    fixed: &Fixed<'_>,
     a: impl Iterator<Item = Span>,
     b: impl Iterator<Item = Span>,
 ) -> Result<(), GraphError> {
     let key = |s: &Span| (s.addr, s.magic);
-    let (mut f, mut a, mut b) = (
-        fixed.spans.iter().copied().peekable(),
-        a.peekable(),
-        b.peekable(),
-    );
+    let (mut f, mut a, mut b) = (fixed.spans().peekable(), a.peekable(), b.peekable());
     let mut furthest: Option<Span> = None;
     loop {
         let next = [f.peek().map(key), a.peek().map(key), b.peek().map(key)];
@@ -335,19 +435,34 @@ fn check_layout(
     }
 }
 
-/// Reads the table `entry` references and opens it against the root, following its chain: the
-/// first block is read once, and a range not in `mem` is [`GraphError::Memory`] naming it.
+/// Reads the table of kind `E` the root references into `table` and opens it against the
+/// root, following its chain: the first block is read once, and a range not in `mem` is
+/// [`GraphError::Memory`] naming it.
+///
+/// Never inlined, and writes the table in place: the chain walk's locals get a frame of their
+/// own, one table at a time, instead of both tables' in the caller's frame.
+#[inline(never)]
 fn open<'m, E: Entry, M: PhysMem + Sync>(
     mem: &'m M,
     root: &Root<'_>,
-) -> Result<Table<'m, E>, GraphError> {
-    root.open_table::<E>(mem).map_err(|e| match e.error {
-        DecodeError::Chain {
-            kind,
-            fault: ChainFault::Unmapped(error),
-        } if e.block == 0 => GraphError::Memory { kind, error },
-        _ => GraphError::Table(e),
-    })
+    table: &mut Option<Table<'m, E>>,
+) -> Result<(), GraphError> {
+    match root.open_table::<E>(mem) {
+        Ok(opened) => {
+            *table = Some(opened);
+            Ok(())
+        }
+        Err(TableError {
+            block: 0,
+            error:
+                DecodeError::Chain {
+                    kind,
+                    fault: ChainFault::Unmapped(error),
+                },
+            ..
+        }) => Err(GraphError::Memory { kind, error }),
+        Err(e) => Err(GraphError::Table(e)),
+    }
 }
 
 /// Writes the root record at `root_addr`, referencing `records` (in any order; one per kind),
@@ -374,13 +489,19 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
         count: records.len() as u64,
         max: MAX_RECORDS as u64,
     };
-    let mut directory: Vec<DirEntry, MAX_RECORDS> = Vec::new();
-    directory.extend_from_slice(records).map_err(|_| too_many)?;
-    directory.sort_unstable_by_key(DirEntry::magic);
-    let capacity = u32::try_from(directory.len()).map_err(|_| too_many)?;
+    check_count(records.len())?;
+    // The directory in magic order, as indices into `records` (not a copy of them).
+    let mut order = [0u8; MAX_RECORDS];
+    for (slot, index) in order.iter_mut().zip(0u8..) {
+        *slot = index;
+    }
+    let order = order.get_mut(..records.len()).unwrap_or(&mut []);
+    sort_by_key(order, |&i| records.get(usize::from(i)).map(DirEntry::magic));
+    let directory = order.iter().filter_map(|&i| records.get(usize::from(i)));
+    let capacity = u32::try_from(records.len()).map_err(|_| too_many)?;
     let root_len = Root::len_for(version, Capacity::new(capacity)).ok_or(too_many)?;
-    let fixed = Fixed::new(root_addr, root_len, directory.iter())?;
-    check_layout(&fixed, core::iter::empty(), core::iter::empty())?;
+    let fixed = Fixed::new(root_addr, root_len, Directory::Written(records));
+    check_layout(&fixed, None, None)?;
     let out = mem
         .write(root_addr, root_len)
         .map_err(|error| GraphError::Memory {
@@ -390,7 +511,7 @@ pub fn write_root<M: PhysMemMut + ?Sized>(
     Root::encode(
         out,
         Encoding::new(version, generation, Capacity::new(capacity)),
-        directory.iter().copied(),
+        directory.copied(),
     )
     .map_err(GraphError::Encode)?;
     Ok(root_len)
@@ -444,15 +565,15 @@ mod tests {
     const FLB: u32 = RecordKind::FlbTable.magic();
     const PCI: u32 = RecordKind::PciTable.magic();
 
-    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000.
-    fn fixed() -> Fixed {
-        let flb = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
-        let pci = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0);
-        Fixed::new(PhysAddr::new(0x3000), 0x100, [flb, pci].iter()).unwrap()
-    }
-
+    /// The root at 0x3000 (0x100 bytes), the FLB table at 0x1000, the PCI table at 0x2000,
+    /// and the blocks of the chains `flb` and `pci`.
     fn check(flb: &[Span], pci: &[Span]) -> Result<(), GraphError> {
-        check_layout(&fixed(), flb.iter().copied(), pci.iter().copied())
+        let directory = [
+            DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0),
+            DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2000), 0x100, 0),
+        ];
+        let fixed = Fixed::new(PhysAddr::new(0x3000), 0x100, Directory::Written(&directory));
+        merge_check(&fixed, flb.iter().copied(), pci.iter().copied())
     }
 
     fn overlap(first: Span, second: Span) -> Result<(), GraphError> {
@@ -498,20 +619,22 @@ mod tests {
         let root = PhysAddr::new(0x3000);
         let a = DirEntry::new(RecordKind::FlbTable, PhysAddr::new(0x1000), 0x100, 0);
         let b = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x10f0), 0x100, 0);
-        let fixed = Fixed::new(root, 0x100, [a, b].iter()).unwrap();
+        let directory = [a, b];
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory));
         assert_eq!(
-            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            check_layout(&fixed, None, None),
             overlap(span(FLB, 0x1000, 0x100), span(PCI, 0x10f0, 0x100))
         );
         let c = DirEntry::new(RecordKind::PciTable, PhysAddr::new(0x2f80), 0x100, 0);
-        let fixed = Fixed::new(root, 0x100, [a, c].iter()).unwrap();
+        let directory = [a, c];
+        let fixed = Fixed::new(root, 0x100, Directory::Written(&directory));
         assert_eq!(
-            check_layout(&fixed, core::iter::empty(), core::iter::empty()),
+            check_layout(&fixed, None, None),
             overlap(span(PCI, 0x2f80, 0x100), span(ROOT, 0x3000, 0x100))
         );
         let many = [a; MAX_RECORDS + 1];
         assert!(matches!(
-            Fixed::new(root, 0x100, many.iter()),
+            check_count(many.len()),
             Err(GraphError::TooManyRecords { count: 17, max: 16 })
         ));
     }

@@ -4,7 +4,10 @@
 #   2. panic freedom: the release image links with a panic handler that calls a missing
 #      symbol (and a planted panic makes that link fail, so the check can fail);
 #   3. abi and core build for x86_64-unknown-none, when that target can be installed;
-#   4. the code-size report, with the 8 KiB limit on the decoders.
+#   4. the code-size report, with the 8 KiB limit on the decoders;
+#   5. the stack report: every entry point's worst-case static stack under 2 KiB on
+#      aarch64-unknown-none-softfloat and x86_64-unknown-none (a target that cannot be
+#      installed or disassembled is SKIPPED with the reason).
 # Exits non-zero when a proof fails. Environment: CARGO_TARGET_DIR (default
 # <repo>/target/firmware-image).
 set -euo pipefail
@@ -69,3 +72,6 @@ fi
 
 step "code size"
 "$here/size-report.sh"
+
+step "stack (worst case per entry point, bare-metal targets)"
+"$here/stack-report.sh"

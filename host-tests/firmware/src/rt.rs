@@ -1,11 +1,28 @@
 //! The freestanding runtime: entry point, exit, panic handler, and the memory functions the
 //! compiler calls, on `x86_64` Linux with no C library. This is the image's only `unsafe`.
+//!
+//! Built for a bare-metal target (`target_os = "none"`: `aarch64-unknown-none-softfloat`,
+//! `x86_64-unknown-none`) the image is only measured, never run (`stack-report.sh` reads its
+//! frames): `_start` calls the checks and spins, and `compiler_builtins` brings the memory
+//! functions.
 #![allow(unsafe_code)]
 
+#[cfg(target_os = "linux")]
 use core::arch::{asm, global_asm};
+
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+extern "C" fn _start() -> ! {
+    let status = crate::exercise::run();
+    loop {
+        core::hint::black_box(status);
+        core::hint::spin_loop();
+    }
+}
 
 // The kernel enters `_start` with a 16-byte aligned stack and no return address: align it as
 // a call would and call into Rust, which never returns.
+#[cfg(target_os = "linux")]
 global_asm!(
     ".globl _start",
     "_start:",
@@ -16,11 +33,13 @@ global_asm!(
     entry = sym entry,
 );
 
+#[cfg(target_os = "linux")]
 extern "C" fn entry() -> ! {
     exit(crate::exercise::run())
 }
 
 /// Ends the process with `code`, by the `exit_group` system call.
+#[cfg(target_os = "linux")]
 pub fn exit(code: u8) -> ! {
     // SAFETY: `exit_group` takes one integer argument and does not return.
     unsafe {
@@ -29,10 +48,19 @@ pub fn exit(code: u8) -> ! {
 }
 
 /// A panic ends the image with status 101, as a Rust program's would.
-#[cfg(not(feature = "prove-no-panic"))]
+#[cfg(all(not(feature = "prove-no-panic"), target_os = "linux"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     exit(101)
+}
+
+/// A panic on bare metal spins.
+#[cfg(all(not(feature = "prove-no-panic"), target_os = "none"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 /// The proof: this handler calls a symbol that exists nowhere, so the link fails if any path
@@ -61,6 +89,7 @@ extern "C" fn rust_eh_personality() {}
 /// # Safety
 ///
 /// `src` and `dest` are valid for `n` bytes and do not overlap.
+#[cfg(target_os = "linux")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: the caller's contract; the direction flag is clear on entry (SysV ABI).
@@ -76,6 +105,7 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
 /// # Safety
 ///
 /// `src` and `dest` are valid for `n` bytes.
+#[cfg(target_os = "linux")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dest as usize).wrapping_sub(src as usize) >= n {
@@ -101,6 +131,7 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
 /// # Safety
 ///
 /// `dest` is valid for `n` bytes.
+#[cfg(target_os = "linux")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
     // C passes the byte as an int and uses its low 8 bits.
@@ -119,6 +150,7 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 /// # Safety
 ///
 /// `a` and `b` are valid for `n` bytes.
+#[cfg(target_os = "linux")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, n: usize) -> i32 {
     if n == 0 {
@@ -141,6 +173,7 @@ pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, n: usize) -> 
 /// # Safety
 ///
 /// `a` and `b` are valid for `n` bytes.
+#[cfg(target_os = "linux")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: the same contract.

@@ -176,6 +176,39 @@ fn exit(status: u8) -> ! {
     }
 }
 
+/// The kernel command line (`qemu -append`), through semihosting `SYS_GET_CMDLINE`; empty
+/// when there is none.
+fn command_line(buf: &mut [u8; 128]) -> &[u8] {
+    let mut block: [u64; 2] = [buf.as_mut_ptr().expose_provenance() as u64, 128];
+    let ret: u64;
+    // SAFETY: SYS_GET_CMDLINE (0x15) writes at most block[1] bytes at block[0] (our buffer)
+    // and the length it wrote into block[1]; QEMU answers it under -semihosting.
+    unsafe {
+        asm!("hlt #0xf000", inout("x0") 0x15u64 => ret, in("x1") block.as_mut_ptr(),
+             options(nostack));
+    }
+    let len = usize::try_from(block[1]).unwrap_or(0).min(buf.len());
+    if ret == 0 {
+        buf.get(..len).unwrap_or(&[])
+    } else {
+        &[]
+    }
+}
+
+/// `-append fault=unmapped`: with the MMU on, read an address the map leaves out. The
+/// exception handler must report the data abort (EC 0x25) and end with status 2: run.sh's
+/// check that a fault is reported, never a hang.
+fn fault_probe() -> ! {
+    build_map();
+    enable_mmu();
+    let unmapped = core::ptr::with_exposed_provenance::<u64>(0x1_0000_0000);
+    // SAFETY: deliberately faults: the address is outside the identity map, so the read
+    // never completes; the handler ends the program.
+    let value = unsafe { unmapped.read_volatile() };
+    let _ = writeln!(Uart, "luo-stub: fault probe read {value:#x}: no fault");
+    exit(Status::Mismatch as u8)
+}
+
 /// Calls PSCI function `function` by HVC (QEMU virt's conduit for an EL1 guest without EL2).
 fn psci(function: u64, a: u64, b: u64, c: u64) -> i64 {
     let ret: u64;
@@ -382,6 +415,13 @@ unsafe impl Arch for Aarch64 {
 /// CPU 0.
 extern "C" fn main() -> ! {
     let mut con = Uart;
+    let mut buf = [0u8; 128];
+    if command_line(&mut buf)
+        .split(|&b| b == b' ')
+        .any(|arg| arg == b"fault=unmapped")
+    {
+        fault_probe();
+    }
     if !probe_fp() {
         let _ = writeln!(con, "luo-stub: fp not trapped with CPACR_EL1.FPEN = 0");
     }
