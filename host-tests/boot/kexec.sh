@@ -6,10 +6,11 @@
 # multiboot module 0, placed by kexec; the stub finds it through the multiboot information,
 # validates the whole graph through DirectMap, reports on COM1 and ends QEMU through
 # isa-debug-exit with its status. This script compares the report with `luo dump --json`
-# of the same image (host-tests/boot/compare.py), then does a second run whose PCI table has one bit flipped (before
-# kexec), which must end with the typed error and status 1.
+# of the same image (host-tests/boot/compare.py), then does a second run whose PCI table
+# has one bit flipped (before kexec), which must end with the typed error and status 1.
 #
-# Prints one summary line; exits non-zero on any failure (difference, hang, fault);
+# Prints the serial lines (luo-init:, luo-stub:) of both runs and one summary line; exits
+# non-zero on any failure (difference, hang, fault, failed kexec);
 # prints "SKIPPED: ..." and exits 0 only when something it needs cannot be installed.
 # Environment: KEXEC_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps the work dir,
 # LUO (a built luo; default: cargo build --release), BOOT_TARGET_DIR (see x86_64/build.sh).
