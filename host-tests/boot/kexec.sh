@@ -7,7 +7,9 @@
 # validates the whole graph through DirectMap, reports on COM1 and ends QEMU through
 # isa-debug-exit with its status. This script compares the report with `luo dump --json`
 # of the same image (host-tests/boot/compare.py), then does a second run whose PCI table
-# has one bit flipped (before kexec), which must end with the typed error and status 1.
+# has one bit flipped (before kexec), which must end with the typed error and status 1, and
+# a third whose module command line asks the stub for an x87 instruction (fault=x87), which
+# must be reported as #NM with status 2.
 #
 # Prints the serial lines (luo-init:, luo-stub:) of both runs and one summary line; exits
 # non-zero on any failure (difference, hang, fault, failed kexec);
@@ -107,11 +109,15 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 which=ok
 grep -q 'luo.flat=bad' /proc/cmdline && which=bad
+# luo.fault=KIND: the stub's test hook (module command line), e.g. x87.
+fault=$(sed -n 's/.*luo\.fault=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
+args=
+[ -n "$fault" ] && args=" fault=$fault"
 flat=/flat-$which.bin
 echo "luo-init: linux $(uname -r) handing over $flat bytes=$(stat -c %s $flat) sha256=$(sha256sum $flat | cut -d' ' -f1)"
 cat /handover-$which.txt
-if kexec -l /stub.elf --type multiboot-x86 --module="$flat" >/tmp/kexec.log 2>&1; then
-  echo "luo-init: kexec -l /stub.elf --type multiboot-x86 --module=$flat: loaded; kexec -e"
+if kexec -l /stub.elf --type multiboot-x86 --module="$flat$args" >/tmp/kexec.log 2>&1; then
+  echo "luo-init: kexec -l /stub.elf --type multiboot-x86 --module=\"$flat$args\": loaded; kexec -e"
   kexec -e
 fi
 echo "luo-init: kexec failed:"
@@ -121,16 +127,16 @@ INIT
 chmod +x "$ird/init"
 (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 
-# guest NAME WHICH: boots Linux, which kexecs into the stub with flat-WHICH.bin.
+# guest NAME WHICH [APPEND]: boots Linux, which kexecs into the stub with flat-WHICH.bin.
 guest() {
-  local name=$1 which=$2 t0 rc
+  local name=$1 which=$2 extra=${3:-} t0 rc
   t0=$(date +%s)
   set +e
   timeout "$timeout_s" qemu-system-x86_64 -machine q35 -m 512M -display none -nic none \
     -no-reboot -monitor none -serial stdio \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet panic=-1 luo.flat=$which" </dev/null >"$work/$name.log" 2>&1
+    -append "console=ttyS0 quiet panic=-1 luo.flat=$which$extra" </dev/null >"$work/$name.log" 2>&1
   rc=$?
   set -e
   echo "$rc" >"$work/$name.rc"
@@ -140,6 +146,7 @@ guest() {
 
 guest ok ok
 guest bad bad
+guest fault ok " luo.fault=x87"
 
 # The ok run: status 0, entered by kexec, and the report agrees with luo dump --json.
 compare=${BOOT_COMPARE:-$boot/compare.py}
@@ -169,4 +176,11 @@ case $out in
 *) fail "kexec with a flipped bit in the PCI table: the error does not name the PCI table: $out" ;;
 esac
 
-echo "kexec x86-64 ($(basename "$vmlinuz") in QEMU TCG, kexec --type multiboot-x86): PASS $summary; flipped PCI-table bit refused with status 1 (typed error); $(($(date +%s) - started)) s"
+# The fault run: an x87 instruction in the stub entered by kexec is reported, status 2.
+rc=$(cat "$work/fault.rc")
+if [ "$(stub_status "$rc")" != 2 ] || ! tr -d '\r' <"$work/fault.log" | grep -aq '^luo-stub: exception vector=7 '; then
+  tail -30 "$work/fault.log" >&2
+  fail "kexec with fault=x87: $(exit_status "$rc"), expected the #NM exception and status 2"
+fi
+
+echo "kexec x86-64 ($(basename "$vmlinuz") in QEMU TCG, kexec --type multiboot-x86): PASS $summary; flipped PCI-table bit refused with status 1 (typed error); x87 fault reported (#NM, status 2); $(($(date +%s) - started)) s"
