@@ -2,7 +2,7 @@
 """Compares a boot stub's serial report with `luo dump --json` of the same handover image.
 
     compare.py --dump DUMP.json --report SERIAL.txt --status N --machine "aarch64 (...)"
-               [--expect ok|refused] [--smp CPUS] [--stack-out FILE]
+               [--expect ok|refused] [--smp CPUS] [--stack-out FILE] [--stack-limit BYTES]
 
 --expect ok (the default): every pass (each `luo-stub: start` line begins one) must report
 exactly the image's records (kind, phys, len, crc, blocks, in dump order), its generation, its
@@ -15,7 +15,8 @@ finish_runs=1, no wrong answer, no error. FP must be trapped when the start line
 
 Prints one summary line (`boot MACHINE: PASS ...` or `boot MACHINE: FAIL ...` with the
 reasons) and exits 0 or 1. --stack-out writes the stack figures (entry bytes, the largest of
-the passes) for the README table.
+the passes) for the README table. --stack-limit fails the run when any entry point's mark
+(the other CPUs' loops included) reaches BYTES, or a mark is saturated.
 """
 
 import argparse
@@ -170,6 +171,7 @@ def main():
     ap.add_argument("--expect", choices=["ok", "refused"], default="ok")
     ap.add_argument("--smp", type=int, default=0)
     ap.add_argument("--stack-out")
+    ap.add_argument("--stack-limit", type=int, default=0)
     a = ap.parse_args()
     with open(a.report, encoding="utf-8", errors="replace") as fh:
         ps = passes(fh.read())
@@ -198,6 +200,12 @@ def main():
         label = f"pass {i}" + (f" (mmu={mmu})" if mmu else "")
         check_pass(p, dump, a.smp if i == len(ps) - 1 else 0, problems, label)
     figures = stacks(ps)
+    if a.stack_limit:
+        over = {n: b for n, b in figures.items() if b >= a.stack_limit}
+        if over:
+            problems.append(f"stack at or over {a.stack_limit} bytes: {over}")
+    if any(w == "stack" and "saturated" in f for p in ps for w, f, _ in p):
+        problems.append("a stack mark reached the painted window (saturated)")
     if a.stack_out:
         with open(a.stack_out, "w", encoding="utf-8") as fh:
             for name, b in figures.items():

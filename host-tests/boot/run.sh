@@ -5,8 +5,10 @@
 #   2. builds `luo` (release) and the aarch64 stub; lints and host-tests the boot workspace;
 #   3. per scenario: `luo write --base 0x48000000 --flat FLAT IMAGE`, QEMU virt (4 CPUs,
 #      multi-threaded TCG, semihosting) loads FLAT at 0x48000000, the stub's report is compared
-#      with `luo dump --json IMAGE` (compare.py); then a copy with one bit flipped inside the
-#      PCI table must end with result=error and status 1;
+#      with `luo dump --json IMAGE` (compare.py; every entry point's stack mark under 2 KiB);
+#      then a copy with one bit flipped inside the PCI table must end with result=error and
+#      status 1; QEMU without the file must refuse it (status 1), and a data abort on purpose
+#      must be reported by the exception vectors (status 2);
 #   4. runs host-tests/boot/x86_64/run.sh when it exists (the x86-64 stub's own script).
 # One summary line per machine and scenario; exits non-zero on any failure.
 # Environment: CARGO_TARGET_DIR (default <repo>/target) for luo; the stubs build in
@@ -99,7 +101,7 @@ scenario_aarch64() {
     local status
     status=$(run_aarch64 "$dir/flat.bin" "$dir/report.txt")
     if ! python3 "$here/compare.py" --dump "$dir/dump.json" --report "$dir/report.txt" \
-        --status "$status" --smp 4 --stack-out "$dir/stack.txt" \
+        --status "$status" --smp 4 --stack-out "$dir/stack.txt" --stack-limit 2048 \
         --machine "aarch64 (qemu virt, 4 CPUs, MMU off+on, $name)"; then
         sed 's/^/    /' "$dir/report.txt" >&2
         fail "aarch64 $name"
