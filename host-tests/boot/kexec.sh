@@ -160,7 +160,7 @@ grep -aq '^luo-init: ' "$work/ok.log" || fail "the report did not come through L
 grep -aq '^luo-stub: multiboot loader="kexec' "$work/ok.log" ||
   fail "the stub was not entered by kexec (no loader=\"kexec ...\" in its multiboot line)"
 out=$(python3 "$compare" --dump "$work/dump.json" --report "$work/ok.log" \
-  --status "$(stub_status "$rc")" --machine "$machine") ||
+  --status "$(stub_status "$rc")" --machine "$machine" --stack-limit 2048) ||
   fail "kexec with the intact handover: the report differs from luo dump --json: $out"
 summary=${out#*: PASS }
 

@@ -4,7 +4,8 @@
 # multiboot module 0). Runs:
 #   three scenarios (64 devices ABI 1.1; 1000 devices in a chained PCI table and 12 FLBs;
 #            ABI 1.0): each report must agree with `luo dump --json IMAGE`
-#            (host-tests/boot/compare.py) and end with status 0;
+#            (host-tests/boot/compare.py), every stack mark stay under 2 KiB, and the run
+#            end with status 0;
 #   corrupt  one bit flipped inside the FLB table record: result=error naming the FLB table,
 #            status 1;
 #   fault    module command line "fault=x87" (an x87 instruction; CR0.EM traps it): the
@@ -77,7 +78,7 @@ scenario() {
   run "$name" "$work/$name.flat"
   out=$(python3 "$compare" --dump "$work/$name.json" --report "$work/$name.log" \
     --status "$(cat "$work/$name.status")" --machine "$machine, $name" \
-    --stack-out "$work/$name.stack") || {
+    --stack-out "$work/$name.stack" --stack-limit 2048) || {
     stub_lines "$work/$name.log" >&2
     fail "$out"
   }
