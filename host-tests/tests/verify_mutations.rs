@@ -1,14 +1,16 @@
 //! `luo verify` on every single-bit flip and every truncation of a `luo write` image: exit 1
 //! each time, never 0 (accepted), 101 (panic) or a signal.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const LUO: &str = env!("CARGO_BIN_EXE_luo");
 
 fn verify(path: &str) -> (Option<i32>, String) {
-    let out = Command::new(LUO)
+    let out = common::command(LUO)
         .args(["verify", path])
         .output()
         .expect("run luo");
@@ -24,7 +26,7 @@ fn every_bit_flip_and_truncation_exits_1() {
         .join(format!("mutations-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let img = dir.join("base.img");
-    let status = Command::new(LUO)
+    let status = common::command(LUO)
         .args(["write", "--devices", "3", "--flbs", "1", "--seed", "11"])
         .arg(&img)
         .status()
