@@ -33,3 +33,19 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
         None => Command::new(program),
     }
 }
+
+/// For tests that start a program once per case (every truncation, every bit flip): try every
+/// Nth case only, N from `LIVEUPDATE_SPAWN_STRIDE` (default 1, every case). `.ci/cross.sh`
+/// sets it under emulation, where each start is an emulator's (about 0.2 s instead of 3 ms).
+#[allow(
+    dead_code,
+    reason = "used by some of the test files that include this module"
+)]
+pub fn spawn_stride() -> usize {
+    std::env::var("LIVEUPDATE_SPAWN_STRIDE")
+        .map_or(1, |s| {
+            s.parse::<usize>()
+                .expect("LIVEUPDATE_SPAWN_STRIDE: a number")
+        })
+        .max(1)
+}
