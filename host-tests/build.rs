@@ -43,4 +43,8 @@ fn main() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling c/linux_upstream.c failed");
     println!("cargo::rustc-env=LINUX_UPSTREAM_BIN={}", out.display());
+    // The tests start `luo` and `linux_upstream` through this target's runner, when one is
+    // configured (tests/common/mod.rs).
+    let target = env::var("TARGET").expect("cargo sets TARGET");
+    println!("cargo::rustc-env=LIVEUPDATE_TARGET={target}");
 }

@@ -6,7 +6,9 @@
  * abi/LINUX-FORMATS.md); no kernel code is copied.
  *
  * Linked into the tests (host-tests/tests/c_linux.rs), it writes blobs the way the kernel's
- * serializers do: slot reuse in pci_ser arrays, KHO block chains grown a page at a time.
+ * serializers do: slot reuse in pci_ser arrays, KHO block chains grown a page at a time. The
+ * structs are native, so the blobs are in this host's byte order (big-endian on s390x, under
+ * .ci/cross.sh): the tests decode them with ByteOrder::NATIVE (`luo --byte-order`).
  * Built as a program with -DLX_MAIN, it prints the layout its compiler sees
  * ("layout") and writes sample files for `luo verify/dump --linux` ("samples DIR").
  */
@@ -446,7 +448,7 @@ size_t lx_pci_ver_blocks(const uint8_t *ser_buf, uint8_t *pages)
 	return chain_blocks(&chain, pages);
 }
 
-/* ---- The KHOIMAGE container (abi/src/linux/image.rs), little-endian ------------------------ */
+/* ---- The KHOIMAGE container (host-tests/src/linux/image.rs), little-endian on any host ----- */
 
 static void put64(uint8_t *p, u64 v)
 {

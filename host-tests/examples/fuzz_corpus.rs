@@ -20,7 +20,7 @@ use liveupdate_abi::header::{CRC_OFFSET, HEADER_LEN};
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
-use liveupdate_abi::linux::{BlockBuf, PageSize};
+use liveupdate_abi::linux::{BlockBuf, Kernel, PageSize};
 use liveupdate_abi::root::KHO_NAME;
 use liveupdate_abi::{AbiVersion, BlockPlace, PciDevice, PciFlags, PciIdentity, Table};
 use liveupdate_abi::{
@@ -399,7 +399,7 @@ fn versioned_seeds(devices: &[PciEntry]) -> Seeds {
         PhysAddr::new(0x8000),
         &mut blocks,
         PciVersion::V2,
-        PageSize::SIZE_4K,
+        Kernel::default(),
         hierarchical.iter(),
     )
     .expect("versioned form encodes");
@@ -424,6 +424,7 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
         let n = LuoSer::encode(
             &mut out,
             abi.compatible(),
+            Kernel::default(),
             3,
             PhysAddr::new(0x10_0000),
             PhysAddr::new(0x20_0000),
@@ -444,7 +445,7 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     let mut flb = Seeds::new();
     for n in [0, 1, 2] {
         let mut out = vec![0u8; 16 + 64 * 2];
-        let len = FlbArea::encode(&mut out, 1, PageSize::SIZE_4K, flbs[..n].iter())
+        let len = FlbArea::encode(&mut out, 1, Kernel::default(), flbs[..n].iter())
             .expect("FLB area encodes");
         flb.push((format!("flb-{n}.bin"), out[..len].to_vec()));
     }
@@ -464,7 +465,8 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
     for (selector, (layout, compat)) in formats.into_iter().enumerate() {
         let format = PciFormat::new(layout, compat).expect("format");
         let mut out = vec![0u8; 16 + 8 * 8];
-        let len = PciSer::encode(&mut out, format, 6, devices.iter()).expect("pci_ser encodes");
+        let len = PciSer::encode(&mut out, format, 6, Kernel::default(), devices.iter())
+            .expect("pci_ser encodes");
         let mut input = vec![u8::try_from(selector).expect("small")];
         input.extend_from_slice(&out[..len]);
         array.push((format!("array-{selector}.bin"), input));
@@ -482,7 +484,7 @@ fn linux_seeds() -> Vec<(&'static str, Seeds)> {
         PhysAddr::new(0x8000),
         &mut blocks,
         PciCompat::V2,
-        PageSize::SIZE_4K,
+        Kernel::default(),
         devices.iter(),
     )
     .expect("chain encodes");

@@ -14,7 +14,7 @@ use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciLayout, PciVersion};
-use liveupdate_abi::linux::{LinuxError, PageSize};
+use liveupdate_abi::linux::{ByteOrder, Kernel, LinuxError};
 use serde::Serialize;
 use zerocopy::FromZeros;
 
@@ -138,16 +138,22 @@ pub fn known_roots() -> String {
 }
 
 /// Decodes `bytes` as `kind` (a name of [`LinuxKind::NAMES`]), written by a kernel with
-/// 4 KiB pages, as leniently as the kernel: what the kernel accepts but this project's
+/// 4 KiB pages in byte order `order` (an image records its own page size), as leniently as
+/// the kernel: what the kernel accepts but this project's
 /// stricter rules flag is a [`Severity::Warning`]; what it refuses or would misread, an
 /// [`Severity::Error`] (with the dump, when one was decoded, for a root of unknown
 /// compatible: its raw fields).
 ///
 /// `None` for an unknown KIND (a usage error).
-pub fn examine(kind: &str, bytes: &[u8]) -> Option<(Option<LinuxDump>, Vec<Finding>)> {
+pub fn examine(
+    kind: &str,
+    bytes: &[u8],
+    order: ByteOrder,
+) -> Option<(Option<LinuxDump>, Vec<Finding>)> {
     let kind = LinuxKind::from_name(kind)?;
     let mut findings = Vec::new();
-    let dump = match examine_kind(kind, bytes, &mut findings) {
+    let kernel = Kernel::LITTLE_4K.with_order(order);
+    let dump = match examine_kind(kind, bytes, kernel, &mut findings) {
         Ok(dump) => Some(dump),
         Err(e) => {
             findings.push(Finding::error(e));
@@ -160,13 +166,13 @@ pub fn examine(kind: &str, bytes: &[u8]) -> Option<(Option<LinuxDump>, Vec<Findi
 fn examine_kind(
     kind: LinuxKind,
     bytes: &[u8],
+    kernel: Kernel,
     findings: &mut Vec<Finding>,
 ) -> Result<LinuxDump, FileError> {
-    let page = PageSize::SIZE_4K;
     let mut warn = |e: LinuxError| findings.push(Finding::warning(e));
     Ok(match kind {
         LinuxKind::Luo => {
-            let l = LuoSer::decode_lenient(bytes, &mut warn)?;
+            let l = LuoSer::decode_lenient(bytes, kernel, &mut warn)?;
             if l.abi().is_none() {
                 findings.push(Finding::error(format!(
                     "luo_ser: compatible {:?} is not one this version reads ({}); a kernel \
@@ -184,11 +190,10 @@ fn examine_kind(
             }
         }
         LinuxKind::Flb => {
-            let area = FlbArea::decode_lenient(bytes, page, &mut warn)?;
+            let area = FlbArea::decode_lenient(bytes, kernel, &mut warn)?;
             flb_warnings(&area, findings);
             let mut flbs: Vec<_> = area
                 .entries()
-                .iter()
                 .map(|e| crate::inspect::FlbDump {
                     name: String::from_utf8_lossy(e.name_bytes()).into_owned(),
                     data: e.data(),
@@ -205,7 +210,7 @@ fn examine_kind(
         }
         LinuxKind::Pci(_) => {
             let contents = LinuxFile::new(bytes);
-            let LinuxBlob::Pci(ser) = file::decode(kind, &contents, page)? else {
+            let LinuxBlob::Pci(ser) = file::decode(kind, &contents, kernel)? else {
                 return Err(FileError::Linux(LinuxError::Format {
                     layout: PciLayout::Versioned,
                     compat: liveupdate_abi::linux::pci::PciCompat::Pci,
@@ -235,10 +240,9 @@ fn examine_kind(
 /// FLB entries the kernel accepts but this project's `FlbEntry` would refuse: a name twice
 /// (the kernel's lookup finds the first only), a name that is not printable ASCII.
 fn flb_warnings(area: &FlbArea<'_>, findings: &mut Vec<Finding>) {
-    let entries = area.entries();
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in area.entries().enumerate() {
         let name = e.name_bytes();
-        if let Some(first) = entries.iter().take(i).position(|p| p.name_bytes() == name) {
+        if let Some(first) = area.entries().take(i).position(|p| p.name_bytes() == name) {
             findings.push(Finding::warning(format!(
                 "luo_flb_ser {i}: name {:?} repeats entry {first}'s; the kernel's lookup only \
                  finds the first",
@@ -255,9 +259,10 @@ fn flb_warnings(area: &FlbArea<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Verifies `bytes` as `kind`: see [`examine`]. `None` for an unknown KIND.
-pub fn verify(kind: &str, bytes: &[u8]) -> Option<Verification> {
-    let (_, findings) = examine(kind, bytes)?;
+/// Verifies `bytes` as `kind` in byte order `order`: see [`examine`]. `None` for an unknown
+/// KIND.
+pub fn verify(kind: &str, bytes: &[u8], order: ByteOrder) -> Option<Verification> {
+    let (_, findings) = examine(kind, bytes, order)?;
     Some(Verification {
         kind: kind.to_owned(),
         valid: findings.iter().all(|f| f.severity != Severity::Error),
@@ -266,13 +271,13 @@ pub fn verify(kind: &str, bytes: &[u8]) -> Option<Verification> {
 }
 
 /// Decodes and checks `bytes` as `kind` (a name of [`LinuxKind::NAMES`]), written by a kernel
-/// with 4 KiB pages, and refuses on any error [`examine`] finds (warnings are dropped).
+/// with 4 KiB pages in byte order `order`, and refuses on any error [`examine`] finds (warnings are dropped).
 ///
 /// # Errors
 ///
 /// `Err(None)` for an unknown KIND (a usage error); `Err(Some(message))` for an invalid blob.
-pub fn dump(kind: &str, bytes: &[u8]) -> Result<LinuxDump, Option<String>> {
-    let (dump, findings) = examine(kind, bytes).ok_or(None)?;
+pub fn dump(kind: &str, bytes: &[u8], order: ByteOrder) -> Result<LinuxDump, Option<String>> {
+    let (dump, findings) = examine(kind, bytes, order).ok_or(None)?;
     if let Some(e) = findings.iter().find(|f| f.severity == Severity::Error) {
         return Err(Some(e.message.clone()));
     }

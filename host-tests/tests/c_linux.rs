@@ -4,16 +4,17 @@
 //! grown a page at a time) decode to what was preserved, and equal the Rust encoders' bytes;
 //! the sample files of the `luo --linux` conventions decode.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CString, c_char, c_int};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
-use liveupdate_abi::linux::{BlockBuf, PageSize};
+use liveupdate_abi::linux::{BlockBuf, ByteOrder, Kernel, PageSize};
 use liveupdate_abi::{FlbEntry, FlbFlags, PciAddress, PciEntry};
 use liveupdate_host_tests::linux::file::{self, LinuxBlob, LinuxFile, LinuxKind};
 use liveupdate_host_tests::linux::image::PhysImage;
@@ -83,6 +84,8 @@ unsafe extern "C" {
 }
 
 const PAGE: usize = 4096;
+/// The C writer's kernel: 4 KiB pages, this host's byte order (its structs are native).
+const NATIVE: Kernel = Kernel::new(PageSize::SIZE_4K, ByteOrder::NATIVE);
 const LX_ENOSPC: c_int = -28;
 
 fn text(p: *const c_char) -> Option<String> {
@@ -107,7 +110,7 @@ fn rust_items() -> BTreeSet<String> {
 
 #[test]
 fn the_program_prints_the_layout_the_module_decodes() {
-    let out = Command::new(env!("LINUX_UPSTREAM_BIN"))
+    let out = common::command(env!("LINUX_UPSTREAM_BIN"))
         .arg("layout")
         .output()
         .unwrap();
@@ -157,7 +160,7 @@ fn luo_ser_written_in_c_decodes_and_is_what_rust_writes() {
         (2, LuoAbi::V5BlockV1),
     ] {
         let c = luo(which);
-        let ser = LuoSer::decode(&c).unwrap();
+        let ser = LuoSer::decode(&c, NATIVE).unwrap();
         assert_eq!(ser.abi(), Some(abi));
         assert_eq!(
             (ser.liveupdate_num(), ser.sessions_pa(), ser.flbs_pa()),
@@ -167,6 +170,7 @@ fn luo_ser_written_in_c_decodes_and_is_what_rust_writes() {
         LuoSer::encode(
             &mut rust,
             abi.compatible(),
+            NATIVE,
             3,
             PhysAddr::new(0x4000),
             PhysAddr::new(0x8000),
@@ -205,7 +209,7 @@ fn flb_areas_written_in_c_decode_and_are_what_rust_writes() {
     ];
     let (page, used) = flb_page(&list);
     assert_eq!(used, 16 + 3 * 64);
-    let area = FlbArea::decode(&page, PageSize::SIZE_4K).unwrap();
+    let area = FlbArea::decode(&page, NATIVE).unwrap();
     let mut out = [FlbEntry::new("x", 0, 1, FlbFlags::empty()).unwrap(); 3];
     let names: Vec<_> = area
         .to_entries(&mut out)
@@ -219,7 +223,7 @@ fn flb_areas_written_in_c_decode_and_are_what_rust_writes() {
         .map(|&(n, d, c)| FlbEntry::new(n, d, c, FlbFlags::empty()).unwrap())
         .collect();
     let mut rust = vec![0u8; used];
-    FlbArea::encode(&mut rust, 1, PageSize::SIZE_4K, &entries).unwrap();
+    FlbArea::encode(&mut rust, 1, NATIVE, &entries).unwrap();
     assert_eq!(rust, page[..used]);
     // 63 fit one page, 64 do not (LUO_FLB_MAX).
     let many: Vec<(String, u64, u64)> = (0..64).map(|i| (format!("f{i}"), i, 1)).collect();
@@ -430,7 +434,7 @@ proptest! {
         let (img, model) = run_versioned(&ops, 2, version);
         let contents = LinuxFile::new(&img);
         let kind = LinuxKind::from_name("pci").unwrap();
-        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, PageSize::SIZE_4K).unwrap() else {
+        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, NATIVE).unwrap() else {
             panic!("not a pci blob")
         };
         prop_assert_eq!(pci.version().map(PciVersion::number), Some(version));
@@ -442,7 +446,7 @@ proptest! {
     fn c_pci_arrays_decode_to_what_was_preserved(ops in ops(), max in 1u32..24, hierarchical: bool) {
         let (blob, model) = run_array(&ops, max, hierarchical);
         let compat = if hierarchical { PciCompat::V3 } else { PciCompat::V2 };
-        let pci = PciSer::decode(&blob, PciFormat::new(PciLayout::Array, compat).unwrap()).unwrap();
+        let pci = PciSer::decode(&blob, PciFormat::new(PciLayout::Array, compat).unwrap(), NATIVE).unwrap();
         let mut out = buf();
         prop_assert_eq!(pci.to_entries(&mut out).unwrap(), &expected(&model)[..]);
     }
@@ -453,7 +457,7 @@ proptest! {
         let (img, model) = run_chain(&ops, 2, hierarchical, compat);
         let contents = LinuxFile::new(&img);
         let kind = LinuxKind::from_name(&format!("{compat}-chain")).unwrap();
-        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, PageSize::SIZE_4K).unwrap() else {
+        let LinuxBlob::Pci(pci) = file::decode(kind, &contents, NATIVE).unwrap() else {
             panic!("not a pci blob")
         };
         let mut out = buf();
@@ -469,7 +473,10 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
     let image = PhysImage::parse(&img).unwrap();
     assert_eq!(image.segment_count(), 3);
     let pci = image
-        .decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap())
+        .decode_pci(
+            PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap(),
+            ByteOrder::NATIVE,
+        )
         .unwrap();
     assert_eq!(pci.chain().unwrap().blocks(), 2);
     assert_eq!(pci.devices_pa(), Some(PhysAddr::new(0x80_0000)));
@@ -491,7 +498,7 @@ fn chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
         PhysAddr::new(0x1000),
         &mut blocks,
         PciCompat::V1,
-        PageSize::SIZE_4K,
+        NATIVE,
         &entries,
     )
     .unwrap();
@@ -526,7 +533,7 @@ fn versioned_chains_grow_a_page_at_a_time_and_match_the_rust_encoder() {
             PhysAddr::new(0x1000),
             &mut blocks,
             version,
-            PageSize::SIZE_4K,
+            NATIVE,
             &entries,
         )
         .unwrap();
@@ -546,7 +553,7 @@ fn dense_arrays_match_the_rust_encoder() {
     let (blob, model) = run_array(&ops, 6, false);
     let mut rust = vec![0u8; blob.len()];
     let format = PciFormat::new(PciLayout::Array, PciCompat::V2).unwrap();
-    PciSer::encode(&mut rust, format, 6, &expected(&model)).unwrap();
+    PciSer::encode(&mut rust, format, 6, NATIVE, &expected(&model)).unwrap();
     assert_eq!(rust, blob);
 }
 
@@ -554,7 +561,7 @@ fn dense_arrays_match_the_rust_encoder() {
 fn samples() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_linux_samples");
     std::fs::create_dir_all(&dir).unwrap();
-    let status = Command::new(env!("LINUX_UPSTREAM_BIN"))
+    let status = common::command(env!("LINUX_UPSTREAM_BIN"))
         .arg("samples")
         .arg(&dir)
         .status()
@@ -564,12 +571,7 @@ fn samples() -> PathBuf {
 }
 
 fn decode_file<'a>(kind: &str, contents: &'a LinuxFile<'_>) -> LinuxBlob<'a> {
-    file::decode(
-        LinuxKind::from_name(kind).unwrap(),
-        contents,
-        PageSize::SIZE_4K,
-    )
-    .unwrap()
+    file::decode(LinuxKind::from_name(kind).unwrap(), contents, NATIVE).unwrap()
 }
 
 fn devices(pci: &PciSer<'_>) -> Vec<(u32, u16, u16)> {

@@ -1,7 +1,7 @@
 //! `luo dump` and `luo dump --json` show every field of every record (abi/SPEC.md) in the
 //! documented, versioned shape `liveupdate-dump/1` (host-tests/README.md).
 
-use std::process::Command;
+mod common;
 
 use liveupdate_host_tests::inspect;
 use serde_json::Value;
@@ -11,7 +11,7 @@ const V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/v1.img");
 const V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/v2.img");
 
 fn luo(args: &[&str]) -> String {
-    let out = Command::new(LUO).args(args).output().expect("run luo");
+    let out = common::command(LUO).args(args).output().expect("run luo");
     assert_eq!(out.status.code(), Some(0), "{args:?}");
     String::from_utf8(out.stdout).unwrap()
 }

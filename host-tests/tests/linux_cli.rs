@@ -1,16 +1,23 @@
 //! `luo verify --linux` and `luo dump --linux` on blobs written by the C program that writes
 //! upstream structs as the kernel does (`host-tests/c/linux_upstream.c`).
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use liveupdate_abi::linux::ByteOrder;
 
 const LUO: &str = env!("CARGO_BIN_EXE_luo");
+
+/// The byte order the C program writes in: this host's (its structs are native).
+const NATIVE: &str = ByteOrder::NATIVE.name();
 
 fn samples() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("linux-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let status = Command::new(env!("LINUX_UPSTREAM_BIN"))
+    let status = common::command(env!("LINUX_UPSTREAM_BIN"))
         .arg("samples")
         .arg(&dir)
         .status()
@@ -20,7 +27,7 @@ fn samples() -> PathBuf {
 }
 
 fn luo(args: &[&str]) -> std::process::Output {
-    Command::new(LUO).args(args).output().unwrap()
+    common::command(LUO).args(args).output().unwrap()
 }
 
 /// (file written by the C program, KIND, what `dump --json` must report)
@@ -49,19 +56,27 @@ fn upstream_blobs_verify_and_dump() {
     for (file, kind, expect) in SAMPLES {
         let path = dir.join(file);
         let path = path.to_str().unwrap();
-        let out = luo(&["verify", "--linux", kind, path]);
+        let out = luo(&["verify", "--linux", kind, "--byte-order", NATIVE, path]);
         assert_eq!(
             out.status.code(),
             Some(0),
             "{file}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = luo(&["dump", "--linux", kind, "--json", path]);
+        let out = luo(&[
+            "dump",
+            "--linux",
+            kind,
+            "--byte-order",
+            NATIVE,
+            "--json",
+            path,
+        ]);
         assert_eq!(out.status.code(), Some(0), "{file}");
         let json = String::from_utf8(out.stdout).unwrap();
         serde_json::from_str::<serde_json::Value>(&json).unwrap();
         assert!(json.contains(expect), "{file}: {expect} not in {json}");
-        let out = luo(&["dump", "--linux", kind, path]);
+        let out = luo(&["dump", "--linux", kind, "--byte-order", NATIVE, path]);
         assert_eq!(out.status.code(), Some(0), "{file}");
         assert!(!out.stdout.is_empty());
     }
@@ -73,18 +88,27 @@ fn truncated_upstream_blobs_exit_1_with_one_line() {
     for (file, kind, _) in SAMPLES {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let cut = dir.join(format!("cut-{file}"));
-        // Every length for the small blobs; a sample of lengths for the larger ones.
-        let step = (bytes.len() / 64).max(1);
+        // Every length for the small blobs; a sample of 64 lengths for the larger ones (fewer
+        // under emulation, at least 4: common::spawn_stride).
+        let cuts = (64 / common::spawn_stride()).max(4);
+        let step = (bytes.len() / cuts).max(1);
         for n in (0..bytes.len()).step_by(step) {
             if *kind == "flb" {
                 // An FLB area may stop short of its page: only header and entries must be there.
-                let count = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+                let count = u64::from_ne_bytes(bytes[8..16].try_into().unwrap());
                 if n as u64 >= 16 + 64 * count {
                     continue;
                 }
             }
             std::fs::write(&cut, &bytes[..n]).unwrap();
-            let out = luo(&["verify", "--linux", kind, cut.to_str().unwrap()]);
+            let out = luo(&[
+                "verify",
+                "--linux",
+                kind,
+                "--byte-order",
+                NATIVE,
+                cut.to_str().unwrap(),
+            ]);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{file} cut to {n}: {stderr}");
             assert_eq!(stderr.lines().count(), 1, "{file} cut to {n}: {stderr}");
@@ -113,7 +137,7 @@ fn a_closed_stdout_ends_output_quietly() {
         &["dump", "--json", img],
         &["simulate", "--devices", "5000"],
     ] {
-        let mut child = Command::new(LUO)
+        let mut child = common::command(LUO)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -294,4 +318,60 @@ fn the_pci_form_is_read_as_told() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn the_byte_order_is_read_as_told() {
+    // A luo-v5 root a big-endian kernel wrote: liveupdate_num 7, most significant byte first.
+    let mut be = b"luo-v5\0\0".to_vec();
+    for v in [7u64, 0x1000, 0x2000] {
+        be.extend_from_slice(&v.to_be_bytes());
+    }
+    let path = file("luo-v5-big.bin", &be);
+    let out = luo(&[
+        "dump",
+        "--linux",
+        "luo",
+        "--byte-order",
+        "big",
+        "--json",
+        &path,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&json["liveupdate_num"], &json["flbs_pa"]),
+        (&7.into(), &0x2000.into())
+    );
+    // Read as little-endian (the default), the same bytes are other numbers.
+    let out = luo(&["dump", "--linux", "luo", "--json", &path]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["liveupdate_num"], 7u64 << 56);
+    let out = luo(&["verify", "--linux", "luo", "--byte-order", "big", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // A big-endian FLB area is refused as little-endian: its pgcnt of 1 reads 2^56.
+    let mut area = [1u64.to_be_bytes(), 1u64.to_be_bytes()].concat();
+    area.extend_from_slice(b"pci");
+    area.resize(16 + 48, 0);
+    area.extend_from_slice(&0x1000u64.to_be_bytes());
+    area.extend_from_slice(&2u64.to_be_bytes());
+    let path = file("flb-big.bin", &area);
+    let out = luo(&["verify", "--linux", "flb", "--byte-order", "big", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = luo(&["verify", "--linux", "flb", "--byte-order", "little", &path]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    // Not an order, or without --linux: usage errors.
+    let out = luo(&["verify", "--linux", "flb", "--byte-order", "middle", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected little or big"),
+        "{}",
+        stderr(&out)
+    );
+    let img = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/v1.img");
+    let out = luo(&["verify", "--byte-order", "big", img]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

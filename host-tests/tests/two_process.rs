@@ -1,8 +1,9 @@
 //! The simulation that matters: the outgoing and the incoming kernel in two separate
 //! processes, connected only by the image file (and the scenario's seed).
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 const LUO: &str = env!("CARGO_BIN_EXE_luo");
 
@@ -12,7 +13,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn luo(args: &[&str]) -> std::process::Output {
-    Command::new(LUO).args(args).output().expect("run luo")
+    common::command(LUO).args(args).output().expect("run luo")
 }
 
 #[test]

@@ -5,8 +5,9 @@
 //! arguments in [`GOLDEN`]; they are never regenerated. A newer writer reads every older
 //! image (upgrade) and still writes every older version (rollback), byte for byte.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use liveupdate_abi::AbiVersion;
 use liveupdate_host_tests::scenario::Scenario;
@@ -83,7 +84,7 @@ fn every_writable_version_is_read_back_by_the_current_reader() {
                 "--seed".into(),
                 seed.to_string(),
             ];
-            let out = Command::new(LUO)
+            let out = common::command(LUO)
                 .arg("write")
                 .args(&args)
                 .arg(&img)
@@ -94,7 +95,7 @@ fn every_writable_version_is_read_back_by_the_current_reader() {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let out = Command::new(LUO)
+            let out = common::command(LUO)
                 .arg("incoming")
                 .args(&args[2..])
                 .arg(&img)
@@ -114,7 +115,7 @@ fn every_writable_version_is_read_back_by_the_current_reader() {
 fn write_with(args: &[&str], name: &str) -> Result<Vec<u8>, (Option<i32>, String)> {
     let img = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("versions-{}-{name}.img", std::process::id()));
-    let out = Command::new(LUO)
+    let out = common::command(LUO)
         .arg("write")
         .args(args)
         .arg(&img)

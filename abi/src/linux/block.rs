@@ -21,11 +21,11 @@
 use core::fmt;
 use core::mem::{offset_of, size_of};
 
-use zerocopy::little_endian::U64;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::linux::PageSize;
 use crate::linux::error::{BlockFault, CountField, LinuxError, Struct};
+use crate::linux::order::F64;
+use crate::linux::{ByteOrder, Kernel, PageSize};
 use crate::mem::{MemError, PhysAddr, PhysMem};
 
 /// Most blocks a chain may have (`KHO_MAX_BLOCKS` in the kernel): about 40 MiB of 4 KiB pages.
@@ -34,14 +34,14 @@ pub const KHO_MAX_BLOCKS: u32 = 10_000;
 /// Size of `kho_block_header_ser`.
 pub const BLOCK_HEADER_LEN: usize = size_of::<BlockHeaderSer>();
 
-/// `struct kho_block_header_ser`. 16 bytes, packed, native (little-endian) order.
+/// `struct kho_block_header_ser`. 16 bytes, packed, in the writer's byte order.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
 #[repr(C)]
 pub(crate) struct BlockHeaderSer {
-    pub(crate) next: U64,
-    pub(crate) count: U64,
+    pub(crate) next: F64,
+    pub(crate) count: F64,
 }
 
 const _: () = {
@@ -66,7 +66,7 @@ pub struct Chain {
     blocks: u32,
     entries: u64,
     entry_size: usize,
-    page: PageSize,
+    kernel: Kernel,
 }
 
 /// One block of a validated chain.
@@ -82,7 +82,7 @@ pub struct ChainBlock<'m> {
 
 impl Chain {
     /// Validates the chain starting at `head` (0: an empty chain) of entries of `entry_size`
-    /// bytes, in blocks of `page` bytes. `blob` is the physical range `(address, length)` of
+    /// bytes, in blocks of the page size of `kernel`, in its byte order. `blob` is the physical range `(address, length)` of
     /// the structure holding `head`, which no block may overlap, when known.
     ///
     /// Memory is read only through `mem`; at most [`KHO_MAX_BLOCKS`] blocks are validated
@@ -97,7 +97,7 @@ impl Chain {
         mem: &dyn PhysMem,
         head: PhysAddr,
         entry_size: usize,
-        page: PageSize,
+        kernel: Kernel,
         blob: Option<(PhysAddr, u64)>,
     ) -> Result<Chain, LinuxError> {
         let mut chain = Chain {
@@ -105,24 +105,24 @@ impl Chain {
             blocks: 0,
             entries: 0,
             entry_size,
-            page,
+            kernel,
         };
         if head.is_null() {
             return Ok(chain);
         }
-        let capacity = block_capacity(page, entry_size);
+        let capacity = block_capacity(kernel.page(), entry_size);
         let mut walk = Brent::new(head);
         let mut index: u32 = 0;
         loop {
             let (next, count) =
-                check_block(mem, walk.current, index, entry_size, page, capacity, blob)?;
+                check_block(mem, walk.current, index, entry_size, kernel, capacity, blob)?;
             chain.entries = chain.entries.saturating_add(count);
             chain.blocks = index.saturating_add(1);
             if next.is_null() {
                 return Ok(chain);
             }
             if chain.blocks >= KHO_MAX_BLOCKS {
-                return Err(cycle_or_too_long(mem, walk, next));
+                return Err(cycle_or_too_long(mem, kernel.order(), walk, next));
             }
             if let Some(phys) = walk.step(next) {
                 return Err(LinuxError::ChainCycle { phys });
@@ -155,6 +155,7 @@ impl Chain {
             index: 0,
             remaining: self.blocks,
             entry_size: self.entry_size,
+            order: self.kernel.order(),
         }
     }
 }
@@ -166,6 +167,7 @@ pub struct Blocks<'m> {
     index: u32,
     remaining: u32,
     entry_size: usize,
+    order: ByteOrder,
 }
 
 impl fmt::Debug for Blocks<'_> {
@@ -187,7 +189,7 @@ impl<'m> Iterator for Blocks<'m> {
         }
         let phys = self.next;
         let header = read_header(self.mem, phys)?;
-        let count = usize::try_from(header.count.get()).ok()?;
+        let count = usize::try_from(header.count.get(self.order)).ok()?;
         let used = count.checked_mul(self.entry_size)?;
         let block = self
             .mem
@@ -199,7 +201,7 @@ impl<'m> Iterator for Blocks<'m> {
             phys,
             entries,
         };
-        self.next = PhysAddr::new(header.next.get());
+        self.next = PhysAddr::new(header.next.get(self.order));
         self.index = self.index.saturating_add(1);
         self.remaining -= 1;
         Some(item)
@@ -241,7 +243,12 @@ impl Brent {
 /// After [`KHO_MAX_BLOCKS`] valid blocks: keeps following `next` pointers to report a cycle
 /// rather than a long chain when there is one. A cycle through at most `KHO_MAX_BLOCKS`
 /// distinct blocks is found within 3 × `KHO_MAX_BLOCKS` steps.
-fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: PhysAddr) -> LinuxError {
+fn cycle_or_too_long(
+    mem: &dyn PhysMem,
+    order: ByteOrder,
+    mut walk: Brent,
+    mut next: PhysAddr,
+) -> LinuxError {
     let too_long = LinuxError::ChainTooLong {
         max: KHO_MAX_BLOCKS,
     };
@@ -249,7 +256,7 @@ fn cycle_or_too_long(mem: &dyn PhysMem, mut walk: Brent, mut next: PhysAddr) -> 
         if let Some(phys) = walk.step(next) {
             return LinuxError::ChainCycle { phys };
         }
-        match read_header(mem, next).map(|h| h.next.get()) {
+        match read_header(mem, next).map(|h| h.next.get(order)) {
             Some(0) | None => return too_long,
             Some(n) => next = PhysAddr::new(n),
         }
@@ -274,10 +281,11 @@ fn check_block(
     phys: PhysAddr,
     index: u32,
     entry_size: usize,
-    page: PageSize,
+    kernel: Kernel,
     capacity: u64,
     blob: Option<(PhysAddr, u64)>,
 ) -> Result<(PhysAddr, u64), LinuxError> {
+    let page = kernel.page();
     let fault = |fault| LinuxError::Block { index, phys, fault };
     if !phys.is_aligned(page.get()) {
         return Err(fault(BlockFault::Misaligned));
@@ -298,7 +306,7 @@ fn check_block(
             got,
         )))
     })?;
-    let count = header.count.get();
+    let count = header.count.get(kernel.order());
     if count == 0 {
         return Err(fault(BlockFault::ZeroCount));
     }
@@ -313,7 +321,7 @@ fn check_block(
         .ok_or(fault(BlockFault::OverCapacity { count, capacity }))?;
     mem.read(phys, used)
         .map_err(|e| fault(BlockFault::Unmapped(e)))?;
-    Ok((PhysAddr::new(header.next.get()), count))
+    Ok((PhysAddr::new(header.next.get(kernel.order())), count))
 }
 
 /// A page-sized buffer an encoder may use as one block, and the physical address it will
@@ -327,17 +335,19 @@ pub struct BlockBuf<'b> {
 }
 
 /// Writes `count` entries of `entry_size` bytes as a chain over the first blocks of
-/// `blocks` (in order), each filled up to its capacity; `fill(i, slot)` writes entry `i`.
+/// `blocks` (in order), in the page size and byte order of `kernel`, each filled up to its
+/// capacity; `fill(i, slot)` writes entry `i`.
 /// Every used block is one page: header, entries, zeroes. Returns the head (0 when `count`
 /// is 0) and the number of blocks used.
 pub(crate) fn write_chain(
     blocks: &mut [BlockBuf<'_>],
-    page: PageSize,
+    kernel: Kernel,
     entry_size: usize,
     blob: Option<(PhysAddr, u64)>,
     count: u64,
     mut fill: impl FnMut(u64, &mut [u8]) -> Result<(), LinuxError>,
 ) -> Result<(PhysAddr, u32), LinuxError> {
+    let page = kernel.page();
     let capacity = block_capacity(page, entry_size);
     let needed = if capacity == 0 {
         u64::MAX
@@ -402,8 +412,8 @@ pub(crate) fn write_chain(
         let in_block = capacity.min(count - written);
         let (head, body) = page_buf.split_at_mut(BLOCK_HEADER_LEN.min(page_buf.len()));
         let header = BlockHeaderSer {
-            next: U64::new(next.raw()),
-            count: U64::new(in_block),
+            next: F64::new(next.raw(), kernel.order()),
+            count: F64::new(in_block, kernel.order()),
         };
         head.copy_from_slice(header.as_bytes());
         for (slot, n) in body.chunks_exact_mut(entry_size).zip(0..in_block) {

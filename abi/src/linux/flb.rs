@@ -23,77 +23,112 @@
 
 use core::mem::{offset_of, size_of};
 
-use zerocopy::little_endian::U64;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::flb::{FlbEntry, FlbFlags, NAME_LEN};
-use crate::linux::PageSize;
 use crate::linux::error::{CountField, LinuxError, ReprFault, Struct, Where};
-use crate::linux::name;
+use crate::linux::order::F64;
+use crate::linux::{ByteOrder, Kernel, PageSize, name};
 
-/// `struct luo_flb_header_ser`. 16 bytes, packed, native (little-endian) order.
+/// `struct luo_flb_header_ser`. 16 bytes, packed, in the writer's byte order.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
 #[repr(C)]
 pub(crate) struct FlbHeaderSer {
-    pub(crate) pgcnt: U64,
-    pub(crate) count: U64,
+    pub(crate) pgcnt: F64,
+    pub(crate) count: F64,
 }
 
-/// `struct luo_flb_ser`. 64 bytes, packed, native (little-endian) order.
+/// `struct luo_flb_ser`. 64 bytes, packed, in the writer's byte order.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
 #[repr(C)]
-pub struct FlbSer {
+pub(crate) struct FlbSerRaw {
     pub(crate) name: [u8; NAME_LEN],
-    pub(crate) data: U64,
-    pub(crate) count: U64,
+    pub(crate) data: F64,
+    pub(crate) count: F64,
 }
 
 const _: () = {
     assert!(size_of::<FlbHeaderSer>() == 16);
     assert!(offset_of!(FlbHeaderSer, count) == 8);
-    assert!(size_of::<FlbSer>() == 64);
-    assert!(offset_of!(FlbSer, data) == 48);
-    assert!(offset_of!(FlbSer, count) == 56);
+    assert!(size_of::<FlbSerRaw>() == 64);
+    assert!(offset_of!(FlbSerRaw, data) == 48);
+    assert!(offset_of!(FlbSerRaw, count) == 56);
 };
 
 /// Size of `struct luo_flb_header_ser`.
 pub const FLB_HEADER_LEN: usize = size_of::<FlbHeaderSer>();
 /// Size of `struct luo_flb_ser`.
-pub const FLB_SER_LEN: usize = size_of::<FlbSer>();
+pub const FLB_SER_LEN: usize = size_of::<FlbSerRaw>();
 /// Pages of the area the kernel allocates (`LUO_FLB_PGCNT`).
 pub const LUO_FLB_PGCNT: u64 = 1;
 
-impl FlbSer {
+/// One `struct luo_flb_ser` of a decoded [`FlbArea`], read in the area's byte order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlbSer<'a> {
+    raw: &'a FlbSerRaw,
+    order: ByteOrder,
+}
+
+impl<'a> FlbSer<'a> {
     /// The name: the bytes before the NUL (validated non-empty in a decoded area).
-    pub fn name_bytes(&self) -> &[u8] {
-        let len = name::terminated(&self.name).unwrap_or(NAME_LEN);
-        self.name.get(..len).unwrap_or(&[])
+    pub fn name_bytes(self) -> &'a [u8] {
+        let len = name::terminated(&self.raw.name).unwrap_or(NAME_LEN);
+        self.raw.name.get(..len).unwrap_or(&[])
     }
 
     /// The name, when it is UTF-8.
-    pub fn name(&self) -> Option<&str> {
+    pub fn name(self) -> Option<&'a str> {
         core::str::from_utf8(self.name_bytes()).ok()
     }
 
     /// The raw 48-byte name field.
-    pub fn name_field(&self) -> &[u8; NAME_LEN] {
-        &self.name
+    pub fn name_field(self) -> &'a [u8; NAME_LEN] {
+        &self.raw.name
     }
 
     /// The `data` handle.
-    pub fn data(&self) -> u64 {
-        self.data.get()
+    pub fn data(self) -> u64 {
+        self.raw.data.get(self.order)
     }
 
     /// The dependent-file count.
-    pub fn count(&self) -> u64 {
-        self.count.get()
+    pub fn count(self) -> u64 {
+        self.raw.count.get(self.order)
     }
 }
+
+/// The entries of a decoded [`FlbArea`], in stored order.
+#[derive(Clone, Debug)]
+pub struct FlbEntries<'a> {
+    raw: core::slice::Iter<'a, FlbSerRaw>,
+    order: ByteOrder,
+}
+
+impl<'a> Iterator for FlbEntries<'a> {
+    type Item = FlbSer<'a>;
+
+    fn next(&mut self) -> Option<FlbSer<'a>> {
+        let order = self.order;
+        self.raw.next().map(|raw| FlbSer { raw, order })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.raw.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for FlbEntries<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let order = self.order;
+        self.raw.next_back().map(|raw| FlbSer { raw, order })
+    }
+}
+
+impl ExactSizeIterator for FlbEntries<'_> {}
 
 /// Checks an area's `pgcnt` (not zero, not overflowing) and `count` (within the pages) and
 /// returns the bytes its header and entries take. Shared by the decoder and the encoder, so
@@ -136,13 +171,14 @@ pub fn capacity(pgcnt: u64, page: PageSize) -> Option<u64> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlbArea<'a> {
     pgcnt: u64,
-    page: PageSize,
-    entries: &'a [FlbSer],
+    kernel: Kernel,
+    entries: &'a [FlbSerRaw],
 }
 
 impl<'a> FlbArea<'a> {
     /// Validates `bytes`, the FLB area: at least the header and its `count` entries, at most
-    /// the `pgcnt` pages of `page` bytes (a dump of the whole pages decodes too).
+    /// the `pgcnt` pages of `kernel`'s page size (a dump of the whole pages decodes too),
+    /// its fields in `kernel`'s byte order.
     ///
     /// # Errors
     ///
@@ -150,8 +186,8 @@ impl<'a> FlbArea<'a> {
     /// or an entry's `count`; [`LinuxError::Count`] for a `count` above the area's capacity
     /// (or a `pgcnt` whose area overflows); [`LinuxError::Name`] for a name with no NUL or
     /// empty.
-    pub fn decode(bytes: &'a [u8], page: PageSize) -> Result<FlbArea<'a>, LinuxError> {
-        FlbArea::decode_inner(bytes, page, None)
+    pub fn decode(bytes: &'a [u8], kernel: Kernel) -> Result<FlbArea<'a>, LinuxError> {
+        FlbArea::decode_inner(bytes, kernel, None)
     }
 
     /// [`FlbArea::decode`], accepting what the incoming kernel accepts: an entry whose name
@@ -164,15 +200,15 @@ impl<'a> FlbArea<'a> {
     /// Those of [`FlbArea::decode`] but the three above.
     pub fn decode_lenient(
         bytes: &'a [u8],
-        page: PageSize,
+        kernel: Kernel,
         warn: &mut dyn FnMut(LinuxError),
     ) -> Result<FlbArea<'a>, LinuxError> {
-        FlbArea::decode_inner(bytes, page, Some(warn))
+        FlbArea::decode_inner(bytes, kernel, Some(warn))
     }
 
     fn decode_inner(
         bytes: &'a [u8],
-        page: PageSize,
+        kernel: Kernel,
         mut warn: Option<&mut dyn FnMut(LinuxError)>,
     ) -> Result<FlbArea<'a>, LinuxError> {
         let mut flag = |e: LinuxError| match warn.as_mut() {
@@ -188,7 +224,8 @@ impl<'a> FlbArea<'a> {
                 needed: FLB_HEADER_LEN as u64,
                 found: bytes.len() as u64,
             })?;
-        let (pgcnt, count) = (header.pgcnt.get(), header.count.get());
+        let (page, order) = (kernel.page(), kernel.order());
+        let (pgcnt, count) = (header.pgcnt.get(order), header.count.get(order));
         let needed = area_len(pgcnt, count, page)?;
         let area = pgcnt * page.get();
         if (bytes.len() as u64) < needed {
@@ -206,12 +243,13 @@ impl<'a> FlbArea<'a> {
             });
         }
         let n = usize::try_from(count).unwrap_or(usize::MAX);
-        let (entries, _) =
-            <[FlbSer]>::ref_from_prefix_with_elems(rest, n).map_err(|_| LinuxError::TooShort {
+        let (entries, _) = <[FlbSerRaw]>::ref_from_prefix_with_elems(rest, n).map_err(|_| {
+            LinuxError::TooShort {
                 what: Struct::FlbSer,
                 needed,
                 found: bytes.len() as u64,
-            })?;
+            }
+        })?;
         for (index, entry) in entries.iter().enumerate() {
             let offset = (FLB_HEADER_LEN + index * FLB_SER_LEN) as u64;
             let name_err = |fault| LinuxError::Name {
@@ -225,7 +263,7 @@ impl<'a> FlbArea<'a> {
                 Ok(0) => flag(name_err(crate::linux::error::NameFault::Empty))?,
                 Ok(_) => {}
             }
-            if entry.count() == 0 {
+            if entry.count.get(order) == 0 {
                 flag(LinuxError::Zero {
                     what: Struct::FlbSer,
                     field: CountField::FlbFileCount,
@@ -236,7 +274,7 @@ impl<'a> FlbArea<'a> {
         }
         Ok(FlbArea {
             pgcnt,
-            page,
+            kernel,
             entries,
         })
     }
@@ -248,19 +286,38 @@ impl<'a> FlbArea<'a> {
 
     /// Entries the area has room for.
     pub fn capacity(&self) -> u64 {
-        capacity(self.pgcnt, self.page).unwrap_or(0)
+        capacity(self.pgcnt, self.kernel.page()).unwrap_or(0)
     }
 
     /// The entries, in stored order.
-    pub fn entries(&self) -> &'a [FlbSer] {
-        self.entries
+    pub fn entries(&self) -> FlbEntries<'a> {
+        FlbEntries {
+            raw: self.entries.iter(),
+            order: self.kernel.order(),
+        }
+    }
+
+    /// The entry at `index` in stored order.
+    pub fn entry(&self, index: usize) -> Option<FlbSer<'a>> {
+        self.entries.get(index).map(|raw| FlbSer {
+            raw,
+            order: self.kernel.order(),
+        })
+    }
+
+    /// Number of entries (`count`).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the area has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The entry named `name`, first match in stored order (as the kernel's lookup).
-    pub fn find(&self, name: &str) -> Option<&'a FlbSer> {
-        self.entries
-            .iter()
-            .find(|e| e.name_bytes() == name.as_bytes())
+    pub fn find(&self, name: &str) -> Option<FlbSer<'a>> {
+        self.entries().find(|e| e.name_bytes() == name.as_bytes())
     }
 
     /// The entries as this crate's [`FlbEntry`]s, sorted by name, in `out[..count]`:
@@ -282,7 +339,7 @@ impl<'a> FlbArea<'a> {
             needed: n as u64,
             found: found as u64,
         })?;
-        for (index, (dst, src)) in out.iter_mut().zip(self.entries).enumerate() {
+        for (index, (dst, src)) in out.iter_mut().zip(self.entries()).enumerate() {
             let convert = |fault| LinuxError::Convert {
                 what: Struct::FlbSer,
                 index: index as u64,
@@ -303,8 +360,7 @@ impl<'a> FlbArea<'a> {
                 .get(..name::terminated(&field).unwrap_or(NAME_LEN))
                 .unwrap_or(&[]);
             let mut at = self
-                .entries
-                .iter()
+                .entries()
                 .enumerate()
                 .filter(|(_, e)| e.name_bytes() == key)
                 .map(|(i, _)| i as u64);
@@ -319,8 +375,8 @@ impl<'a> FlbArea<'a> {
         Ok(out)
     }
 
-    /// Writes an FLB area of `pgcnt` pages holding `entries`: the header and the entries in
-    /// the order given (names zero-padded). Returns the length written,
+    /// Writes an FLB area of `pgcnt` pages of `kernel`'s page size holding `entries`, in its
+    /// byte order: the header and the entries in the order given (names zero-padded). Returns the length written,
     /// `16 + 64 * entries`; the rest of the pages is the caller's to zero.
     ///
     /// # Errors
@@ -331,7 +387,7 @@ impl<'a> FlbArea<'a> {
     pub fn encode<'e, I>(
         out: &mut [u8],
         pgcnt: u64,
-        page: PageSize,
+        kernel: Kernel,
         entries: I,
     ) -> Result<usize, LinuxError>
     where
@@ -340,6 +396,7 @@ impl<'a> FlbArea<'a> {
     {
         let entries = entries.into_iter();
         let n = entries.len() as u64;
+        let (page, order) = (kernel.page(), kernel.order());
         let needed = area_len(pgcnt, n, page)?;
         let found = out.len();
         let out = usize::try_from(needed)
@@ -353,8 +410,8 @@ impl<'a> FlbArea<'a> {
         let (head, table) = out.split_at_mut(FLB_HEADER_LEN);
         head.copy_from_slice(
             FlbHeaderSer {
-                pgcnt: U64::new(pgcnt),
-                count: U64::new(n),
+                pgcnt: F64::new(pgcnt, order),
+                count: F64::new(n, order),
             }
             .as_bytes(),
         );
@@ -367,10 +424,10 @@ impl<'a> FlbArea<'a> {
                     fault: ReprFault::Flags { bits },
                 });
             }
-            let ser = FlbSer {
+            let ser = FlbSerRaw {
                 name: *entry.name_field(),
-                data: U64::new(entry.data()),
-                count: U64::new(entry.file_count()),
+                data: F64::new(entry.data(), order),
+                count: F64::new(entry.file_count(), order),
             };
             slot.copy_from_slice(ser.as_bytes());
         }

@@ -22,11 +22,11 @@
 
 use core::mem::{offset_of, size_of};
 
-use zerocopy::little_endian::U64;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::linux::error::{LinuxError, NameFault, Struct, Where};
-use crate::linux::name;
+use crate::linux::order::F64;
+use crate::linux::{ByteOrder, Kernel, name};
 use crate::mem::PhysAddr;
 
 /// The KHO subtree name under which the kernel registers `luo_ser`.
@@ -37,15 +37,15 @@ pub const KHO_NAME: &str = "LUO";
 /// as a huge string.
 pub const MAX_COMPAT_FIELD: usize = 64;
 
-/// The fields after the compatible. 24 bytes, packed, native (little-endian) order.
+/// The fields after the compatible. 24 bytes, packed, in the writer's byte order.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
 #[repr(C)]
 pub(crate) struct LuoSerTail {
-    pub(crate) liveupdate_num: U64,
-    pub(crate) sessions_pa: U64,
-    pub(crate) flbs_pa: U64,
+    pub(crate) liveupdate_num: F64,
+    pub(crate) sessions_pa: F64,
+    pub(crate) flbs_pa: F64,
 }
 
 const TAIL_LEN: usize = size_of::<LuoSerTail>();
@@ -123,6 +123,7 @@ pub struct LuoSer<'a> {
     compatible: &'a str,
     tail: &'a LuoSerTail,
     len: usize,
+    order: ByteOrder,
 }
 
 impl<'a> LuoSer<'a> {
@@ -131,7 +132,9 @@ impl<'a> LuoSer<'a> {
         name::compat_field_len(compatible.len()).saturating_add(TAIL_LEN)
     }
 
-    /// Validates `bytes`, exactly one `luo_ser` blob as `kho_add_subtree()` registers it.
+    /// Validates `bytes`, exactly one `luo_ser` blob as `kho_add_subtree()` registers it,
+    /// written by `kernel` (whose byte order the three `u64` are read in; the page size plays
+    /// no part).
     ///
     /// The compatible must be printable ASCII starting with `"luo-v"`, with composite
     /// sub-components in strictly ascending order and the field zero after its NUL; the
@@ -143,8 +146,8 @@ impl<'a> LuoSer<'a> {
     /// # Errors
     ///
     /// [`LinuxError::TooShort`], [`LinuxError::TooLong`], [`LinuxError::Name`].
-    pub fn decode(bytes: &'a [u8]) -> Result<LuoSer<'a>, LinuxError> {
-        LuoSer::decode_inner(bytes, None)
+    pub fn decode(bytes: &'a [u8], kernel: Kernel) -> Result<LuoSer<'a>, LinuxError> {
+        LuoSer::decode_inner(bytes, kernel, None)
     }
 
     /// [`LuoSer::decode`], accepting what the incoming kernel accepts: bytes after the
@@ -158,13 +161,15 @@ impl<'a> LuoSer<'a> {
     /// Those of [`LuoSer::decode`] but the two above.
     pub fn decode_lenient(
         bytes: &'a [u8],
+        kernel: Kernel,
         warn: &mut dyn FnMut(LinuxError),
     ) -> Result<LuoSer<'a>, LinuxError> {
-        LuoSer::decode_inner(bytes, Some(warn))
+        LuoSer::decode_inner(bytes, kernel, Some(warn))
     }
 
     fn decode_inner(
         bytes: &'a [u8],
+        kernel: Kernel,
         mut warn: Option<&mut dyn FnMut(LinuxError)>,
     ) -> Result<LuoSer<'a>, LinuxError> {
         let mut flag = |e: LinuxError| match warn.as_mut() {
@@ -222,6 +227,7 @@ impl<'a> LuoSer<'a> {
             compatible,
             tail,
             len: total,
+            order: kernel.order(),
         })
     }
 
@@ -231,15 +237,20 @@ impl<'a> LuoSer<'a> {
     /// # Errors
     ///
     /// Those of [`LuoSer::decode`], and [`LinuxError::Name`] with [`NameFault::Mismatch`].
-    pub fn decode_expecting(bytes: &'a [u8], expected: &str) -> Result<LuoSer<'a>, LinuxError> {
-        let ser = LuoSer::decode(bytes)?;
+    pub fn decode_expecting(
+        bytes: &'a [u8],
+        expected: &str,
+        kernel: Kernel,
+    ) -> Result<LuoSer<'a>, LinuxError> {
+        let ser = LuoSer::decode(bytes, kernel)?;
         if ser.compatible != expected {
             return Err(name_error(NameFault::Mismatch));
         }
         Ok(ser)
     }
 
-    /// Writes a `luo_ser` blob with `compatible` into `out`; returns its length,
+    /// Writes a `luo_ser` blob with `compatible` into `out`, its `u64`s in the byte order of
+    /// `kernel` (the page size plays no part); returns its length,
     /// [`LuoSer::len_for`]`(compatible)`. Bytes of `out` past it are left alone.
     ///
     /// # Errors
@@ -249,6 +260,7 @@ impl<'a> LuoSer<'a> {
     pub fn encode(
         out: &mut [u8],
         compatible: &str,
+        kernel: Kernel,
         liveupdate_num: u64,
         sessions_pa: PhysAddr,
         flbs_pa: PhysAddr,
@@ -270,10 +282,11 @@ impl<'a> LuoSer<'a> {
         })?;
         let (compat_field, tail) = out.split_at_mut(field);
         name::write(compat_field, compatible).map_err(name_error)?;
+        let order = kernel.order();
         let tail_value = LuoSerTail {
-            liveupdate_num: U64::new(liveupdate_num),
-            sessions_pa: U64::new(sessions_pa.raw()),
-            flbs_pa: U64::new(flbs_pa.raw()),
+            liveupdate_num: F64::new(liveupdate_num, order),
+            sessions_pa: F64::new(sessions_pa.raw(), order),
+            flbs_pa: F64::new(flbs_pa.raw(), order),
         };
         tail.copy_from_slice(tail_value.as_bytes());
         Ok(total)
@@ -295,18 +308,18 @@ impl<'a> LuoSer<'a> {
 
     /// Live updates performed so far (this crate's `generation`).
     pub fn liveupdate_num(&self) -> u64 {
-        self.tail.liveupdate_num.get()
+        self.tail.liveupdate_num.get(self.order)
     }
 
     /// Physical address of the session state.
     pub fn sessions_pa(&self) -> PhysAddr {
-        PhysAddr::new(self.tail.sessions_pa.get())
+        PhysAddr::new(self.tail.sessions_pa.get(self.order))
     }
 
     /// Physical address of the FLB area (`luo_flb_header_ser`), [`PhysAddr::NULL`] when
     /// there is none.
     pub fn flbs_pa(&self) -> PhysAddr {
-        PhysAddr::new(self.tail.flbs_pa.get())
+        PhysAddr::new(self.tail.flbs_pa.get(self.order))
     }
 
     /// Length of the blob in bytes.

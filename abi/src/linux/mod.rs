@@ -16,12 +16,15 @@
 //! # Byte order and packing
 //!
 //! Upstream fields are plain CPU-native `u16/u32/u64` in `__packed` structs, with no byte-order
-//! marker. This module decodes them as **little-endian**, the byte order of every architecture
-//! the cited KHO trees support (`x86_64`, arm64); a blob written by a big-endian kernel is not
-//! supported and will in general be refused by the checks rather than misread, but nothing
-//! in the blob allows to tell. Fields are read through `zerocopy` little-endian types of
-//! alignment 1, so packed layouts such as the misaligned `u64` at offset 4 of the v7
-//! `pci_ser` decode at any address.
+//! marker: a blob is in the byte order of the kernel that wrote it, and nothing in it allows to
+//! tell. Every decoder and encoder here is told the writer's byte order (and page size) by a
+//! [`Kernel`]: [`ByteOrder::Little`] by default, the order of every architecture the cited KHO
+//! trees support (`x86_64`, arm64); [`ByteOrder::Big`] for a big-endian writer (s390x);
+//! [`ByteOrder::NATIVE`] for the CPU this code runs on. A blob read in the wrong order is in
+//! general refused by the checks (counts beyond capacities, misaligned blocks, unknown
+//! versions), but may also be misread: the order is the caller's to know, never guessed.
+//! Fields are read as byte arrays of alignment 1, so packed layouts such as the misaligned
+//! `u64` at offset 4 of the v7 `pci_ser` decode at any address.
 //!
 //! # Validation
 //!
@@ -39,18 +42,24 @@
 //! # Example
 //!
 //! ```
-//! use liveupdate_abi::linux::{luo::LuoSer, luo::LuoAbi};
+//! use liveupdate_abi::linux::{luo::LuoSer, luo::LuoAbi, ByteOrder, Kernel};
 //! use liveupdate_abi::mem::PhysAddr;
 //!
-//! // A luo-v3 root as a kernel registers it: "luo-v3\0\0", then three u64s.
+//! // A luo-v3 root as an x86-64 kernel registers it: "luo-v3\0\0", then three u64s.
+//! let x86 = Kernel::default();
 //! let mut blob = [0u8; 32];
 //! let (sessions, flbs) = (PhysAddr::new(0x1000), PhysAddr::new(0x2000));
-//! let len = LuoSer::encode(&mut blob, "luo-v3", 7, sessions, flbs)?;
+//! let len = LuoSer::encode(&mut blob, "luo-v3", x86, 7, sessions, flbs)?;
 //! assert_eq!(len, 32);
+//! assert_eq!(blob[8], 7); // liveupdate_num, least significant byte first
 //!
-//! let root = LuoSer::decode(&blob)?;
+//! let root = LuoSer::decode(&blob, x86)?;
 //! assert_eq!(root.abi(), Some(LuoAbi::V3));
 //! assert_eq!((root.liveupdate_num(), root.flbs_pa()), (7, flbs));
+//!
+//! // Read as a big-endian kernel's blob, the same bytes mean something else.
+//! let big = LuoSer::decode(&blob, x86.with_order(ByteOrder::Big))?;
+//! assert_eq!(big.liveupdate_num(), 7 << 56);
 //! # Ok::<(), liveupdate_abi::linux::LinuxError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -62,11 +71,13 @@ pub mod luo;
 pub mod pci;
 
 mod name;
+mod order;
 
 pub use block::{BlockBuf, KHO_MAX_BLOCKS};
 pub use error::{
     BlockFault, CountField, LinuxError, NameFault, ReprFault, SlotFault, Struct, Where,
 };
+pub use order::{ByteOrder, Kernel};
 
 /// A kernel page size: the size of a KHO block and the unit of `luo_flb_header_ser.pgcnt`.
 ///

@@ -33,25 +33,26 @@
 use core::fmt;
 use core::mem::{offset_of, size_of};
 
-use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::EntryFault;
-use crate::linux::PageSize;
 use crate::linux::block::{BlockBuf, Blocks, Chain, write_chain};
 use crate::linux::error::{CountField, LinuxError, ReprFault, SlotFault, Struct, Where};
+use crate::linux::order::{F16, F32, F64};
+use crate::linux::{ByteOrder, Kernel};
 use crate::mem::{MemError, PhysAddr, PhysMem};
 use crate::pci::{PciAddress, PciEntry};
 
-/// `struct pci_dev_ser`. 8 bytes, packed, native (little-endian) order.
+/// `struct pci_dev_ser`. 8 bytes, packed, in the writer's byte order (as every structure
+/// below).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
 #[repr(C)]
 pub(crate) struct PciDevSer {
-    pub(crate) domain: U32,
-    pub(crate) bdf: U16,
-    pub(crate) refcount: U16,
+    pub(crate) domain: F32,
+    pub(crate) bdf: F16,
+    pub(crate) refcount: F16,
 }
 
 /// `struct pci_ser` of the 23 Mar 2026 series.
@@ -60,8 +61,8 @@ pub(crate) struct PciDevSer {
 )]
 #[repr(C)]
 pub(crate) struct PciSerArrayU64 {
-    pub(crate) max_nr_devices: U64,
-    pub(crate) nr_devices: U64,
+    pub(crate) max_nr_devices: F64,
+    pub(crate) nr_devices: F64,
 }
 
 /// `struct pci_ser` of the Apr–May 2026 series (v4–v6).
@@ -70,8 +71,8 @@ pub(crate) struct PciSerArrayU64 {
 )]
 #[repr(C)]
 pub(crate) struct PciSerArray {
-    pub(crate) max_nr_devices: U32,
-    pub(crate) nr_devices: U32,
+    pub(crate) max_nr_devices: F32,
+    pub(crate) nr_devices: F32,
 }
 
 /// `struct pci_ser` of the FLB `"pci"` (linux-next, Sep–Oct 2026): the version first.
@@ -80,9 +81,9 @@ pub(crate) struct PciSerArray {
 )]
 #[repr(C)]
 pub(crate) struct PciSerVersioned {
-    pub(crate) version: U32,
-    pub(crate) nr_devices: U32,
-    pub(crate) devices: U64,
+    pub(crate) version: F32,
+    pub(crate) nr_devices: F32,
+    pub(crate) devices: F64,
 }
 
 /// `struct pci_ser` of the v7 series (10 Jul 2026).
@@ -91,8 +92,8 @@ pub(crate) struct PciSerVersioned {
 )]
 #[repr(C)]
 pub(crate) struct PciSerChain {
-    pub(crate) nr_devices: U32,
-    pub(crate) devices: U64,
+    pub(crate) nr_devices: F32,
+    pub(crate) devices: F64,
 }
 
 const _: () = {
@@ -339,6 +340,7 @@ pub struct PciSer<'a> {
     max_nr_devices: Option<u64>,
     slots: Slots<'a>,
     slot_count: u64,
+    order: ByteOrder,
 }
 
 impl fmt::Debug for PciSer<'_> {
@@ -350,6 +352,7 @@ impl fmt::Debug for PciSer<'_> {
             .field("max_nr_devices", &self.max_nr_devices)
             .field("devices_pa", &self.devices_pa())
             .field("slot_count", &self.slot_count)
+            .field("order", &self.order)
             .finish()
     }
 }
@@ -365,7 +368,8 @@ impl PhysMem for NoMem {
 
 impl<'a> PciSer<'a> {
     /// Validates `bytes`, exactly one array-form `pci_ser` blob
-    /// (`offsetof(pci_ser, devices[max_nr_devices])` bytes) in `format`.
+    /// (`offsetof(pci_ser, devices[max_nr_devices])` bytes) in `format`, in the byte order of
+    /// `kernel` (whose page size plays no part).
     ///
     /// For [`PciLayout::Chain`] use [`PciSer::decode_chain`]:
     /// here the chain's blocks are unreadable, so only an empty chain decodes.
@@ -376,13 +380,17 @@ impl<'a> PciSer<'a> {
     /// `max_nr_devices` implies, [`LinuxError::Count`] for `nr_devices > max_nr_devices`,
     /// [`LinuxError::Slot`] for a slot breaking the format's rules (the first one), and
     /// [`LinuxError::DeviceCount`] when `nr_devices` is not the number of slots in use.
-    pub fn decode(bytes: &'a [u8], format: PciFormat) -> Result<PciSer<'a>, LinuxError> {
+    pub fn decode(
+        bytes: &'a [u8],
+        format: PciFormat,
+        kernel: Kernel,
+    ) -> Result<PciSer<'a>, LinuxError> {
         static NO_MEM: NoMem = NoMem;
-        PciSer::decode_inner(bytes, None, format, &NO_MEM, PageSize::SIZE_4K)
+        PciSer::decode_inner(bytes, None, format, &NO_MEM, kernel)
     }
 
     /// Validates a chain-form `pci_ser` blob (`bytes`, 12 bytes) and its block chain, read
-    /// from `mem` in blocks of `page`. `blob_phys` is the blob's own physical address, when
+    /// from `mem` in blocks of `kernel`'s page size, all in `kernel`'s byte order. `blob_phys` is the blob's own physical address, when
     /// known, so that no block may overlap it.
     ///
     /// # Errors
@@ -394,15 +402,15 @@ impl<'a> PciSer<'a> {
         blob_phys: Option<PhysAddr>,
         compat: PciCompat,
         mem: &'a dyn PhysMem,
-        page: PageSize,
+        kernel: Kernel,
     ) -> Result<PciSer<'a>, LinuxError> {
         let format = PciFormat::new(PciLayout::Chain, compat)?;
-        PciSer::decode_inner(bytes, blob_phys, format, mem, page)
+        PciSer::decode_inner(bytes, blob_phys, format, mem, kernel)
     }
 
     /// Validates a `pci_ser` blob of the FLB `"pci"` (`bytes`, 16 bytes:
     /// `{u32 version; u32 nr_devices; u64 devices}`) and its block chain, read from `mem` in
-    /// blocks of `page`. The version is read first (upstream never moves it), so a blob of a
+    /// blocks of `kernel`'s page size, all in `kernel`'s byte order. The version is read first (upstream never moves it), so a blob of a
     /// version this module does not read is refused as such whatever its length.
     /// `blob_phys` is the blob's own physical address, when known.
     ///
@@ -415,10 +423,10 @@ impl<'a> PciSer<'a> {
         bytes: &'a [u8],
         blob_phys: Option<PhysAddr>,
         mem: &'a dyn PhysMem,
-        page: PageSize,
+        kernel: Kernel,
     ) -> Result<PciSer<'a>, LinuxError> {
         let format = PciFormat::new(PciLayout::Versioned, PciCompat::Pci)?;
-        PciSer::decode_inner(bytes, blob_phys, format, mem, page)
+        PciSer::decode_inner(bytes, blob_phys, format, mem, kernel)
     }
 
     fn decode_inner(
@@ -426,8 +434,9 @@ impl<'a> PciSer<'a> {
         blob_phys: Option<PhysAddr>,
         format: PciFormat,
         mem: &'a dyn PhysMem,
-        page: PageSize,
+        kernel: Kernel,
     ) -> Result<PciSer<'a>, LinuxError> {
+        let order = kernel.order();
         let header_len = format.layout.header_len();
         let too_short = |needed: u64| LinuxError::TooShort {
             what: Struct::PciSer,
@@ -435,7 +444,7 @@ impl<'a> PciSer<'a> {
             found: bytes.len() as u64,
         };
         if format.layout == PciLayout::Versioned {
-            stored_version(bytes)?;
+            stored_version(bytes, order)?;
         }
         let head = bytes
             .get(..header_len)
@@ -446,11 +455,11 @@ impl<'a> PciSer<'a> {
                 let (max, nr) = match format.layout {
                     PciLayout::ArrayU64 => PciSerArrayU64::read_from_bytes(head)
                         .ok()
-                        .map(|h| (h.max_nr_devices.get(), h.nr_devices.get())),
+                        .map(|h| (h.max_nr_devices.get(order), h.nr_devices.get(order))),
                     _ => PciSerArray::read_from_bytes(head).ok().map(|h| {
                         (
-                            u64::from(h.max_nr_devices.get()),
-                            u64::from(h.nr_devices.get()),
+                            u64::from(h.max_nr_devices.get(order)),
+                            u64::from(h.nr_devices.get(order)),
                         )
                     }),
                 }
@@ -486,6 +495,7 @@ impl<'a> PciSer<'a> {
                         offset: header_len,
                     },
                     slot_count: max,
+                    order,
                 }
             }
             PciLayout::Chain | PciLayout::Versioned => {
@@ -493,12 +503,12 @@ impl<'a> PciSer<'a> {
                 let (version, nr, devices) = match format.layout {
                     PciLayout::Chain => PciSerChain::read_from_bytes(head)
                         .ok()
-                        .map(|h| (None, h.nr_devices.get(), h.devices.get())),
+                        .map(|h| (None, h.nr_devices.get(order), h.devices.get(order))),
                     _ => PciSerVersioned::read_from_bytes(head).ok().map(|h| {
                         (
-                            PciVersion::from_number(h.version.get()),
-                            h.nr_devices.get(),
-                            h.devices.get(),
+                            PciVersion::from_number(h.version.get(order)),
+                            h.nr_devices.get(order),
+                            h.devices.get(order),
                         )
                     }),
                 }
@@ -507,7 +517,7 @@ impl<'a> PciSer<'a> {
                     mem,
                     PhysAddr::new(devices),
                     PCI_DEV_SER_LEN,
-                    page,
+                    kernel,
                     blob_phys.map(|p| (p, header_len as u64)),
                 )?;
                 PciSer {
@@ -518,6 +528,7 @@ impl<'a> PciSer<'a> {
                     max_nr_devices: None,
                     slots: Slots::Chain { mem, chain },
                     slot_count: chain.entries(),
+                    order,
                 }
             }
         };
@@ -645,6 +656,7 @@ impl<'a> PciSer<'a> {
             index: 0,
             refcount: self.refcount,
             nr_devices: self.nr_devices,
+            order: self.order,
         }
     }
 
@@ -698,8 +710,8 @@ impl<'a> PciSer<'a> {
     }
 
     /// Writes `entries` (strictly ascending, as in this crate's tables) as an array-form
-    /// `pci_ser` of `format` with room for `max_nr_devices` devices: header, the entries
-    /// densely from slot 0, zeroed free slots. Returns the length written,
+    /// `pci_ser` of `format` with room for `max_nr_devices` devices, in the byte order of
+    /// `kernel`: header, the entries densely from slot 0, zeroed free slots. Returns the length written,
     /// `header + max_nr_devices * 8`.
     ///
     /// # Errors
@@ -713,6 +725,7 @@ impl<'a> PciSer<'a> {
         out: &mut [u8],
         format: PciFormat,
         max_nr_devices: u64,
+        kernel: Kernel,
         entries: I,
     ) -> Result<usize, LinuxError>
     where
@@ -721,6 +734,7 @@ impl<'a> PciSer<'a> {
     {
         let entries = entries.into_iter();
         let n = entries.len() as u64;
+        let order = kernel.order();
         let header_len = format.layout.header_len();
         let field_max = match format.layout {
             PciLayout::ArrayU64 => u64::MAX,
@@ -766,16 +780,19 @@ impl<'a> PciSer<'a> {
         match format.layout {
             PciLayout::ArrayU64 => head.copy_from_slice(
                 PciSerArrayU64 {
-                    max_nr_devices: U64::new(max_nr_devices),
-                    nr_devices: U64::new(n),
+                    max_nr_devices: F64::new(max_nr_devices, order),
+                    nr_devices: F64::new(n, order),
                 }
                 .as_bytes(),
             ),
             _ => head.copy_from_slice(
                 PciSerArray {
                     // Both checked against u32::MAX above.
-                    max_nr_devices: U32::new(u32::try_from(max_nr_devices).unwrap_or(u32::MAX)),
-                    nr_devices: U32::new(u32::try_from(n).unwrap_or(u32::MAX)),
+                    max_nr_devices: F32::new(
+                        u32::try_from(max_nr_devices).unwrap_or(u32::MAX),
+                        order,
+                    ),
+                    nr_devices: F32::new(u32::try_from(n).unwrap_or(u32::MAX), order),
                 }
                 .as_bytes(),
             ),
@@ -785,16 +802,17 @@ impl<'a> PciSer<'a> {
             .enumerate()
             .zip(table.chunks_exact_mut(PCI_DEV_SER_LEN))
         {
-            let dev = dev_ser(format.refcount(), index as u64, *entry, prev)?;
+            let dev = dev_ser(format.refcount(), order, index as u64, *entry, prev)?;
             slot.copy_from_slice(dev.as_bytes());
             prev = Some(*entry);
         }
         Ok(head.len() + table.len())
     }
 
-    /// Writes `entries` (strictly ascending) as a chain-form `pci_ser` of `compat`: the
-    /// 12-byte blob into `ser` (to live at `ser_phys`) and the chain into the first blocks of
-    /// `blocks`, each filled to its capacity of `(page - 16) / 8` entries. Returns the blob
+    /// Writes `entries` (strictly ascending) as a chain-form `pci_ser` of `compat`, in the page
+    /// size and byte order of `kernel`: the 12-byte blob into `ser` (to live at `ser_phys`) and
+    /// the chain into the first blocks of `blocks`, each filled to its capacity of
+    /// `(page - 16) / 8` entries. Returns the blob
     /// length (12), the chain head (0 for no entries) and the blocks used.
     ///
     /// # Errors
@@ -808,7 +826,7 @@ impl<'a> PciSer<'a> {
         ser_phys: PhysAddr,
         blocks: &mut [BlockBuf<'_>],
         compat: PciCompat,
-        page: PageSize,
+        kernel: Kernel,
         entries: I,
     ) -> Result<ChainWritten, LinuxError>
     where
@@ -817,11 +835,11 @@ impl<'a> PciSer<'a> {
     {
         let format = PciFormat::new(PciLayout::Chain, compat)?;
         let refcount = format.refcount().unwrap_or(Refcount::Slot);
-        encode_blocks(ser, ser_phys, blocks, None, refcount, page, entries)
+        encode_blocks(ser, ser_phys, blocks, None, refcount, kernel, entries)
     }
 
-    /// Writes `entries` (strictly ascending) as the `pci_ser` of the FLB `"pci"` at `version`:
-    /// the 16-byte blob into `ser` (to live at `ser_phys`) and the chain into the first blocks
+    /// Writes `entries` (strictly ascending) as the `pci_ser` of the FLB `"pci"` at `version`,
+    /// in the page size and byte order of `kernel`: the 16-byte blob into `ser` (to live at `ser_phys`) and the chain into the first blocks
     /// of `blocks`, each filled to its capacity. Returns the blob length (16), the chain head
     /// (0 for no entries) and the blocks used.
     ///
@@ -834,7 +852,7 @@ impl<'a> PciSer<'a> {
         ser_phys: PhysAddr,
         blocks: &mut [BlockBuf<'_>],
         version: PciVersion,
-        page: PageSize,
+        kernel: Kernel,
         entries: I,
     ) -> Result<ChainWritten, LinuxError>
     where
@@ -847,7 +865,7 @@ impl<'a> PciSer<'a> {
             blocks,
             Some(version),
             version.refcount(),
-            page,
+            kernel,
             entries,
         )
     }
@@ -860,7 +878,7 @@ fn encode_blocks<'e, I>(
     blocks: &mut [BlockBuf<'_>],
     version: Option<PciVersion>,
     refcount: Refcount,
-    page: PageSize,
+    kernel: Kernel,
     entries: I,
 ) -> Result<ChainWritten, LinuxError>
 where
@@ -869,6 +887,7 @@ where
 {
     let mut entries = entries.into_iter();
     let n = entries.len() as u64;
+    let order = kernel.order();
     let nr = u32::try_from(n).map_err(|_| LinuxError::Count {
         what: Struct::PciSer,
         field: CountField::NrDevices,
@@ -890,7 +909,7 @@ where
     let mut prev = None;
     let (head, used) = write_chain(
         blocks,
-        page,
+        kernel,
         PCI_DEV_SER_LEN,
         Some((ser_phys, header_len as u64)),
         n,
@@ -901,7 +920,7 @@ where
                 max: index,
                 found: n,
             })?;
-            let dev = dev_ser(Some(refcount), index, *entry, prev)?;
+            let dev = dev_ser(Some(refcount), order, index, *entry, prev)?;
             slot.copy_from_slice(dev.as_bytes());
             prev = Some(*entry);
             Ok(())
@@ -910,16 +929,16 @@ where
     match version {
         Some(v) => ser.copy_from_slice(
             PciSerVersioned {
-                version: U32::new(v.number()),
-                nr_devices: U32::new(nr),
-                devices: U64::new(head.raw()),
+                version: F32::new(v.number(), order),
+                nr_devices: F32::new(nr, order),
+                devices: F64::new(head.raw(), order),
             }
             .as_bytes(),
         ),
         None => ser.copy_from_slice(
             PciSerChain {
-                nr_devices: U32::new(nr),
-                devices: U64::new(head.raw()),
+                nr_devices: F32::new(nr, order),
+                devices: F64::new(head.raw(), order),
             }
             .as_bytes(),
         ),
@@ -946,6 +965,7 @@ pub struct ChainWritten {
 /// [`PciSer::encode`] never reaches), after `prev`.
 fn dev_ser(
     refcount_rule: Option<Refcount>,
+    order: ByteOrder,
     index: u64,
     entry: PciEntry,
     prev: Option<PciEntry>,
@@ -977,25 +997,25 @@ fn dev_ser(
     };
     let address = entry.address();
     Ok(PciDevSer {
-        domain: U32::new(address.domain),
-        bdf: U16::new(address.bdf),
-        refcount: U16::new(field),
+        domain: F32::new(address.domain, order),
+        bdf: F16::new(address.bdf, order),
+        refcount: F16::new(field, order),
     })
 }
 
 /// The `version` of a versioned `pci_ser`, read first: it is the one field every version
 /// keeps in place, so a version this module does not read is refused as such, whatever the
 /// length.
-fn stored_version(bytes: &[u8]) -> Result<PciVersion, LinuxError> {
+fn stored_version(bytes: &[u8], order: ByteOrder) -> Result<PciVersion, LinuxError> {
     let version = bytes
         .get(..4)
-        .and_then(|v| U32::read_from_bytes(v).ok())
+        .and_then(|v| F32::read_from_bytes(v).ok())
         .ok_or(LinuxError::TooShort {
             what: Struct::PciSer,
             needed: PciLayout::Versioned.header_len() as u64,
             found: bytes.len() as u64,
         })?
-        .get();
+        .get(order);
     PciVersion::from_number(version).ok_or(LinuxError::Version {
         what: Struct::PciSer,
         found: version,
@@ -1036,6 +1056,7 @@ pub struct SlotIter<'s> {
     index: u64,
     refcount: Refcount,
     nr_devices: u64,
+    order: ByteOrder,
 }
 
 impl fmt::Debug for SlotIter<'_> {
@@ -1081,10 +1102,10 @@ impl Iterator for SlotIter<'_> {
         let index = self.index;
         self.index = self.index.saturating_add(1);
         let address = PciAddress {
-            domain: dev.domain.get(),
-            bdf: dev.bdf.get(),
+            domain: dev.domain.get(self.order),
+            bdf: dev.bdf.get(self.order),
         };
-        let field = dev.refcount.get();
+        let field = dev.refcount.get(self.order);
         let refcount = match self.refcount {
             Refcount::Padding => (index < self.nr_devices).then_some(1),
             Refcount::Slot => (field != 0).then_some(1),

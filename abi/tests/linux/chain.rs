@@ -2,6 +2,7 @@
 //! detection, round trips, every refusal. (The image container's tests are in
 //! `host-tests/tests/linux/image.rs`, beside the container.)
 
+use crate::support::LE;
 use crate::support::{Blob, Pages, devs};
 use liveupdate_abi::linux::block::{Chain, block_capacity};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
@@ -41,7 +42,7 @@ fn golden_mem() -> Pages {
 }
 
 fn decode<'a>(blob: &'a [u8], mem: &'a Pages, compat: PciCompat) -> Result<PciSer<'a>, LinuxError> {
-    PciSer::decode_chain(blob, Some(PhysAddr::new(SER_PHYS)), compat, mem, PAGE)
+    PciSer::decode_chain(blob, Some(PhysAddr::new(SER_PHYS)), compat, mem, LE)
 }
 
 fn block_err(index: u32, phys: u64, fault: BlockFault) -> LinuxError {
@@ -95,6 +96,7 @@ fn an_empty_chain_needs_no_memory() {
     let pci = PciSer::decode(
         &blob,
         PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap(),
+        LE,
     )
     .unwrap();
     assert_eq!(
@@ -106,7 +108,8 @@ fn an_empty_chain_needs_no_memory() {
     assert_eq!(
         PciSer::decode(
             &blob,
-            PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()
+            PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap(),
+            LE,
         )
         .unwrap_err(),
         block_err(
@@ -175,7 +178,7 @@ fn block_faults_name_the_block() {
             Some(PhysAddr::new(0x20ff4)),
             PciCompat::V2,
             &mem,
-            PAGE
+            LE
         )
         .unwrap_err(),
         block_err(0, 0x20000, BlockFault::OverlapsBlob)
@@ -187,7 +190,7 @@ fn block_faults_name_the_block() {
             Some(PhysAddr::new(0x20000 - 12)),
             PciCompat::V2,
             &mem,
-            PAGE
+            LE
         ),
         Err(LinuxError::DeviceCount { .. })
     ));
@@ -231,7 +234,7 @@ fn cycles_are_found_whatever_their_shape() {
     let mut mem = Pages::new(4096);
     mem.block(0x1000, 0x1000, 1, &devs(&[(0, 1, 1)]));
     assert_eq!(
-        Chain::validate(&mem, PhysAddr::new(0x1000), 8, PAGE, None),
+        Chain::validate(&mem, PhysAddr::new(0x1000), 8, LE, None),
         Err(LinuxError::ChainCycle {
             phys: PhysAddr::new(0x1000)
         })
@@ -240,7 +243,7 @@ fn cycles_are_found_whatever_their_shape() {
     mem.block(0x1000, 0x2000, 1, &devs(&[(0, 1, 1)]));
     mem.block(0x2000, 0x3000, 1, &devs(&[(0, 2, 1)]));
     mem.block(0x3000, 0x2000, 1, &devs(&[(0, 3, 1)]));
-    let err = Chain::validate(&mem, PhysAddr::new(0x1000), 8, PAGE, None).unwrap_err();
+    let err = Chain::validate(&mem, PhysAddr::new(0x1000), 8, LE, None).unwrap_err();
     assert!(
         matches!(
             err,
@@ -273,13 +276,13 @@ fn long_chain(n: u64, last_next: u64) -> Pages {
 fn chains_are_bounded_by_kho_max_blocks() {
     let max = u64::from(KHO_MAX_BLOCKS);
     let ok = long_chain(max, 0);
-    let chain = Chain::validate(&ok, PhysAddr::new(0x1000), 8, PAGE, None).unwrap();
+    let chain = Chain::validate(&ok, PhysAddr::new(0x1000), 8, LE, None).unwrap();
     assert_eq!((chain.blocks(), chain.entries()), (KHO_MAX_BLOCKS, max));
     assert_eq!(chain.iter(&ok).count(), KHO_MAX_BLOCKS as usize);
 
     let too_long = long_chain(max + 1, 0);
     assert_eq!(
-        Chain::validate(&too_long, PhysAddr::new(0x1000), 8, PAGE, None),
+        Chain::validate(&too_long, PhysAddr::new(0x1000), 8, LE, None),
         Err(LinuxError::ChainTooLong {
             max: KHO_MAX_BLOCKS
         })
@@ -288,7 +291,7 @@ fn chains_are_bounded_by_kho_max_blocks() {
     // blocks, then a loop over the remaining 9900.
     let big_cycle = long_chain(max, 0x1000 * 101);
     assert_eq!(
-        Chain::validate(&big_cycle, PhysAddr::new(0x1000), 8, PAGE, None)
+        Chain::validate(&big_cycle, PhysAddr::new(0x1000), 8, LE, None)
             .map_err(|e| matches!(e, LinuxError::ChainCycle { .. })),
         Err(true)
     );
@@ -374,7 +377,7 @@ fn encode_chain_writes_the_kernel_layout() {
         PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V2,
-        PAGE,
+        LE,
         &entries,
     )
     .unwrap();
@@ -401,7 +404,7 @@ fn encode_chain_spills_into_the_next_block() {
         PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V1,
-        PAGE,
+        LE,
         &entries,
     )
     .unwrap();
@@ -428,7 +431,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V3,
-            PAGE,
+            LE,
             &one
         ),
         Err(LinuxError::Format {
@@ -442,7 +445,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
-            PAGE,
+            LE,
             &one
         ),
         Err(LinuxError::BufferTooSmall {
@@ -457,7 +460,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(SER_PHYS),
             &mut blocks[..0],
             PciCompat::V1,
-            PAGE,
+            LE,
             &one
         ),
         Err(LinuxError::Count {
@@ -473,7 +476,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(0x40004),
             &mut blocks,
             PciCompat::V1,
-            PAGE,
+            LE,
             &one
         ),
         Err(block_err(0, 0x40000, BlockFault::OverlapsBlob))
@@ -485,7 +488,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
-            PAGE,
+            LE,
             &two_refs
         ),
         Err(LinuxError::NotRepresentable {
@@ -501,7 +504,7 @@ fn encode_chain_refusals() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
-            PAGE,
+            LE,
             huge
         ),
         Err(LinuxError::Count {
@@ -545,7 +548,7 @@ fn encode_chain_refuses_bad_block_buffers() {
                 PhysAddr::new(SER_PHYS),
                 &mut blocks,
                 PciCompat::V1,
-                PAGE,
+                LE,
                 &many
             ),
             Err(fault)
@@ -562,7 +565,7 @@ fn encode_chain_refuses_bad_block_buffers() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciCompat::V1,
-            PAGE,
+            LE,
             &one
         ),
         Err(LinuxError::BufferTooSmall {

@@ -2,6 +2,7 @@
 //! `FlbEntry`, round trips, every refusal.
 
 use crate::support::Blob;
+use crate::support::LE;
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::flb::{FLB_SER_LEN, FlbArea, FlbSer, LUO_FLB_PGCNT, capacity};
 use liveupdate_abi::linux::{
@@ -32,12 +33,12 @@ fn zeroed<const N: usize>() -> [FlbEntry; N] {
 fn golden_area_decodes_and_converts_sorted() {
     let blob = golden();
     assert_eq!(blob.len(), 16 + 3 * 64);
-    let area = FlbArea::decode(&blob, PAGE).unwrap();
+    let area = FlbArea::decode(&blob, LE).unwrap();
     assert_eq!(
         (area.pgcnt(), area.capacity(), area.entries().len()),
         (1, 63, 3)
     );
-    let e = &area.entries()[0];
+    let e = area.entry(0).unwrap();
     assert_eq!(
         (e.name(), e.data(), e.count()),
         (Some("pci-v2"), 0x1_0000_0000, 4)
@@ -75,10 +76,10 @@ fn golden_area_decodes_and_converts_sorted() {
 fn a_whole_page_dump_decodes_too() {
     let mut page = golden();
     page.resize(4096, 0);
-    assert_eq!(FlbArea::decode(&page, PAGE).unwrap().entries().len(), 3);
+    assert_eq!(FlbArea::decode(&page, LE).unwrap().entries().len(), 3);
     page.push(0);
     assert_eq!(
-        FlbArea::decode(&page, PAGE),
+        FlbArea::decode(&page, LE),
         Err(LinuxError::TooLong {
             what: Struct::FlbHeader,
             max: 4096,
@@ -97,14 +98,14 @@ fn one_page_holds_luo_flb_max_entries() {
     }
     let blob = full.build();
     assert_eq!(blob.len(), 4048);
-    let area = FlbArea::decode(&blob, PAGE).unwrap();
+    let area = FlbArea::decode(&blob, LE).unwrap();
     let mut buf = zeroed::<63>();
     assert_eq!(area.to_entries(&mut buf).unwrap().len(), 63);
 
     let mut over = blob.clone();
     over[8..16].copy_from_slice(&64u64.to_le_bytes());
     assert_eq!(
-        FlbArea::decode(&over, PAGE),
+        FlbArea::decode(&over, LE),
         Err(LinuxError::Count {
             what: Struct::FlbHeader,
             field: CountField::FlbCount,
@@ -117,7 +118,7 @@ fn one_page_holds_luo_flb_max_entries() {
 #[test]
 fn header_refusals() {
     assert_eq!(
-        FlbArea::decode(&[0; 15], PAGE),
+        FlbArea::decode(&[0; 15], LE),
         Err(LinuxError::TooShort {
             what: Struct::FlbHeader,
             needed: 16,
@@ -125,7 +126,7 @@ fn header_refusals() {
         })
     );
     assert_eq!(
-        FlbArea::decode(&Blob::new().u64(0).u64(0).build(), PAGE),
+        FlbArea::decode(&Blob::new().u64(0).u64(0).build(), LE),
         Err(LinuxError::Zero {
             what: Struct::FlbHeader,
             field: CountField::Pgcnt,
@@ -134,7 +135,7 @@ fn header_refusals() {
         })
     );
     assert_eq!(
-        FlbArea::decode(&Blob::new().u64(u64::MAX).u64(0).build(), PAGE),
+        FlbArea::decode(&Blob::new().u64(u64::MAX).u64(0).build(), LE),
         Err(LinuxError::Count {
             what: Struct::FlbHeader,
             field: CountField::Pgcnt,
@@ -144,7 +145,7 @@ fn header_refusals() {
     );
     // The header promises two entries; one is there.
     assert_eq!(
-        FlbArea::decode(&Blob::new().u64(1).u64(2).flb("a", 1, 1).build(), PAGE),
+        FlbArea::decode(&Blob::new().u64(1).u64(2).flb("a", 1, 1).build(), LE),
         Err(LinuxError::TooShort {
             what: Struct::FlbSer,
             needed: 144,
@@ -153,7 +154,7 @@ fn header_refusals() {
     );
     // An empty area is valid.
     let empty = Blob::new().u64(1).u64(0).build();
-    assert!(FlbArea::decode(&empty, PAGE).unwrap().entries().is_empty());
+    assert!(FlbArea::decode(&empty, LE).unwrap().is_empty());
 }
 
 #[test]
@@ -167,7 +168,7 @@ fn entry_refusals_name_the_entry_and_its_offset() {
         .u64(1)
         .build();
     assert_eq!(
-        FlbArea::decode(&unterminated, PAGE),
+        FlbArea::decode(&unterminated, LE),
         Err(LinuxError::Name {
             what: Struct::FlbSer,
             index: 1,
@@ -177,7 +178,7 @@ fn entry_refusals_name_the_entry_and_its_offset() {
     );
     let empty = Blob::new().u64(1).u64(1).flb("", 1, 1).build();
     assert_eq!(
-        FlbArea::decode(&empty, PAGE),
+        FlbArea::decode(&empty, LE),
         Err(LinuxError::Name {
             what: Struct::FlbSer,
             index: 0,
@@ -191,7 +192,7 @@ fn entry_refusals_name_the_entry_and_its_offset() {
         .flb("a", 1, 1)
         .flb("b", 1, 0)
         .build();
-    let err = FlbArea::decode(&zero, PAGE).unwrap_err();
+    let err = FlbArea::decode(&zero, LE).unwrap_err();
     assert_eq!(
         err,
         LinuxError::Zero {
@@ -217,8 +218,8 @@ fn bytes_after_a_name_are_ignored_as_the_kernel_does() {
         .u64(5)
         .u64(1)
         .build();
-    let area = FlbArea::decode(&blob, PAGE).unwrap();
-    assert_eq!(area.entries()[0].name(), Some("pci-v2"));
+    let area = FlbArea::decode(&blob, LE).unwrap();
+    assert_eq!(area.entry(0).unwrap().name(), Some("pci-v2"));
     let mut buf = zeroed::<1>();
     assert_eq!(area.to_entries(&mut buf).unwrap()[0].name(), "pci-v2");
 }
@@ -226,7 +227,7 @@ fn bytes_after_a_name_are_ignored_as_the_kernel_does() {
 #[test]
 fn conversion_refusals() {
     let area_bytes = golden();
-    let area = FlbArea::decode(&area_bytes, PAGE).unwrap();
+    let area = FlbArea::decode(&area_bytes, LE).unwrap();
     let mut small = zeroed::<2>();
     assert_eq!(
         area.to_entries(&mut small),
@@ -245,7 +246,7 @@ fn conversion_refusals() {
         .flb("c", 1, 1)
         .flb("a", 2, 1)
         .build();
-    let area = FlbArea::decode(&dup, PAGE).unwrap();
+    let area = FlbArea::decode(&dup, LE).unwrap();
     let mut buf = zeroed::<4>();
     assert_eq!(
         area.to_entries(&mut buf),
@@ -257,7 +258,7 @@ fn conversion_refusals() {
     );
 
     let unprintable = Blob::new().u64(1).u64(1).flb("a\tb", 1, 1).build();
-    let area = FlbArea::decode(&unprintable, PAGE).unwrap();
+    let area = FlbArea::decode(&unprintable, LE).unwrap();
     assert_eq!(
         area.to_entries(&mut buf),
         Err(LinuxError::Convert {
@@ -276,7 +277,7 @@ fn encode_matches_the_golden_bytes() {
         FlbEntry::new("liveupdate-test-flb-v1", 7, 2, FlbFlags::empty()).unwrap(),
     ];
     let mut out = [0u8; 16 + 3 * 64];
-    let len = FlbArea::encode(&mut out, 1, PAGE, &entries).unwrap();
+    let len = FlbArea::encode(&mut out, 1, LE, &entries).unwrap();
     assert_eq!(&out[..len], &golden()[..]);
 }
 
@@ -286,7 +287,7 @@ fn encode_refusals() {
     let flagged = FlbEntry::new("b", 1, 1, FlbFlags::DATA_IS_PHYS).unwrap();
     let mut out = [0u8; 4096];
     assert_eq!(
-        FlbArea::encode(&mut out, 1, PAGE, &[plain, flagged]),
+        FlbArea::encode(&mut out, 1, LE, &[plain, flagged]),
         Err(LinuxError::NotRepresentable {
             what: Struct::FlbSer,
             index: 1,
@@ -294,7 +295,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        FlbArea::encode(&mut out, 0, PAGE, &[plain]),
+        FlbArea::encode(&mut out, 0, LE, &[plain]),
         Err(LinuxError::Zero {
             what: Struct::FlbHeader,
             field: CountField::Pgcnt,
@@ -304,7 +305,7 @@ fn encode_refusals() {
     );
     let many = vec![plain; 64];
     assert_eq!(
-        FlbArea::encode(&mut out, 1, PAGE, &many),
+        FlbArea::encode(&mut out, 1, LE, &many),
         Err(LinuxError::Count {
             what: Struct::FlbHeader,
             field: CountField::FlbCount,
@@ -313,7 +314,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        FlbArea::encode(&mut out, u64::MAX, PAGE, &many),
+        FlbArea::encode(&mut out, u64::MAX, LE, &many),
         Err(LinuxError::Count {
             what: Struct::FlbHeader,
             field: CountField::Pgcnt,
@@ -322,7 +323,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        FlbArea::encode(&mut out[..79], 1, PAGE, &[plain]),
+        FlbArea::encode(&mut out[..79], 1, LE, &[plain]),
         Err(LinuxError::BufferTooSmall {
             what: Struct::FlbHeader,
             needed: 80,
@@ -344,8 +345,8 @@ proptest! {
             .map(|(i, n)| FlbEntry::new(n, data ^ i as u64, 1 + i as u64, FlbFlags::empty()).unwrap())
             .collect();
         let mut out = vec![0u8; 16 + FLB_SER_LEN * entries.len()];
-        let len = FlbArea::encode(&mut out, pgcnt, PAGE, &entries).unwrap();
-        let area = FlbArea::decode(&out[..len], PAGE).unwrap();
+        let len = FlbArea::encode(&mut out, pgcnt, LE, &entries).unwrap();
+        let area = FlbArea::decode(&out[..len], LE).unwrap();
         prop_assert_eq!(area.pgcnt(), pgcnt);
         let mut buf = vec![FlbEntry::new("x", 0, 1, FlbFlags::empty()).unwrap(); entries.len()];
         prop_assert_eq!(area.to_entries(&mut buf).unwrap(), &entries[..]);
@@ -353,7 +354,7 @@ proptest! {
 
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        if let Err(e) = FlbArea::decode(&bytes, PAGE) {
+        if let Err(e) = FlbArea::decode(&bytes, LE) {
             let _ = e.to_string();
         }
     }
@@ -371,7 +372,7 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
     // Entry 2's name fills its 48 bytes with no NUL.
     blob[16 + 128..16 + 128 + 48].fill(b'a');
     assert_eq!(
-        FlbArea::decode(&blob, PAGE).unwrap_err(),
+        FlbArea::decode(&blob, LE).unwrap_err(),
         LinuxError::Zero {
             what: Struct::FlbSer,
             field: CountField::FlbFileCount,
@@ -380,9 +381,9 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
         }
     );
     let mut warnings = Vec::new();
-    let area = FlbArea::decode_lenient(&blob, PAGE, &mut |e| warnings.push(e)).unwrap();
+    let area = FlbArea::decode_lenient(&blob, LE, &mut |e| warnings.push(e)).unwrap();
     assert_eq!(area.entries().len(), 3);
-    assert_eq!(area.entries()[2].name_bytes(), &[b'a'; 48][..]);
+    assert_eq!(area.entry(2).unwrap().name_bytes(), &[b'a'; 48][..]);
     let name = |index: u64, fault| LinuxError::Name {
         what: Struct::FlbSer,
         index,
@@ -404,5 +405,5 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
     );
     // A count beyond the page is still refused.
     blob[8] = 64;
-    assert!(FlbArea::decode_lenient(&blob, PAGE, &mut |_| {}).is_err());
+    assert!(FlbArea::decode_lenient(&blob, LE, &mut |_| {}).is_err());
 }

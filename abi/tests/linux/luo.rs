@@ -1,6 +1,7 @@
 //! `struct luo_ser`: golden blobs from the reference layouts, round trips, every refusal.
 
 use crate::support::Blob;
+use crate::support::LE;
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::luo::{LuoAbi, LuoSer, MAX_COMPAT_FIELD};
 use liveupdate_abi::linux::{LinuxError, NameFault, Struct, Where};
@@ -40,7 +41,7 @@ fn name_err(fault: NameFault) -> LinuxError {
 fn golden_luo_v3_decodes_and_reencodes_bit_for_bit() {
     let blob = golden_v3();
     assert_eq!(blob.len(), 32);
-    let ser = LuoSer::decode(&blob).unwrap();
+    let ser = LuoSer::decode(&blob, LE).unwrap();
     assert_eq!(ser.compatible(), "luo-v3");
     assert_eq!(ser.abi(), Some(LuoAbi::V3));
     assert_eq!(ser.liveupdate_num(), 41);
@@ -53,6 +54,7 @@ fn golden_luo_v3_decodes_and_reencodes_bit_for_bit() {
     let len = LuoSer::encode(
         &mut out,
         "luo-v3",
+        LE,
         41,
         PhysAddr::new(0x1_2345_6000),
         PhysAddr::new(0x7_0000_1000),
@@ -69,7 +71,7 @@ fn golden_luo_v3_decodes_and_reencodes_bit_for_bit() {
 fn golden_composite_compatible_takes_sixteen_bytes() {
     let blob = golden_v5_block();
     assert_eq!(blob.len(), 40);
-    let ser = LuoSer::decode(&blob).unwrap();
+    let ser = LuoSer::decode(&blob, LE).unwrap();
     assert_eq!(ser.abi(), Some(LuoAbi::V5BlockV1));
     assert_eq!(
         (ser.liveupdate_num(), ser.sessions_pa(), ser.flbs_pa()),
@@ -77,7 +79,7 @@ fn golden_composite_compatible_takes_sixteen_bytes() {
     );
     assert!(ser.abi().unwrap().sessions_in_blocks());
     assert_eq!(
-        LuoSer::decode_expecting(&blob, "luo-v5;block-v1").unwrap(),
+        LuoSer::decode_expecting(&blob, "luo-v5;block-v1", LE).unwrap(),
         ser
     );
 }
@@ -104,12 +106,13 @@ fn every_known_abi_has_the_kernel_blob_size() {
         LuoSer::encode(
             &mut out,
             abi.compatible(),
+            LE,
             1,
             PhysAddr::new(2),
             PhysAddr::new(3),
         )
         .unwrap();
-        assert_eq!(LuoSer::decode(&out).unwrap().abi(), Some(abi));
+        assert_eq!(LuoSer::decode(&out, LE).unwrap().abi(), Some(abi));
         assert_eq!(LuoAbi::from_compatible(abi.compatible()), Some(abi));
     }
 }
@@ -122,10 +125,10 @@ fn unknown_but_well_formed_compatibles_decode_without_an_abi() {
         .u64(2)
         .u64(3)
         .build();
-    let ser = LuoSer::decode(&blob).unwrap();
+    let ser = LuoSer::decode(&blob, LE).unwrap();
     assert_eq!((ser.compatible(), ser.abi()), ("luo-v9;a;b", None));
     assert_eq!(
-        LuoSer::decode_expecting(&blob, "luo-v3"),
+        LuoSer::decode_expecting(&blob, "luo-v3", LE),
         Err(name_err(NameFault::Mismatch))
     );
 }
@@ -134,7 +137,7 @@ fn unknown_but_well_formed_compatibles_decode_without_an_abi() {
 fn length_must_be_what_the_compatible_implies() {
     let blob = golden_v3();
     assert_eq!(
-        LuoSer::decode(&blob[..31]),
+        LuoSer::decode(&blob[..31], LE),
         Err(LinuxError::TooShort {
             what: Struct::LuoSer,
             needed: 32,
@@ -144,7 +147,7 @@ fn length_must_be_what_the_compatible_implies() {
     let mut long = blob.clone();
     long.push(0);
     assert_eq!(
-        LuoSer::decode(&long),
+        LuoSer::decode(&long, LE),
         Err(LinuxError::TooLong {
             what: Struct::LuoSer,
             max: 32,
@@ -153,7 +156,7 @@ fn length_must_be_what_the_compatible_implies() {
     );
     // No NUL in a short input: the string is at least that long.
     assert_eq!(
-        LuoSer::decode(b"luo-v3"),
+        LuoSer::decode(b"luo-v3", LE),
         Err(LinuxError::TooShort {
             what: Struct::LuoSer,
             needed: 32,
@@ -161,7 +164,7 @@ fn length_must_be_what_the_compatible_implies() {
         })
     );
     assert_eq!(
-        LuoSer::decode(&[]),
+        LuoSer::decode(&[], LE),
         Err(LinuxError::TooShort {
             what: Struct::LuoSer,
             needed: 32,
@@ -174,37 +177,37 @@ fn length_must_be_what_the_compatible_implies() {
 fn compatible_faults_are_named() {
     let with = |compat: &[u8; 8]| Blob::new().bytes(compat).u64(0).u64(0).u64(0).build();
     assert_eq!(
-        LuoSer::decode(&with(b"\0uo-v3\0\0")),
+        LuoSer::decode(&with(b"\0uo-v3\0\0"), LE),
         Err(name_err(NameFault::Empty))
     );
     assert_eq!(
-        LuoSer::decode(&with(b"luo v3\0\0")),
+        LuoSer::decode(&with(b"luo v3\0\0"), LE),
         Err(name_err(NameFault::NotPrintable { at: 3 }))
     );
     assert_eq!(
-        LuoSer::decode(&with(b"luo-v3\0x")),
+        LuoSer::decode(&with(b"luo-v3\0x"), LE),
         Err(name_err(NameFault::Padding { at: 7 }))
     );
     assert_eq!(
-        LuoSer::decode(&with(b"pci-v1\0\0")),
+        LuoSer::decode(&with(b"pci-v1\0\0"), LE),
         Err(name_err(NameFault::Prefix))
     );
     let composite = |s: &str| Blob::new().str_field(s, 16).u64(0).u64(0).u64(0).build();
     assert_eq!(
-        LuoSer::decode(&composite("luo-v5;b;a")),
+        LuoSer::decode(&composite("luo-v5;b;a"), LE),
         Err(name_err(NameFault::ComponentOrder))
     );
     assert_eq!(
-        LuoSer::decode(&composite("luo-v5;a;a")),
+        LuoSer::decode(&composite("luo-v5;a;a"), LE),
         Err(name_err(NameFault::ComponentOrder))
     );
     assert_eq!(
-        LuoSer::decode(&composite("luo-v5;;a")),
+        LuoSer::decode(&composite("luo-v5;;a"), LE),
         Err(name_err(NameFault::Empty))
     );
     // 64 bytes without a NUL: longer than any compatible field.
     assert_eq!(
-        LuoSer::decode(&[b'l'; MAX_COMPAT_FIELD + 24]),
+        LuoSer::decode(&[b'l'; MAX_COMPAT_FIELD + 24], LE),
         Err(name_err(NameFault::Unterminated))
     );
 }
@@ -213,29 +216,44 @@ fn compatible_faults_are_named() {
 fn encoder_refuses_what_the_decoder_refuses() {
     let mut out = [0u8; 128];
     assert_eq!(
-        LuoSer::encode(&mut out, "pci-v1", 0, PhysAddr::new(0), PhysAddr::new(0)),
+        LuoSer::encode(
+            &mut out,
+            "pci-v1",
+            LE,
+            0,
+            PhysAddr::new(0),
+            PhysAddr::new(0)
+        ),
         Err(name_err(NameFault::Prefix))
     );
     assert_eq!(
-        LuoSer::encode(&mut out, "", 0, PhysAddr::new(0), PhysAddr::new(0)),
+        LuoSer::encode(&mut out, "", LE, 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::Empty))
     );
     assert_eq!(
-        LuoSer::encode(&mut out, "luo-v3 x", 0, PhysAddr::new(0), PhysAddr::new(0)),
+        LuoSer::encode(
+            &mut out,
+            "luo-v3 x",
+            LE,
+            0,
+            PhysAddr::new(0),
+            PhysAddr::new(0)
+        ),
         Err(name_err(NameFault::NotPrintable { at: 6 }))
     );
     let long = format!("luo-v{}", "9".repeat(60));
     assert_eq!(
-        LuoSer::encode(&mut out, &long, 0, PhysAddr::new(0), PhysAddr::new(0)),
+        LuoSer::encode(&mut out, &long, LE, 0, PhysAddr::new(0), PhysAddr::new(0)),
         Err(name_err(NameFault::TooLong { max: 63 }))
     );
     assert_eq!(
         LuoSer::encode(
             &mut out[..39],
             "luo-v5;block-v1",
+            LE,
             0,
             PhysAddr::new(0),
-            PhysAddr::new(0)
+            PhysAddr::new(0),
         ),
         Err(LinuxError::BufferTooSmall {
             what: Struct::LuoSer,
@@ -247,9 +265,9 @@ fn encoder_refuses_what_the_decoder_refuses() {
 
 #[test]
 fn errors_display_what_and_where() {
-    let e = LuoSer::decode(&golden_v3()[..31]).unwrap_err();
+    let e = LuoSer::decode(&golden_v3()[..31], LE).unwrap_err();
     assert_eq!(e.to_string(), "luo_ser: too short: need 32 bytes, found 31");
-    let e = LuoSer::decode_expecting(&golden_v3(), "luo-v5").unwrap_err();
+    let e = LuoSer::decode_expecting(&golden_v3(), "luo-v5", LE).unwrap_err();
     assert_eq!(
         e.to_string(),
         "luo_ser 0: name at offset 0: not the expected compatible"
@@ -270,17 +288,17 @@ proptest! {
         }
         prop_assume!(compat.len() < MAX_COMPAT_FIELD);
         let mut out = [0u8; 96];
-        let len = LuoSer::encode(&mut out, &compat, num, PhysAddr::new(sessions), PhysAddr::new(flbs)).unwrap();
+        let len = LuoSer::encode(&mut out, &compat, LE, num, PhysAddr::new(sessions), PhysAddr::new(flbs)).unwrap();
         prop_assert_eq!(len, LuoSer::len_for(&compat));
         prop_assert_eq!(len % 8, 0);
-        let ser = LuoSer::decode(&out[..len]).unwrap();
+        let ser = LuoSer::decode(&out[..len], LE).unwrap();
         prop_assert_eq!(ser.compatible(), compat.as_str());
         prop_assert_eq!((ser.liveupdate_num(), ser.sessions_pa().raw(), ser.flbs_pa().raw()), (num, sessions, flbs));
     }
 
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
-        let _ = LuoSer::decode(&bytes).map_err(|e| e.to_string());
+        let _ = LuoSer::decode(&bytes, LE).map_err(|e| e.to_string());
     }
 }
 
@@ -295,7 +313,7 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
     blob[7] = b'x'; // after the NUL: strncmp() stops before it
     blob.extend_from_slice(&[0xAA; 8]); // past sizeof(luo_ser)
     assert_eq!(
-        LuoSer::decode(&blob).unwrap_err(),
+        LuoSer::decode(&blob, LE).unwrap_err(),
         LinuxError::TooLong {
             what: Struct::LuoSer,
             max: 32,
@@ -303,11 +321,11 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
         }
     );
     assert_eq!(
-        LuoSer::decode(&blob[..32]).unwrap_err(),
+        LuoSer::decode(&blob[..32], LE).unwrap_err(),
         name_err(NameFault::Padding { at: 7 })
     );
     let mut warnings = Vec::new();
-    let ser = LuoSer::decode_lenient(&blob, &mut |e| warnings.push(e)).unwrap();
+    let ser = LuoSer::decode_lenient(&blob, LE, &mut |e| warnings.push(e)).unwrap();
     assert_eq!(
         (ser.compatible(), ser.abi(), ser.len(), ser.flbs_pa()),
         ("luo-v5", Some(LuoAbi::V5), 32, PhysAddr::new(3))
@@ -325,6 +343,6 @@ fn lenient_decoding_warns_where_the_kernel_accepts() {
     );
     // What the kernel refuses stays refused.
     let mut none = Vec::new();
-    assert!(LuoSer::decode_lenient(&blob[..31], &mut |e| none.push(e)).is_err());
+    assert!(LuoSer::decode_lenient(&blob[..31], LE, &mut |e| none.push(e)).is_err());
     assert!(none.is_empty());
 }

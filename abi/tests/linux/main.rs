@@ -4,6 +4,7 @@
 mod chain;
 mod flb;
 mod luo;
+mod order;
 mod pci;
 mod support;
 mod versioned;

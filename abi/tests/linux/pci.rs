@@ -1,6 +1,7 @@
 //! Array-form `pci_ser` (23 Mar 2026 `u64` header; Apr–May 2026 `u32` header): golden blobs,
 //! refcount semantics per compatible, conversion to `PciEntry`, round trips, every refusal.
 
+use crate::support::LE;
 use crate::support::{Blob, devs};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, Refcount};
@@ -80,7 +81,7 @@ fn the_published_combinations_and_their_semantics() {
 fn golden_pci_v2_array_with_holes_converts_sorted() {
     let blob = golden_v2();
     assert_eq!(blob.len(), 8 + 6 * 8);
-    let ser = PciSer::decode(&blob, v2()).unwrap();
+    let ser = PciSer::decode(&blob, v2(), LE).unwrap();
     assert_eq!(
         (ser.nr_devices(), ser.max_nr_devices(), ser.slot_count()),
         (3, Some(6), 6)
@@ -130,7 +131,7 @@ fn pci_v3_hierarchical_refcounts_are_kept() {
             (0, 0x0100, 1),
         ]))
         .build();
-    let ser = PciSer::decode(&blob, fmt(PciLayout::Array, PciCompat::V3)).unwrap();
+    let ser = PciSer::decode(&blob, fmt(PciLayout::Array, PciCompat::V3), LE).unwrap();
     let mut out = buf();
     let refcounts: Vec<_> = ser
         .to_entries(&mut out)
@@ -141,7 +142,7 @@ fn pci_v3_hierarchical_refcounts_are_kept() {
     assert_eq!(refcounts, [(0x0010, 2), (0x0100, 1), (0x0108, 1)]);
     // The same bytes are not pci-v2: refcount 2 is not a slot state.
     assert_eq!(
-        PciSer::decode(&blob, v2()).unwrap_err(),
+        PciSer::decode(&blob, v2(), LE).unwrap_err(),
         LinuxError::Slot {
             index: 1,
             at: Where::Offset(16),
@@ -159,7 +160,7 @@ fn pci_v1_dense_arrays_use_the_padding_field() {
         .bytes(&devs(&[(0, 0x0010, 0), (0x1_0000, 0x0000, 0), (0, 0, 0)]))
         .build();
     let f = fmt(PciLayout::ArrayU64, PciCompat::V1);
-    let ser = PciSer::decode(&blob, f).unwrap();
+    let ser = PciSer::decode(&blob, f, LE).unwrap();
     let mut out = buf();
     let entries = ser.to_entries(&mut out).unwrap();
     assert_eq!(entries.len(), 2);
@@ -168,7 +169,7 @@ fn pci_v1_dense_arrays_use_the_padding_field() {
     let mut bad = blob.clone();
     bad[16 + 6] = 1;
     assert_eq!(
-        PciSer::decode(&bad, f).unwrap_err(),
+        PciSer::decode(&bad, f, LE).unwrap_err(),
         LinuxError::Slot {
             index: 0,
             at: Where::Offset(16),
@@ -181,7 +182,7 @@ fn pci_v1_dense_arrays_use_the_padding_field() {
         .bytes(&devs(&[(1, 0, 0), (0, 9, 0)]))
         .build();
     assert_eq!(
-        PciSer::decode(&unsorted, f).unwrap_err(),
+        PciSer::decode(&unsorted, f, LE).unwrap_err(),
         LinuxError::Slot {
             index: 1,
             at: Where::Offset(24),
@@ -191,7 +192,7 @@ fn pci_v1_dense_arrays_use_the_padding_field() {
     unsorted[24..28].copy_from_slice(&1u32.to_le_bytes());
     unsorted[28..30].copy_from_slice(&0u16.to_le_bytes());
     assert_eq!(
-        PciSer::decode(&unsorted, f).unwrap_err(),
+        PciSer::decode(&unsorted, f, LE).unwrap_err(),
         LinuxError::Duplicate {
             what: Struct::PciDevSer,
             first: 0,
@@ -205,7 +206,7 @@ fn pci_v1_dense_arrays_use_the_padding_field() {
         .bytes(&devs(&[(0, 8, 0), (0, 16, 0)]))
         .build();
     assert_eq!(
-        PciSer::decode(&stale, fmt(PciLayout::Array, PciCompat::V1)).unwrap_err(),
+        PciSer::decode(&stale, fmt(PciLayout::Array, PciCompat::V1), LE).unwrap_err(),
         LinuxError::Slot {
             index: 1,
             at: Where::Offset(16),
@@ -219,7 +220,7 @@ fn free_slots_must_be_zeroed_and_counted_slots_must_match() {
     let mut blob = golden_v2();
     blob[8 + 8] = 1; // slot 1: refcount 0 but domain 1
     assert_eq!(
-        PciSer::decode(&blob, v2()).unwrap_err(),
+        PciSer::decode(&blob, v2(), LE).unwrap_err(),
         LinuxError::Slot {
             index: 1,
             at: Where::Offset(16),
@@ -228,7 +229,7 @@ fn free_slots_must_be_zeroed_and_counted_slots_must_match() {
     );
     let mut blob = golden_v2();
     blob[4..8].copy_from_slice(&2u32.to_le_bytes());
-    let err = PciSer::decode(&blob, v2()).unwrap_err();
+    let err = PciSer::decode(&blob, v2(), LE).unwrap_err();
     assert_eq!(
         err,
         LinuxError::DeviceCount {
@@ -245,7 +246,7 @@ fn free_slots_must_be_zeroed_and_counted_slots_must_match() {
 #[test]
 fn header_and_length_refusals() {
     assert_eq!(
-        PciSer::decode(&[0; 7], v2()).unwrap_err(),
+        PciSer::decode(&[0; 7], v2(), LE).unwrap_err(),
         LinuxError::TooShort {
             what: Struct::PciSer,
             needed: 8,
@@ -254,7 +255,7 @@ fn header_and_length_refusals() {
     );
     let f64 = fmt(PciLayout::ArrayU64, PciCompat::V1);
     assert_eq!(
-        PciSer::decode(&[0; 15], f64).unwrap_err(),
+        PciSer::decode(&[0; 15], f64, LE).unwrap_err(),
         LinuxError::TooShort {
             what: Struct::PciSer,
             needed: 16,
@@ -263,7 +264,7 @@ fn header_and_length_refusals() {
     );
     let blob = golden_v2();
     assert_eq!(
-        PciSer::decode(&blob[..blob.len() - 1], v2()).unwrap_err(),
+        PciSer::decode(&blob[..blob.len() - 1], v2(), LE).unwrap_err(),
         LinuxError::TooShort {
             what: Struct::PciSer,
             needed: 56,
@@ -273,7 +274,7 @@ fn header_and_length_refusals() {
     let mut long = blob.clone();
     long.extend_from_slice(&[0; 8]);
     assert_eq!(
-        PciSer::decode(&long, v2()).unwrap_err(),
+        PciSer::decode(&long, v2(), LE).unwrap_err(),
         LinuxError::TooLong {
             what: Struct::PciSer,
             max: 56,
@@ -281,7 +282,7 @@ fn header_and_length_refusals() {
         }
     );
     assert_eq!(
-        PciSer::decode(&Blob::new().u32(1).u32(2).zeros(8).build(), v2()).unwrap_err(),
+        PciSer::decode(&Blob::new().u32(1).u32(2).zeros(8).build(), v2(), LE).unwrap_err(),
         LinuxError::Count {
             what: Struct::PciSer,
             field: CountField::NrDevices,
@@ -291,7 +292,7 @@ fn header_and_length_refusals() {
     );
     let max_slots = (usize::MAX as u64 - 16) / 8;
     assert_eq!(
-        PciSer::decode(&Blob::new().u64(u64::MAX).u64(0).build(), f64).unwrap_err(),
+        PciSer::decode(&Blob::new().u64(u64::MAX).u64(0).build(), f64, LE).unwrap_err(),
         LinuxError::Count {
             what: Struct::PciSer,
             field: CountField::MaxNrDevices,
@@ -301,7 +302,7 @@ fn header_and_length_refusals() {
     );
     // An empty array is valid.
     let empty = Blob::new().u32(0).u32(0).build();
-    assert_eq!(PciSer::decode(&empty, v2()).unwrap().slot_count(), 0);
+    assert_eq!(PciSer::decode(&empty, v2(), LE).unwrap().slot_count(), 0);
 }
 
 #[test]
@@ -317,7 +318,7 @@ fn duplicates_in_unsorted_arrays_name_both_slots() {
             (2, 0x08, 1),
         ]))
         .build();
-    let ser = PciSer::decode(&blob, v2()).unwrap();
+    let ser = PciSer::decode(&blob, v2(), LE).unwrap();
     let mut out = buf();
     let err = ser.to_entries(&mut out).unwrap_err();
     assert_eq!(
@@ -351,7 +352,7 @@ fn encode_writes_the_golden_dense_form() {
         PciEntry::new(addr(0x1_0000, 0x0100), 1),
     ];
     let mut out = [0xAAu8; 64];
-    let len = PciSer::encode(&mut out, v2(), 6, &entries).unwrap();
+    let len = PciSer::encode(&mut out, v2(), 6, LE, &entries).unwrap();
     let expected = Blob::new()
         .u32(6)
         .u32(3)
@@ -364,6 +365,7 @@ fn encode_writes_the_golden_dense_form() {
         &mut out,
         fmt(PciLayout::ArrayU64, PciCompat::V1),
         3,
+        LE,
         &entries,
     )
     .unwrap();
@@ -381,7 +383,7 @@ fn encode_refusals() {
     let b = PciEntry::new(addr(0, 16), 2);
     let mut out = [0u8; 256];
     assert_eq!(
-        PciSer::encode(&mut out, v2(), 4, &[a, b]),
+        PciSer::encode(&mut out, v2(), 4, LE, &[a, b]),
         Err(LinuxError::NotRepresentable {
             what: Struct::PciDevSer,
             index: 1,
@@ -389,7 +391,14 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out, fmt(PciLayout::Array, PciCompat::V1), 4, &[a, b]).unwrap_err(),
+        PciSer::encode(
+            &mut out,
+            fmt(PciLayout::Array, PciCompat::V1),
+            4,
+            LE,
+            &[a, b]
+        )
+        .unwrap_err(),
         LinuxError::NotRepresentable {
             what: Struct::PciDevSer,
             index: 1,
@@ -397,9 +406,9 @@ fn encode_refusals() {
         }
     );
     let v3 = fmt(PciLayout::Array, PciCompat::V3);
-    assert!(PciSer::encode(&mut out, v3, 4, &[a, b]).is_ok());
+    assert!(PciSer::encode(&mut out, v3, 4, LE, &[a, b]).is_ok());
     assert_eq!(
-        PciSer::encode(&mut out, v3, 4, &[b, a]),
+        PciSer::encode(&mut out, v3, 4, LE, &[b, a]),
         Err(LinuxError::Convert {
             what: Struct::PciDevSer,
             index: 1,
@@ -407,7 +416,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out, v3, 4, &[a, a]),
+        PciSer::encode(&mut out, v3, 4, LE, &[a, a]),
         Err(LinuxError::Convert {
             what: Struct::PciDevSer,
             index: 1,
@@ -415,7 +424,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out, v3, 4, &[PciEntry::new(addr(0, 1), 0)]),
+        PciSer::encode(&mut out, v3, 4, LE, &[PciEntry::new(addr(0, 1), 0)]),
         Err(LinuxError::Convert {
             what: Struct::PciDevSer,
             index: 0,
@@ -423,7 +432,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out, v3, 1, &[a, b]),
+        PciSer::encode(&mut out, v3, 1, LE, &[a, b]),
         Err(LinuxError::Count {
             what: Struct::PciSer,
             field: CountField::NrDevices,
@@ -432,7 +441,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out, v3, 1 << 32, &[a]),
+        PciSer::encode(&mut out, v3, 1 << 32, LE, &[a]),
         Err(LinuxError::Count {
             what: Struct::PciSer,
             field: CountField::MaxNrDevices,
@@ -441,7 +450,7 @@ fn encode_refusals() {
         })
     );
     assert_eq!(
-        PciSer::encode(&mut out[..23], v3, 2, &[a]),
+        PciSer::encode(&mut out[..23], v3, 2, LE, &[a]),
         Err(LinuxError::BufferTooSmall {
             what: Struct::PciSer,
             needed: 24,
@@ -450,7 +459,7 @@ fn encode_refusals() {
     );
     let chain = fmt(PciLayout::Chain, PciCompat::V1);
     assert_eq!(
-        PciSer::encode(&mut out, chain, 2, &[a]),
+        PciSer::encode(&mut out, chain, 2, LE, &[a]),
         Err(LinuxError::Format {
             layout: PciLayout::Chain,
             compat: PciCompat::V1
@@ -483,8 +492,8 @@ proptest! {
                 _ => entries.iter().map(|e| PciEntry::new(e.address(), 1)).collect(),
             };
             let mut out = vec![0u8; 16 + 8 * usize::try_from(max).unwrap()];
-            let len = PciSer::encode(&mut out, format, max, &input).unwrap();
-            let ser = PciSer::decode(&out[..len], format).unwrap();
+            let len = PciSer::encode(&mut out, format, max, LE, &input).unwrap();
+            let ser = PciSer::decode(&out[..len], format, LE).unwrap();
             let mut back = buf();
             prop_assert_eq!(ser.to_entries(&mut back).unwrap(), &input[..]);
         }
@@ -513,7 +522,7 @@ proptest! {
             };
         }
         let blob = blob.build();
-        let ser = PciSer::decode(&blob, fmt(PciLayout::Array, PciCompat::V3)).unwrap();
+        let ser = PciSer::decode(&blob, fmt(PciLayout::Array, PciCompat::V3), LE).unwrap();
         let mut back = buf();
         prop_assert_eq!(ser.to_entries(&mut back).unwrap(), &entries[..]);
     }
@@ -526,7 +535,7 @@ proptest! {
             fmt(PciLayout::Array, PciCompat::V2),
             fmt(PciLayout::Array, PciCompat::V3),
         ];
-        if let Ok(ser) = PciSer::decode(&bytes, formats[sel]) {
+        if let Ok(ser) = PciSer::decode(&bytes, formats[sel], LE) {
             let mut out = buf();
             let _ = ser.to_entries(&mut out);
         }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use liveupdate_abi::linux::{ByteOrder, Kernel, PageSize};
 use liveupdate_abi::{MemError, PhysAddr, PhysMem};
 
 /// Little-endian byte builder: the kernel's native order on `x86_64` and arm64.
@@ -106,3 +107,8 @@ pub fn devs(list: &[(u32, u16, u16)]) -> Vec<u8> {
         .fold(Blob::new(), |b, &(d, f, r)| b.dev(d, f, r))
         .build()
 }
+
+/// An `x86_64` or arm64 kernel: 4 KiB pages, little-endian (the default).
+pub const LE: Kernel = Kernel::LITTLE_4K;
+/// A big-endian kernel with 4 KiB pages (s390x).
+pub const BE: Kernel = Kernel::new(PageSize::SIZE_4K, ByteOrder::Big);

@@ -2,12 +2,12 @@
 //! nr_devices; u64 devices}`, 16 bytes, devices in a KHO block chain. Golden blobs of both
 //! versions, the version read first, the length refused with both figures, round trips.
 
+use crate::support::LE;
 use crate::support::{Blob, Pages, devs};
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion, Refcount};
-use liveupdate_abi::linux::{BlockBuf, LinuxError, PageSize, ReprFault, SlotFault, Struct, Where};
+use liveupdate_abi::linux::{BlockBuf, LinuxError, ReprFault, SlotFault, Struct, Where};
 use liveupdate_abi::{PciAddress, PciEntry, PhysAddr};
 
-const PAGE: PageSize = PageSize::SIZE_4K;
 const SER_PHYS: u64 = 0x9000;
 
 fn ser(version: u32, nr: u32, devices: u64) -> Vec<u8> {
@@ -19,7 +19,7 @@ fn addr(domain: u32, bdf: u16) -> PciAddress {
 }
 
 fn decode<'a>(blob: &'a [u8], mem: &'a Pages) -> Result<PciSer<'a>, LinuxError> {
-    PciSer::decode_versioned(blob, Some(PhysAddr::new(SER_PHYS)), mem, PAGE)
+    PciSer::decode_versioned(blob, Some(PhysAddr::new(SER_PHYS)), mem, LE)
 }
 
 /// One block at 0x20000: a bridge, a freed slot, an endpoint below it.
@@ -82,7 +82,7 @@ fn an_empty_blob_has_no_chain() {
     for version in [1, 2] {
         let blob = ser(version, 0, 0);
         let format = PciFormat::new(PciLayout::Versioned, PciCompat::Pci).unwrap();
-        let pci = PciSer::decode(&blob, format).unwrap();
+        let pci = PciSer::decode(&blob, format, LE).unwrap();
         assert_eq!((pci.nr_devices(), pci.slot_count()), (0, 0));
         assert_eq!(pci.version().map(PciVersion::number), Some(version));
     }
@@ -200,7 +200,7 @@ fn encode(version: PciVersion, list: &[PciEntry], pages: &mut [[u8; 4096]]) -> (
         PhysAddr::new(SER_PHYS),
         &mut blocks,
         version,
-        PAGE,
+        LE,
         list,
     )
     .unwrap();
@@ -245,7 +245,7 @@ fn both_versions_round_trip_over_blocks() {
             PhysAddr::new(SER_PHYS),
             &mut blocks,
             PciVersion::V1,
-            PAGE,
+            LE,
             &[PciEntry::new(addr(0, 8), 2)],
         )
         .unwrap_err(),

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use liveupdate_abi::AbiVersion;
+use liveupdate_abi::linux::ByteOrder;
 use liveupdate_host_tests::linux::file::LinuxKind;
 use liveupdate_host_tests::scenario::Scenario;
 use liveupdate_host_tests::sim::{self, Incoming};
@@ -90,6 +91,10 @@ enum Command {
         /// With --linux: print the findings, each with its severity, as JSON.
         #[arg(long, requires = "linux")]
         json: bool,
+        /// With --linux: the byte order of the kernel that wrote the blob, little (x86-64,
+        /// arm64) or big (s390x). Upstream blobs do not record it.
+        #[arg(long, requires = "linux", value_name = "ORDER", default_value = "little", value_parser = parse_order)]
+        byte_order: ByteOrder,
         /// The image file (or upstream blob).
         file: PathBuf,
     },
@@ -102,6 +107,10 @@ enum Command {
         /// Print JSON instead of a tree.
         #[arg(long)]
         json: bool,
+        /// With --linux: the byte order of the kernel that wrote the blob, little (x86-64,
+        /// arm64) or big (s390x). Upstream blobs do not record it.
+        #[arg(long, requires = "linux", value_name = "ORDER", default_value = "little", value_parser = parse_order)]
+        byte_order: ByteOrder,
         /// The image file (or upstream blob).
         file: PathBuf,
     },
@@ -160,6 +169,12 @@ fn parse_addr(arg: &str) -> Result<u64, String> {
         return Err(format!("address {addr:#x} is not page-aligned (4096)"));
     }
     Ok(addr)
+}
+
+/// The byte order `--byte-order` names: `little` or `big`.
+fn parse_order(arg: &str) -> Result<ByteOrder, String> {
+    ByteOrder::from_name(arg)
+        .ok_or_else(|| format!("no byte order {arg:?}: expected little or big"))
 }
 
 impl ScenarioArgs {
@@ -375,9 +390,15 @@ fn first_error(findings: &[linux::Finding]) -> Option<&linux::Finding> {
         .find(|f| f.severity == linux::Severity::Error)
 }
 
-fn linux_verify(kind: &str, file: &Path, strict: bool, json: bool) -> Result<(), Failure> {
+fn linux_verify(
+    kind: &str,
+    file: &Path,
+    order: ByteOrder,
+    strict: bool,
+    json: bool,
+) -> Result<(), Failure> {
     let bytes = read(file)?;
-    let v = linux::verify(kind, &bytes).ok_or_else(|| unknown_kind(kind))?;
+    let v = linux::verify(kind, &bytes, order).ok_or_else(|| unknown_kind(kind))?;
     let warnings = v.count(linux::Severity::Warning);
     if json {
         emit(&json_text(&v)?)?;
@@ -407,9 +428,9 @@ fn linux_verify(kind: &str, file: &Path, strict: bool, json: bool) -> Result<(),
     Ok(())
 }
 
-fn linux_dump(kind: &str, file: &Path, json: bool) -> Result<(), Failure> {
+fn linux_dump(kind: &str, file: &Path, order: ByteOrder, json: bool) -> Result<(), Failure> {
     let bytes = read(file)?;
-    let (dump, findings) = linux::examine(kind, &bytes).ok_or_else(|| unknown_kind(kind))?;
+    let (dump, findings) = linux::examine(kind, &bytes, order).ok_or_else(|| unknown_kind(kind))?;
     print_warnings(file, kind, &findings);
     // A root of unknown compatible is still shown, raw, before it is refused.
     if let Some(dump) = dump {
@@ -468,13 +489,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             linux: Some(kind),
             strict,
             json,
+            byte_order,
             file,
-        } => linux_verify(&kind, &file, strict, json),
+        } => linux_verify(&kind, &file, byte_order, strict, json),
         Command::Dump {
             linux: Some(kind),
             json,
+            byte_order,
             file,
-        } => linux_dump(&kind, &file, json),
+        } => linux_dump(&kind, &file, byte_order, json),
         Command::Verify {
             linux: None, file, ..
         } => {
@@ -486,6 +509,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             linux: None,
             json,
             file,
+            ..
         } => {
             let bytes = read(&file)?;
             let mem =

@@ -18,7 +18,7 @@
 //! `pci-v1` and `pci-v2` alone are refused: each compatible was published with several
 //! layouts. An image that records a compatible must record the one KIND names.
 
-use liveupdate_abi::linux::PageSize;
+use liveupdate_abi::linux::Kernel;
 use liveupdate_abi::linux::error::LinuxError;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::LuoSer;
@@ -162,8 +162,9 @@ impl<'a> LinuxFile<'a> {
     }
 }
 
-/// Decodes the contents of a FILE of `kind`. `page` is the writer kernel's page size, used
-/// for FLB areas and raw blobs (an image records its own).
+/// Decodes the contents of a FILE of `kind`, written by `kernel`: its byte order for every
+/// blob, its page size for FLB areas and raw blobs (an image records its own page size; its
+/// container fields are little-endian whatever the blob's order).
 ///
 /// This validates the structure. For `pci`, call [`PciSer::to_entries`] with a buffer of
 /// [`PciSer::nr_devices`] entries to also refuse duplicate devices: a `verify` should.
@@ -176,17 +177,21 @@ impl<'a> LinuxFile<'a> {
 pub fn decode<'f>(
     kind: LinuxKind,
     file: &'f LinuxFile<'_>,
-    page: PageSize,
+    kernel: Kernel,
 ) -> Result<LinuxBlob<'f>, FileError> {
     let bytes = file.bytes;
     match kind {
-        LinuxKind::Luo => Ok(LinuxBlob::Luo(LuoSer::decode(bytes)?)),
-        LinuxKind::Flb => Ok(LinuxBlob::Flb(FlbArea::decode(bytes, page)?)),
-        LinuxKind::Pci(format) => decode_pci(format, file).map(LinuxBlob::Pci),
+        LinuxKind::Luo => Ok(LinuxBlob::Luo(LuoSer::decode(bytes, kernel)?)),
+        LinuxKind::Flb => Ok(LinuxBlob::Flb(FlbArea::decode(bytes, kernel)?)),
+        LinuxKind::Pci(format) => decode_pci(format, file, kernel).map(LinuxBlob::Pci),
     }
 }
 
-fn decode_pci<'f>(format: PciFormat, file: &'f LinuxFile<'_>) -> Result<PciSer<'f>, FileError> {
+fn decode_pci<'f>(
+    format: PciFormat,
+    file: &'f LinuxFile<'_>,
+    kernel: Kernel,
+) -> Result<PciSer<'f>, FileError> {
     let image = match &file.image {
         Some(Ok(image)) => Some(image),
         Some(Err(e)) => return Err(FileError::Image(*e)),
@@ -201,7 +206,7 @@ fn decode_pci<'f>(format: PciFormat, file: &'f LinuxFile<'_>) -> Result<PciSer<'
         });
     }
     Ok(match image {
-        Some(image) => image.decode_pci(format)?,
-        None => PciSer::decode(file.bytes, format)?,
+        Some(image) => image.decode_pci(format, kernel.order())?,
+        None => PciSer::decode(file.bytes, format, kernel)?,
     })
 }

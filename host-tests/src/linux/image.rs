@@ -26,7 +26,7 @@ use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use liveupdate_abi::linux::pci::{PciFormat, PciLayout, PciSer};
-use liveupdate_abi::linux::{LinuxError, NameFault, PageSize};
+use liveupdate_abi::linux::{ByteOrder, Kernel, LinuxError, NameFault, PageSize};
 use liveupdate_abi::mem::{MemError, PhysAddr, PhysMem, Window};
 
 /// The magic at offset 0.
@@ -343,29 +343,36 @@ impl<'a> PhysImage<'a> {
     }
 
     /// Validates the `pci_ser` blob of the image (its blob segment) in `format`, reading a
-    /// chain's blocks from the image's other segments, in the image's page size. The result
+    /// chain's blocks from the image's other segments, in the image's page size and the byte
+    /// order `order` of the kernel that wrote the blob (the image records the page size, not
+    /// the byte order; its own fields are little-endian whatever the blob's). The result
     /// reads the chain through `self`, so it borrows the image.
     ///
     /// # Errors
     ///
     /// Those of [`PciSer::decode`] (array layouts), [`PciSer::decode_chain`] (the chain
     /// layout) and [`PciSer::decode_versioned`] (the FLB `"pci"`).
-    pub fn decode_pci(&self, format: PciFormat) -> Result<PciSer<'_>, LinuxError> {
+    pub fn decode_pci(
+        &self,
+        format: PciFormat,
+        order: ByteOrder,
+    ) -> Result<PciSer<'_>, LinuxError> {
+        let kernel = Kernel::new(self.page, order);
         match format.layout() {
             PciLayout::Chain => PciSer::decode_chain(
                 self.blob,
                 Some(PhysAddr::new(self.blob_phys)),
                 format.compat(),
                 self,
-                self.page,
+                kernel,
             ),
             PciLayout::Versioned => PciSer::decode_versioned(
                 self.blob,
                 Some(PhysAddr::new(self.blob_phys)),
                 self,
-                self.page,
+                kernel,
             ),
-            PciLayout::Array | PciLayout::ArrayU64 => PciSer::decode(self.blob, format),
+            PciLayout::Array | PciLayout::ArrayU64 => PciSer::decode(self.blob, format, kernel),
         }
     }
 

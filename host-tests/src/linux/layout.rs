@@ -18,7 +18,7 @@ use liveupdate_abi::linux::luo::LuoSer;
 use liveupdate_abi::linux::pci::{
     PCI_DEV_SER_LEN, PciCompat, PciFormat, PciLayout, PciSer, PciVersion,
 };
-use liveupdate_abi::linux::{BlockBuf, KHO_MAX_BLOCKS, PageSize};
+use liveupdate_abi::linux::{BlockBuf, KHO_MAX_BLOCKS, Kernel, PageSize};
 use liveupdate_abi::mem::PhysAddr;
 use liveupdate_abi::pci::{PciAddress, PciEntry};
 
@@ -84,6 +84,7 @@ fn luo(name: &'static str, compatible: &str, items: &mut Vec<Item>, all: bool) {
     let len = LuoSer::encode(
         &mut blob,
         compatible,
+        Kernel::default(),
         NUM,
         PhysAddr::new(SESSIONS),
         PhysAddr::new(FLBS),
@@ -120,7 +121,7 @@ fn flb_area() -> Vec<u8> {
         entry("second", 1, 1).expect("valid"),
     ];
     let mut out = vec![0u8; FLB_HEADER_LEN + 2 * FLB_SER_LEN];
-    let len = FlbArea::encode(&mut out, 3, PageSize::SIZE_4K, entries.iter()).expect("encodes");
+    let len = FlbArea::encode(&mut out, 3, Kernel::default(), entries.iter()).expect("encodes");
     assert_eq!(len, out.len());
     out
 }
@@ -129,7 +130,8 @@ fn flb_area() -> Vec<u8> {
 fn pci_array(layout: PciLayout, compat: PciCompat, dev: PciEntry) -> Vec<u8> {
     let format = PciFormat::new(layout, compat).expect("a published format");
     let mut out = vec![0u8; layout.header_len() + 5 * PCI_DEV_SER_LEN];
-    let len = PciSer::encode(&mut out, format, 5, [dev].iter()).expect("encodes");
+    let len =
+        PciSer::encode(&mut out, format, 5, Kernel::default(), [dev].iter()).expect("encodes");
     assert_eq!(len, out.len());
     out
 }
@@ -197,7 +199,7 @@ fn pci_chain() -> ([u8; 12], Vec<u8>) {
         PhysAddr::new(0x1000),
         &mut blocks,
         PciCompat::V2,
-        PageSize::SIZE_4K,
+        Kernel::default(),
         entries.iter(),
     )
     .expect("encodes");
@@ -218,7 +220,7 @@ fn pci_versioned() -> [u8; 16] {
         PhysAddr::new(0x1000),
         &mut blocks,
         PciVersion::V2,
-        PageSize::SIZE_4K,
+        Kernel::default(),
         [PciEntry::new(PCI_PROBE, 1)].iter(),
     )
     .expect("encodes");

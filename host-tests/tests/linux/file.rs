@@ -1,6 +1,6 @@
 //! The file entry points behind `luo --linux KIND FILE`, and the fuzz bodies on real inputs.
 
-use crate::support::{Blob, devs};
+use crate::support::{Blob, LE, devs};
 use liveupdate_abi::PhysAddr;
 use liveupdate_abi::linux::flb::FlbSer;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciVersion};
@@ -67,7 +67,7 @@ fn the_form_is_what_kind_names_never_the_length() {
     let blob = Blob::new().u32(1).u32(0).u64(0).build();
     let contents = LinuxFile::new(&blob);
     let LinuxBlob::Pci(ser) =
-        file::decode(LinuxKind::from_name("pci").unwrap(), &contents, PAGE).unwrap()
+        file::decode(LinuxKind::from_name("pci").unwrap(), &contents, LE).unwrap()
     else {
         panic!()
     };
@@ -76,7 +76,7 @@ fn the_form_is_what_kind_names_never_the_length() {
     // Told it is an array, the reader reads an array (and refuses it: max is 1, nr is 0, yet
     // the slot is not zero... here it is zero, so it is an empty one-slot array).
     let LinuxBlob::Pci(ser) =
-        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, PAGE).unwrap()
+        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, LE).unwrap()
     else {
         panic!()
     };
@@ -87,7 +87,7 @@ fn the_form_is_what_kind_names_never_the_length() {
         file::decode(
             LinuxKind::from_name("pci").unwrap(),
             &LinuxFile::new(&blob),
-            PAGE
+            LE
         ),
         Err(FileError::Linux(LinuxError::Block { .. }))
     ));
@@ -96,7 +96,7 @@ fn the_form_is_what_kind_names_never_the_length() {
     let e = file::decode(
         LinuxKind::from_name("pci").unwrap(),
         &LinuxFile::new(&chain),
-        PAGE,
+        LE,
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "pci_ser: too short: need 16 bytes, found 12");
@@ -105,7 +105,7 @@ fn the_form_is_what_kind_names_never_the_length() {
     let e = file::decode(
         LinuxKind::from_name("pci").unwrap(),
         &LinuxFile::new(&v3),
-        PAGE,
+        LE,
     )
     .unwrap_err();
     assert_eq!(
@@ -122,7 +122,7 @@ fn versioned_images_decode_with_their_chain() {
         let img = image(compat, &blob, &blocks);
         let contents = LinuxFile::new(&img);
         let LinuxBlob::Pci(ser) =
-            file::decode(LinuxKind::from_name("pci").unwrap(), &contents, PAGE).unwrap()
+            file::decode(LinuxKind::from_name("pci").unwrap(), &contents, LE).unwrap()
         else {
             panic!()
         };
@@ -133,7 +133,7 @@ fn versioned_images_decode_with_their_chain() {
         file::decode(
             LinuxKind::from_name("pci").unwrap(),
             &LinuxFile::new(&img),
-            PAGE
+            LE
         )
         .unwrap_err(),
         FileError::Mismatch {
@@ -151,18 +151,18 @@ fn luo_and_flb_files() {
         .u64(3)
         .build();
     let contents = LinuxFile::new(&luo);
-    match file::decode(LinuxKind::Luo, &contents, PAGE).unwrap() {
+    match file::decode(LinuxKind::Luo, &contents, LE).unwrap() {
         LinuxBlob::Luo(ser) => assert_eq!(ser.flbs_pa(), PhysAddr::new(3)),
         other => panic!("{other:?}"),
     }
     let flb = Blob::new().u64(1).u64(1).flb("pci-v2", 0x100, 1).build();
     let contents = LinuxFile::new(&flb);
-    match file::decode(LinuxKind::Flb, &contents, PAGE).unwrap() {
+    match file::decode(LinuxKind::Flb, &contents, LE).unwrap() {
         LinuxBlob::Flb(area) => assert_eq!(area.find("pci-v2").map(FlbSer::data), Some(0x100)),
         other => panic!("{other:?}"),
     }
     // A luo file is not an FLB area.
-    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&luo), PAGE).is_err());
+    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&luo), LE).is_err());
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn raw_pci_arrays_take_the_kinds_compatible() {
     let blob = Blob::new().u32(2).u32(1).dev(0, 0, 0).dev(0, 16, 1).build();
     let contents = LinuxFile::new(&blob);
     let LinuxBlob::Pci(pci) =
-        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, PAGE).unwrap()
+        file::decode(pci_kind(PciLayout::Array, PciCompat::V2), &contents, LE).unwrap()
     else {
         panic!()
     };
@@ -183,7 +183,7 @@ fn raw_pci_arrays_take_the_kinds_compatible() {
         file::decode(
             pci_kind(PciLayout::Array, PciCompat::V1),
             &LinuxFile::new(&blob),
-            PAGE
+            LE
         )
         .unwrap_err(),
         FileError::Linux(LinuxError::Slot {
@@ -194,12 +194,9 @@ fn raw_pci_arrays_take_the_kinds_compatible() {
     );
     let old = Blob::new().u64(1).u64(1).dev(3, 8, 0).build();
     let contents = LinuxFile::new(&old);
-    let LinuxBlob::Pci(pci) = file::decode(
-        pci_kind(PciLayout::ArrayU64, PciCompat::V1),
-        &contents,
-        PAGE,
-    )
-    .unwrap() else {
+    let LinuxBlob::Pci(pci) =
+        file::decode(pci_kind(PciLayout::ArrayU64, PciCompat::V1), &contents, LE).unwrap()
+    else {
         panic!()
     };
     assert_eq!(pci.format().layout(), PciLayout::ArrayU64);
@@ -214,7 +211,7 @@ fn chain_images_must_record_the_kinds_compatible() {
     // pci-v2 (hierarchical): refcount 2 is valid.
     let img = image(Some("pci-v2"), &blob, &blocks);
     let contents = LinuxFile::new(&img);
-    let LinuxBlob::Pci(ser) = file::decode(v2, &contents, PAGE).unwrap() else {
+    let LinuxBlob::Pci(ser) = file::decode(v2, &contents, LE).unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -226,7 +223,7 @@ fn chain_images_must_record_the_kinds_compatible() {
         expected: PciCompat::V1,
     };
     assert_eq!(
-        file::decode(v1, &LinuxFile::new(&img), PAGE).unwrap_err(),
+        file::decode(v1, &LinuxFile::new(&img), LE).unwrap_err(),
         mismatch
     );
     assert_eq!(
@@ -236,7 +233,7 @@ fn chain_images_must_record_the_kinds_compatible() {
     // pci-v1 (slot semantics): refcount 2 is refused.
     let img = image(Some("pci-v1"), &blob, &blocks);
     assert!(matches!(
-        file::decode(v1, &LinuxFile::new(&img), PAGE),
+        file::decode(v1, &LinuxFile::new(&img), LE),
         Err(FileError::Linux(LinuxError::Slot {
             fault: SlotFault::Refcount { value: 2 },
             ..
@@ -244,12 +241,12 @@ fn chain_images_must_record_the_kinds_compatible() {
     ));
     // No recorded compatible: KIND's.
     let img = image(None, &blob, &blocks);
-    assert!(file::decode(v1, &LinuxFile::new(&img), PAGE).is_err());
-    assert!(file::decode(v2, &LinuxFile::new(&img), PAGE).is_ok());
+    assert!(file::decode(v1, &LinuxFile::new(&img), LE).is_err());
+    assert!(file::decode(v2, &LinuxFile::new(&img), LE).is_ok());
     // An image recording a compatible that is no PCI one.
     let img = image(Some("iommu-v1"), &blob, &blocks);
     assert_eq!(
-        file::decode(v2, &LinuxFile::new(&img), PAGE).unwrap_err(),
+        file::decode(v2, &LinuxFile::new(&img), LE).unwrap_err(),
         FileError::Mismatch {
             expected: PciCompat::V2
         }
@@ -287,13 +284,13 @@ fn fuzz_bodies_accept_valid_inputs_and_refusals() {
         ],
     );
     // The valid inputs are valid, so the bodies run their round trips on them.
-    assert!(file::decode(LinuxKind::Luo, &LinuxFile::new(&luo), PAGE).is_ok());
-    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&flb), PAGE).is_ok());
+    assert!(file::decode(LinuxKind::Luo, &LinuxFile::new(&luo), LE).is_ok());
+    assert!(file::decode(LinuxKind::Flb, &LinuxFile::new(&flb), LE).is_ok());
     assert!(
         file::decode(
             LinuxKind::from_name("pci-v2-array").unwrap(),
             &LinuxFile::new(&pci),
-            PAGE
+            LE
         )
         .is_ok()
     );
@@ -301,7 +298,7 @@ fn fuzz_bodies_accept_valid_inputs_and_refusals() {
         file::decode(
             LinuxKind::from_name("pci-v1-chain").unwrap(),
             &LinuxFile::new(&img),
-            PAGE
+            LE
         )
         .is_ok()
     );

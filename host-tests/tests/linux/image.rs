@@ -1,7 +1,8 @@
 //! The image container (`liveupdate_host_tests::linux::image`): its layout, a chain read back
 //! as memory, every refusal of the parser and the writer, round trips of chains through images.
 
-use crate::support::{Blob, devs};
+use crate::support::{Blob, LE, devs};
+use liveupdate_abi::linux::ByteOrder;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer};
 use liveupdate_abi::linux::{BlockBuf, NameFault, PageSize};
 use liveupdate_abi::mem::{PhysAddr, PhysMem};
@@ -105,7 +106,10 @@ fn image_holds_a_chain_and_reads_as_memory() {
         [0x5000, SER_PHYS, 0x20000]
     );
     let pci = image
-        .decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap())
+        .decode_pci(
+            PciFormat::new(PciLayout::Chain, PciCompat::V1).unwrap(),
+            ByteOrder::Little,
+        )
         .unwrap();
     assert_eq!(pci.nr_devices(), 3);
     // An image can hold an array-form blob too.
@@ -113,7 +117,10 @@ fn image_holds_a_chain_and_reads_as_memory() {
     let img = image_of(0x1000, Some("pci-v2"), &[(0x1000, &array)]);
     let image = PhysImage::parse(&img).unwrap();
     let pci = image
-        .decode_pci(PciFormat::new(PciLayout::Array, PciCompat::V2).unwrap())
+        .decode_pci(
+            PciFormat::new(PciLayout::Array, PciCompat::V2).unwrap(),
+            ByteOrder::Little,
+        )
         .unwrap();
     assert_eq!(pci.max_nr_devices(), Some(1));
 }
@@ -254,14 +261,14 @@ proptest! {
             .map(|(i, buf)| BlockBuf { phys: PhysAddr::new((base + 10 - i as u64) * 0x1000), buf })
             .collect();
         let mut blob = [0u8; 12];
-        let w = PciSer::encode_chain(&mut blob, PhysAddr::new(0x100), &mut blocks, PciCompat::V2, PAGE, &entries).unwrap();
+        let w = PciSer::encode_chain(&mut blob, PhysAddr::new(0x100), &mut blocks, PciCompat::V2, LE, &entries).unwrap();
         let used = w.blocks as usize;
         let mut segments: Vec<(u64, &[u8])> = vec![(0x100, &blob[..])];
         segments.extend(blocks.iter().take(used).map(|b| (b.phys.raw(), &*b.buf)));
         segments.sort_by_key(|s| s.0);
         let img = image_of(0x100, Some("pci-v2"), &segments);
         let image = PhysImage::parse(&img).unwrap();
-        let pci = image.decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap()).unwrap();
+        let pci = image.decode_pci(PciFormat::new(PciLayout::Chain, PciCompat::V2).unwrap(), ByteOrder::Little).unwrap();
         prop_assert_eq!(pci.chain().unwrap().blocks() as usize, used);
         let mut out = buf();
         prop_assert_eq!(pci.to_entries(&mut out).unwrap(), &entries[..]);

@@ -55,3 +55,6 @@ pub fn devs(list: &[(u32, u16, u16)]) -> Vec<u8> {
         .fold(Blob::new(), |b, &(d, f, r)| b.dev(d, f, r))
         .build()
 }
+
+/// An `x86_64` or arm64 kernel: 4 KiB pages, little-endian, as [`Blob`] writes.
+pub const LE: liveupdate_abi::linux::Kernel = liveupdate_abi::linux::Kernel::LITTLE_4K;

@@ -15,11 +15,11 @@ use core::fmt::{self, Write};
 use zerocopy::FromZeros;
 
 use liveupdate_abi::flb::FlbEntry;
-use liveupdate_abi::linux::PageSize;
 use liveupdate_abi::linux::block::BlockBuf;
 use liveupdate_abi::linux::flb::FlbArea;
 use liveupdate_abi::linux::luo::LuoSer;
 use liveupdate_abi::linux::pci::{PciCompat, PciFormat, PciLayout, PciSer, PciVersion};
+use liveupdate_abi::linux::{ByteOrder, Kernel, PageSize};
 use liveupdate_abi::linux::{CountField, LinuxError};
 use liveupdate_abi::pci::PciEntry;
 
@@ -28,6 +28,18 @@ use liveupdate_abi::mem::PhysAddr;
 
 /// The outcome of a body: `Err` names a broken invariant.
 pub type Verdict = Result<(), &'static str>;
+
+/// The writers every body decodes an input as, in turn: 4 KiB pages, each byte order. (The
+/// input does not pick the order, so committed corpora keep meaning what they meant.)
+const KERNELS: [Kernel; 2] = [
+    Kernel::LITTLE_4K,
+    Kernel::new(PageSize::SIZE_4K, ByteOrder::Big),
+];
+
+/// Runs `body` on `data` as written by each of [`KERNELS`].
+fn each_order(data: &[u8], body: fn(&[u8], Kernel) -> Verdict) -> Verdict {
+    KERNELS.iter().try_for_each(|&kernel| body(data, kernel))
+}
 
 /// Formats `value` into nothing: errors' `Display` must not panic on any input.
 fn exercise(value: &dyn fmt::Display) {
@@ -41,8 +53,14 @@ fn exercise(value: &dyn fmt::Display) {
 }
 
 /// `luo_ser`: what decodes re-encodes to the same bytes.
+/// In each byte order.
 pub fn luo_ser(data: &[u8]) -> Verdict {
-    let ser = match LuoSer::decode(data) {
+    each_order(data, luo_ser_in)
+}
+
+/// `luo_ser`: what decodes re-encodes to the same bytes.
+fn luo_ser_in(data: &[u8], kernel: Kernel) -> Verdict {
+    let ser = match LuoSer::decode(data, kernel) {
         Ok(ser) => ser,
         Err(e) => {
             exercise(&e);
@@ -53,6 +71,7 @@ pub fn luo_ser(data: &[u8]) -> Verdict {
     let len = LuoSer::encode(
         &mut out,
         ser.compatible(),
+        kernel,
         ser.liveupdate_num(),
         ser.sessions_pa(),
         ser.flbs_pa(),
@@ -67,8 +86,14 @@ pub fn luo_ser(data: &[u8]) -> Verdict {
 const FLB_MAX: usize = 128;
 
 /// FLB area (4 KiB pages): entries convert, re-encode and decode to the same entries.
+/// In each byte order.
 pub fn flb(data: &[u8]) -> Verdict {
-    let area = match FlbArea::decode(data, PageSize::SIZE_4K) {
+    each_order(data, flb_in)
+}
+
+/// FLB area (4 KiB pages): entries convert, re-encode and decode to the same entries.
+fn flb_in(data: &[u8], kernel: Kernel) -> Verdict {
+    let area = match FlbArea::decode(data, kernel) {
         Ok(area) => area,
         Err(e) => {
             exercise(&e);
@@ -96,9 +121,9 @@ pub fn flb(data: &[u8]) -> Verdict {
         return Err("converted FLB entries not strictly sorted");
     }
     let mut out = [0u8; 16 + 64 * FLB_MAX];
-    let len = FlbArea::encode(&mut out, area.pgcnt(), PageSize::SIZE_4K, entries.iter())
+    let len = FlbArea::encode(&mut out, area.pgcnt(), kernel, entries.iter())
         .map_err(|_| "converted FLB entries do not encode")?;
-    let again = FlbArea::decode(out.get(..len).unwrap_or(&[]), PageSize::SIZE_4K)
+    let again = FlbArea::decode(out.get(..len).unwrap_or(&[]), kernel)
         .map_err(|_| "encoded FLB area does not decode")?;
     let mut second = <[FlbEntry; FLB_MAX]>::new_zeroed();
     let round = again
@@ -122,7 +147,14 @@ const ARRAY_FORMATS: [(PciLayout, PciCompat); 4] = [
 
 /// Array-form `pci_ser`; the first byte picks the format, the rest is the blob. Devices
 /// convert, re-encode in the same format and decode to the same devices.
+/// In each byte order.
 pub fn pci_array(data: &[u8]) -> Verdict {
+    each_order(data, pci_array_in)
+}
+
+/// Array-form `pci_ser`; the first byte picks the format, the rest is the blob. Devices
+/// convert, re-encode in the same format and decode to the same devices.
+fn pci_array_in(data: &[u8], kernel: Kernel) -> Verdict {
     let Some((&selector, blob)) = data.split_first() else {
         return Ok(());
     };
@@ -131,7 +163,7 @@ pub fn pci_array(data: &[u8]) -> Verdict {
         .copied()
         .unwrap_or((PciLayout::Array, PciCompat::V2));
     let format = PciFormat::new(layout, compat).map_err(|_| "array format table invalid")?;
-    let ser = match PciSer::decode(blob, format) {
+    let ser = match PciSer::decode(blob, format, kernel) {
         Ok(ser) => ser,
         Err(e) => {
             exercise(&e);
@@ -159,9 +191,9 @@ pub fn pci_array(data: &[u8]) -> Verdict {
     };
     check_sorted(entries)?;
     let mut out = [0u8; 16 + 8 * PCI_MAX];
-    let len = PciSer::encode(&mut out, format, max, entries.iter())
+    let len = PciSer::encode(&mut out, format, max, kernel, entries.iter())
         .map_err(|_| "converted PCI entries do not encode")?;
-    let again = PciSer::decode(out.get(..len).unwrap_or(&[]), format)
+    let again = PciSer::decode(out.get(..len).unwrap_or(&[]), format, kernel)
         .map_err(|_| "encoded pci_ser does not decode")?;
     let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
     let round = again
@@ -180,7 +212,16 @@ const PAGE: usize = 4096;
 /// the parity of the input length; the layout is the newest that compatible was published
 /// with (the chain for `pci-v1`/`pci-v2`, the versioned form for `pci`). Devices convert, re-encode as a
 /// 4 KiB-page chain in a new image and decode to the same devices.
+/// In each byte order.
 pub fn pci_image(data: &[u8]) -> Verdict {
+    each_order(data, pci_image_in)
+}
+
+/// An image holding a `pci_ser`. The compatible is the image's, else `pci-v1`/`pci-v2` by
+/// the parity of the input length; the layout is the newest that compatible was published
+/// with (the chain for `pci-v1`/`pci-v2`, the versioned form for `pci`). Devices convert, re-encode as a
+/// 4 KiB-page chain in a new image and decode to the same devices.
+fn pci_image_in(data: &[u8], kernel: Kernel) -> Verdict {
     let image = match PhysImage::parse(data) {
         Ok(image) => image,
         Err(e) => {
@@ -202,7 +243,7 @@ pub fn pci_image(data: &[u8]) -> Verdict {
     let Ok(format) = PciFormat::new(layout, compat) else {
         return Ok(());
     };
-    let ser = match image.decode_pci(format) {
+    let ser = match image.decode_pci(format, kernel.order()) {
         Ok(ser) => ser,
         Err(e) => {
             exercise(&e);
@@ -221,12 +262,12 @@ pub fn pci_image(data: &[u8]) -> Verdict {
         }
     };
     check_sorted(entries)?;
-    chain_round_trip(entries)
+    chain_round_trip(entries, kernel)
 }
 
 /// Re-encodes `entries` as a chain of the newest chain compatible (which holds any
 /// refcount) in a new image, and checks that it decodes to the same entries.
-fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
+fn chain_round_trip(entries: &[PciEntry], kernel: Kernel) -> Verdict {
     const SER_PHYS: u64 = 0x8000;
     let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
     let mut blocks = [
@@ -250,7 +291,7 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
         PhysAddr::new(SER_PHYS),
         &mut blocks,
         PciCompat::V2,
-        PageSize::SIZE_4K,
+        kernel,
         entries.iter(),
     ) else {
         return Err("converted PCI entries do not encode as a chain");
@@ -267,20 +308,14 @@ fn chain_round_trip(entries: &[PciEntry]) -> Verdict {
     }
     let segments = segments.get(..=used).unwrap_or(&[]);
     let mut file = [0u8; 80 + (16 + PAGE) * CHAIN_BLOCKS + 32];
-    let len = PhysImage::write(
-        &mut file,
-        SER_PHYS,
-        PageSize::SIZE_4K,
-        Some("pci-v2"),
-        segments,
-    )
-    .map_err(|_| "chain image does not write")?;
+    let len = PhysImage::write(&mut file, SER_PHYS, kernel.page(), Some("pci-v2"), segments)
+        .map_err(|_| "chain image does not write")?;
     let image = PhysImage::parse(file.get(..len).unwrap_or(&[]))
         .map_err(|_| "written image does not parse")?;
     let format =
         PciFormat::new(PciLayout::Chain, PciCompat::V2).map_err(|_| "chain format invalid")?;
     let again = image
-        .decode_pci(format)
+        .decode_pci(format, kernel.order())
         .map_err(|_| "encoded chain does not decode")?;
     let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
     let round = again
@@ -330,26 +365,39 @@ fn check_sorted(entries: &[PciEntry]) -> Verdict {
 /// raw blob (no memory: only an empty chain reads). A version other than 1 or 2 must be
 /// refused as such; what decodes converts, re-encodes at the same version as a new chain
 /// and decodes to the same devices.
+/// In each byte order.
 pub fn pci_versioned(data: &[u8]) -> Verdict {
+    each_order(data, pci_versioned_in)
+}
+
+/// The `pci_ser` of the FLB `"pci"`: an image (its blob and the chain in its segments) or a
+/// raw blob (no memory: only an empty chain reads). A version other than 1 or 2 must be
+/// refused as such; what decodes converts, re-encodes at the same version as a new chain
+/// and decodes to the same devices.
+fn pci_versioned_in(data: &[u8], kernel: Kernel) -> Verdict {
     let image = PhysImage::parse(data).ok();
     let decoded = match &image {
         Some(image) => {
             let Ok(format) = PciFormat::new(PciLayout::Versioned, PciCompat::Pci) else {
                 return Err("versioned format invalid");
             };
-            image.decode_pci(format)
+            image.decode_pci(format, kernel.order())
         }
         None => PciSer::decode(
             data,
             PciFormat::new(PciLayout::Versioned, PciCompat::Pci)
                 .map_err(|_| "versioned format invalid")?,
+            kernel,
         ),
     };
     let blob = image.as_ref().map_or(data, PhysImage::blob);
     let stored = blob
         .get(..4)
         .and_then(|v| v.try_into().ok())
-        .map(u32::from_le_bytes);
+        .map(|v| match kernel.order() {
+            ByteOrder::Little => u32::from_le_bytes(v),
+            ByteOrder::Big => u32::from_be_bytes(v),
+        });
     let ser = match decoded {
         Ok(ser) => ser,
         Err(e) => {
@@ -379,12 +427,12 @@ pub fn pci_versioned(data: &[u8]) -> Verdict {
         }
     };
     check_sorted(entries)?;
-    versioned_round_trip(entries, version)
+    versioned_round_trip(entries, version, kernel)
 }
 
 /// Re-encodes `entries` in the versioned form at `version` in a new image and checks that it
 /// decodes to the same entries and version.
-fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
+fn versioned_round_trip(entries: &[PciEntry], version: PciVersion, kernel: Kernel) -> Verdict {
     let (mut p0, mut p1, mut p2) = ([0u8; PAGE], [0u8; PAGE], [0u8; PAGE]);
     let mut blocks = [
         BlockBuf {
@@ -406,7 +454,7 @@ fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
         PhysAddr::new(0x8000),
         &mut blocks,
         version,
-        PageSize::SIZE_4K,
+        kernel,
         entries.iter(),
     ) else {
         return Err("converted PCI entries do not encode in the versioned form");
@@ -423,14 +471,14 @@ fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
     }
     let segments = segments.get(..=used).unwrap_or(&[]);
     let mut file = [0u8; 80 + (16 + PAGE) * CHAIN_BLOCKS + 32];
-    let len = PhysImage::write(&mut file, 0x8000, PageSize::SIZE_4K, Some("pci"), segments)
+    let len = PhysImage::write(&mut file, 0x8000, kernel.page(), Some("pci"), segments)
         .map_err(|_| "versioned image does not write")?;
     let image = PhysImage::parse(file.get(..len).unwrap_or(&[]))
         .map_err(|_| "written image does not parse")?;
     let format =
         PciFormat::new(PciLayout::Versioned, PciCompat::Pci).map_err(|_| "format invalid")?;
     let again = image
-        .decode_pci(format)
+        .decode_pci(format, kernel.order())
         .map_err(|_| "encoded versioned form does not decode")?;
     let mut second = <[PciEntry; PCI_MAX]>::new_zeroed();
     let round = again
@@ -445,13 +493,21 @@ fn versioned_round_trip(entries: &[PciEntry], version: PciVersion) -> Verdict {
 /// `luo_ser`, lenient: whatever the strict decoder accepts, the lenient one accepts with no
 /// warning and the same fields; whatever the lenient one accepts without a warning, the
 /// strict one accepts; with warnings, the structure re-encodes to the blob's first bytes.
+/// In each byte order.
 pub fn luo_ser_lenient(data: &[u8]) -> Verdict {
+    each_order(data, luo_ser_lenient_in)
+}
+
+/// `luo_ser`, lenient: whatever the strict decoder accepts, the lenient one accepts with no
+/// warning and the same fields; whatever the lenient one accepts without a warning, the
+/// strict one accepts; with warnings, the structure re-encodes to the blob's first bytes.
+fn luo_ser_lenient_in(data: &[u8], kernel: Kernel) -> Verdict {
     let mut warnings: u32 = 0;
-    let lenient = LuoSer::decode_lenient(data, &mut |e| {
+    let lenient = LuoSer::decode_lenient(data, kernel, &mut |e| {
         exercise(&e);
         warnings = warnings.saturating_add(1);
     });
-    let strict = LuoSer::decode(data);
+    let strict = LuoSer::decode(data, kernel);
     match (&strict, &lenient) {
         (Ok(s), Ok(l)) if s == l && warnings == 0 => Ok(()),
         (Ok(_), _) => Err("a strict luo_ser is not accepted alike, without warning"),
@@ -463,6 +519,7 @@ pub fn luo_ser_lenient(data: &[u8]) -> Verdict {
             let len = LuoSer::encode(
                 &mut out,
                 l.compatible(),
+                kernel,
                 l.liveupdate_num(),
                 l.sessions_pa(),
                 l.flbs_pa(),
@@ -484,10 +541,18 @@ pub fn luo_ser_lenient(data: &[u8]) -> Verdict {
 /// FLB area, lenient: whatever the strict decoder accepts, the lenient one accepts with no
 /// warning; accepted without a warning means strictly accepted; every warning is one the
 /// kernel accepts (an entry's name or count).
+/// In each byte order.
 pub fn flb_lenient(data: &[u8]) -> Verdict {
+    each_order(data, flb_lenient_in)
+}
+
+/// FLB area, lenient: whatever the strict decoder accepts, the lenient one accepts with no
+/// warning; accepted without a warning means strictly accepted; every warning is one the
+/// kernel accepts (an entry's name or count).
+fn flb_lenient_in(data: &[u8], kernel: Kernel) -> Verdict {
     let mut warnings: u32 = 0;
     let mut other = false;
-    let lenient = FlbArea::decode_lenient(data, PageSize::SIZE_4K, &mut |e| {
+    let lenient = FlbArea::decode_lenient(data, kernel, &mut |e| {
         exercise(&e);
         warnings = warnings.saturating_add(1);
         other |= !matches!(
@@ -502,7 +567,7 @@ pub fn flb_lenient(data: &[u8]) -> Verdict {
     if other {
         return Err("an FLB warning is not one the kernel accepts");
     }
-    let strict = FlbArea::decode(data, PageSize::SIZE_4K);
+    let strict = FlbArea::decode(data, kernel);
     match (&strict, &lenient) {
         (Ok(s), Ok(l)) if s == l && warnings == 0 => Ok(()),
         (Ok(_), _) => Err("a strict FLB area is not accepted alike, without warning"),
