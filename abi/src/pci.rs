@@ -527,6 +527,19 @@ impl Sealed for PciEntry {
         Ok(item.entry())
     }
 
+    fn stream_check(
+        table: &[u8],
+        stride: usize,
+        count: usize,
+        newer: bool,
+    ) -> Option<RoCompatFeatures> {
+        if stride == usize::from(PciEntry::SIZE_1_1) {
+            stream_check_1_1(table, count, newer)
+        } else {
+            None
+        }
+    }
+
     fn join(entry: &PciEntry, ext: Option<&[u8]>) -> PciDevice {
         let device = PciDevice::from(*entry);
         match ext.and_then(|e| PciExt::ref_from_prefix(e).ok()) {
@@ -576,28 +589,92 @@ impl Entry for PciEntry {
 
     fn all_valid(entries: &[Self], _newer: bool) -> bool {
         // One pass, no early exit and no branch on the data: any zero refcount, any key not
-        // above the one before it. Each entry is one 8-byte load.
-        let mut bad = false;
-        let mut prev = 0u64;
-        let mut first = true;
-        for chunk in entries.as_bytes().chunks_exact(size_of::<PciEntry>()) {
-            // A chunk is always 8 bytes; were it not, zero would read as a bad refcount and
-            // send the decoder to the exact check.
-            let raw = match *chunk {
-                [b0, b1, b2, b3, b4, b5, b6, b7] => {
-                    u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
-                }
-                _ => 0,
-            };
-            let key = key_of(raw);
-            #[allow(clippy::needless_bitwise_bool)] // branch-free on purpose
-            let fault = (!first & (prev >= key)) | (raw >> 48 == 0);
-            bad |= fault;
-            prev = key;
-            first = false;
+        // above the one before it, as arithmetic on one 8-byte load per entry.
+        let (words, _) = entries.as_bytes().as_chunks::<8>();
+        let Some((first, rest)) = words.split_first() else {
+            return true;
+        };
+        let mut bad = zero(u64::from_le_bytes(*first) >> 48);
+        for (prev, next) in words.iter().zip(rest) {
+            let (prev, next) = (u64::from_le_bytes(*prev), u64::from_le_bytes(*next));
+            bad |= zero(next >> 48) | not_above(key_of(prev), key_of(next));
         }
-        !bad
+        bad == 0
     }
+}
+
+/// 1 when `x` is zero, else 0: no compare, so a loop of these vectorises with any SIMD.
+#[inline]
+const fn zero(x: u64) -> u64 {
+    // For x < 2^63; callers pass at most 48 bits.
+    x.wrapping_sub(1) >> 63
+}
+
+/// 1 when `x` is not zero, else 0.
+#[inline]
+const fn nonzero(x: u64) -> u64 {
+    (x | x.wrapping_neg()) >> 63
+}
+
+/// 1 when the key `next` is not above `prev` (both below 2^48), else 0.
+#[inline]
+const fn not_above(prev: u64, next: u64) -> u64 {
+    next.wrapping_sub(prev).wrapping_sub(1) >> 63
+}
+
+/// The minor 1 slot (24 bytes) checked in one pass over the table, as the exact walk
+/// ([`Entry::check`] then `check_ext`) checks each entry but without a branch on the data: the
+/// faults of every entry are or-ed into one word. `Some(features implied)` when every entry is
+/// valid, `None` when one is not (the exact walk then names it).
+fn stream_check_1_1(table: &[u8], count: usize, newer: bool) -> Option<RoCompatFeatures> {
+    let slots = table.as_chunks::<24>().0.get(..count)?;
+    // What a newer minor may use: the class code's top byte when the identity is unknown, the
+    // flags this reader does not know, the reserved word; this reader's own minor may not.
+    let (class_top, id_rest, ext_rest) = if newer {
+        (0, 0x00FF_FFFF_FFFF, 0)
+    } else {
+        (0xFF, 0xFFFF_FFFF_FFFF, !u64::from(PciFlags::all().bits()))
+    };
+    let word = |slot: &[u8; 24], i: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(b) = slot.get(i * 8..i * 8 + 8) {
+            w.copy_from_slice(b);
+        }
+        u64::from_le_bytes(w)
+    };
+    let (bridge, descendant) = (
+        u64::from(PciFlags::BRIDGE.bits()),
+        u64::from(PciFlags::DESCENDANT.bits()),
+    );
+    let fault = |slot: &[u8; 24]| -> (u64, u64) {
+        let (w0, w1, w2) = (word(slot, 0), word(slot, 1), word(slot, 2));
+        let vendor = w1 & 0xFFFF;
+        let unknown = zero(vendor);
+        let fault = zero(w0 >> 48)
+            | (unknown & nonzero((w1 >> 16) & id_rest))
+            | zero(vendor ^ 0xFFFF)
+            | nonzero((w1 >> 56) & class_top)
+            | nonzero(w2 & ext_rest)
+            | nonzero(w2 & descendant & !((w2 & bridge) << 1));
+        (fault, w2 & descendant)
+    };
+    let Some((first, rest)) = slots.split_first() else {
+        return Some(RoCompatFeatures::empty());
+    };
+    let (mut bad, mut hierarchy) = fault(first);
+    for (prev, next) in slots.iter().zip(rest) {
+        let (f, h) = fault(next);
+        bad |= f | not_above(key_of(word(prev, 0)), key_of(word(next, 0)));
+        hierarchy |= h;
+    }
+    if bad != 0 {
+        return None;
+    }
+    Some(if hierarchy == 0 {
+        RoCompatFeatures::empty()
+    } else {
+        RoCompatFeatures::HIERARCHY
+    })
 }
 
 impl<'a> Record<'a, PciEntry> {
@@ -671,5 +748,84 @@ impl<'m> Table<'m, PciEntry> {
         probed: PciIdentity,
     ) -> Option<IdentityMatch> {
         self.device(address).map(|d| d.check_identity(probed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    /// The exact walk over the 24-byte slots of `table`: what `decode` says without the
+    /// one-pass check.
+    fn exact(table: &[u8], newer: bool) -> Option<RoCompatFeatures> {
+        let mut implied = RoCompatFeatures::empty();
+        let mut prev: Option<PciEntry> = None;
+        for slot in table.chunks_exact(24) {
+            let (entry, ext) = PciEntry::read_from_prefix(slot).ok()?;
+            entry.check(prev.as_ref(), newer).ok()?;
+            implied |= PciEntry::check_ext(ext, newer).ok()?;
+            prev = Some(entry);
+        }
+        Some(implied)
+    }
+
+    /// Slots whose fields are drawn from the values each rule turns on: keys mostly ascending
+    /// (a step of 0 repeats one), refcount 0, vendors 0 and 0xFFFF, class codes over 24 bits,
+    /// unknown flags, reserved bits, a descendant without its bridge.
+    fn slots() -> impl Strategy<Value = Vec<u8>> {
+        let slot = (
+            prop::sample::select(&[0u64, 1, 2, 3, 0x1_0000][..]),
+            prop::sample::select(&[0u16, 1, 2, 0xFFFF][..]),
+            prop::sample::select(&[0u16, 1, 0x8086, 0xFFFF][..]),
+            prop::sample::select(&[0u16, 5][..]),
+            prop::sample::select(&[0u32, 0x02_00_00, 0x01_00_00_00, 0xFF_FF_FF_FF][..]),
+            prop::sample::select(&[0u32, 1, 2, 3, 4, 7, 8, 0x100, 0x8000_0000][..]),
+            prop::sample::select(&[0u32, 0, 0, 1, 0x8000_0000][..]),
+        );
+        prop::collection::vec(slot, 0..12).prop_map(|slots| {
+            let mut key = 0x100u64;
+            let mut out = Vec::new();
+            for (step, refcount, vendor, device, class, flags, reserved) in slots {
+                key = if step == 3 { key - 1 } else { key + step };
+                out.extend_from_slice(&((key >> 16) as u32).to_le_bytes());
+                out.extend_from_slice(&(key as u16).to_le_bytes());
+                out.extend_from_slice(&refcount.to_le_bytes());
+                out.extend_from_slice(&vendor.to_le_bytes());
+                out.extend_from_slice(&device.to_le_bytes());
+                out.extend_from_slice(&class.to_le_bytes());
+                out.extend_from_slice(&flags.to_le_bytes());
+                out.extend_from_slice(&reserved.to_le_bytes());
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The one-pass check of minor 1 slots agrees with the exact walk: never accepts what
+        /// the walk refuses, and implies the same features.
+        #[test]
+        fn stream_check_1_1_is_the_exact_walk(table in slots(), newer: bool) {
+            let count = table.len() / 24;
+            prop_assert_eq!(stream_check_1_1(&table, count, newer), exact(&table, newer));
+        }
+
+        /// The one-pass check of minor 0 entries agrees with the exact walk.
+        #[test]
+        fn all_valid_is_the_exact_walk(table in slots()) {
+            let entries: Vec<PciEntry> = table
+                .chunks_exact(24)
+                .map(|s| PciEntry::read_from_prefix(s).unwrap().0)
+                .collect();
+            let walk = entries.iter().enumerate().all(|(i, e)| {
+                e.check(i.checked_sub(1).map(|p| &entries[p]), false).is_ok()
+            });
+            prop_assert_eq!(PciEntry::all_valid(&entries, false), walk);
+        }
     }
 }

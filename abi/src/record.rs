@@ -39,6 +39,19 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
+        /// The whole-table check of slots wider than the entry (`ext_len > 0`): the `count`
+        /// slots of `stride` bytes at the start of `table`, checked as the exact walk checks
+        /// them, in one pass without a branch per entry. `Some(implied)` when all are valid;
+        /// `None` when one is not, or the kind has no such pass (the exact walk then runs).
+        fn stream_check(
+            _table: &[u8],
+            _stride: usize,
+            _count: usize,
+            _newer: bool,
+        ) -> Option<RoCompatFeatures> {
+            None
+        }
+
         /// Writes the appended bytes of `item` for `version` into `ext` and returns its v1.0
         /// fields, or says what `version` cannot express. `index` is the entry's.
         fn split(
@@ -409,14 +422,18 @@ impl<'a, E: Entry> Record<'a, E> {
         // Packed entries with nothing beyond the v1.0 fields (every v1.0 record; FLB tables and
         // roots at any minor): a whole-table check first, which vectorises; the exact walk
         // then runs only to name the first bad entry.
-        let vouched = E::ext_len(layout.version) == 0
-            && entries
+        // Wider slots (PCI at minor 1): the kind's own one-pass check of the whole table.
+        let vouched = if E::ext_len(layout.version) == 0 {
+            entries
                 .as_slice()
-                .is_some_and(|slice| E::all_valid(slice, layout.newer));
-        let implied = if vouched {
-            RoCompatFeatures::empty()
+                .is_some_and(|slice| E::all_valid(slice, layout.newer))
+                .then_some(RoCompatFeatures::empty())
         } else {
-            check_each(&entries, &layout, kind)?
+            E::stream_check(table, layout.stride, layout.count, layout.newer)
+        };
+        let implied = match vouched {
+            Some(implied) => implied,
+            None => check_each(&entries, &layout, kind)?,
         };
         // The read-only-compatible bits this reader knows say exactly what the entries use.
         let known = E::known_features(layout.version).ro_compat;
