@@ -166,6 +166,7 @@ mod tests {
         [("table", table_update as UpdateFn), ("selected", update)]
             .into_iter()
             .chain(hardware().map(|f| ("hardware", f)))
+            .chain(engine::hardware_engines())
     }
 
     /// Deterministic bytes that are not a repeating pattern.
@@ -205,10 +206,29 @@ mod tests {
     }
 
     #[test]
+    fn the_wide_engine_is_found_when_std_finds_it() {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            let wide = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("vpclmulqdq")
+                && std::is_x86_feature_detected!("avx2")
+                && hardware().is_some();
+            let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
+            assert_eq!(names.contains(&"avx512-vpclmulqdq"), wide, "{names:?}");
+            if engine::active() != Engine::Installed {
+                assert_eq!(engine::active() == Engine::X86Avx512, wide);
+            }
+            // Say which engines these tests ran, so that a run without them is visible.
+            std::eprintln!("hardware CRC engines tested here: {names:?}");
+        }
+    }
+
+    #[test]
     fn every_engine_matches_crc_on_every_length_and_alignment() {
-        let data = noise(4096 + 300 + 16);
-        for align in 0..16 {
-            for len in (0..=1100).chain((1101..=4096 + 300).step_by(37)) {
+        let data = noise(4096 + 300 + 64);
+        for align in 0..64 {
+            for len in (0..=1300).chain((1301..=4096 + 300).step_by(37)) {
                 let bytes = &data[align..align + len];
                 let expected = REFERENCE.checksum(bytes);
                 for (name, f) in engines() {
