@@ -617,7 +617,6 @@ impl Block {
         let kind = E::KIND;
         let version = self.version;
         let size = usize::from(E::entry_size(version));
-        let ext_len = E::ext_len(version);
         let record_len = record_len::<E>(version, self.capacity)?;
         let found = out.len();
         let out = out
@@ -627,41 +626,53 @@ impl Block {
                 needed: record_len as u64,
                 found: found as u64,
             })?;
-        out.fill(0);
         let (head, table) = out.split_at_mut(HEADER_LEN);
+        head.fill(0);
+        // Pass 1: every slot written, nothing checked but what only the item knows (whether
+        // the version can hold it). Pass 2: the table checked as the decoder checks it, in
+        // one pass without a branch per entry where the kind has one; the exact walk, which
+        // names the first bad entry, runs only when that pass finds one.
         let mut slots = table.chunks_exact_mut(size);
         let mut count: u32 = 0;
-        let mut prev = prev;
-        let mut ro_compat = RoCompatFeatures::empty();
+        let mut last = prev;
+        let mut unfit = None;
         while count < self.capacity {
             let Some(item) = items.next() else { break };
-            let index = count as usize;
-            let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
-            let slot = slots.next().ok_or(EncodeError::CapacityExceeded {
-                kind,
-                capacity: self.capacity,
-            })?;
-            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
-            let entry =
-                E::split(&item, count, ext, version).map_err(|what| EncodeError::Unfit {
+            let Some(slot) = slots.next() else {
+                unfit = Some(EncodeError::CapacityExceeded {
                     kind,
-                    version,
-                    what,
-                })?;
-            let fault = |fault| EncodeError::Entry {
-                kind,
-                index: count,
-                offset: offset as u64,
-                fault,
+                    capacity: self.capacity,
+                });
+                break;
             };
-            entry.check(prev.as_ref(), false).map_err(fault)?;
-            if ext_len > 0 {
-                ro_compat |= E::check_ext(ext, false).map_err(fault)?;
+            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
+            match E::split(&item, count, ext, version) {
+                Ok(entry) => {
+                    head_bytes.copy_from_slice(entry.as_bytes());
+                    last = Some(entry);
+                }
+                Err(what) => {
+                    unfit = Some(EncodeError::Unfit {
+                        kind,
+                        version,
+                        what,
+                    });
+                    break;
+                }
             }
-            head_bytes.copy_from_slice(entry.as_bytes());
-            prev = Some(entry);
             count = count.saturating_add(1);
         }
+        let used_len = (count as usize).saturating_mul(size);
+        let (used, unused) = table.split_at_mut(used_len.min(table.len()));
+        unused.fill(0);
+        let used: &[u8] = used;
+        // An entry's fault comes before a later item's refusal, as when each item was
+        // checked as it was written.
+        let ro_compat = check_written::<E>(used, size, count, prev.as_ref(), version)?;
+        if let Some(error) = unfit {
+            return Err(error);
+        }
+        let prev = last;
         let more = items.peek().is_some();
         let link = match self.link {
             None if more => {
@@ -705,6 +716,58 @@ impl Block {
 
 /// The length of a record of `version` with `capacity` slots, or the error of a capacity
 /// whose record would not fit a `u32` length.
+/// The checks of [`Block::write`]'s second pass over the `count` slots of `size` bytes just
+/// written (`used`), the first of them after `prev` (the previous block's last entry): the
+/// kind's one-pass check, then, only when it finds a fault, the exact walk that names it.
+fn check_written<E: Entry>(
+    used: &[u8],
+    size: usize,
+    count: u32,
+    prev: Option<&E>,
+    version: AbiVersion,
+) -> Result<RoCompatFeatures, EncodeError> {
+    let kind = E::KIND;
+    let ext_len = E::ext_len(version);
+    let first = used.get(..size_of::<E>()).and_then(|b| E::read_from_bytes(b).ok());
+    let first_ok = match (prev, first) {
+        (Some(p), Some(f)) => f.check(Some(p), false).is_ok(),
+        _ => true,
+    };
+    let vouched = if !first_ok {
+        None
+    } else if ext_len == 0 {
+        <[E]>::ref_from_bytes(used)
+            .ok()
+            .filter(|entries| E::all_valid(entries, false))
+            .map(|_| RoCompatFeatures::empty())
+    } else {
+        E::stream_check(used, size, count as usize, false)
+    };
+    if let Some(implied) = vouched {
+        return Ok(implied);
+    }
+    let mut implied = RoCompatFeatures::empty();
+    let mut prev = prev.copied();
+    for (index, slot) in used.chunks_exact(size).enumerate() {
+        let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
+        let fault = |fault| EncodeError::Entry {
+            kind,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            offset: offset as u64,
+            fault,
+        };
+        let Ok((entry, ext)) = E::read_from_prefix(slot) else {
+            break;
+        };
+        entry.check(prev.as_ref(), false).map_err(fault)?;
+        if ext_len > 0 {
+            implied |= E::check_ext(ext, false).map_err(fault)?;
+        }
+        prev = Some(entry);
+    }
+    Ok(implied)
+}
+
 pub(crate) fn record_len<E: Entry>(
     version: AbiVersion,
     capacity: u32,
