@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-target}
 for profile in bench bench-nolto; do
     CRITERION_HOME="$target/criterion-$profile" \
-        cargo bench --locked --profile "$profile" -p liveupdate-abi -p liveupdate-core -- "$@" >&2
+        cargo bench --locked --profile "$profile" -p liveupdate-abi -p liveupdate-core --benches -- "$@" >&2
 done
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; rustc $(rustc --version | cut -d' ' -f2)"
 echo "RUSTFLAGS: ${RUSTFLAGS:-(none)}"

@@ -683,11 +683,13 @@ impl<'a> Record<'a, PciEntry> {
         self.entries().get(self.position(address)?)
     }
 
-    /// The index of the entry for `address`, by binary search
-    /// ([`Entries::binary_search_by`](crate::record::Entries::binary_search_by)).
+    /// The index of the entry for `address`: a branch-free binary search over the keys read in
+    /// place, whatever the slot size.
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
-        self.entries().binary_search_by(|e| e.key().cmp(&key))
+        let entries = self.entries();
+        let at = entries.lower_bound_by_head(key, key_of);
+        entries.get(at).filter(|e| e.key() == key).map(|_| at)
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
@@ -813,6 +815,35 @@ mod tests {
         fn stream_check_1_1_is_the_exact_walk(table in slots(), newer: bool) {
             let count = table.len() / 24;
             prop_assert_eq!(stream_check_1_1(&table, count, newer), exact(&table, newer));
+        }
+
+        /// The in-place search finds exactly the keys present, at both minors, for any
+        /// table size (0 and 1 included) and any query below, between or above them.
+        #[test]
+        fn position_finds_exactly_the_keys_present(
+            keys in prop::collection::btree_set(0u64..2000, 0..70),
+            queries in prop::collection::vec(0u64..2100, 1..40),
+            minor_1: bool,
+        ) {
+            use crate::header::{Capacity, Generation};
+            use crate::record::Encoding;
+            let version = if minor_1 { AbiVersion::V1_1 } else { AbiVersion::V1_0 };
+            let n = keys.len() as u32;
+            let mut buf = std::vec![0u8; PciTable::len_for(version, Capacity::new(n)).unwrap()];
+            let devices = keys.iter().map(|&k| PciDevice::new(PciAddress::from_key(k), 1));
+            PciTable::encode(
+                &mut buf,
+                Encoding::new(version, Generation::new(1), Capacity::new(n)),
+                devices,
+            )
+            .unwrap();
+            let table = PciTable::decode(&buf).unwrap();
+            for q in queries.into_iter().chain(keys.iter().copied()) {
+                let address = PciAddress::from_key(q);
+                let expected = keys.iter().position(|&k| k == q);
+                prop_assert_eq!(table.position(address), expected, "key {}", q);
+                prop_assert_eq!(table.is_preserved(address), expected.is_some());
+            }
         }
 
         /// The one-pass check of minor 0 entries agrees with the exact walk.

@@ -238,6 +238,32 @@ impl<'a, E: Entry> Entries<'a, E> {
         None
     }
 
+    /// The first index whose entry's 8-byte head (read as a little-endian `u64`, mapped by
+    /// `key`) is not below `target`, or `len` when none is: a binary search with a fixed
+    /// number of steps for a given length, each a load and a conditional move (no branch on
+    /// the data, so no mispredictions). The entries must be sorted by `key`.
+    pub(crate) fn lower_bound_by_head(&self, target: u64, key: impl Fn(u64) -> u64) -> usize {
+        let head = |i: usize| -> u64 {
+            let at = i.saturating_mul(self.stride);
+            self.bytes
+                .get(at..)
+                .and_then(<[u8]>::first_chunk::<8>)
+                .map_or(u64::MAX, |b| key(u64::from_le_bytes(*b)))
+        };
+        let mut base = 0usize;
+        let mut size = self.len;
+        if size == 0 {
+            return 0;
+        }
+        while size > 1 {
+            let half = size / 2;
+            let mid = base + half;
+            base = if head(mid) < target { mid } else { base };
+            size -= half;
+        }
+        base + usize::from(head(base) < target)
+    }
+
     /// Iterates over the entries in order.
     pub fn iter(&self) -> Iter<'a, E> {
         Iter {
