@@ -754,6 +754,7 @@ impl<'m> Table<'m, PciEntry> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // test inputs, small by construction
 mod tests {
     extern crate std;
 

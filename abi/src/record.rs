@@ -754,7 +754,9 @@ fn check_written<E: Entry>(
 ) -> Result<RoCompatFeatures, EncodeError> {
     let kind = E::KIND;
     let ext_len = E::ext_len(version);
-    let first = used.get(..size_of::<E>()).and_then(|b| E::read_from_bytes(b).ok());
+    let first = used
+        .get(..size_of::<E>())
+        .and_then(|b| E::read_from_bytes(b).ok());
     let first_ok = match (prev, first) {
         (Some(p), Some(f)) => f.check(Some(p), false).is_ok(),
         _ => true,

@@ -19,8 +19,8 @@ use criterion::Criterion;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use liveupdate_abi::AbiVersion;
 use liveupdate_abi::{
-    BlockPlace, DirEntry, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable, PhysAddr,
-    PhysMemMut, SliceMemory, Table,
+    BlockPlace, DirEntry, PciAddress, PciDevice, PciEntry, PciFlags, PciIdentity, PciTable,
+    PhysAddr, PhysMemMut, SliceMemory, Table,
 };
 
 /// Thread CPU time as a criterion measurement.

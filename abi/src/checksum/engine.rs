@@ -303,7 +303,7 @@ mod hw {
             if !(avx2 && avx512f && avx512vl && vpclmulqdq) {
                 return false;
             }
-            let (lo, _hi): (u32, u32);
+            let lo: u32;
             // SAFETY: `xgetbv` with ECX = 0 reads XCR0; it runs when CPUID.1:ECX.OSXSAVE is
             // set, checked above. No memory, no stack, flags untouched.
             unsafe {
@@ -311,7 +311,7 @@ mod hw {
                     "xgetbv",
                     in("ecx") 0u32,
                     out("eax") lo,
-                    out("edx") _hi,
+                    out("edx") _,
                     options(nomem, nostack, preserves_flags)
                 );
             }
