@@ -37,6 +37,13 @@ fn group(
     if checksum::hardware().is_some() {
         g.bench_function("decode_hardware", |b| b.iter(decode));
     }
+    if let Some(wide) = checksum::wide() {
+        g.bench_function("decode_wide", |b| {
+            checksum::install(Some(wide));
+            b.iter(decode);
+            checksum::install(None);
+        });
+    }
     g.bench_function("decode_table16", |b| {
         checksum::install(Some(checksum::table_update));
         b.iter(decode);

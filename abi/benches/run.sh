@@ -9,10 +9,10 @@
 # Default target CPU (no -C target-cpu). RUSTFLAGS is passed through; say so when quoting.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${CARGO_TARGET_DIR:-target}
+target=$(cd "${CARGO_TARGET_DIR:-target}" 2>/dev/null && pwd || echo "$PWD/target")
 for profile in bench bench-nolto; do
     CRITERION_HOME="$target/criterion-$profile" \
-        cargo bench --locked --profile "$profile" -p liveupdate-abi -p liveupdate-core --benches -- "$@" >&2
+        cargo bench --locked --profile "$profile" -p liveupdate-abi -p liveupdate-core --bench '*' -- "$@" >&2
 done
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; rustc $(rustc --version | cut -d' ' -f2)"
 echo "RUSTFLAGS: ${RUSTFLAGS:-(none)}"

@@ -17,6 +17,9 @@
 //!    streams, combined with carry-less multiplies), on aarch64 the CRC extension (`crc32cx`);
 //! 3. [`table_update`], the `crc` crate's slicing-by-16 tables (16 KiB, about 4 GB/s).
 //!
+//! [`wide`] gives the `x86_64` AVX-512 VPCLMULQDQ engine where the CPU has it, about twice the
+//! SSE4.2 engine's throughput on long inputs; it is opt-in (`install(checksum::wide())`).
+//!
 //! All of them compute the same function; the tests check each against the `crc` crate on every
 //! length and alignment. The `x86_64` engine uses XMM registers, so it is compiled only when SSE2
 //! is a target feature: not on `x86_64-unknown-none` or in kernel code built without SSE, where
@@ -39,7 +42,7 @@ use crate::header::CRC_OFFSET;
 
 mod engine;
 
-pub use engine::{Engine, active, hardware, install};
+pub use engine::{Engine, active, hardware, install, wide};
 
 /// A CRC-32C update function: takes the raw CRC register and bytes, returns the register
 /// after them. "Raw" means no inversion inside, as Linux's `crc32c(crc, p, len)`: the CRC of
@@ -166,6 +169,7 @@ mod tests {
         [("table", table_update as UpdateFn), ("selected", update)]
             .into_iter()
             .chain(hardware().map(|f| ("hardware", f)))
+            .chain(wide().map(|f| ("wide", f)))
             .chain(engine::hardware_engines())
     }
 
@@ -216,9 +220,7 @@ mod tests {
                 && hardware().is_some();
             let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
             assert_eq!(names.contains(&"avx512-vpclmulqdq"), wide, "{names:?}");
-            if engine::active() != Engine::Installed {
-                assert_eq!(engine::active() == Engine::X86Avx512, wide);
-            }
+            assert_eq!(super::wide().is_some(), wide);
             // Say which engines these tests ran, so that a run without them is visible.
             std::eprintln!("hardware CRC engines tested here: {names:?}");
         }

@@ -531,13 +531,10 @@ impl Sealed for PciEntry {
         table: &[u8],
         stride: usize,
         count: usize,
+        ext: bool,
         newer: bool,
     ) -> Option<RoCompatFeatures> {
-        if stride == usize::from(PciEntry::SIZE_1_1) {
-            stream_check_1_1(table, count, newer)
-        } else {
-            None
-        }
+        stream_check(table, stride, count, ext, newer)
     }
 
     fn join(entry: &PciEntry, ext: Option<&[u8]>) -> PciDevice {
@@ -586,21 +583,6 @@ impl Entry for PciEntry {
             Some(Ordering::Less) | None => Ok(()),
         }
     }
-
-    fn all_valid(entries: &[Self], _newer: bool) -> bool {
-        // One pass, no early exit and no branch on the data: any zero refcount, any key not
-        // above the one before it, as arithmetic on one 8-byte load per entry.
-        let (words, _) = entries.as_bytes().as_chunks::<8>();
-        let Some((first, rest)) = words.split_first() else {
-            return true;
-        };
-        let mut bad = zero(u64::from_le_bytes(*first) >> 48);
-        for (prev, next) in words.iter().zip(rest) {
-            let (prev, next) = (u64::from_le_bytes(*prev), u64::from_le_bytes(*next));
-            bad |= zero(next >> 48) | not_above(key_of(prev), key_of(next));
-        }
-        bad == 0
-    }
 }
 
 /// 1 when `x` is zero, else 0: no compare, so a loop of these vectorises with any SIMD.
@@ -616,56 +598,87 @@ const fn nonzero(x: u64) -> u64 {
     (x | x.wrapping_neg()) >> 63
 }
 
-/// 1 when the key `next` is not above `prev` (both below 2^48), else 0.
+/// 1 when the key `next` is not above `prev` (both below 2^48, or `prev` is `u64::MAX`, read
+/// as minus one: below every key), else 0.
 #[inline]
 const fn not_above(prev: u64, next: u64) -> u64 {
     next.wrapping_sub(prev).wrapping_sub(1) >> 63
 }
 
-/// The minor 1 slot (24 bytes) checked in one pass over the table, as the exact walk
-/// ([`Entry::check`] then `check_ext`) checks each entry but without a branch on the data: the
-/// faults of every entry are or-ed into one word. `Some(features implied)` when every entry is
-/// valid, `None` when one is not (the exact walk then names it).
-fn stream_check_1_1(table: &[u8], count: usize, newer: bool) -> Option<RoCompatFeatures> {
-    let slots = table.as_chunks::<24>().0.get(..count)?;
-    // What a newer minor may use: the class code's top byte when the identity is unknown, the
-    // flags this reader does not know, the reserved word; this reader's own minor may not.
-    let (class_top, id_rest, ext_rest) = if newer {
-        (0, 0x00FF_FFFF_FFFF, 0)
-    } else {
-        (0xFF, 0xFFFF_FFFF_FFFF, !u64::from(PciFlags::all().bits()))
-    };
-    let word = |slot: &[u8; 24], i: usize| -> u64 {
-        let mut w = [0u8; 8];
-        if let Some(b) = slot.get(i * 8..i * 8 + 8) {
-            w.copy_from_slice(b);
-        }
-        u64::from_le_bytes(w)
-    };
+/// Every slot of a PCI table checked in one pass, as the exact walk ([`Entry::check`], then
+/// `check_ext` when the reader knows the minor 1 fields: `ext`) checks each, but without a
+/// branch on the data: the faults of every slot are or-ed into one word. Two compact loops (the
+/// 8-byte head only; the 24 bytes minor 1 defines), which keep the decoders within their
+/// code-size limit; a record of a newer minor than the reader's takes the exact walk. `Some(features implied)` when every slot is valid,
+/// `None` when one is not (the exact walk then names it).
+fn stream_check(
+    table: &[u8],
+    stride: usize,
+    count: usize,
+    ext: bool,
+    newer: bool,
+) -> Option<RoCompatFeatures> {
+    if stride < size_of::<PciEntry>() {
+        return None;
+    }
+    // Slots are at least 8 bytes (the header said so); 0 would never end the loops below.
+    if stride == 0 {
+        return None;
+    }
+    let used = table.get(..count.checked_mul(stride)?)?;
+    // A newer minor's record (which may use reserved bits and wider slots) takes the exact
+    // walk: only this reader's own minors are streamed, which keeps the loop small.
+    if newer {
+        return None;
+    }
+    let (class_top, id_rest, ext_rest) =
+        (0xFF, 0xFFFF_FFFF_FFFF, !u64::from(PciFlags::all().bits()));
     let (bridge, descendant) = (
         u64::from(PciFlags::BRIDGE.bits()),
         u64::from(PciFlags::DESCENDANT.bits()),
     );
-    let fault = |slot: &[u8; 24]| -> (u64, u64) {
-        let (w0, w1, w2) = (word(slot, 0), word(slot, 1), word(slot, 2));
-        let vendor = w1 & 0xFFFF;
-        let unknown = zero(vendor);
-        let fault = zero(w0 >> 48)
-            | (unknown & nonzero((w1 >> 16) & id_rest))
-            | zero(vendor ^ 0xFFFF)
-            | nonzero((w1 >> 56) & class_top)
-            | nonzero(w2 & ext_rest)
-            | nonzero(w2 & descendant & !((w2 & bridge) << 1));
-        (fault, w2 & descendant)
-    };
-    let Some((first, rest)) = slots.split_first() else {
-        return Some(RoCompatFeatures::empty());
-    };
-    let (mut bad, mut hierarchy) = fault(first);
-    for (prev, next) in slots.iter().zip(rest) {
-        let (f, h) = fault(next);
-        bad |= f | not_above(key_of(word(prev, 0)), key_of(word(next, 0)));
-        hierarchy |= h;
+    let (mut bad, mut hierarchy) = (0u64, 0u64);
+    // "Minus one": every key (below 2^48) is above it in `not_above`'s wrapping arithmetic.
+    let mut prev = u64::MAX;
+    if ext {
+        // A slot shorter than minor 1's 24 bytes ends the loop at once (exact walk).
+        let mut rest = used;
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            let slot = slot.first_chunk::<24>()?;
+            let ([w0, w1, w2], _) = slot.as_chunks::<8>() else {
+                return None;
+            };
+            let (w0, w1, w2) = (
+                u64::from_le_bytes(*w0),
+                u64::from_le_bytes(*w1),
+                u64::from_le_bytes(*w2),
+            );
+            let key = key_of(w0);
+            let vendor = w1 & 0xFFFF;
+            bad |= zero(w0 >> 48)
+                | not_above(prev, key)
+                | (zero(vendor) & nonzero((w1 >> 16) & id_rest))
+                | zero(vendor ^ 0xFFFF)
+                | nonzero((w1 >> 56) & class_top)
+                | nonzero(w2 & ext_rest)
+                | nonzero(w2 & descendant & !((w2 & bridge) << 1));
+            hierarchy |= w2 & descendant;
+            prev = key;
+        }
+    } else {
+        // Address and refcount only (minor 0, or fields this reader does not know).
+        let mut rest = used;
+        // Split off one slot at a time: no division, unlike `chunks_exact`.
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            let w0 = slot
+                .first_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w));
+            let key = key_of(w0);
+            bad |= zero(w0 >> 48) | not_above(prev, key);
+            prev = key;
+        }
     }
     if bad != 0 {
         return None;
@@ -815,7 +828,13 @@ mod tests {
         #[test]
         fn stream_check_1_1_is_the_exact_walk(table in slots(), newer: bool) {
             let count = table.len() / 24;
-            prop_assert_eq!(stream_check_1_1(&table, count, newer), exact(&table, newer));
+            let stream = stream_check(&table, 24, count, true, newer);
+            if newer {
+                // A newer minor's record always takes the exact walk.
+                prop_assert_eq!(stream, None);
+            } else {
+                prop_assert_eq!(stream, exact(&table, newer));
+            }
         }
 
         /// The in-place search finds exactly the keys present, at both minors, for any
@@ -847,7 +866,8 @@ mod tests {
             }
         }
 
-        /// The one-pass check of minor 0 entries agrees with the exact walk.
+        /// The one-pass check of minor 0 entries (and of wider slots checked for their first 8
+        /// bytes only) agrees with the exact walk.
         #[test]
         fn all_valid_is_the_exact_walk(table in slots()) {
             let entries: Vec<PciEntry> = table
@@ -857,7 +877,49 @@ mod tests {
             let walk = entries.iter().enumerate().all(|(i, e)| {
                 e.check(i.checked_sub(1).map(|p| &entries[p]), false).is_ok()
             });
-            prop_assert_eq!(PciEntry::all_valid(&entries, false), walk);
+            let packed: Vec<u8> = entries.iter().flat_map(|e| e.as_bytes().to_vec()).collect();
+            let stream = stream_check(&packed, 8, entries.len(), false, false);
+            prop_assert_eq!(stream.is_some(), walk);
+            // Wider slots whose extra bytes the reader is not asked to check.
+            let wide = stream_check(&table, 24, entries.len(), false, false);
+            prop_assert_eq!(wide.is_some(), walk);
         }
+    }
+}
+
+#[cfg(test)]
+mod stream_used {
+    extern crate std;
+    use super::*;
+    use crate::header::{Capacity, Generation};
+    use crate::record::Encoding;
+
+    /// A valid 1.1 table with identities and flags is vouched for by the one-pass check, so
+    /// the exact walk does not run on the decode of a valid table.
+    #[test]
+    fn a_valid_1_1_table_takes_the_one_pass_check() {
+        let n = 100u16;
+        let devices = (0..n).map(|i| {
+            PciDevice::new(PciAddress::from_key(u64::from(i) * 3 + 0x100), 1 + i % 4)
+                .with_identity(PciIdentity::new(0x8086 + i % 7, i * 31, 0x02_00_00).unwrap())
+                .with_flags(if i % 2 == 0 {
+                    PciFlags::BUS_MASTER
+                } else {
+                    PciFlags::empty()
+                })
+        });
+        let v = AbiVersion::V1_1;
+        let mut buf = std::vec![0u8; PciTable::len_for(v, Capacity::new(100)).unwrap()];
+        PciTable::encode(
+            &mut buf,
+            Encoding::new(v, Generation::new(1), Capacity::new(100)),
+            devices,
+        )
+        .unwrap();
+        let table = buf.get(64..).unwrap();
+        assert_eq!(
+            stream_check(table, 24, 100, true, false),
+            Some(RoCompatFeatures::empty())
+        );
     }
 }

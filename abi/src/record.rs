@@ -39,14 +39,15 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
-        /// The whole-table check of slots wider than the entry (`ext_len > 0`): the `count`
-        /// slots of `stride` bytes at the start of `table`, checked as the exact walk checks
-        /// them, in one pass without a branch per entry. `Some(implied)` when all are valid;
-        /// `None` when one is not, or the kind has no such pass (the exact walk then runs).
+        /// The whole-table check: the `count` slots of `stride` bytes at the start of
+        /// `table`, checked as the exact walk checks them (with `check_ext` when `ext`), in
+        /// one pass without a branch per entry. `Some(implied)` when all are valid; `None`
+        /// when one is not, or the kind has no such pass (then the exact walk runs).
         fn stream_check(
             _table: &[u8],
             _stride: usize,
             _count: usize,
+            _ext: bool,
             _newer: bool,
         ) -> Option<RoCompatFeatures> {
             None
@@ -103,8 +104,9 @@ pub trait Entry:
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault>;
 
     /// Whether every entry of a packed table passes [`Entry::check`]: a fast whole-table
-    /// pass that may answer `false` for a valid table (then the decoder checks entry by entry,
-    /// which also names the first fault), but never `true` for an invalid one.
+    /// pass that may answer `false` for a valid table, but never `true` for an invalid one.
+    /// No kind of this crate overrides it any more and the decoders no longer call it: their
+    /// one-pass checks (any slot size) are internal to each kind.
     fn all_valid(entries: &[Self], newer: bool) -> bool {
         let _ = (entries, newer);
         false
@@ -445,18 +447,10 @@ impl<'a, E: Entry> Record<'a, E> {
             len: layout.count,
             _entry: PhantomData,
         };
-        // Packed entries with nothing beyond the v1.0 fields (every v1.0 record; FLB tables and
-        // roots at any minor): a whole-table check first, which vectorises; the exact walk
-        // then runs only to name the first bad entry.
-        // Wider slots (PCI at minor 1): the kind's own one-pass check of the whole table.
-        let vouched = if E::ext_len(layout.version) == 0 {
-            entries
-                .as_slice()
-                .is_some_and(|slice| E::all_valid(slice, layout.newer))
-                .then_some(RoCompatFeatures::empty())
-        } else {
-            E::stream_check(table, layout.stride, layout.count, layout.newer)
-        };
+        // A whole-table check first, without a branch per entry (PCI, any slot size); the
+        // exact walk then runs only to name the first bad entry.
+        let ext = E::ext_len(layout.version) > 0;
+        let vouched = E::stream_check(table, layout.stride, layout.count, ext, layout.newer);
         let implied = match vouched {
             Some(implied) => implied,
             None => check_each(&entries, &layout, kind)?,
@@ -761,15 +755,10 @@ fn check_written<E: Entry>(
         (Some(p), Some(f)) => f.check(Some(p), false).is_ok(),
         _ => true,
     };
-    let vouched = if !first_ok {
-        None
-    } else if ext_len == 0 {
-        <[E]>::ref_from_bytes(used)
-            .ok()
-            .filter(|entries| E::all_valid(entries, false))
-            .map(|_| RoCompatFeatures::empty())
+    let vouched = if first_ok {
+        E::stream_check(used, size, count as usize, ext_len > 0, false)
     } else {
-        E::stream_check(used, size, count as usize, false)
+        None
     };
     if let Some(implied) = vouched {
         return Ok(implied);

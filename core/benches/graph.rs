@@ -139,6 +139,16 @@ fn load(c: &mut Criterion<ThreadCpu>) {
                 });
             });
         }
+        if let Some(wide) = checksum::wide() {
+            g.bench_function("load_wide", |b| {
+                checksum::install(Some(wide));
+                b.iter(|| {
+                    Handover::load(black_box(&mem), PhysAddr::new(root_at), root_len)
+                        .map(|h| h.generation())
+                });
+                checksum::install(None);
+            });
+        }
         g.bench_function("load_table16", |b| {
             checksum::install(Some(checksum::table_update));
             b.iter(|| {

@@ -28,9 +28,6 @@ pub enum Engine {
     Table,
     /// `x86_64` SSE4.2: three interleaved `crc32` streams, combined with PCLMULQDQ.
     X86Sse42,
-    /// `x86_64` AVX-512 with VPCLMULQDQ: inputs of 512 bytes and more folded 256 bytes at a
-    /// time in four 512-bit registers, the rest as [`Engine::X86Sse42`].
-    X86Avx512,
     /// aarch64 CRC extension (`crc32cx`).
     Arm64Crc,
     /// The function given to [`install`].
@@ -120,6 +117,25 @@ pub fn hardware() -> Option<UpdateFn> {
     Detected::get().map(|_| hardware_update as UpdateFn)
 }
 
+/// The wide engine, if this CPU has it: on `x86_64`, AVX-512 with VPCLMULQDQ (detected at run
+/// time with `cpuid` and `xgetbv`), which folds inputs of 512 bytes and more 256 bytes at a
+/// time in four 512-bit registers (about twice the automatic engine's throughput, near
+/// memcpy's) and hands the rest to the automatic engine. `None` elsewhere.
+///
+/// Not chosen automatically: it is opt-in, `install(checksum::wide())`, for code that may use
+/// the 512-bit registers (user space, a boot tool) and does not count every byte of code (the
+/// automatic path stays within the firmware decoders' 8 KiB budget without it).
+pub fn wide() -> Option<UpdateFn> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        hw::wide_engine()
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        None
+    }
+}
+
 /// The hardware engine as a plain [`UpdateFn`]: it asks for the token on each call (a cached
 /// load), so the function pointer [`hardware`] hands out is safe wherever it is called.
 fn hardware_update(state: u32, bytes: &[u8]) -> u32 {
@@ -181,10 +197,26 @@ mod hw {
 
     /// The engine a CPU with the narrow engine's instructions (`cpu`) runs.
     pub(super) fn engine(cpu: Detected) -> Engine {
-        if Wide::get(cpu).is_some() {
-            Engine::X86Avx512
-        } else {
-            Engine::X86Sse42
+        let _ = cpu;
+        Engine::X86Sse42
+    }
+
+    /// The wide engine as a plain [`UpdateFn`](super::UpdateFn), when this CPU has it.
+    pub(super) fn wide_engine() -> Option<super::UpdateFn> {
+        Detected::get()
+            .and_then(Wide::get)
+            .map(|_| wide_update as super::UpdateFn)
+    }
+
+    /// The wide engine: asks for its token on each call (a cached load), so the function
+    /// pointer [`wide_engine`] hands out is safe wherever it is called.
+    fn wide_update(state: u32, bytes: &[u8]) -> u32 {
+        match Detected::get() {
+            Some(cpu) => match Wide::get(cpu) {
+                Some(wide) if bytes.len() >= wide::MIN_LEN => update_wide(wide, state, bytes),
+                _ => update_narrow(cpu, state, bytes),
+            },
+            None => super::table_update(state, bytes),
         }
     }
 
@@ -209,13 +241,9 @@ mod hw {
         unsafe { core::arch::x86_64::__cpuid(1) }.ecx
     }
 
-    /// The engine, on a CPU that `cpu` proves has it: the wide folding first when the CPU
-    /// has it and `bytes` is long enough to pay for its set-up, then the narrow engine.
+    /// The engine, on a CPU that `cpu` proves has it.
     pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
-        match Wide::get(cpu) {
-            Some(wide) if bytes.len() >= wide::MIN_LEN => update_wide(wide, state, bytes),
-            _ => update_narrow(cpu, state, bytes),
-        }
+        update_narrow(cpu, state, bytes)
     }
 
     /// The narrow engine alone (SSE4.2 and PCLMULQDQ).
@@ -247,25 +275,26 @@ mod hw {
 
         /// Proof that the CPU has AVX-512F, AVX-512VL, VPCLMULQDQ, AVX2 (and the narrow
         /// engine's SSE4.2 and PCLMULQDQ), and that the OS saves the AVX-512 registers: only
-        /// [`Wide::get`] makes one, after detection said so.
+        /// [`Wide::get`] makes one, from a [`Detected`] whose detection said so.
         #[derive(Clone, Copy, Debug)]
         pub(crate) struct Wide(Detected);
 
+        /// Cached result of the wide engine's detection.
         static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
         const UNKNOWN: u8 = 0;
         const ABSENT: u8 = 1;
         const PRESENT: u8 = 2;
 
         impl Wide {
-            /// The token, when the CPU (already proven to have the narrow engine by `cpu`)
-            /// has the wide one: detected once, then cached.
+            /// The token, when the CPU (proven by `cpu` to have the narrow engine) has the wide
+            /// one too: detected once, then cached.
             #[inline]
             pub(crate) fn get(cpu: Detected) -> Option<Wide> {
                 let found = match DETECTED.load(Ordering::Relaxed) {
                     PRESENT => true,
                     ABSENT => false,
                     _ => {
-                        let found = detect();
+                        let found = detect(super::cpuid_leaf1_ecx());
                         DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
                         found
                     }
@@ -281,17 +310,16 @@ mod hw {
 
         // `__cpuid` and `__cpuid_count` are safe functions in recent Rust and `unsafe fn`s in
         // older releases.
+        /// Whether the CPU and the OS run the wide engine; `leaf1_ecx` is `cpuid` leaf 1's ECX.
         #[allow(unused_unsafe)]
-        fn detect() -> bool {
+        fn detect(leaf1_ecx: u32) -> bool {
             if cfg!(miri) {
                 return false;
             }
-            // SAFETY: every x86_64 CPU has `cpuid`; leaf 0 and leaf 1 exist on all of them.
+            // SAFETY: every x86_64 CPU has `cpuid`, and leaf 0 exists on all of them.
             let max_leaf = unsafe { core::arch::x86_64::__cpuid(0) }.eax;
-            // SAFETY: as above.
-            let leaf1 = unsafe { core::arch::x86_64::__cpuid(1) };
             // OSXSAVE (the OS enabled XSAVE, so `xgetbv` runs) and AVX.
-            if max_leaf < 7 || leaf1.ecx & (1 << 27) == 0 || leaf1.ecx & (1 << 28) == 0 {
+            if max_leaf < 7 || leaf1_ecx & (1 << 27) == 0 || leaf1_ecx & (1 << 28) == 0 {
                 return false;
             }
             // SAFETY: leaf 7 exists (max_leaf >= 7).
