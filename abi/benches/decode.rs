@@ -1,6 +1,8 @@
-//! Validate+decode of PCI tables (16, 256, 4096, 65536 devices), FLB tables and a root record,
-//! each beside `copy_from_slice` of the same bytes in the same run; with the hardware CRC
-//! engine, with the table engine installed, and the bare `crc` `Table<16>` over the same bytes.
+//! Validate+decode of what users run, each beside `copy_from_slice` of the same bytes in the
+//! same run: PCI tables of both minors built from `PciDevice` (identities set at 1.1) as one
+//! record and, at 1.1, chained over 4 KiB blocks as `luo write` lays them out, at 4096, 65536
+//! and 262144 devices; FLB tables and a root record. With the hardware CRC engine, with the
+//! table engine installed, and the bare `crc` `Table<16>` over the same bytes.
 #![allow(missing_docs, clippy::cast_possible_truncation)]
 
 mod common;
@@ -10,7 +12,7 @@ use std::hint::black_box;
 
 use crc::{CRC_32_ISCSI, Crc, Table};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use liveupdate_abi::AbiVersion;
+use liveupdate_abi::{AbiVersion, PciEntry, PhysMem};
 use liveupdate_abi::{
     DirEntry, Entry, FlbEntry, FlbFlags, FlbTable, PciTable, Record, Root, checksum,
 };
@@ -18,8 +20,12 @@ use liveupdate_abi::{
 use common::ThreadCpu;
 use liveupdate_abi::PhysAddr;
 
-/// memcpy, decode with each engine, and the bare table CRC, of one record's bytes.
-fn group<E: Entry>(g: &mut BenchmarkGroup<'_, ThreadCpu>, bytes: &[u8]) {
+/// memcpy of `bytes`, `decode` with each engine, and the bare table CRC over `bytes`.
+fn group(
+    g: &mut BenchmarkGroup<'_, ThreadCpu>,
+    bytes: &[u8],
+    decode: impl Fn() -> Option<u64> + Copy,
+) {
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("memcpy", |b| {
         let mut dst = vec![0u8; bytes.len()];
@@ -29,13 +35,18 @@ fn group<E: Entry>(g: &mut BenchmarkGroup<'_, ThreadCpu>, bytes: &[u8]) {
         });
     });
     if checksum::hardware().is_some() {
-        g.bench_function("decode_hardware", |b| {
-            b.iter(|| Record::<E>::decode(black_box(bytes)).map(|r| r.entries().len()));
+        g.bench_function("decode_hardware", |b| b.iter(decode));
+    }
+    if let Some(wide) = checksum::wide() {
+        g.bench_function("decode_wide", |b| {
+            checksum::install(Some(wide));
+            b.iter(decode);
+            checksum::install(None);
         });
     }
     g.bench_function("decode_table16", |b| {
         checksum::install(Some(checksum::table_update));
-        b.iter(|| Record::<E>::decode(black_box(bytes)).map(|r| r.entries().len()));
+        b.iter(decode);
         checksum::install(None);
     });
     let table16 = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
@@ -44,13 +55,39 @@ fn group<E: Entry>(g: &mut BenchmarkGroup<'_, ThreadCpu>, bytes: &[u8]) {
     });
 }
 
+/// A one-record table through `Record::decode`.
+fn record<E: Entry>(g: &mut BenchmarkGroup<'_, ThreadCpu>, bytes: &[u8]) {
+    group(g, bytes, || {
+        Record::<E>::decode(black_box(bytes))
+            .ok()
+            .map(|r| r.entries().len() as u64)
+    });
+}
+
 fn decode(c: &mut Criterion<ThreadCpu>) {
-    for n in [16, 256, 4096, 65536] {
-        let table = common::pci_table(n);
-        assert_eq!(PciTable::decode(&table).unwrap().entries().len(), n);
-        group::<liveupdate_abi::PciEntry>(
-            &mut c.benchmark_group(format!("pci_decode/{n}")),
-            &table,
+    for n in [4096, 65536, 262_144] {
+        for (minor, version) in [("v10", AbiVersion::V1_0), ("v11", AbiVersion::V1_1)] {
+            let table = common::pci_record(n, version);
+            assert_eq!(PciTable::decode(&table).unwrap().entries().len(), n);
+            record::<PciEntry>(
+                &mut c.benchmark_group(format!("pci_decode/{minor}/{n}")),
+                &table,
+            );
+        }
+        // Chained: every block a record with its own header and CRC, found through memory.
+        let (mem, first_len) = common::pci_chain(n);
+        let at = PhysAddr::new(common::CHAIN_BASE);
+        let table = liveupdate_abi::Table::<PciEntry>::decode(&mem, at, first_len).unwrap();
+        assert_eq!(table.len(), n as u64);
+        let bytes = mem.read(at, mem.bytes().len()).unwrap();
+        group(
+            &mut c.benchmark_group(format!("pci_decode/v11chain/{n}")),
+            bytes,
+            || {
+                liveupdate_abi::Table::<PciEntry>::decode(black_box(&mem), at, first_len)
+                    .ok()
+                    .map(|t| t.len())
+            },
         );
     }
     for n in [16u32, 256] {
@@ -71,7 +108,7 @@ fn decode(c: &mut Criterion<ThreadCpu>) {
         )
         .unwrap();
         assert_eq!(FlbTable::decode(&flb).unwrap().entries().len(), n as usize);
-        group::<FlbEntry>(&mut c.benchmark_group(format!("flb_decode/{n}")), &flb);
+        record::<FlbEntry>(&mut c.benchmark_group(format!("flb_decode/{n}")), &flb);
     }
     let pci = common::pci_table(4096);
     let flb = {
@@ -96,7 +133,7 @@ fn decode(c: &mut Criterion<ThreadCpu>) {
         dir,
     )
     .unwrap();
-    group::<DirEntry>(&mut c.benchmark_group("root_decode/2"), &root);
+    record::<DirEntry>(&mut c.benchmark_group("root_decode/2"), &root);
 }
 
 criterion_group! {

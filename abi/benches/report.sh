@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Prints the medians of the last criterion run of the abi and core benchmarks, with the ratios
-# the targets are stated in (all within one group, i.e. measured in the same run).
+# Prints the medians of a criterion run of the abi and core benchmarks, with the ratios the
+# targets of issue 14 are stated in (every ratio within one group: measured in the same run).
 #
-#   cargo bench -p liveupdate-abi && cargo bench -p liveupdate-core && abi/benches/report.sh
+#   abi/benches/report.sh [CRITERION_DIR]
 #
-# Reads $CARGO_TARGET_DIR/criterion (default <repo>/target/criterion). Needs jq.
+# CRITERION_DIR defaults to $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion (default
+# <repo>/target/criterion). abi/benches/run.sh runs the benchmarks with and without LTO and
+# calls this for each. Needs jq.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-dir=${CARGO_TARGET_DIR:-$repo/target}/criterion
+dir=${1:-${CRITERION_HOME:-${CARGO_TARGET_DIR:-$repo/target}/criterion}}
 [ -d "$dir" ] || { echo "no criterion results in $dir: run cargo bench first" >&2; exit 1; }
 
 # Median ns per iteration of group $1, function $2 (empty when absent).
@@ -22,64 +24,64 @@ bytes() {
     f=$(ls "$dir/$1"/*/new/benchmark.json 2>/dev/null | head -1)
     [ -n "$f" ] && jq -r '.throughput.Bytes // 0' "$f" || echo 0
 }
+groups() { ls "$dir" | grep -E "$1" | sort -V || true; }
+# a / b with 3 decimals, "-" when either is missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.3f", a / b }'; }
+time_of() { awk -v m="$1" 'BEGIN { if (m == "") print "-"; else if (m >= 1e6) printf "%.0f us", m / 1e3; else if (m >= 1e3) printf "%.2f us", m / 1e3; else printf "%.1f ns", m }'; }
 
-echo "Medians of per-thread CPU time per iteration; GB/s = 1e9 bytes/s."
+echo "Criterion results in $dir: medians of per-thread CPU time per iteration; GB/s = 1e9 B/s;"
+echo "\"x memcpy\" = memcpy time / this time for the same bytes in the same group (throughput ratio)."
 echo
-echo "| group | benchmark | median | GB/s | throughput vs memcpy |"
-echo "|---|---|---|---|---|"
-for g in $(ls "$dir" | grep -E '^(crc32c|pci_decode|flb_decode|root_decode|handover_load)_' | sort -t_ -k3 -V); do
-    n=$(bytes "$g")
-    memcpy=$(median "$g" memcpy)
-    for b in $(ls "$dir/$g" | grep -v report); do
-        m=$(median "$g" "$b")
-        [ -n "$m" ] || continue
-        awk -v g="$g" -v b="$b" -v m="$m" -v n="$n" -v c="$memcpy" 'BEGIN {
-            t = m >= 1e6 ? sprintf("%.1f us", m / 1e3) : (m >= 1e3 ? sprintf("%.2f us", m / 1e3) : sprintf("%.1f ns", m))
-            gbs = n > 0 ? sprintf("%.2f", n / m) : "-"
-            r = (c != "" && n > 0) ? sprintf("%.3f", c / m) : "-"
-            printf "| %s | %s | %s | %s | %s |\n", g, b, t, gbs, r }'
-    done
+echo "| CRC-32C | memcpy GB/s | hardware (x memcpy) | wide, opt-in (x memcpy) | table16 (x memcpy) | crc Table<16> GB/s | table16 / crc Table<16> |"
+echo "|---|---|---|---|---|---|---|"
+for g in $(groups '^crc32c_'); do
+    n=$(bytes "$g"); c=$(median "$g" memcpy); h=$(median "$g" hardware); w=$(median "$g" wide); t=$(median "$g" table16); k=$(median "$g" crc_table16)
+    awk -v g="${g#crc32c_}" -v n="$n" -v c="$c" -v h="$h" -v w="$w" -v t="$t" -v k="$k" '
+        function gbs(x) { return x == "" ? "-" : sprintf("%.2f", n / x) }
+        function x(v) { return v == "" ? "-" : sprintf("%.3f", c / v) }
+        BEGIN { printf "| %s | %s | %s (%s) | %s (%s) | %s (%s) | %s | %s |\n", g, gbs(c), gbs(h), x(h), gbs(w), x(w), gbs(t), x(t), gbs(k),
+            (t == "" || k == "") ? "-" : sprintf("%.2f", k / t) }'
 done
 
 echo
-echo "| table decode with the table engine vs bare crc Table<16> over the same bytes | ratio |"
-echo "|---|---|"
-for g in $(ls "$dir" | grep -E '^(pci|flb|root)_decode_' | sort -t_ -k3 -n); do
-    echo "| $g | $(ratio "$(median "$g" crc_table16)" "$(median "$g" decode_table16)") |"
+echo "| validate + decode | bytes | memcpy | hardware CRC | x memcpy | wide CRC (opt-in) | x memcpy | table CRC | x memcpy | table CRC vs bare crc Table<16> |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for g in $(groups '^(pci|flb|root)_decode_') $(groups '^handover_load_'); do
+    n=$(bytes "$g"); c=$(median "$g" memcpy)
+    h=$(median "$g" decode_hardware); [ -n "$h" ] || h=$(median "$g" load_hardware)
+    w=$(median "$g" decode_wide); [ -n "$w" ] || w=$(median "$g" load_wide)
+    t=$(median "$g" decode_table16); [ -n "$t" ] || t=$(median "$g" load_table16)
+    k=$(median "$g" crc_table16)
+    echo "| $g | $n | $(time_of "$c") | $(time_of "$h") | $(ratio "$c" "$h") | $(time_of "$w") | $(ratio "$c" "$w") | $(time_of "$t") | $(ratio "$c" "$t") | $(ratio "$k" "$t") |"
 done
 
 echo
-echo "| lookup (ns per query, 256 queries per iteration) | is_preserved | PciTable search | binary_search | linear | is_preserved / binary_search |"
-echo "|---|---|---|---|---|---|"
-for g in $(ls "$dir" | grep -E '^pci_lookup_' | sort -t_ -k3 -n); do
+echo "| lookup, ns per query (256 per iteration) | is_preserved, index N=65536 | is_preserved, default N=0 | table search | binary_search | index / bs | default / bs |"
+echo "|---|---|---|---|---|---|---|"
+for g in $(groups '^pci_lookup_'); do
     for k in hit miss; do
-        i=$(median "$g" "is_preserved_$k")
-        t=$(median "$g" "table_is_preserved_$k")
-        s=$(median "$g" "binary_search_$k")
-        l=$(median "$g" "linear_$k")
-        awk -v g="$g $k" -v i="$i" -v t="$t" -v s="$s" -v l="$l" '
+        i=$(median "$g" "is_preserved_$k"); d=$(median "$g" "is_preserved_default_$k")
+        t=$(median "$g" "table_is_preserved_$k"); s=$(median "$g" "binary_search_$k")
+        awk -v g="$g $k" -v i="$i" -v d="$d" -v t="$t" -v s="$s" '
             function per(x) { return x == "" ? "-" : sprintf("%.1f", x / 256) }
-            BEGIN { printf "| %s | %s | %s | %s | %s | %s |\n", g, per(i), per(t), per(s), per(l),
-                (i == "" || s == "") ? "-" : sprintf("%.2f", i / s) }'
+            function r(x) { return (x == "" || s == "") ? "-" : sprintf("%.2f", x / s) }
+            BEGIN { printf "| %s | %s | %s | %s | %s | %s | %s |\n", g, per(i), per(d), per(t), per(s), r(i), r(d) }'
     done
 done
 
 echo
-echo "| PCI encode vs validation | encode | validate | ns per device (encode) | encode / validate |"
-echo "|---|---|---|---|---|"
-for g in $(ls "$dir" | grep -E '^pci_encode_' | sort -t_ -k3 -n); do
-    e=$(median "$g" encode)
-    v=$(median "$g" validate)
+echo "| PCI encode | from PciDevice | from PciEntry | validate | ns/device (PciDevice) | ns/device (PciEntry) | device / entry | encode (PciDevice) / validate |"
+echo "|---|---|---|---|---|---|---|---|"
+for g in $(groups '^pci_encode_'); do
+    e=$(median "$g" encode_device); p=$(median "$g" encode_entry); v=$(median "$g" validate)
     n=${g##*_}
-    awk -v g="$g" -v e="$e" -v v="$v" -v n="$n" 'BEGIN {
-        printf "| %s | %.1f us | %.1f us | %.2f | %.2f |\n", g, e / 1e3, v / 1e3, e / n, e / v }'
+    awk -v g="$g" -v e="$e" -v p="$p" -v v="$v" -v n="$n" 'BEGIN {
+        printf "| %s | %.1f us | %.1f us | %.1f us | %.2f | %.2f | %.2f | %.2f |\n", g, e / 1e3, p / 1e3, v / 1e3, e / n, p / n, e / p, e / v }'
 done
 
 echo
 echo "| PCI tracker (preserve + unpreserve) | new device (insert + remove) | existing device (refcount) |"
 echo "|---|---|---|"
-for g in $(ls "$dir" | grep -E '^pci_tracker_' | sort -t_ -k3 -n); do
-    awk -v g="$g" -v a="$(median "$g" preserve_unpreserve_new)" -v b="$(median "$g" preserve_unpreserve_existing)" \
-        'BEGIN { printf "| %s | %.1f ns | %.1f ns |\n", g, a, b }'
+for g in $(groups '^pci_tracker_'); do
+    echo "| $g | $(time_of "$(median "$g" preserve_unpreserve_new)") | $(time_of "$(median "$g" preserve_unpreserve_existing)") |"
 done

@@ -527,6 +527,16 @@ impl Sealed for PciEntry {
         Ok(item.entry())
     }
 
+    fn stream_check(
+        table: &[u8],
+        stride: usize,
+        count: usize,
+        ext: bool,
+        newer: bool,
+    ) -> Option<RoCompatFeatures> {
+        stream_check(table, stride, count, ext, newer)
+    }
+
     fn join(entry: &PciEntry, ext: Option<&[u8]>) -> PciDevice {
         let device = PciDevice::from(*entry);
         match ext.and_then(|e| PciExt::ref_from_prefix(e).ok()) {
@@ -573,31 +583,111 @@ impl Entry for PciEntry {
             Some(Ordering::Less) | None => Ok(()),
         }
     }
+}
 
-    fn all_valid(entries: &[Self], _newer: bool) -> bool {
-        // One pass, no early exit and no branch on the data: any zero refcount, any key not
-        // above the one before it. Each entry is one 8-byte load.
-        let mut bad = false;
-        let mut prev = 0u64;
-        let mut first = true;
-        for chunk in entries.as_bytes().chunks_exact(size_of::<PciEntry>()) {
-            // A chunk is always 8 bytes; were it not, zero would read as a bad refcount and
-            // send the decoder to the exact check.
-            let raw = match *chunk {
-                [b0, b1, b2, b3, b4, b5, b6, b7] => {
-                    u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
-                }
-                _ => 0,
-            };
-            let key = key_of(raw);
-            #[allow(clippy::needless_bitwise_bool)] // branch-free on purpose
-            let fault = (!first & (prev >= key)) | (raw >> 48 == 0);
-            bad |= fault;
-            prev = key;
-            first = false;
-        }
-        !bad
+/// 1 when `x` is zero, else 0: no compare, so a loop of these vectorises with any SIMD.
+#[inline]
+const fn zero(x: u64) -> u64 {
+    // For x < 2^63; callers pass at most 48 bits.
+    x.wrapping_sub(1) >> 63
+}
+
+/// 1 when `x` is not zero, else 0.
+#[inline]
+const fn nonzero(x: u64) -> u64 {
+    (x | x.wrapping_neg()) >> 63
+}
+
+/// 1 when the key `next` is not above `prev` (both below 2^48, or `prev` is `u64::MAX`, read
+/// as minus one: below every key), else 0.
+#[inline]
+const fn not_above(prev: u64, next: u64) -> u64 {
+    next.wrapping_sub(prev).wrapping_sub(1) >> 63
+}
+
+/// Every slot of a PCI table checked in one pass, as the exact walk ([`Entry::check`], then
+/// `check_ext` when the reader knows the minor 1 fields: `ext`) checks each, but without a
+/// branch on the data: the faults of every slot are or-ed into one word. Two compact loops (the
+/// 8-byte head only; the 24 bytes minor 1 defines), which keep the decoders within their
+/// code-size limit; a record of a newer minor than the reader's takes the exact walk. `Some(features implied)` when every slot is valid,
+/// `None` when one is not (the exact walk then names it).
+fn stream_check(
+    table: &[u8],
+    stride: usize,
+    count: usize,
+    ext: bool,
+    newer: bool,
+) -> Option<RoCompatFeatures> {
+    if stride < size_of::<PciEntry>() {
+        return None;
     }
+    // Slots are at least 8 bytes (the header said so); 0 would never end the loops below.
+    if stride == 0 {
+        return None;
+    }
+    let used = table.get(..count.checked_mul(stride)?)?;
+    // A newer minor's record (which may use reserved bits and wider slots) takes the exact
+    // walk: only this reader's own minors are streamed, which keeps the loop small.
+    if newer {
+        return None;
+    }
+    let (class_top, id_rest, ext_rest) =
+        (0xFF, 0xFFFF_FFFF_FFFF, !u64::from(PciFlags::all().bits()));
+    let (bridge, descendant) = (
+        u64::from(PciFlags::BRIDGE.bits()),
+        u64::from(PciFlags::DESCENDANT.bits()),
+    );
+    let (mut bad, mut hierarchy) = (0u64, 0u64);
+    // "Minus one": every key (below 2^48) is above it in `not_above`'s wrapping arithmetic.
+    let mut prev = u64::MAX;
+    if ext {
+        // A slot shorter than minor 1's 24 bytes ends the loop at once (exact walk).
+        let mut rest = used;
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            let slot = slot.first_chunk::<24>()?;
+            let ([w0, w1, w2], _) = slot.as_chunks::<8>() else {
+                return None;
+            };
+            let (w0, w1, w2) = (
+                u64::from_le_bytes(*w0),
+                u64::from_le_bytes(*w1),
+                u64::from_le_bytes(*w2),
+            );
+            let key = key_of(w0);
+            let vendor = w1 & 0xFFFF;
+            bad |= zero(w0 >> 48)
+                | not_above(prev, key)
+                | (zero(vendor) & nonzero((w1 >> 16) & id_rest))
+                | zero(vendor ^ 0xFFFF)
+                | nonzero((w1 >> 56) & class_top)
+                | nonzero(w2 & ext_rest)
+                | nonzero(w2 & descendant & !((w2 & bridge) << 1));
+            hierarchy |= w2 & descendant;
+            prev = key;
+        }
+    } else {
+        // Address and refcount only (minor 0, or fields this reader does not know).
+        let mut rest = used;
+        // Split off one slot at a time: no division, unlike `chunks_exact`.
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            let w0 = slot
+                .first_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w));
+            let key = key_of(w0);
+            bad |= zero(w0 >> 48) | not_above(prev, key);
+            prev = key;
+        }
+    }
+    if bad != 0 {
+        return None;
+    }
+    Some(if hierarchy == 0 {
+        RoCompatFeatures::empty()
+    } else {
+        RoCompatFeatures::HIERARCHY
+    })
 }
 
 impl<'a> Record<'a, PciEntry> {
@@ -606,11 +696,13 @@ impl<'a> Record<'a, PciEntry> {
         self.entries().get(self.position(address)?)
     }
 
-    /// The index of the entry for `address`, by binary search
-    /// ([`Entries::binary_search_by`](crate::record::Entries::binary_search_by)).
+    /// The index of the entry for `address`: a branch-free binary search over the keys read in
+    /// place, whatever the slot size.
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
-        self.entries().binary_search_by(|e| e.key().cmp(&key))
+        let entries = self.entries();
+        let at = entries.lower_bound_by_head(key, key_of);
+        entries.get(at).filter(|e| e.key() == key).map(|_| at)
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
@@ -671,5 +763,163 @@ impl<'m> Table<'m, PciEntry> {
         probed: PciIdentity,
     ) -> Option<IdentityMatch> {
         self.device(address).map(|d| d.check_identity(probed))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // test inputs, small by construction
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    /// The exact walk over the 24-byte slots of `table`: what `decode` says without the
+    /// one-pass check.
+    fn exact(table: &[u8], newer: bool) -> Option<RoCompatFeatures> {
+        let mut implied = RoCompatFeatures::empty();
+        let mut prev: Option<PciEntry> = None;
+        for slot in table.chunks_exact(24) {
+            let (entry, ext) = PciEntry::read_from_prefix(slot).ok()?;
+            entry.check(prev.as_ref(), newer).ok()?;
+            implied |= PciEntry::check_ext(ext, newer).ok()?;
+            prev = Some(entry);
+        }
+        Some(implied)
+    }
+
+    /// Slots whose fields are drawn from the values each rule turns on: keys mostly ascending
+    /// (a step of 0 repeats one), refcount 0, vendors 0 and 0xFFFF, class codes over 24 bits,
+    /// unknown flags, reserved bits, a descendant without its bridge.
+    fn slots() -> impl Strategy<Value = Vec<u8>> {
+        let slot = (
+            prop::sample::select(&[0u64, 1, 2, 3, 0x1_0000][..]),
+            prop::sample::select(&[0u16, 1, 2, 0xFFFF][..]),
+            prop::sample::select(&[0u16, 1, 0x8086, 0xFFFF][..]),
+            prop::sample::select(&[0u16, 5][..]),
+            prop::sample::select(&[0u32, 0x02_00_00, 0x01_00_00_00, 0xFF_FF_FF_FF][..]),
+            prop::sample::select(&[0u32, 1, 2, 3, 4, 7, 8, 0x100, 0x8000_0000][..]),
+            prop::sample::select(&[0u32, 0, 0, 1, 0x8000_0000][..]),
+        );
+        prop::collection::vec(slot, 0..12).prop_map(|slots| {
+            let mut key = 0x100u64;
+            let mut out = Vec::new();
+            for (step, refcount, vendor, device, class, flags, reserved) in slots {
+                key = if step == 3 { key - 1 } else { key + step };
+                out.extend_from_slice(&((key >> 16) as u32).to_le_bytes());
+                out.extend_from_slice(&(key as u16).to_le_bytes());
+                out.extend_from_slice(&refcount.to_le_bytes());
+                out.extend_from_slice(&vendor.to_le_bytes());
+                out.extend_from_slice(&device.to_le_bytes());
+                out.extend_from_slice(&class.to_le_bytes());
+                out.extend_from_slice(&flags.to_le_bytes());
+                out.extend_from_slice(&reserved.to_le_bytes());
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The one-pass check of minor 1 slots agrees with the exact walk: never accepts what
+        /// the walk refuses, and implies the same features.
+        #[test]
+        fn stream_check_1_1_is_the_exact_walk(table in slots(), newer: bool) {
+            let count = table.len() / 24;
+            let stream = stream_check(&table, 24, count, true, newer);
+            if newer {
+                // A newer minor's record always takes the exact walk.
+                prop_assert_eq!(stream, None);
+            } else {
+                prop_assert_eq!(stream, exact(&table, newer));
+            }
+        }
+
+        /// The in-place search finds exactly the keys present, at both minors, for any
+        /// table size (0 and 1 included) and any query below, between or above them.
+        #[test]
+        fn position_finds_exactly_the_keys_present(
+            keys in prop::collection::btree_set(0u64..2000, 0..70),
+            queries in prop::collection::vec(0u64..2100, 1..40),
+            minor_1: bool,
+        ) {
+            use crate::header::{Capacity, Generation};
+            use crate::record::Encoding;
+            let version = if minor_1 { AbiVersion::V1_1 } else { AbiVersion::V1_0 };
+            let n = keys.len() as u32;
+            let mut buf = std::vec![0u8; PciTable::len_for(version, Capacity::new(n)).unwrap()];
+            let devices = keys.iter().map(|&k| PciDevice::new(PciAddress::from_key(k), 1));
+            PciTable::encode(
+                &mut buf,
+                Encoding::new(version, Generation::new(1), Capacity::new(n)),
+                devices,
+            )
+            .unwrap();
+            let table = PciTable::decode(&buf).unwrap();
+            for q in queries.into_iter().chain(keys.iter().copied()) {
+                let address = PciAddress::from_key(q);
+                let expected = keys.iter().position(|&k| k == q);
+                prop_assert_eq!(table.position(address), expected, "key {}", q);
+                prop_assert_eq!(table.is_preserved(address), expected.is_some());
+            }
+        }
+
+        /// The one-pass check of minor 0 entries (and of wider slots checked for their first 8
+        /// bytes only) agrees with the exact walk.
+        #[test]
+        fn all_valid_is_the_exact_walk(table in slots()) {
+            let entries: Vec<PciEntry> = table
+                .chunks_exact(24)
+                .map(|s| PciEntry::read_from_prefix(s).unwrap().0)
+                .collect();
+            let walk = entries.iter().enumerate().all(|(i, e)| {
+                e.check(i.checked_sub(1).map(|p| &entries[p]), false).is_ok()
+            });
+            let packed: Vec<u8> = entries.iter().flat_map(|e| e.as_bytes().to_vec()).collect();
+            let stream = stream_check(&packed, 8, entries.len(), false, false);
+            prop_assert_eq!(stream.is_some(), walk);
+            // Wider slots whose extra bytes the reader is not asked to check.
+            let wide = stream_check(&table, 24, entries.len(), false, false);
+            prop_assert_eq!(wide.is_some(), walk);
+        }
+    }
+}
+
+#[cfg(test)]
+mod stream_used {
+    extern crate std;
+    use super::*;
+    use crate::header::{Capacity, Generation};
+    use crate::record::Encoding;
+
+    /// A valid 1.1 table with identities and flags is vouched for by the one-pass check, so
+    /// the exact walk does not run on the decode of a valid table.
+    #[test]
+    fn a_valid_1_1_table_takes_the_one_pass_check() {
+        let n = 100u16;
+        let devices = (0..n).map(|i| {
+            PciDevice::new(PciAddress::from_key(u64::from(i) * 3 + 0x100), 1 + i % 4)
+                .with_identity(PciIdentity::new(0x8086 + i % 7, i * 31, 0x02_00_00).unwrap())
+                .with_flags(if i % 2 == 0 {
+                    PciFlags::BUS_MASTER
+                } else {
+                    PciFlags::empty()
+                })
+        });
+        let v = AbiVersion::V1_1;
+        let mut buf = std::vec![0u8; PciTable::len_for(v, Capacity::new(100)).unwrap()];
+        PciTable::encode(
+            &mut buf,
+            Encoding::new(v, Generation::new(1), Capacity::new(100)),
+            devices,
+        )
+        .unwrap();
+        let table = buf.get(64..).unwrap();
+        assert_eq!(
+            stream_check(table, 24, 100, true, false),
+            Some(RoCompatFeatures::empty())
+        );
     }
 }

@@ -39,6 +39,20 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
+        /// The whole-table check: the `count` slots of `stride` bytes at the start of
+        /// `table`, checked as the exact walk checks them (with `check_ext` when `ext`), in
+        /// one pass without a branch per entry. `Some(implied)` when all are valid; `None`
+        /// when one is not, or the kind has no such pass (then the exact walk runs).
+        fn stream_check(
+            _table: &[u8],
+            _stride: usize,
+            _count: usize,
+            _ext: bool,
+            _newer: bool,
+        ) -> Option<RoCompatFeatures> {
+            None
+        }
+
         /// Writes the appended bytes of `item` for `version` into `ext` and returns its v1.0
         /// fields, or says what `version` cannot express. `index` is the entry's.
         fn split(
@@ -90,8 +104,9 @@ pub trait Entry:
     fn check(&self, prev: Option<&Self>, newer: bool) -> Result<(), EntryFault>;
 
     /// Whether every entry of a packed table passes [`Entry::check`]: a fast whole-table
-    /// pass that may answer `false` for a valid table (then the decoder checks entry by entry,
-    /// which also names the first fault), but never `true` for an invalid one.
+    /// pass that may answer `false` for a valid table, but never `true` for an invalid one.
+    /// No kind of this crate overrides it any more and the decoders no longer call it: their
+    /// one-pass checks (any slot size) are internal to each kind.
     fn all_valid(entries: &[Self], newer: bool) -> bool {
         let _ = (entries, newer);
         false
@@ -223,6 +238,32 @@ impl<'a, E: Entry> Entries<'a, E> {
             }
         }
         None
+    }
+
+    /// The first index whose entry's 8-byte head (read as a little-endian `u64`, mapped by
+    /// `key`) is not below `target`, or `len` when none is: a binary search with a fixed
+    /// number of steps for a given length, each a load and a conditional move (no branch on
+    /// the data, so no mispredictions). The entries must be sorted by `key`.
+    pub(crate) fn lower_bound_by_head(&self, target: u64, key: impl Fn(u64) -> u64) -> usize {
+        let head = |i: usize| -> u64 {
+            let at = i.saturating_mul(self.stride);
+            self.bytes
+                .get(at..)
+                .and_then(<[u8]>::first_chunk::<8>)
+                .map_or(u64::MAX, |b| key(u64::from_le_bytes(*b)))
+        };
+        let mut base = 0usize;
+        let mut size = self.len;
+        if size == 0 {
+            return 0;
+        }
+        while size > 1 {
+            let half = size / 2;
+            let mid = base + half;
+            base = if head(mid) < target { mid } else { base };
+            size -= half;
+        }
+        base + usize::from(head(base) < target)
     }
 
     /// Iterates over the entries in order.
@@ -406,17 +447,13 @@ impl<'a, E: Entry> Record<'a, E> {
             len: layout.count,
             _entry: PhantomData,
         };
-        // Packed entries with nothing beyond the v1.0 fields (every v1.0 record; FLB tables and
-        // roots at any minor): a whole-table check first, which vectorises; the exact walk
-        // then runs only to name the first bad entry.
-        let vouched = E::ext_len(layout.version) == 0
-            && entries
-                .as_slice()
-                .is_some_and(|slice| E::all_valid(slice, layout.newer));
-        let implied = if vouched {
-            RoCompatFeatures::empty()
-        } else {
-            check_each(&entries, &layout, kind)?
+        // A whole-table check first, without a branch per entry (PCI, any slot size); the
+        // exact walk then runs only to name the first bad entry.
+        let ext = E::ext_len(layout.version) > 0;
+        let vouched = E::stream_check(table, layout.stride, layout.count, ext, layout.newer);
+        let implied = match vouched {
+            Some(implied) => implied,
+            None => check_each(&entries, &layout, kind)?,
         };
         // The read-only-compatible bits this reader knows say exactly what the entries use.
         let known = E::known_features(layout.version).ro_compat;
@@ -600,7 +637,6 @@ impl Block {
         let kind = E::KIND;
         let version = self.version;
         let size = usize::from(E::entry_size(version));
-        let ext_len = E::ext_len(version);
         let record_len = record_len::<E>(version, self.capacity)?;
         let found = out.len();
         let out = out
@@ -610,41 +646,53 @@ impl Block {
                 needed: record_len as u64,
                 found: found as u64,
             })?;
-        out.fill(0);
         let (head, table) = out.split_at_mut(HEADER_LEN);
+        head.fill(0);
+        // Pass 1: every slot written, nothing checked but what only the item knows (whether
+        // the version can hold it). Pass 2: the table checked as the decoder checks it, in
+        // one pass without a branch per entry where the kind has one; the exact walk, which
+        // names the first bad entry, runs only when that pass finds one.
         let mut slots = table.chunks_exact_mut(size);
         let mut count: u32 = 0;
-        let mut prev = prev;
-        let mut ro_compat = RoCompatFeatures::empty();
+        let mut last = prev;
+        let mut unfit = None;
         while count < self.capacity {
             let Some(item) = items.next() else { break };
-            let index = count as usize;
-            let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
-            let slot = slots.next().ok_or(EncodeError::CapacityExceeded {
-                kind,
-                capacity: self.capacity,
-            })?;
-            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
-            let entry =
-                E::split(&item, count, ext, version).map_err(|what| EncodeError::Unfit {
+            let Some(slot) = slots.next() else {
+                unfit = Some(EncodeError::CapacityExceeded {
                     kind,
-                    version,
-                    what,
-                })?;
-            let fault = |fault| EncodeError::Entry {
-                kind,
-                index: count,
-                offset: offset as u64,
-                fault,
+                    capacity: self.capacity,
+                });
+                break;
             };
-            entry.check(prev.as_ref(), false).map_err(fault)?;
-            if ext_len > 0 {
-                ro_compat |= E::check_ext(ext, false).map_err(fault)?;
+            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
+            match E::split(&item, count, ext, version) {
+                Ok(entry) => {
+                    head_bytes.copy_from_slice(entry.as_bytes());
+                    last = Some(entry);
+                }
+                Err(what) => {
+                    unfit = Some(EncodeError::Unfit {
+                        kind,
+                        version,
+                        what,
+                    });
+                    break;
+                }
             }
-            head_bytes.copy_from_slice(entry.as_bytes());
-            prev = Some(entry);
             count = count.saturating_add(1);
         }
+        let used_len = (count as usize).saturating_mul(size);
+        let (used, unused) = table.split_at_mut(used_len.min(table.len()));
+        unused.fill(0);
+        let used: &[u8] = used;
+        // An entry's fault comes before a later item's refusal, as when each item was
+        // checked as it was written.
+        let ro_compat = check_written::<E>(used, size, count, prev.as_ref(), version)?;
+        if let Some(error) = unfit {
+            return Err(error);
+        }
+        let prev = last;
         let more = items.peek().is_some();
         let link = match self.link {
             None if more => {
@@ -688,6 +736,55 @@ impl Block {
 
 /// The length of a record of `version` with `capacity` slots, or the error of a capacity
 /// whose record would not fit a `u32` length.
+/// The checks of [`Block::write`]'s second pass over the `count` slots of `size` bytes just
+/// written (`used`), the first of them after `prev` (the previous block's last entry): the
+/// kind's one-pass check, then, only when it finds a fault, the exact walk that names it.
+fn check_written<E: Entry>(
+    used: &[u8],
+    size: usize,
+    count: u32,
+    prev: Option<&E>,
+    version: AbiVersion,
+) -> Result<RoCompatFeatures, EncodeError> {
+    let kind = E::KIND;
+    let ext_len = E::ext_len(version);
+    let first = used
+        .get(..size_of::<E>())
+        .and_then(|b| E::read_from_bytes(b).ok());
+    let first_ok = match (prev, first) {
+        (Some(p), Some(f)) => f.check(Some(p), false).is_ok(),
+        _ => true,
+    };
+    let vouched = if first_ok {
+        E::stream_check(used, size, count as usize, ext_len > 0, false)
+    } else {
+        None
+    };
+    if let Some(implied) = vouched {
+        return Ok(implied);
+    }
+    let mut implied = RoCompatFeatures::empty();
+    let mut prev = prev.copied();
+    for (index, slot) in used.chunks_exact(size).enumerate() {
+        let offset = index.saturating_mul(size).saturating_add(HEADER_LEN);
+        let fault = |fault| EncodeError::Entry {
+            kind,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            offset: offset as u64,
+            fault,
+        };
+        let Ok((entry, ext)) = E::read_from_prefix(slot) else {
+            break;
+        };
+        entry.check(prev.as_ref(), false).map_err(fault)?;
+        if ext_len > 0 {
+            implied |= E::check_ext(ext, false).map_err(fault)?;
+        }
+        prev = Some(entry);
+    }
+    Ok(implied)
+}
+
 pub(crate) fn record_len<E: Entry>(
     version: AbiVersion,
     capacity: u32,

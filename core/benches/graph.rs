@@ -1,5 +1,7 @@
 //! Full handover validation, `Handover::load` (the root, an FLB table of 64 entries and a PCI
 //! table of 4096 or 65536 devices: bounds, overlap, every CRC and entry, directory matches),
+//! at 1.0 (one PCI record) and as `luo write --devices N` writes it at 1.1 (identities, the
+//! PCI table chained over 4 KiB blocks),
 //! beside `copy_from_slice` of the same bytes, with the hardware and the table CRC engine.
 #![allow(missing_docs, clippy::cast_possible_truncation)]
 
@@ -65,12 +67,61 @@ fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     (mem, root_at, root_len, flb_len + pci.len() + root_len)
 }
 
+/// `luo write --devices n` style memory at ABI 1.1: an FLB table of [`FLBS`] entries, the PCI
+/// table with identities chained over 4 KiB blocks, the root; as [`handover`] returns.
+fn luo_handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
+    let version = AbiVersion::V1_1;
+    let flb_len = FlbTable::len_for(version, Capacity::new(FLBS)).unwrap();
+    let pci_at = BASE + flb_len.next_multiple_of(common::BLOCK_BYTES) as u64;
+    let pci_len = common::chain_blocks(n, pci_at).len() * common::BLOCK_BYTES;
+    let root_at = pci_at + pci_len as u64;
+    let size = (root_at - BASE) as usize + 4096;
+    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; size]);
+    let flbs = (0..FLBS).map(|i| {
+        FlbEntry::new(
+            &format!("vendor,flb-{i:03}"),
+            u64::from(i),
+            1,
+            FlbFlags::empty(),
+        )
+        .unwrap()
+    });
+    let out = mem.write(PhysAddr::new(BASE), flb_len).unwrap();
+    FlbTable::encode(
+        out,
+        Encoding::new(version, Generation::new(1), Capacity::new(FLBS)),
+        flbs,
+    )
+    .unwrap();
+    let flb =
+        liveupdate_abi::DirEntry::for_record(PhysAddr::new(BASE), &FlbTable::decode(out).unwrap());
+    let pci = common::pci_chain_at(&mut mem, pci_at, n);
+    let root_len = graph::write_root(
+        &mut mem,
+        version,
+        PhysAddr::new(root_at),
+        Generation::new(1),
+        &[flb, pci],
+    )
+    .unwrap();
+    (mem, root_at, root_len, flb_len + pci_len + root_len)
+}
+
 fn load(c: &mut Criterion<ThreadCpu>) {
-    for n in [4096usize, 65536] {
-        let (mem, root_at, root_len, total) = handover(n);
+    for (layout, n) in [
+        ("v10", 4096usize),
+        ("v10", 65536),
+        ("v11chain", 4096),
+        ("v11chain", 65536),
+    ] {
+        let (mem, root_at, root_len, total) = if layout == "v10" {
+            handover(n)
+        } else {
+            luo_handover(n)
+        };
         let handover_ok = Handover::load(&mem, PhysAddr::new(root_at), root_len).unwrap();
         assert_eq!(handover_ok.pci_table().unwrap().len(), n as u64);
-        let mut g = c.benchmark_group(format!("handover_load/{n}"));
+        let mut g = c.benchmark_group(format!("handover_load/{layout}/{n}"));
         g.throughput(Throughput::Bytes(total as u64));
         let src = mem.clone().into_inner();
         g.bench_function("memcpy", |b| {
@@ -86,6 +137,16 @@ fn load(c: &mut Criterion<ThreadCpu>) {
                     Handover::load(black_box(&mem), PhysAddr::new(root_at), root_len)
                         .map(|h| h.generation())
                 });
+            });
+        }
+        if let Some(wide) = checksum::wide() {
+            g.bench_function("load_wide", |b| {
+                checksum::install(Some(wide));
+                b.iter(|| {
+                    Handover::load(black_box(&mem), PhysAddr::new(root_at), root_len)
+                        .map(|h| h.generation())
+                });
+                checksum::install(None);
             });
         }
         g.bench_function("load_table16", |b| {

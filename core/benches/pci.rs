@@ -1,6 +1,8 @@
-//! The PCI accessors. Incoming: `PciIncoming::is_preserved` (reader count + binary search over
-//! the table) against a bare `binary_search` over packed `u64` keys and a linear scan, at 16,
-//! 256, 4096 and 65536 devices, for hits and misses, in random order. Outgoing:
+//! The PCI accessors. Incoming: `PciIncoming::is_preserved` (reader count + binary search) with
+//! the key index (`N` >= devices, as the README recommends) and with the default `N = 0`,
+//! against a bare `binary_search` over packed `u64` keys, at 4096 and 65536 devices, for hits
+//! and misses in random order, on 1.0 and 1.1 one-record tables and 1.1 tables chained over
+//! 4 KiB blocks (as `luo write` makes them). Outgoing:
 //! `PciTracker::preserve`/`unpreserve` of a new device (an insert and a remove in the sorted
 //! array) and of one already preserved (a refcount up and down).
 #![allow(missing_docs, clippy::cast_possible_truncation)]
@@ -11,7 +13,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use liveupdate_abi::{PciAddress, PciTable};
+use liveupdate_abi::{AbiVersion, PciAddress, PciEntry, PciTable, PhysAddr, Table};
 use liveupdate_core::pci::{PciIncoming, PciTracker};
 
 use common::ThreadCpu;
@@ -38,68 +40,76 @@ fn queries(devices: &[PciAddress], hit: bool) -> Vec<PciAddress> {
         .collect()
 }
 
-fn lookup(c: &mut Criterion<ThreadCpu>) {
-    for n in [16usize, 256, 4096, 65536] {
-        let bytes = common::pci_table(n);
-        let table = PciTable::decode(&bytes).unwrap();
-        // Sized as a kernel would size it for the largest table: the key index is in use.
-        let incoming: Box<PciIncoming<'_, 65536>> = Box::new(PciIncoming::new());
-        incoming
-            .load(liveupdate_abi::Table::try_from(table).unwrap())
-            .unwrap();
-        let addresses: Vec<PciAddress> = table
-            .entries()
+/// The lookups of one table: `is_preserved` through `PciIncoming` with the key index
+/// (`N = 65536` >= devices, the configuration the README recommends) and with the default
+/// `N = 0` (search in the table), the table's own search, and a bare `binary_search` over packed
+/// `u64` keys, for hits and misses.
+fn lookups(c: &mut Criterion<ThreadCpu>, group: &str, table: Table<'_, PciEntry>) {
+    let indexed: Box<PciIncoming<'_, 65536>> = Box::new(PciIncoming::new());
+    indexed.load(table).unwrap();
+    let default: Box<PciIncoming<'_>> = Box::new(PciIncoming::new());
+    default.load(table).unwrap();
+    let addresses: Vec<PciAddress> = table.iter().map(PciEntry::address).collect();
+    let keys: Vec<u64> = addresses.iter().map(|a| a.key()).collect();
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(QUERIES as u64));
+    for (name, hit) in [("hit", true), ("miss", false)] {
+        let qs = queries(&addresses, hit);
+        let expected = qs
             .iter()
-            .map(liveupdate_abi::PciEntry::address)
-            .collect();
-        let keys: Vec<u64> = addresses.iter().map(|a| a.key()).collect();
-        let mut g = c.benchmark_group(format!("pci_lookup/{n}"));
-        g.throughput(Throughput::Elements(QUERIES as u64));
-        for (name, hit) in [("hit", true), ("miss", false)] {
-            let qs = queries(&addresses, hit);
-            let expected = qs
-                .iter()
-                .filter(|a| keys.binary_search(&a.key()).is_ok())
-                .count();
-            assert_eq!(expected, if hit { QUERIES } else { 0 });
-            g.bench_function(format!("is_preserved_{name}"), |b| {
-                b.iter(|| {
-                    black_box(&qs)
-                        .iter()
-                        .filter(|a| incoming.is_preserved(**a) == Ok(true))
-                        .count()
-                });
+            .filter(|a| keys.binary_search(&a.key()).is_ok())
+            .count();
+        assert_eq!(expected, if hit { QUERIES } else { 0 });
+        g.bench_function(format!("is_preserved_{name}"), |b| {
+            b.iter(|| {
+                black_box(&qs)
+                    .iter()
+                    .filter(|a| indexed.is_preserved(**a) == Ok(true))
+                    .count()
             });
-            // The same search without the reader count: where `is_preserved`'s time goes.
-            g.bench_function(format!("table_is_preserved_{name}"), |b| {
-                b.iter(|| {
-                    let table = black_box(&table);
-                    black_box(&qs)
-                        .iter()
-                        .filter(|a| table.is_preserved(**a))
-                        .count()
-                });
+        });
+        g.bench_function(format!("is_preserved_default_{name}"), |b| {
+            b.iter(|| {
+                black_box(&qs)
+                    .iter()
+                    .filter(|a| default.is_preserved(**a) == Ok(true))
+                    .count()
             });
-            g.bench_function(format!("binary_search_{name}"), |b| {
-                b.iter(|| {
-                    let keys = black_box(&keys);
-                    black_box(&qs)
-                        .iter()
-                        .filter(|a| keys.binary_search(&a.key()).is_ok())
-                        .count()
-                });
+        });
+        // The same search without the reader count: where `is_preserved`'s time goes.
+        g.bench_function(format!("table_is_preserved_{name}"), |b| {
+            b.iter(|| {
+                let table = black_box(&table);
+                black_box(&qs)
+                    .iter()
+                    .filter(|a| table.is_preserved(**a))
+                    .count()
             });
-            g.bench_function(format!("linear_{name}"), |b| {
-                b.iter(|| {
-                    let keys = black_box(&keys);
-                    black_box(&qs)
-                        .iter()
-                        .filter(|a| keys.contains(&a.key()))
-                        .count()
-                });
+        });
+        g.bench_function(format!("binary_search_{name}"), |b| {
+            b.iter(|| {
+                let keys = black_box(&keys);
+                black_box(&qs)
+                    .iter()
+                    .filter(|a| keys.binary_search(&a.key()).is_ok())
+                    .count()
             });
+        });
+    }
+    g.finish();
+}
+
+fn lookup(c: &mut Criterion<ThreadCpu>) {
+    for n in [4096usize, 65536] {
+        for (minor, version) in [("v10", AbiVersion::V1_0), ("v11", AbiVersion::V1_1)] {
+            let bytes = common::pci_record(n, version);
+            let table = Table::try_from(PciTable::decode(&bytes).unwrap()).unwrap();
+            lookups(c, &format!("pci_lookup/{minor}/{n}"), table);
         }
-        g.finish();
+        let (mem, first_len) = common::pci_chain(n);
+        let table =
+            Table::<PciEntry>::decode(&mem, PhysAddr::new(common::CHAIN_BASE), first_len).unwrap();
+        lookups(c, &format!("pci_lookup/v11chain/{n}"), table);
     }
 }
 
