@@ -37,25 +37,8 @@ export CARGO_TERM_COLOR=never
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(aarch64-unknown-linux-gnu s390x-unknown-linux-gnu)
 
-apt_updated=0
-# need PROBE PACKAGE...: installs the packages (one apt-get for the group) unless PROBE
-# already succeeds; succeeds when PROBE does afterwards.
-need() {
-  local probe=$1
-  shift
-  if eval "$probe" >/dev/null 2>&1; then
-    return 0
-  fi
-  command -v apt-get >/dev/null 2>&1 || return 1
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  if [ $apt_updated = 0 ]; then
-    $sudo apt-get update -qq >/dev/null 2>&1 || true
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 || return 1
-  eval "$probe" >/dev/null 2>&1
-}
+# shellcheck source=lib.sh
+. .ci/lib.sh
 
 skipped=()
 passed=()
@@ -74,14 +57,13 @@ for t in "${targets[@]}"; do
   esac
   printf '\n--- cross: %s\n' "$t"
   why=""
-  if ! need "command -v $qemu" qemu-user; then
+  if ! have_or_install "command -v $qemu" qemu-user; then
     why="apt-get install qemu-user failed: no $qemu"
-  elif ! need "command -v $gnu-gcc" "gcc-$gnu"; then
+  elif ! have_or_install "command -v $gnu-gcc" "gcc-$gnu"; then
     why="apt-get install gcc-$gnu failed"
-  elif ! need "test -e /usr/$gnu/lib/libc.so.6 -a -e /usr/$gnu/include/stdio.h" "libc6-dev-$deb-cross"; then
+  elif ! have_or_install "test -e /usr/$gnu/lib/libc.so.6 -a -e /usr/$gnu/include/stdio.h" "libc6-dev-$deb-cross"; then
     why="apt-get install libc6-dev-$deb-cross failed"
-  elif ! rustup target list --installed 2>/dev/null | grep -qx "$t" &&
-    ! rustup target add "$t" >/dev/null 2>&1; then
+  elif ! have_target "$t"; then
     why="rustup target add $t failed"
   fi
   if [ -n "$why" ]; then

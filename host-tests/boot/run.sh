@@ -34,31 +34,18 @@ fail() {
     failures=$((failures + 1))
 }
 
-# apt-get, as root or through sudo; `apt-get update` once, only when something is missing.
-updated=
-apt_install() {
-    local sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    command -v apt-get >/dev/null || return 1
-    if [ -z "$updated" ]; then
-        $sudo apt-get update -qq >/dev/null 2>&1 || true
-        updated=1
-    fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+# shellcheck source=../../.ci/lib.sh
+. "$repo/.ci/lib.sh"
 
 step "tools"
-if ! command -v python3 >/dev/null; then
-    apt_install python3 || { echo "SKIPPED: every boot stub (python3 missing and 'apt-get install python3' failed)"; exit 0; }
-fi
+have_or_install 'command -v python3' python3 ||
+    { echo "SKIPPED: every boot stub (python3 missing and 'apt-get install python3' failed)"; exit 0; }
 aarch64=1
-if ! command -v qemu-system-aarch64 >/dev/null; then
-    apt_install qemu-system-arm ||
-        { echo "SKIPPED: boot aarch64 ('apt-get install qemu-system-arm' failed)"; aarch64=; }
-fi
-if [ -n "$aarch64" ] && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-none-softfloat; then
-    rustup target add aarch64-unknown-none-softfloat >/dev/null 2>&1 ||
-        { echo "SKIPPED: boot aarch64 ('rustup target add aarch64-unknown-none-softfloat' failed)"; aarch64=; }
+have_or_install 'command -v qemu-system-aarch64' qemu-system-arm ||
+    { echo "SKIPPED: boot aarch64 ('apt-get install qemu-system-arm' failed)"; aarch64=; }
+if [ -n "$aarch64" ] && ! have_target aarch64-unknown-none-softfloat; then
+    echo "SKIPPED: boot aarch64 ('rustup target add aarch64-unknown-none-softfloat' failed)"
+    aarch64=
 fi
 command -v qemu-system-aarch64 >/dev/null && qemu-system-aarch64 --version | head -1
 

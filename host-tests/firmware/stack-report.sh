@@ -272,15 +272,8 @@ sys.exit(1 if smaller else 0)
 PY
 }
 
-# GNU binutils for aarch64 (the frame reader reads GNU objdump's syntax), as root or by sudo.
-install_binutils() {
-    local sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    command -v apt-get >/dev/null || return 1
-    $sudo apt-get update -qq >/dev/null 2>&1 || true
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-aarch64-linux-gnu \
-        >/dev/null 2>&1
-}
+# shellcheck source=../../.ci/lib.sh
+. "$repo/.ci/lib.sh"
 
 status=0
 results=()
@@ -290,15 +283,13 @@ for target in "${targets[@]}"; do
     x86_64-*) arch=x86_64 ;;
     *) echo "error: no frame reader for $target" >&2 && exit 2 ;;
     esac
-    if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-        if ! rustup target add "$target" >/dev/null 2>&1; then
-            echo "SKIPPED: $target ('rustup target add $target' failed)"
-            continue
-        fi
+    if command -v rustup >/dev/null && ! have_target "$target"; then
+        echo "SKIPPED: $target ('rustup target add $target' failed)"
+        continue
     fi
     if [ $arch = aarch64 ]; then
         objdump=aarch64-linux-gnu-objdump
-        if ! command -v $objdump >/dev/null && ! install_binutils; then
+        if ! have_or_install "command -v $objdump" binutils-aarch64-linux-gnu; then
             echo "SKIPPED: $target (no $objdump, and 'apt-get install binutils-aarch64-linux-gnu' failed)"
             continue
         fi

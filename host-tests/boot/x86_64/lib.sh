@@ -1,27 +1,8 @@
 # Shared by host-tests/boot/x86_64/run.sh and host-tests/boot/kexec.sh (sourced, not run).
 
-# have_or_install CHECK PACKAGE: succeeds when `CHECK` (a shell test) holds, installing
-# PACKAGE with apt-get first if it does not. One package per apt-get (DESIGN.md: asking for
-# several qemu packages at once fails on this kind of machine).
-# As root, or through sudo otherwise.
-have_or_install() {
-  local check=$1 package=$2 sudo=
-  eval "$check" && return 0
-  command -v apt-get >/dev/null || return 1
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1; then
-    $sudo apt-get update -qq >/dev/null 2>&1 || true
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1 ||
-      return 1
-  fi
-  eval "$check"
-}
-
-# have_target TARGET: the rustup target is installed (or gets installed).
-have_target() {
-  rustup target list --installed 2>/dev/null | grep -qx "$1" && return 0
-  rustup target add "$1" >/dev/null 2>&1
-}
+# have_or_install and have_target: the repository's one copy.
+# shellcheck source=../../../.ci/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/.ci/lib.sh"
 
 # exit_status CODE: what a QEMU exit code means. The stub ends QEMU through isa-debug-exit
 # (iobase 0xf4) by writing its status s, and QEMU exits with (s << 1) | 1:
