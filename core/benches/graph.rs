@@ -23,60 +23,24 @@ use liveupdate_abi::PhysAddr;
 const BASE: u64 = 0x1_0000_0000;
 const FLBS: u32 = 64;
 
-/// Memory holding a whole handover (FLB table, PCI table of `n` devices, root), the root's
-/// address and length, and the bytes the three records take.
-fn handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
-    let pci = common::pci_table(n);
-    let flb_len = FlbTable::len_for(AbiVersion::V1_0, Capacity::new(FLBS)).unwrap();
-    let pci_at = BASE + flb_len as u64;
-    let root_at = pci_at + pci.len() as u64;
-    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; flb_len + pci.len() + 4096]);
-    let flbs = (0..FLBS).map(|i| {
-        FlbEntry::new(
-            &format!("vendor,flb-{i:03}"),
-            u64::from(i),
-            1,
-            FlbFlags::empty(),
-        )
-        .unwrap()
-    });
-    let out = mem.write(PhysAddr::new(BASE), flb_len).unwrap();
-    FlbTable::encode(
-        out,
-        Encoding::new(AbiVersion::V1_0, Generation::new(1), Capacity::new(FLBS)),
-        flbs,
-    )
-    .unwrap();
-    let flb =
-        liveupdate_abi::DirEntry::for_record(PhysAddr::new(BASE), &FlbTable::decode(out).unwrap());
-    mem.write(PhysAddr::new(pci_at), pci.len())
-        .unwrap()
-        .copy_from_slice(&pci);
-    let pci_entry = liveupdate_abi::DirEntry::for_record(
-        PhysAddr::new(pci_at),
-        &PciTable::decode(&pci).unwrap(),
-    );
-    let root_len = graph::write_root(
-        &mut mem,
-        AbiVersion::V1_0,
-        PhysAddr::new(root_at),
-        Generation::new(1),
-        &[flb, pci_entry],
-    )
-    .unwrap();
-    (mem, root_at, root_len, flb_len + pci.len() + root_len)
-}
-
-/// `luo write --devices n` style memory at ABI 1.1: an FLB table of [`FLBS`] entries, the PCI
-/// table with identities chained over 4 KiB blocks, the root; as [`handover`] returns.
-fn luo_handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
-    let version = AbiVersion::V1_1;
+/// Memory holding a whole handover at `version`, the root's address and length, and the bytes
+/// the three records take: an FLB table of [`FLBS`] entries, then the PCI table of `n` devices
+/// (1.0: one record; 1.1: as `luo write --devices n` writes it, identities set and chained
+/// over 4 KiB blocks from the next block boundary), then the root.
+fn handover(version: AbiVersion, n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     let flb_len = FlbTable::len_for(version, Capacity::new(FLBS)).unwrap();
-    let pci_at = BASE + flb_len.next_multiple_of(common::BLOCK_BYTES) as u64;
-    let pci_len = common::chain_blocks(n, pci_at).len() * common::BLOCK_BYTES;
+    let (pci_at, pci_len) = if version == AbiVersion::V1_0 {
+        let len = PciTable::len_for(version, Capacity::new(n as u32)).unwrap();
+        (BASE + flb_len as u64, len)
+    } else {
+        let at = BASE + flb_len.next_multiple_of(common::BLOCK_BYTES) as u64;
+        (at, common::chain_blocks(n, at).len() * common::BLOCK_BYTES)
+    };
     let root_at = pci_at + pci_len as u64;
-    let size = (root_at - BASE) as usize + 4096;
-    let mut mem = SliceMemory::new(PhysAddr::new(BASE), vec![0u8; size]);
+    let mut mem = SliceMemory::new(
+        PhysAddr::new(BASE),
+        vec![0u8; (root_at - BASE) as usize + 4096],
+    );
     let flbs = (0..FLBS).map(|i| {
         FlbEntry::new(
             &format!("vendor,flb-{i:03}"),
@@ -95,7 +59,13 @@ fn luo_handover(n: usize) -> (SliceMemory<Vec<u8>>, u64, usize, usize) {
     .unwrap();
     let flb =
         liveupdate_abi::DirEntry::for_record(PhysAddr::new(BASE), &FlbTable::decode(out).unwrap());
-    let pci = common::pci_chain_at(&mut mem, pci_at, n);
+    let pci = if version == AbiVersion::V1_0 {
+        let out = mem.write(PhysAddr::new(pci_at), pci_len).unwrap();
+        out.copy_from_slice(&common::pci_table(n));
+        liveupdate_abi::DirEntry::for_record(PhysAddr::new(pci_at), &PciTable::decode(out).unwrap())
+    } else {
+        common::pci_chain_at(&mut mem, pci_at, n)
+    };
     let root_len = graph::write_root(
         &mut mem,
         version,
@@ -114,11 +84,12 @@ fn load(c: &mut Criterion<ThreadCpu>) {
         ("v11chain", 4096),
         ("v11chain", 65536),
     ] {
-        let (mem, root_at, root_len, total) = if layout == "v10" {
-            handover(n)
+        let version = if layout == "v10" {
+            AbiVersion::V1_0
         } else {
-            luo_handover(n)
+            AbiVersion::V1_1
         };
+        let (mem, root_at, root_len, total) = handover(version, n);
         let handover_ok = Handover::load(&mem, PhysAddr::new(root_at), root_len).unwrap();
         assert_eq!(handover_ok.pci_table().unwrap().len(), n as u64);
         let mut g = c.benchmark_group(format!("handover_load/{layout}/{n}"));
