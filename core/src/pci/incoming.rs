@@ -99,6 +99,28 @@ impl<'m, const N: usize> Loaded<'m, N> {
     }
 }
 
+/// Whether the sorted `keys` hold `key`: the key index's search. A binary search whose steps
+/// halve the range whatever the data (a fixed count for a given length), each a load and a
+/// compare; the bounds check on each load never fails and is predicted, and the data-dependent
+/// step is a branch the CPU runs ahead on, loading the next probe while the compare resolves.
+/// On random lookups over 4096 to 65536 keys this runs about as fast as `slice::binary_search`
+/// at 4096 keys and up to twice as fast at 65536 (core/benches/pci.rs), which is what pays for
+/// the reader count of every lookup.
+fn contains(keys: &[u64], key: u64) -> bool {
+    let at = |i: usize| keys.get(i).copied().unwrap_or(u64::MAX);
+    let mut base = 0usize;
+    let mut size = keys.len();
+    while size > 1 {
+        let half = size / 2;
+        let mid = base + half;
+        if at(mid) <= key {
+            base = mid;
+        }
+        size -= half;
+    }
+    at(base) == key
+}
+
 impl<const N: usize> fmt::Debug for PciIncoming<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PciIncoming")
@@ -164,8 +186,7 @@ impl<'m, const N: usize> PciIncoming<'m, N> {
     pub fn is_preserved(&self, address: PciAddress) -> Result<bool, PciError> {
         self.read(|table, keys| {
             if keys.len() as u64 == table.len() {
-                // The index: a binary search over plain integers, a load and a compare per step.
-                keys.binary_search(&address.key()).is_ok()
+                contains(keys, address.key())
             } else {
                 table.is_preserved(address)
             }
