@@ -703,9 +703,8 @@ impl<'a> Record<'a, PciEntry> {
         let entries = self.entries();
         // Ordered as `key_of` orders them, in two operations per probe instead of four.
         let target = (u64::from(address.domain) << 32) | u64::from(address.bdf);
-        let at = entries.lower_bound_by_head(target, |raw| {
-            raw.rotate_left(32) & 0xFFFF_FFFF_0000_FFFF
-        });
+        let at =
+            entries.lower_bound_by_head(target, |raw| raw.rotate_left(32) & 0xFFFF_FFFF_0000_FFFF);
         entries.get(at).filter(|e| e.key() == key).map(|_| at)
     }
 
