@@ -698,6 +698,7 @@ impl<'a> Record<'a, PciEntry> {
 
     /// The index of the entry for `address`: a binary search over the keys read in place,
     /// whatever the slot size.
+    #[inline]
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
         let entries = self.entries();
@@ -709,6 +710,7 @@ impl<'a> Record<'a, PciEntry> {
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
+    #[inline]
     pub fn is_preserved(&self, address: PciAddress) -> bool {
         self.position(address).is_some()
     }
@@ -739,6 +741,7 @@ impl<'a> Record<'a, PciEntry> {
 /// block that would hold the address and asks it, and core's `PciIncoming` asks the table.
 impl<'m> Table<'m, PciEntry> {
     /// The block whose address range would hold `address`. O(blocks).
+    #[inline]
     fn block_of(&self, address: PciAddress) -> Option<Record<'m, PciEntry>> {
         if self.block_count() == 1 {
             // One record: the search in it says whether the address is there.
@@ -753,6 +756,7 @@ impl<'m> Table<'m, PciEntry> {
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
+    #[inline]
     pub fn is_preserved(&self, address: PciAddress) -> bool {
         self.block_of(address)
             .is_some_and(|block| block.is_preserved(address))
