@@ -326,9 +326,8 @@ fn lookups_agree_with_a_linear_scan_on_every_shape() {
             },
         ];
         for a in &all[..(n + 1).min(all.len())] {
-            for delta in [-1i64, 0, 1] {
-                let key = a.key() as i64 + delta;
-                queries.push(PciAddress::from_key(key as u64));
+            for key in [a.key().wrapping_sub(1), a.key(), a.key() + 1] {
+                queries.push(PciAddress::from_key(key));
             }
         }
         // (version, entries per block): one record, then 1.1 chains of 1, 3 and 16 per block.
@@ -341,26 +340,23 @@ fn lookups_agree_with_a_linear_scan_on_every_shape() {
         ];
         for (version, per_block) in shapes {
             let slots = if per_block == 0 {
-                n.max(1) as u32
+                u32::try_from(n.max(1)).unwrap()
             } else {
                 per_block
             };
-            let block_bytes = PciTable::len_for(version, Capacity::new(slots)).unwrap() as u64 + 64;
+            let block_bytes = PciTable::len_for(version, Capacity::new(slots)).unwrap() + 64;
             let count = if per_block == 0 {
                 1
             } else {
                 n.div_ceil(per_block as usize).max(1)
             };
-            let places: Vec<BlockPlace> = (0..count as u64)
+            let places: Vec<BlockPlace> = (0..count)
                 .map(|i| BlockPlace {
-                    phys: PhysAddr::new(base + i * block_bytes),
+                    phys: PhysAddr::new(base + (i * block_bytes) as u64),
                     capacity: slots,
                 })
                 .collect();
-            let mut mem = SliceMemory::new(
-                PhysAddr::new(base),
-                vec![0u8; (count as u64 * block_bytes) as usize],
-            );
+            let mut mem = SliceMemory::new(PhysAddr::new(base), vec![0u8; count * block_bytes]);
             let written = Table::<PciEntry>::encode(
                 &mut mem as &mut dyn PhysMemMut,
                 version,
