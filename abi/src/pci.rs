@@ -696,18 +696,23 @@ impl<'a> Record<'a, PciEntry> {
         self.entries().get(self.position(address)?)
     }
 
-    /// The index of the entry for `address`: a branch-free binary search over the keys read in
-    /// place, whatever the slot size.
+    /// The index of the entry for `address`: a binary search over the keys read in place,
+    /// whatever the slot size.
+    #[inline]
     fn position(&self, address: PciAddress) -> Option<usize> {
         let key = address.key();
         let entries = self.entries();
-        let at = entries.lower_bound_by_head(key, key_of);
+        // Ordered as `key_of` orders them, in two operations per probe instead of four.
+        let target = (u64::from(address.domain) << 32) | u64::from(address.bdf);
+        let at =
+            entries.lower_bound_by_head(target, |raw| raw.rotate_left(32) & 0xFFFF_FFFF_0000_FFFF);
         entries.get(at).filter(|e| e.key() == key).map(|_| at)
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
+    #[inline]
     pub fn is_preserved(&self, address: PciAddress) -> bool {
-        self.find(address).is_some()
+        self.position(address).is_some()
     }
 
     /// The device at `address` with every field the record holds: O(log n).
@@ -736,7 +741,12 @@ impl<'a> Record<'a, PciEntry> {
 /// block that would hold the address and asks it, and core's `PciIncoming` asks the table.
 impl<'m> Table<'m, PciEntry> {
     /// The block whose address range would hold `address`. O(blocks).
+    #[inline]
     fn block_of(&self, address: PciAddress) -> Option<Record<'m, PciEntry>> {
+        if self.block_count() == 1 {
+            // One record: the search in it says whether the address is there.
+            return Some(self.first());
+        }
         self.block_for(|e| e.address() < address)
     }
 
@@ -746,8 +756,10 @@ impl<'m> Table<'m, PciEntry> {
     }
 
     /// Whether the device at `address` was preserved by the previous kernel.
+    #[inline]
     pub fn is_preserved(&self, address: PciAddress) -> bool {
-        self.find(address).is_some()
+        self.block_of(address)
+            .is_some_and(|block| block.is_preserved(address))
     }
 
     /// The device at `address` with every field its block holds.

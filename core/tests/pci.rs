@@ -296,3 +296,102 @@ fn indexed_and_unindexed_lookups_agree() {
         }
     }
 }
+
+/// `is_preserved` and `device` on every shape of table a kernel may load: both minors, one
+/// record and (1.1) chains of small blocks, from empty to a few hundred devices, through
+/// `PciIncoming` with the key index, with one too small (the table searched in place) and
+/// with none, and through the table itself: every answer, for every device present, its
+/// neighbours on either side and the extreme addresses, against a linear scan.
+#[test]
+fn lookups_agree_with_a_linear_scan_on_every_shape() {
+    use liveupdate_abi::{BlockPlace, PciDevice, PhysMemMut};
+    // Keys a few apart, over several domains, so that misses fall between and around hits.
+    let all: Vec<PciAddress> = (0u32..400)
+        .map(|i| {
+            let domain = [0, 1, 0x3001, 0xFFFF_FFFF][(i / 100) as usize];
+            let bdf = (i % 100) as u16 * 613 + 5;
+            PciAddress { domain, bdf }
+        })
+        .collect();
+    let base = 0x10_0000u64;
+    let mut checked = 0usize;
+    for n in (0..=40).chain([97, 255, 400]) {
+        let present = &all[..n];
+        let devices: Vec<PciDevice> = present.iter().map(|&a| PciDevice::new(a, 1)).collect();
+        let mut queries: Vec<PciAddress> = vec![
+            PciAddress { domain: 0, bdf: 0 },
+            PciAddress {
+                domain: u32::MAX,
+                bdf: u16::MAX,
+            },
+        ];
+        for a in &all[..(n + 1).min(all.len())] {
+            for key in [a.key().wrapping_sub(1), a.key(), a.key() + 1] {
+                queries.push(PciAddress::from_key(key));
+            }
+        }
+        // (version, entries per block): one record, then 1.1 chains of 1, 3 and 16 per block.
+        let shapes = [
+            (AbiVersion::V1_0, 0u32),
+            (AbiVersion::V1_1, 0),
+            (AbiVersion::V1_1, 1),
+            (AbiVersion::V1_1, 3),
+            (AbiVersion::V1_1, 16),
+        ];
+        for (version, per_block) in shapes {
+            let slots = if per_block == 0 {
+                u32::try_from(n.max(1)).unwrap()
+            } else {
+                per_block
+            };
+            let block_bytes = PciTable::len_for(version, Capacity::new(slots)).unwrap() + 64;
+            let count = if per_block == 0 {
+                1
+            } else {
+                n.div_ceil(per_block as usize).max(1)
+            };
+            let places: Vec<BlockPlace> = (0..count)
+                .map(|i| BlockPlace {
+                    phys: PhysAddr::new(base + (i * block_bytes) as u64),
+                    capacity: slots,
+                })
+                .collect();
+            let mut mem = SliceMemory::new(PhysAddr::new(base), vec![0u8; count * block_bytes]);
+            let written = Table::<PciEntry>::encode(
+                &mut mem as &mut dyn PhysMemMut,
+                version,
+                Generation::new(1),
+                &places,
+                devices.iter().copied(),
+            )
+            .unwrap();
+            let mem: &'static SliceMemory<Vec<u8>> = Box::leak(Box::new(mem));
+            let table =
+                Table::<PciEntry>::decode(mem, PhysAddr::new(base), written.dir.length() as usize)
+                    .unwrap();
+            assert_eq!(table.len(), n as u64);
+            let chained = table.block_count() > 1;
+            assert_eq!(table.block_count() as usize, count);
+            let none: PciIncoming = PciIncoming::new();
+            let small: PciIncoming<'_, 8> = PciIncoming::new();
+            let index: PciIncoming<'_, 512> = PciIncoming::new();
+            none.load(table).unwrap();
+            small.load(table).unwrap();
+            index.load(table).unwrap();
+            for &a in &queries {
+                let found = present.iter().position(|&p| p == a);
+                let want = Ok(found.is_some());
+                let at = format!("{a} in {n} devices, {version:?}, chained: {chained}");
+                assert_eq!(table.is_preserved(a), found.is_some(), "{at}");
+                assert_eq!(none.is_preserved(a), want, "{at}");
+                assert_eq!(small.is_preserved(a), want, "{at}");
+                assert_eq!(index.is_preserved(a), want, "{at}");
+                let device = none.device(a).unwrap();
+                assert_eq!(device.map(|d| d.address), found.map(|i| present[i]), "{at}");
+                assert_eq!(index.device(a).unwrap(), device, "{at}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}
