@@ -14,7 +14,7 @@ use bitflags::bitflags;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::checksum::record_crc;
+use crate::checksum::{record_crc, update};
 use crate::error::{DecodeError, EncodeError, Field};
 use crate::kind::RecordKind;
 use crate::version::AbiVersion;
@@ -478,16 +478,25 @@ pub(crate) fn layout(
     })
 }
 
-/// Everything [`layout`] checks, then the CRC, the incompatible features and the reserved
-/// bytes. Entries are the caller's.
-pub(crate) fn check(
-    bytes: &[u8],
+/// The raw CRC-32C register after the header bytes `head` (the record's first `header_len`
+/// bytes), with the CRC field read as zero: where the CRC of the table continues from.
+pub(crate) fn head_crc(head: &[u8]) -> u32 {
+    let (before, after) = head.split_at_checked(CRC_OFFSET).unwrap_or((head, &[]));
+    let state = update(!0, before);
+    match after.split_at_checked(4) {
+        Some((_, rest)) => update(update(state, &[0; 4]), rest),
+        None => update(state, after),
+    }
+}
+
+/// The checks after [`layout`]'s, in order: the CRC (`computed` over the whole record), the
+/// incompatible features and the reserved bytes. Entries are the caller's.
+pub(crate) fn verify(
+    layout: &Layout<'_>,
+    computed: u32,
     kind: RecordKind,
-    reader: AbiVersion,
-) -> Result<Layout<'_>, DecodeError> {
-    let layout = layout(bytes, kind, reader)?;
+) -> Result<(), DecodeError> {
     let header = layout.header;
-    let computed = record_crc(layout.record);
     if computed != header.crc() {
         return Err(DecodeError::Checksum {
             kind,
@@ -521,7 +530,7 @@ pub(crate) fn check(
         .and_then(|n| n.checked_add(layout.header_len))
         .unwrap_or(usize::MAX);
     first_nonzero(layout.record.get(used_end..).unwrap_or(&[]), used_end, kind)?;
-    Ok(layout)
+    Ok(())
 }
 
 /// Fails with [`DecodeError::Reserved`] at the first non-zero byte of `bytes`, which starts at
