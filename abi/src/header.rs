@@ -478,24 +478,30 @@ pub(crate) fn layout(
     })
 }
 
-/// The raw CRC-32C register after the header bytes `head` (the record's first `header_len`
-/// bytes), with the CRC field read as zero: where the CRC of the table continues from.
-pub(crate) fn head_crc(head: &[u8]) -> u32 {
-    let (before, after) = head.split_at_checked(CRC_OFFSET).unwrap_or((head, &[]));
-    let state = update(!0, before);
-    match after.split_at_checked(4) {
-        Some((_, rest)) => update(update(state, &[0; 4]), rest),
-        None => update(state, after),
-    }
+/// [`update`], called rather than inlined: the engine's selection once in the decoders' code.
+#[inline(never)]
+fn crc_update(state: u32, bytes: &[u8]) -> u32 {
+    update(state, bytes)
 }
 
-/// The checks after [`layout`]'s, in order: the CRC (`computed` over the whole record), the
-/// incompatible features and the reserved bytes. Entries are the caller's.
-pub(crate) fn verify(
-    layout: &Layout<'_>,
-    computed: u32,
+/// Everything [`layout`] checks, then the CRC, the incompatible features and the reserved
+/// bytes. Entries are the caller's.
+#[inline(never)]
+pub(crate) fn check(
+    bytes: &[u8],
     kind: RecordKind,
-) -> Result<(), DecodeError> {
+    reader: AbiVersion,
+) -> Result<Layout<'_>, DecodeError> {
+    let layout = layout(bytes, kind, reader)?;
+    // The CRC of the whole record with its CRC field read as zero.
+    let (head, rest) = layout
+        .record
+        .split_at_checked(CRC_OFFSET)
+        .unwrap_or((layout.record, &[]));
+    let crc = crc_update(!0, head);
+    let crc = crc_update(crc, &[0; 4]);
+    let crc = crc_update(crc, rest.get(4..).unwrap_or(&[]));
+    let computed = !crc;
     let header = layout.header;
     if computed != header.crc() {
         return Err(DecodeError::Checksum {
@@ -530,7 +536,7 @@ pub(crate) fn verify(
         .and_then(|n| n.checked_add(layout.header_len))
         .unwrap_or(usize::MAX);
     first_nonzero(layout.record.get(used_end..).unwrap_or(&[]), used_end, kind)?;
-    Ok(())
+    Ok(layout)
 }
 
 /// Fails with [`DecodeError::Reserved`] at the first non-zero byte of `bytes`, which starts at

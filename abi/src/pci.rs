@@ -17,7 +17,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::error::{EntryFault, Unfit};
 use crate::header::{Features, IncompatFeatures, RoCompatFeatures};
 use crate::kind::RecordKind;
-use crate::record::{Entry, Record, Scan, Sealed};
+use crate::record::{Entry, Record, Scan, ScanFn, Sealed};
 use crate::table::Table;
 use crate::version::AbiVersion;
 
@@ -527,13 +527,7 @@ impl Sealed for PciEntry {
         Ok(item.entry())
     }
 
-    fn streams(stride: usize, ext: bool) -> bool {
-        streams(stride, ext)
-    }
-
-    fn scan(state: &mut Scan, slots: &[u8], stride: usize) {
-        scan(state, slots, stride);
-    }
+    const SCAN: Option<ScanFn> = Some(scan);
 
     fn scan_key(&self) -> u64 {
         self.key()
@@ -658,19 +652,14 @@ const _: () = assert!(BRIDGE == 1 && DESCENDANT == 2 && BUS_MASTER == 4);
 const _: () = assert!(PciFlags::all().bits() == 7);
 const _: () = assert!(RoCompatFeatures::HIERARCHY.bits() == 1);
 
-/// The slot sizes the one-pass check streams: this reader's own minors, 8 bytes for minor 0 and
-/// 24 (with the fields minor 1 appends, `ext`) for minor 1. A newer minor's record (which may
-/// use reserved bits and wider slots) takes the exact walk.
-fn streams(stride: usize, ext: bool) -> bool {
-    matches!((stride, ext), (8, false) | (24, true))
-}
-
-/// One chunk of whole slots of a streamed size ([`streams`]).
+/// The one-pass check of PCI slots ([`Sealed::SCAN`]): the slot sizes of this reader's own
+/// minors, 8 bytes for minor 0 and 24 (with the fields minor 1 appends) for minor 1; any other
+/// size (never a known minor's) is recorded as not vouched for, and the exact walk runs.
 fn scan(state: &mut Scan, slots: &[u8], stride: usize) {
-    if stride == 8 {
-        state.pci_1_0(slots.as_chunks::<8>().0);
-    } else {
-        state.pci_1_1(slots.as_chunks::<24>().0);
+    match stride {
+        8 => state.pci_1_0(slots.as_chunks::<8>().0),
+        24 => state.pci_1_1(slots.as_chunks::<24>().0),
+        _ => state.nz = 1,
     }
 }
 
@@ -770,7 +759,7 @@ mod tests {
         newer: bool,
         chunk: usize,
     ) -> Option<RoCompatFeatures> {
-        if newer || !streams(stride, ext) {
+        if newer || !matches!((stride, ext), (8, false) | (24, true)) {
             return None;
         }
         let used = table.get(..count * stride)?;
@@ -942,7 +931,6 @@ mod stream_used {
         )
         .unwrap();
         let table = buf.get(64..).unwrap();
-        assert!(streams(24, true));
         let mut state = Scan::new(u64::MAX);
         scan(&mut state, table, 24);
         assert_eq!(state.result(), Some(RoCompatFeatures::empty()));

@@ -53,19 +53,14 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
-        /// Whether the one-pass check ([`Sealed::scan`]) covers slots of `stride` bytes,
-        /// checked with the fields appended by this reader's minor 1 (`ext`) or not, of a
-        /// record whose minor the reader knows. `false` (the default): the exact walk runs.
-        fn streams(_stride: usize, _ext: bool) -> bool {
-            false
-        }
+        /// The one-pass check, when the kind has one: checks the whole slots of `slots` (a
+        /// multiple of `stride` bytes) of a record whose minor the reader knows, as the exact
+        /// walk checks them, following those `state` has seen, without a branch per entry; a
+        /// fault is recorded in `state` (and a slot size it does not stream is one). `None`
+        /// (the default): the exact walk runs.
+        const SCAN: Option<super::ScanFn> = None;
 
-        /// Checks the whole slots of `slots` (a multiple of `stride` bytes, a size
-        /// [`Sealed::streams`] accepts) as the exact walk checks them, following those `state`
-        /// has seen, without a branch per entry: a fault is recorded in `state`.
-        fn scan(_state: &mut Scan, _slots: &[u8], _stride: usize) {}
-
-        /// What [`Sealed::scan`] carries from one entry to the next (its key).
+        /// What [`Sealed::SCAN`] carries from one entry to the next (its key).
         fn scan_key(&self) -> u64 {
             u64::MAX
         }
@@ -89,6 +84,9 @@ mod sealed {
 }
 pub(crate) use sealed::{Scan, Sealed};
 
+/// A kind's one-pass check ([`Sealed::SCAN`]): `(state, slots, stride)`.
+pub(crate) type ScanFn = fn(&mut Scan, &[u8], usize);
+
 impl Scan {
     /// Before the first slot, which follows `prev` (a key from [`Sealed::scan_key`]).
     pub(crate) fn new(prev: u64) -> Scan {
@@ -107,31 +105,9 @@ impl Scan {
     }
 }
 
-/// Bytes of table the fused pass checksums and then checks while they are in the L1 cache: a
+/// Bytes of table the encoder writes, checksums and checks while they are in the L1 cache: a
 /// multiple of every slot size streamed (8 and 24).
-const CHUNK: usize = 24 * 512;
-
-/// The fused pass of a decode: the CRC register `state` advanced over `table` (every slot of
-/// the record, used or not), and the first `used` bytes of it checked by [`Sealed::scan`] in
-/// chunks of [`CHUNK`] bytes, each right after its CRC, while it is in the cache.
-fn crc_scan<E: Entry>(
-    state: u32,
-    table: &[u8],
-    used: usize,
-    stride: usize,
-    scan: &mut Scan,
-) -> u32 {
-    let Some((used, unused)) = table.split_at_checked(used) else {
-        scan.nz = 1;
-        return update(state, table);
-    };
-    let mut state = state;
-    for chunk in used.chunks(CHUNK) {
-        state = update(state, chunk);
-        E::scan(scan, chunk, stride);
-    }
-    update(state, unused)
-}
+pub(crate) const CHUNK: usize = 24 * 512;
 
 /// An entry type of a record kind: the fields every minor stores first in each slot.
 /// Implemented by this crate's entry types only.
@@ -500,37 +476,27 @@ impl<'a, E: Entry> Record<'a, E> {
     /// Every check of [`Record::decode_as`], but a block of a chain is accepted.
     pub(crate) fn decode_block(bytes: &'a [u8], reader: AbiVersion) -> Result<Self, DecodeError> {
         let kind = E::KIND;
-        let layout = header::layout(bytes, kind, reader)?;
-        let (head, table) = layout
-            .record
-            .split_at_checked(layout.header_len)
-            .unwrap_or((layout.record, &[]));
+        let layout = header::check(bytes, kind, reader)?;
+        let table = layout.record.get(layout.header_len..).unwrap_or(&[]);
         let entries: Entries<'a, E> = Entries {
             bytes: table,
             stride: layout.stride,
             len: layout.count,
             _entry: PhantomData,
         };
-        // One pass over the table: each chunk checksummed, then its entries checked while it
-        // is in the cache, without a branch per entry (this reader's own minors; a newer
-        // minor's record takes the exact walk). The CRC is still reported first: the entry
-        // checks only give their verdict after every header check has passed.
-        let ext = E::ext_len(layout.version) > 0;
-        let mut scan = Scan::new(u64::MAX);
-        let state = header::head_crc(head);
-        let used = layout.count.checked_mul(layout.stride);
-        let state = match used {
-            Some(used) if !layout.newer && E::streams(layout.stride, ext) => {
-                crc_scan::<E>(state, table, used, layout.stride, &mut scan)
-            }
-            _ => {
-                scan.nz = 1;
-                update(state, table)
-            }
-        };
-        header::verify(&layout, !state, kind)?;
         // The exact walk runs only to name the first bad entry (or for slots not streamed).
-        let implied = match scan.result() {
+        // The entries: a one-pass check without a branch per entry, for a record whose minor
+        // the reader knows (a newer minor's takes the exact walk); the exact walk then runs
+        // only to name the first bad entry.
+        let vouched = match (E::SCAN, layout.count.checked_mul(layout.stride)) {
+            (Some(check), Some(used)) if !layout.newer => {
+                let mut state = Scan::new(u64::MAX);
+                check(&mut state, table.get(..used).unwrap_or(&[]), layout.stride);
+                state.result()
+            }
+            _ => None,
+        };
+        let implied = match vouched {
             Some(implied) => implied,
             None => check_each(&entries, &layout, kind)?,
         };
@@ -731,10 +697,8 @@ impl Block {
         // its CRC (of the table alone, from a zero register; the header's is combined with it
         // at the end, when the header is known) and the kind's one-pass check of its entries.
         // The exact walk, which names the first bad entry, runs only when that check finds one.
-        let ext = E::ext_len(version) > 0;
-        let streamed = size > 0 && E::streams(size, ext);
         let mut scan = Scan::new(prev.as_ref().map_or(u64::MAX, Sealed::scan_key));
-        if !streamed {
+        if E::SCAN.is_none() {
             scan.nz = 1;
         }
         let chunk_len = CHUNK
@@ -780,8 +744,8 @@ impl Block {
             }
             let (used, unused) = chunk.split_at_mut(filled.min(chunk.len()));
             unused.fill(0);
-            if streamed {
-                E::scan(&mut scan, used, size);
+            if let Some(check) = E::SCAN {
+                check(&mut scan, used, size);
             }
             state = update(state, chunk);
             crc_len = crc_len.saturating_add(chunk.len());
@@ -829,7 +793,8 @@ impl Block {
         header::write(head, kind, &written);
         // CRC(header ++ table) from the header's register and the table's: the header's
         // advanced over as many zero bytes as the table has, xor the table's from zero.
-        let crc = !(crc_zeros(header::head_crc(head), table.len()) ^ state);
+        // The header's CRC field is still zero here.
+        let crc = !(crc_zeros(update(!0, head), table.len()) ^ state);
         if let Some(field) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
             field.copy_from_slice(&crc.to_le_bytes());
         }
