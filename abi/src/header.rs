@@ -14,7 +14,7 @@ use bitflags::bitflags;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::checksum::{record_crc, update};
+use crate::checksum::record_crc;
 use crate::error::{DecodeError, EncodeError, Field};
 use crate::kind::RecordKind;
 use crate::version::AbiVersion;
@@ -478,30 +478,15 @@ pub(crate) fn layout(
     })
 }
 
-/// [`update`], called rather than inlined: the engine's selection once in the decoders' code.
-#[inline(never)]
-fn crc_update(state: u32, bytes: &[u8]) -> u32 {
-    update(state, bytes)
-}
-
 /// Everything [`layout`] checks, then the CRC, the incompatible features and the reserved
 /// bytes. Entries are the caller's.
-#[inline(never)]
 pub(crate) fn check(
     bytes: &[u8],
     kind: RecordKind,
     reader: AbiVersion,
 ) -> Result<Layout<'_>, DecodeError> {
     let layout = layout(bytes, kind, reader)?;
-    // The CRC of the whole record with its CRC field read as zero.
-    let (head, rest) = layout
-        .record
-        .split_at_checked(CRC_OFFSET)
-        .unwrap_or((layout.record, &[]));
-    let crc = crc_update(!0, head);
-    let crc = crc_update(crc, &[0; 4]);
-    let crc = crc_update(crc, rest.get(4..).unwrap_or(&[]));
-    let computed = !crc;
+    let computed = record_crc(layout.record);
     let header = layout.header;
     if computed != header.crc() {
         return Err(DecodeError::Checksum {

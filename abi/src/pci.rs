@@ -582,21 +582,23 @@ impl Entry for PciEntry {
 }
 
 /// The sort key as a value whose order the sign of a difference gives: below 2^48.
-#[inline(always)]
-const fn key_bits(raw: u64) -> u64 {
-    key_of(raw)
-}
-
 impl Scan {
     /// Minor 0 slots (8 bytes: address and refcount), as [`Entry::check`] checks each, without
     /// a branch on the data: a refcount of 0 or a key not above the previous one sets the sign
     /// bit of `neg`. The previous key is carried from one slot to the next (and from one chunk
-    /// to the next), which LLVM vectorises with baseline SSE2 (one shuffle per vector).
-    fn pci_1_0(&mut self, slots: &[[u8; 8]]) {
+    /// to the next).
+    fn pci_1_0(&mut self, slots: &[u8], stride: usize) {
         let (mut prev, mut neg) = (self.prev, 0u64);
-        for slot in slots {
-            let w0 = u64::from_le_bytes(*slot);
-            let key = key_bits(w0);
+        let mut rest = slots;
+        // One slot split off at a time, `stride` bytes (8, but not known to be here): a
+        // compact scalar loop. (SSE2 vectorisation of the 8-byte loop is about 2x faster but
+        // costs more code than the decoders' size limit leaves.)
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            let w0 = slot
+                .first_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w));
+            let key = key_of(w0);
             // (refcount - 1) and (key - prev - 1) are negative exactly when the entry is bad
             // (keys are below 2^48; `prev` is "minus one", below every key, at the start).
             neg |= (w0 >> 48).wrapping_sub(1) | key.wrapping_add(!prev);
@@ -608,18 +610,19 @@ impl Scan {
 
     /// Minor 1 slots (24 bytes), as [`Entry::check`] then `check_ext` (reader of minor 1 or
     /// newer, record of minor 1) check each, without a branch on the data.
-    fn pci_1_1(&mut self, slots: &[[u8; 24]]) {
+    fn pci_1_1(&mut self, slots: &[u8], stride: usize) {
         let (mut prev, mut neg, mut nz, mut hier) = (self.prev, 0u64, 0u64, 0u64);
-        for slot in slots {
-            let ([w0, w1, w2], []) = slot.as_chunks::<8>() else {
-                continue;
+        let mut rest = slots;
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            // Slots are 24 bytes here; a shorter one would read as zeroes (refcount 0: bad).
+            let word = |i: usize| {
+                slot.get(i..)
+                    .and_then(<[u8]>::first_chunk::<8>)
+                    .map_or(0, |w| u64::from_le_bytes(*w))
             };
-            let (w0, w1, w2) = (
-                u64::from_le_bytes(*w0),
-                u64::from_le_bytes(*w1),
-                u64::from_le_bytes(*w2),
-            );
-            let key = key_bits(w0);
+            let (w0, w1, w2) = (word(0), word(8), word(16));
+            let key = key_of(w0);
             let vendor = w1 & 0xFFFF;
             // Negative when bad: refcount 0; key not above the previous; vendor 0 with a
             // device id or class code (`0 - w1` is negative for any non-zero w1 below 2^56,
@@ -653,13 +656,24 @@ const _: () = assert!(PciFlags::all().bits() == 7);
 const _: () = assert!(RoCompatFeatures::HIERARCHY.bits() == 1);
 
 /// The one-pass check of PCI slots ([`Sealed::SCAN`]): the slot sizes of this reader's own
-/// minors, 8 bytes for minor 0 and 24 (with the fields minor 1 appends) for minor 1; any other
-/// size (never a known minor's) is recorded as not vouched for, and the exact walk runs.
-fn scan(state: &mut Scan, slots: &[u8], stride: usize) {
-    match stride {
-        8 => state.pci_1_0(slots.as_chunks::<8>().0),
-        24 => state.pci_1_1(slots.as_chunks::<24>().0),
-        _ => state.nz = 1,
+/// minors, 8 bytes for minor 0 and 24 (with the fields minor 1 appends) for minor 1.
+fn scan(state: &mut Scan, table: &[u8], count: usize, stride: usize) {
+    // Fewer bytes than `count` slots: not vouched for (never so for a checked layout).
+    let slots = match count.checked_mul(stride).and_then(|n| table.get(..n)) {
+        Some(slots) => slots,
+        None => {
+            state.nz = 1;
+            return;
+        }
+    };
+    // Without a branch on the exact stride, so that each loop keeps it a run-time value (a
+    // compact scalar loop). It is the slot size of a minor the reader knows: the decoder
+    // streams only those, and the encoder writes only those.
+    if stride < 24 {
+        // At least 8, so that the loop advances whatever it is given.
+        state.pci_1_0(slots, stride | 8);
+    } else {
+        state.pci_1_1(slots, stride);
     }
 }
 
@@ -764,8 +778,11 @@ mod tests {
         }
         let used = table.get(..count * stride)?;
         let mut state = Scan::new(u64::MAX);
-        for c in used.chunks(chunk.max(1) * stride) {
-            scan(&mut state, c, stride);
+        let mut from = 0;
+        while from < count {
+            let to = (from + chunk.max(1)).min(count);
+            scan(&mut state, &used[from * stride..], to - from, stride);
+            from = to;
         }
         state.result()
     }
@@ -932,7 +949,7 @@ mod stream_used {
         .unwrap();
         let table = buf.get(64..).unwrap();
         let mut state = Scan::new(u64::MAX);
-        scan(&mut state, table, 24);
+        scan(&mut state, table, 100, 24);
         assert_eq!(state.result(), Some(RoCompatFeatures::empty()));
     }
 

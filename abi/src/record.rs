@@ -53,10 +53,11 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
-        /// The one-pass check, when the kind has one: checks the whole slots of `slots` (a
-        /// multiple of `stride` bytes) of a record whose minor the reader knows, as the exact
+        /// The one-pass check, when the kind has one: checks the first `count` slots of
+        /// `stride` bytes of `table`, of a record whose minor the reader knows, as the exact
         /// walk checks them, following those `state` has seen, without a branch per entry; a
-        /// fault is recorded in `state` (and a slot size it does not stream is one). `None`
+        /// fault is recorded in `state`. `stride` is the slot size of a minor the reader
+        /// knows (the decoder streams no other; the encoder writes no other). `None`
         /// (the default): the exact walk runs.
         const SCAN: Option<super::ScanFn> = None;
 
@@ -84,8 +85,8 @@ mod sealed {
 }
 pub(crate) use sealed::{Scan, Sealed};
 
-/// A kind's one-pass check ([`Sealed::SCAN`]): `(state, slots, stride)`.
-pub(crate) type ScanFn = fn(&mut Scan, &[u8], usize);
+/// A kind's one-pass check ([`Sealed::SCAN`]): `(state, table, count, stride)`.
+pub(crate) type ScanFn = fn(&mut Scan, &[u8], usize, usize);
 
 impl Scan {
     /// Before the first slot, which follows `prev` (a key from [`Sealed::scan_key`]).
@@ -484,14 +485,14 @@ impl<'a, E: Entry> Record<'a, E> {
             len: layout.count,
             _entry: PhantomData,
         };
-        // The exact walk runs only to name the first bad entry (or for slots not streamed).
         // The entries: a one-pass check without a branch per entry, for a record whose minor
         // the reader knows (a newer minor's takes the exact walk); the exact walk then runs
         // only to name the first bad entry.
-        let vouched = match (E::SCAN, layout.count.checked_mul(layout.stride)) {
-            (Some(check), Some(used)) if !layout.newer => {
+        let vouched = match E::SCAN {
+            Some(check) if !layout.newer => {
                 let mut state = Scan::new(u64::MAX);
-                check(&mut state, table.get(..used).unwrap_or(&[]), layout.stride);
+                // `count` slots fit the record: `layout` checked its length.
+                check(&mut state, table, layout.count, layout.stride);
                 state.result()
             }
             _ => None,
@@ -711,13 +712,15 @@ impl Block {
         let mut count: u32 = 0;
         let mut last = prev;
         let mut unfit = None;
-        let mut done = false;
-        for chunk in table.chunks_mut(chunk_len.max(1)) {
-            if done {
-                chunk.fill(0);
-                continue;
-            }
+        while crc_len < table.len() {
+            let chunk_start = crc_len;
+            let chunk_end = chunk_start.saturating_add(chunk_len).min(table.len());
+            let Some(chunk) = table.get_mut(chunk_start..chunk_end) else {
+                break;
+            };
+            let from = count as usize;
             let mut filled = 0usize;
+            let mut done = false;
             for slot in chunk.chunks_exact_mut(size.max(1)) {
                 let Some(item) = items.next() else {
                     done = true;
@@ -742,13 +745,27 @@ impl Block {
                 count = count.saturating_add(1);
                 filled = filled.saturating_add(slot.len());
             }
-            let (used, unused) = chunk.split_at_mut(filled.min(chunk.len()));
-            unused.fill(0);
-            if let Some(check) = E::SCAN {
-                check(&mut scan, used, size);
+            if let Some(unused) = chunk.get_mut(filled..) {
+                unused.fill(0);
             }
             state = update(state, chunk);
             crc_len = crc_len.saturating_add(chunk.len());
+            if let Some(check) = E::SCAN {
+                let written = table.get(chunk_start..).unwrap_or(&[]);
+                check(
+                    &mut scan,
+                    written,
+                    (count as usize).saturating_sub(from),
+                    size,
+                );
+            }
+            if done {
+                break;
+            }
+        }
+        // The slots after the last chunk written: zero, and their CRC without reading them.
+        if let Some(rest) = table.get_mut(crc_len..) {
+            rest.fill(0);
         }
         // The zero slots after the last chunk written: their CRC without reading them.
         let state = crc_zeros(state, table.len().saturating_sub(crc_len));
