@@ -659,12 +659,9 @@ const _: () = assert!(RoCompatFeatures::HIERARCHY.bits() == 1);
 /// minors, 8 bytes for minor 0 and 24 (with the fields minor 1 appends) for minor 1.
 fn scan(state: &mut Scan, table: &[u8], count: usize, stride: usize) {
     // Fewer bytes than `count` slots: not vouched for (never so for a checked layout).
-    let slots = match count.checked_mul(stride).and_then(|n| table.get(..n)) {
-        Some(slots) => slots,
-        None => {
-            state.nz = 1;
-            return;
-        }
+    let Some(slots) = count.checked_mul(stride).and_then(|n| table.get(..n)) else {
+        state.nz = 1;
+        return;
     };
     // Without a branch on the exact stride, so that each loop keeps it a run-time value (a
     // compact scalar loop). It is the slot size of a minor the reader knows: the decoder
@@ -977,7 +974,7 @@ mod stream_used {
         version: AbiVersion,
         devices: &[PciDevice],
     ) -> Result<std::vec::Vec<u8>, EncodeError> {
-        let n = Capacity::new(devices.len() as u32 + 3);
+        let n = Capacity::new(u32::try_from(devices.len()).unwrap() + 3);
         let mut buf = std::vec![0xA5u8; PciTable::len_for(version, n).unwrap()];
         PciTable::encode(
             &mut buf,

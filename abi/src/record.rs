@@ -707,62 +707,13 @@ impl Block {
             .unwrap_or(1)
             .max(1)
             .saturating_mul(size);
-        let mut state = 0u32;
-        let mut crc_len = 0usize;
-        let mut count: u32 = 0;
-        let mut last = prev;
-        let mut unfit = None;
-        while crc_len < table.len() {
-            let chunk_start = crc_len;
-            let chunk_end = chunk_start.saturating_add(chunk_len).min(table.len());
-            let Some(chunk) = table.get_mut(chunk_start..chunk_end) else {
-                break;
-            };
-            let from = count as usize;
-            let mut filled = 0usize;
-            let mut done = false;
-            for slot in chunk.chunks_exact_mut(size.max(1)) {
-                let Some(item) = items.next() else {
-                    done = true;
-                    break;
-                };
-                let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(slot.len()));
-                match E::split(&item, count, ext, version) {
-                    Ok(entry) => {
-                        head_bytes.copy_from_slice(entry.as_bytes());
-                        last = Some(entry);
-                    }
-                    Err(what) => {
-                        unfit = Some(EncodeError::Unfit {
-                            kind,
-                            version,
-                            what,
-                        });
-                        done = true;
-                        break;
-                    }
-                }
-                count = count.saturating_add(1);
-                filled = filled.saturating_add(slot.len());
-            }
-            if let Some(unused) = chunk.get_mut(filled..) {
-                unused.fill(0);
-            }
-            state = update(state, chunk);
-            crc_len = crc_len.saturating_add(chunk.len());
-            if let Some(check) = E::SCAN {
-                let written = table.get(chunk_start..).unwrap_or(&[]);
-                check(
-                    &mut scan,
-                    written,
-                    (count as usize).saturating_sub(from),
-                    size,
-                );
-            }
-            if done {
-                break;
-            }
-        }
+        let Filled {
+            crc_len,
+            state,
+            count,
+            last,
+            unfit,
+        } = self.fill::<E, I>(table, items, prev, chunk_len, &mut scan);
         // The slots after the last chunk written: zero, and their CRC without reading them.
         if let Some(rest) = table.get_mut(crc_len..) {
             rest.fill(0);
@@ -823,6 +774,93 @@ impl Block {
             more,
         })
     }
+    /// [`Block::write`]'s one pass over `table`: slots written from `items`, chunk by chunk,
+    /// each chunk then checksummed (the table's CRC register, from zero) and its entries
+    /// checked (`scan`) while in the cache. Stops at the first item `version` cannot express,
+    /// or when the items or the slots run out; the chunks not reached are left as they are.
+    fn fill<E: Entry, I: Iterator<Item = E::Item>>(
+        &self,
+        table: &mut [u8],
+        items: &mut Peekable<I>,
+        prev: Option<E>,
+        chunk_len: usize,
+        scan: &mut Scan,
+    ) -> Filled<E> {
+        let (kind, version) = (E::KIND, self.version);
+        let size = usize::from(E::entry_size(version));
+        let mut state = 0u32;
+        let mut crc_len = 0usize;
+        let mut count: u32 = 0;
+        let mut last = prev;
+        let mut unfit = None;
+        while crc_len < table.len() {
+            let chunk_start = crc_len;
+            let chunk_end = chunk_start.saturating_add(chunk_len).min(table.len());
+            let Some(chunk) = table.get_mut(chunk_start..chunk_end) else {
+                break;
+            };
+            let from = count as usize;
+            let mut filled = 0usize;
+            let mut done = false;
+            for slot in chunk.chunks_exact_mut(size.max(1)) {
+                let Some(item) = items.next() else {
+                    done = true;
+                    break;
+                };
+                let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(slot.len()));
+                match E::split(&item, count, ext, version) {
+                    Ok(entry) => {
+                        head_bytes.copy_from_slice(entry.as_bytes());
+                        last = Some(entry);
+                    }
+                    Err(what) => {
+                        unfit = Some(EncodeError::Unfit {
+                            kind,
+                            version,
+                            what,
+                        });
+                        done = true;
+                        break;
+                    }
+                }
+                count = count.saturating_add(1);
+                filled = filled.saturating_add(slot.len());
+            }
+            if let Some(unused) = chunk.get_mut(filled..) {
+                unused.fill(0);
+            }
+            state = update(state, chunk);
+            crc_len = crc_len.saturating_add(chunk.len());
+            if let Some(check) = E::SCAN {
+                let written = table.get(chunk_start..).unwrap_or(&[]);
+                check(scan, written, (count as usize).saturating_sub(from), size);
+            }
+            if done {
+                break;
+            }
+        }
+        Filled {
+            crc_len,
+            state,
+            count,
+            last,
+            unfit,
+        }
+    }
+}
+
+/// What [`Block::fill`] wrote.
+struct Filled<E> {
+    /// Bytes of table written (whole chunks) and checksummed.
+    crc_len: usize,
+    /// The CRC register over them, from zero.
+    state: u32,
+    /// Entries written.
+    count: u32,
+    /// The last entry written (or the previous block's).
+    last: Option<E>,
+    /// The refusal of the item after them, if that is why it stopped.
+    unfit: Option<EncodeError>,
 }
 
 /// The exact walk over the slots of `size` bytes just written (`used`), the first of them
@@ -888,6 +926,8 @@ const fn mul_mod(a: u32, b: u32) -> u32 {
 }
 
 /// `x^(2^k)` modulo the polynomial, for every `k` a byte count's bit needs (`k` = 3 + bit).
+// Evaluated at compile time: an index out of bounds would not compile.
+#[allow(clippy::indexing_slicing)]
 const X2N: [u32; 72] = {
     let mut table = [0u32; 72];
     // x^1.
@@ -944,7 +984,9 @@ mod crc_tests {
                 );
             }
         }
-        let bytes: std::vec::Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let bytes: std::vec::Vec<u8> = (0..5000u32)
+            .map(|i| (i * 7 + i / 251).to_le_bytes()[0])
+            .collect();
         for cut in [0, 1, 63, 64, 1000, 4999, 5000] {
             let (a, b) = bytes.split_at(cut);
             assert_eq!(
