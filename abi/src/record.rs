@@ -791,7 +791,6 @@ impl Block {
         let mut state = 0u32;
         let mut crc_len = 0usize;
         let mut count: u32 = 0;
-        let mut last = prev;
         let mut unfit = None;
         while crc_len < table.len() {
             let chunk_start = crc_len;
@@ -800,7 +799,6 @@ impl Block {
                 break;
             };
             let from = count as usize;
-            let mut filled = 0usize;
             let mut done = false;
             for slot in chunk.chunks_exact_mut(size.max(1)) {
                 let Some(item) = items.next() else {
@@ -809,10 +807,7 @@ impl Block {
                 };
                 let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(slot.len()));
                 match E::split(&item, count, ext, version) {
-                    Ok(entry) => {
-                        head_bytes.copy_from_slice(entry.as_bytes());
-                        last = Some(entry);
-                    }
+                    Ok(entry) => head_bytes.copy_from_slice(entry.as_bytes()),
                     Err(what) => {
                         unfit = Some(EncodeError::Unfit {
                             kind,
@@ -824,8 +819,8 @@ impl Block {
                     }
                 }
                 count = count.saturating_add(1);
-                filled = filled.saturating_add(slot.len());
             }
+            let filled = (count as usize).saturating_sub(from).saturating_mul(size);
             if let Some(unused) = chunk.get_mut(filled..) {
                 unused.fill(0);
             }
@@ -839,6 +834,13 @@ impl Block {
                 break;
             }
         }
+        // The last entry written, read back (or the previous block's when none was).
+        let last = (count as usize)
+            .checked_sub(1)
+            .and_then(|i| table.get(i.saturating_mul(size)..))
+            .and_then(|slot| E::read_from_prefix(slot).ok())
+            .map(|(entry, _)| entry)
+            .or(prev);
         Filled {
             crc_len,
             state,
