@@ -486,8 +486,8 @@ pub(crate) fn check(
     reader: AbiVersion,
 ) -> Result<Layout<'_>, DecodeError> {
     let layout = layout(bytes, kind, reader)?;
-    let header = layout.header;
     let computed = record_crc(layout.record);
+    let header = layout.header;
     if computed != header.crc() {
         return Err(DecodeError::Checksum {
             kind,

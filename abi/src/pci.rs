@@ -17,7 +17,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use crate::error::{EntryFault, Unfit};
 use crate::header::{Features, IncompatFeatures, RoCompatFeatures};
 use crate::kind::RecordKind;
-use crate::record::{Entry, Record, Sealed};
+use crate::record::{Entry, Record, Scan, ScanFn, Sealed};
 use crate::table::Table;
 use crate::version::AbiVersion;
 
@@ -527,14 +527,10 @@ impl Sealed for PciEntry {
         Ok(item.entry())
     }
 
-    fn stream_check(
-        table: &[u8],
-        stride: usize,
-        count: usize,
-        ext: bool,
-        newer: bool,
-    ) -> Option<RoCompatFeatures> {
-        stream_check(table, stride, count, ext, newer)
+    const SCAN: Option<ScanFn> = Some(scan);
+
+    fn scan_key(&self) -> u64 {
+        self.key()
     }
 
     fn join(entry: &PciEntry, ext: Option<&[u8]>) -> PciDevice {
@@ -585,109 +581,97 @@ impl Entry for PciEntry {
     }
 }
 
-/// 1 when `x` is zero, else 0: no compare, so a loop of these vectorises with any SIMD.
-#[inline]
-const fn zero(x: u64) -> u64 {
-    // For x < 2^63; callers pass at most 48 bits.
-    x.wrapping_sub(1) >> 63
-}
-
-/// 1 when `x` is not zero, else 0.
-#[inline]
-const fn nonzero(x: u64) -> u64 {
-    (x | x.wrapping_neg()) >> 63
-}
-
-/// 1 when the key `next` is not above `prev` (both below 2^48, or `prev` is `u64::MAX`, read
-/// as minus one: below every key), else 0.
-#[inline]
-const fn not_above(prev: u64, next: u64) -> u64 {
-    next.wrapping_sub(prev).wrapping_sub(1) >> 63
-}
-
-/// Every slot of a PCI table checked in one pass, as the exact walk ([`Entry::check`], then
-/// `check_ext` when the reader knows the minor 1 fields: `ext`) checks each, but without a
-/// branch on the data: the faults of every slot are or-ed into one word. Two compact loops (the
-/// 8-byte head only; the 24 bytes minor 1 defines), which keep the decoders within their
-/// code-size limit; a record of a newer minor than the reader's takes the exact walk. `Some(features implied)` when every slot is valid,
-/// `None` when one is not (the exact walk then names it).
-fn stream_check(
-    table: &[u8],
-    stride: usize,
-    count: usize,
-    ext: bool,
-    newer: bool,
-) -> Option<RoCompatFeatures> {
-    if stride < size_of::<PciEntry>() {
-        return None;
-    }
-    // Slots are at least 8 bytes (the header said so); 0 would never end the loops below.
-    if stride == 0 {
-        return None;
-    }
-    let used = table.get(..count.checked_mul(stride)?)?;
-    // A newer minor's record (which may use reserved bits and wider slots) takes the exact
-    // walk: only this reader's own minors are streamed, which keeps the loop small.
-    if newer {
-        return None;
-    }
-    let (class_top, id_rest, ext_rest) =
-        (0xFF, 0xFFFF_FFFF_FFFF, !u64::from(PciFlags::all().bits()));
-    let (bridge, descendant) = (
-        u64::from(PciFlags::BRIDGE.bits()),
-        u64::from(PciFlags::DESCENDANT.bits()),
-    );
-    let (mut bad, mut hierarchy) = (0u64, 0u64);
-    // "Minus one": every key (below 2^48) is above it in `not_above`'s wrapping arithmetic.
-    let mut prev = u64::MAX;
-    if ext {
-        // A slot shorter than minor 1's 24 bytes ends the loop at once (exact walk).
-        let mut rest = used;
-        while let Some((slot, tail)) = rest.split_at_checked(stride) {
-            rest = tail;
-            let slot = slot.first_chunk::<24>()?;
-            let ([w0, w1, w2], _) = slot.as_chunks::<8>() else {
-                return None;
-            };
-            let (w0, w1, w2) = (
-                u64::from_le_bytes(*w0),
-                u64::from_le_bytes(*w1),
-                u64::from_le_bytes(*w2),
-            );
-            let key = key_of(w0);
-            let vendor = w1 & 0xFFFF;
-            bad |= zero(w0 >> 48)
-                | not_above(prev, key)
-                | (zero(vendor) & nonzero((w1 >> 16) & id_rest))
-                | zero(vendor ^ 0xFFFF)
-                | nonzero((w1 >> 56) & class_top)
-                | nonzero(w2 & ext_rest)
-                | nonzero(w2 & descendant & !((w2 & bridge) << 1));
-            hierarchy |= w2 & descendant;
-            prev = key;
-        }
-    } else {
-        // Address and refcount only (minor 0, or fields this reader does not know).
-        let mut rest = used;
-        // Split off one slot at a time: no division, unlike `chunks_exact`.
+/// The sort key as a value whose order the sign of a difference gives: below 2^48.
+impl Scan {
+    /// Minor 0 slots (8 bytes: address and refcount), as [`Entry::check`] checks each, without
+    /// a branch on the data: a refcount of 0 or a key not above the previous one sets the sign
+    /// bit of `neg`. The previous key is carried from one slot to the next (and from one chunk
+    /// to the next).
+    fn pci_1_0(&mut self, slots: &[u8], stride: usize) {
+        let (mut prev, mut neg) = (self.prev, 0u64);
+        let mut rest = slots;
+        // One slot split off at a time, `stride` bytes (8, but not known to be here): a
+        // compact scalar loop. (SSE2 vectorisation of the 8-byte loop is about 2x faster but
+        // costs more code than the decoders' size limit leaves.)
         while let Some((slot, tail)) = rest.split_at_checked(stride) {
             rest = tail;
             let w0 = slot
                 .first_chunk::<8>()
                 .map_or(0, |w| u64::from_le_bytes(*w));
             let key = key_of(w0);
-            bad |= zero(w0 >> 48) | not_above(prev, key);
+            // (refcount - 1) and (key - prev - 1) are negative exactly when the entry is bad
+            // (keys are below 2^48; `prev` is "minus one", below every key, at the start).
+            neg |= (w0 >> 48).wrapping_sub(1) | key.wrapping_add(!prev);
             prev = key;
         }
+        self.prev = prev;
+        self.neg |= neg;
     }
-    if bad != 0 {
-        return None;
+
+    /// Minor 1 slots (24 bytes), as [`Entry::check`] then `check_ext` (reader of minor 1 or
+    /// newer, record of minor 1) check each, without a branch on the data.
+    fn pci_1_1(&mut self, slots: &[u8], stride: usize) {
+        let (mut prev, mut neg, mut nz, mut hier) = (self.prev, 0u64, 0u64, 0u64);
+        let mut rest = slots;
+        while let Some((slot, tail)) = rest.split_at_checked(stride) {
+            rest = tail;
+            // Slots are 24 bytes here; a shorter one would read as zeroes (refcount 0: bad).
+            let word = |i: usize| {
+                slot.get(i..)
+                    .and_then(<[u8]>::first_chunk::<8>)
+                    .map_or(0, |w| u64::from_le_bytes(*w))
+            };
+            let (w0, w1, w2) = (word(0), word(8), word(16));
+            let key = key_of(w0);
+            let vendor = w1 & 0xFFFF;
+            // Negative when bad: refcount 0; key not above the previous; vendor 0 with a
+            // device id or class code (`0 - w1` is negative for any non-zero w1 below 2^56,
+            // and the class code's top byte, which w1's top byte is, is checked below).
+            neg |= (w0 >> 48).wrapping_sub(1)
+                | key.wrapping_add(!prev)
+                | (vendor.wrapping_sub(1) & 0u64.wrapping_sub(w1));
+            // Non-zero when bad: the class code's top byte; vendor 0xFFFF (adding 1 carries
+            // into bit 16); flags other than the known three, reserved bits, or DESCENDANT
+            // without BRIDGE: with BUS_MASTER cleared and BRIDGE toggled, the valid flag words
+            // are 0, 1 and 2 (none, BRIDGE, both), so adding 1 stays below 4 exactly for them.
+            nz |= (w1 & 0xFF00_0000_0000_0000)
+                | (vendor.wrapping_add(1) & 0x1_0000)
+                | (((w2 & !BUS_MASTER) ^ BRIDGE).wrapping_add(1) & !3);
+            hier |= w2;
+            prev = key;
+        }
+        self.prev = prev;
+        self.neg |= neg;
+        self.nz |= nz;
+        // DESCENDANT (bit 1) implies HIERARCHY (bit 0).
+        self.implied |= ((hier & DESCENDANT) >> 1) as u32;
     }
-    Some(if hierarchy == 0 {
-        RoCompatFeatures::empty()
+}
+
+const BRIDGE: u64 = PciFlags::BRIDGE.bits() as u64;
+const DESCENDANT: u64 = PciFlags::DESCENDANT.bits() as u64;
+const BUS_MASTER: u64 = PciFlags::BUS_MASTER.bits() as u64;
+const _: () = assert!(BRIDGE == 1 && DESCENDANT == 2 && BUS_MASTER == 4);
+const _: () = assert!(PciFlags::all().bits() == 7);
+const _: () = assert!(RoCompatFeatures::HIERARCHY.bits() == 1);
+
+/// The one-pass check of PCI slots ([`Sealed::SCAN`]): the slot sizes of this reader's own
+/// minors, 8 bytes for minor 0 and 24 (with the fields minor 1 appends) for minor 1.
+fn scan(state: &mut Scan, table: &[u8], count: usize, stride: usize) {
+    // Fewer bytes than `count` slots: not vouched for (never so for a checked layout).
+    let Some(slots) = count.checked_mul(stride).and_then(|n| table.get(..n)) else {
+        state.nz = 1;
+        return;
+    };
+    // Without a branch on the exact stride, so that each loop keeps it a run-time value (a
+    // compact scalar loop). It is the slot size of a minor the reader knows: the decoder
+    // streams only those, and the encoder writes only those.
+    if stride < 24 {
+        // At least 8, so that the loop advances whatever it is given.
+        state.pci_1_0(slots, stride | 8);
     } else {
-        RoCompatFeatures::HIERARCHY
-    })
+        state.pci_1_1(slots, stride);
+    }
 }
 
 impl<'a> Record<'a, PciEntry> {
@@ -787,6 +771,41 @@ mod tests {
     use proptest::prelude::*;
     use std::vec::Vec;
 
+    /// The one-pass check of the first `count` slots of `table`, fed to it in chunks of
+    /// `chunk` slots (as the fused decode and encode feed it): `None` when a slot is bad or
+    /// slots of this size are not streamed.
+    fn stream_chunked(
+        table: &[u8],
+        stride: usize,
+        count: usize,
+        ext: bool,
+        newer: bool,
+        chunk: usize,
+    ) -> Option<RoCompatFeatures> {
+        if newer || !matches!((stride, ext), (8, false) | (24, true)) {
+            return None;
+        }
+        let used = table.get(..count * stride)?;
+        let mut state = Scan::new(u64::MAX);
+        let mut from = 0;
+        while from < count {
+            let to = (from + chunk.max(1)).min(count);
+            scan(&mut state, &used[from * stride..], to - from, stride);
+            from = to;
+        }
+        state.result()
+    }
+
+    fn stream_check(
+        table: &[u8],
+        stride: usize,
+        count: usize,
+        ext: bool,
+        newer: bool,
+    ) -> Option<RoCompatFeatures> {
+        stream_chunked(table, stride, count, ext, newer, usize::MAX / 32)
+    }
+
     /// The exact walk over the 24-byte slots of `table`: what `decode` says without the
     /// one-pass check.
     fn exact(table: &[u8], newer: bool) -> Option<RoCompatFeatures> {
@@ -838,7 +857,11 @@ mod tests {
         /// The one-pass check of minor 1 slots agrees with the exact walk: never accepts what
         /// the walk refuses, and implies the same features.
         #[test]
-        fn stream_check_1_1_is_the_exact_walk(table in slots(), newer: bool) {
+        fn stream_check_1_1_is_the_exact_walk(
+            table in slots(),
+            newer: bool,
+            chunk in 1usize..6,
+        ) {
             let count = table.len() / 24;
             let stream = stream_check(&table, 24, count, true, newer);
             if newer {
@@ -846,6 +869,9 @@ mod tests {
                 prop_assert_eq!(stream, None);
             } else {
                 prop_assert_eq!(stream, exact(&table, newer));
+                // Fed in chunks: the order of the first slot of a chunk is checked against
+                // the last of the one before.
+                prop_assert_eq!(stream_chunked(&table, 24, count, true, false, chunk), stream);
             }
         }
 
@@ -881,7 +907,7 @@ mod tests {
         /// The one-pass check of minor 0 entries (and of wider slots checked for their first 8
         /// bytes only) agrees with the exact walk.
         #[test]
-        fn all_valid_is_the_exact_walk(table in slots()) {
+        fn all_valid_is_the_exact_walk(table in slots(), chunk in 1usize..6) {
             let entries: Vec<PciEntry> = table
                 .chunks_exact(24)
                 .map(|s| PciEntry::read_from_prefix(s).unwrap().0)
@@ -892,9 +918,10 @@ mod tests {
             let packed: Vec<u8> = entries.iter().flat_map(|e| e.as_bytes().to_vec()).collect();
             let stream = stream_check(&packed, 8, entries.len(), false, false);
             prop_assert_eq!(stream.is_some(), walk);
-            // Wider slots whose extra bytes the reader is not asked to check.
-            let wide = stream_check(&table, 24, entries.len(), false, false);
-            prop_assert_eq!(wide.is_some(), walk);
+            let chunked = stream_chunked(&packed, 8, entries.len(), false, false, chunk);
+            prop_assert_eq!(chunked, stream);
+            // Other slot sizes (a newer minor's) are not streamed: the exact walk runs.
+            prop_assert_eq!(stream_check(&table, 24, entries.len(), false, false), None);
         }
     }
 }
@@ -903,6 +930,7 @@ mod tests {
 mod stream_used {
     extern crate std;
     use super::*;
+    use crate::error::EncodeError;
     use crate::header::{Capacity, Generation};
     use crate::record::Encoding;
 
@@ -929,9 +957,122 @@ mod stream_used {
         )
         .unwrap();
         let table = buf.get(64..).unwrap();
-        assert_eq!(
-            stream_check(table, 24, 100, true, false),
-            Some(RoCompatFeatures::empty())
-        );
+        let mut state = Scan::new(u64::MAX);
+        scan(&mut state, table, 100, 24);
+        assert_eq!(state.result(), Some(RoCompatFeatures::empty()));
+    }
+
+    /// `n` devices with ascending keys (identities and flags at minor 1; every 7th a bridge
+    /// with descendants when `hierarchy`).
+    fn devices(n: u32, version: AbiVersion, hierarchy: bool) -> std::vec::Vec<PciDevice> {
+        (0..n)
+            .map(|i| {
+                let d = PciDevice::new(PciAddress::from_key(u64::from(i) * 5 + 0x100), 1);
+                if version == AbiVersion::V1_0 {
+                    return d;
+                }
+                let flags = if hierarchy && i % 7 == 3 {
+                    PciFlags::BRIDGE | PciFlags::DESCENDANT
+                } else {
+                    PciFlags::BUS_MASTER
+                };
+                d.with_identity(PciIdentity::new(0x1af4, 0x1000, 0x01_00_00).unwrap())
+                    .with_flags(flags)
+            })
+            .collect()
+    }
+
+    fn encode(
+        version: AbiVersion,
+        devices: &[PciDevice],
+    ) -> Result<std::vec::Vec<u8>, EncodeError> {
+        let n = Capacity::new(u32::try_from(devices.len()).unwrap() + 3);
+        let mut buf = std::vec![0xA5u8; PciTable::len_for(version, n).unwrap()];
+        PciTable::encode(
+            &mut buf,
+            Encoding::new(version, Generation::new(9), n),
+            devices.iter().copied(),
+        )?;
+        Ok(buf)
+    }
+
+    /// Every slot size, around the boundaries of the fused pass's chunks (512 slots of 24
+    /// bytes, 1536 of 8): a fault at the first slot of a chunk, at the last, and in the middle
+    /// is named by decode and encode alike, and a damaged CRC is still reported first.
+    #[test]
+    fn faults_across_chunk_boundaries_are_found_and_named() {
+        use crate::error::DecodeError;
+        for version in [AbiVersion::V1_0, AbiVersion::V1_1] {
+            let per_chunk = if version == AbiVersion::V1_0 {
+                1536
+            } else {
+                512
+            };
+            let n = per_chunk * 2 + 40;
+            let good = devices(n, version, true);
+            let buf = encode(version, &good).unwrap();
+            let table = PciTable::decode(&buf).unwrap();
+            assert_eq!(table.entries().len(), n as usize);
+            assert_eq!(
+                table.header().features().ro_compat,
+                if version == AbiVersion::V1_0 {
+                    RoCompatFeatures::empty()
+                } else {
+                    RoCompatFeatures::HIERARCHY
+                }
+            );
+            assert_eq!(table.devices().collect::<std::vec::Vec<_>>(), good);
+            for at in [
+                1,
+                per_chunk - 1,
+                per_chunk,
+                per_chunk + 1,
+                2 * per_chunk,
+                n - 1,
+            ] {
+                // A duplicate key: out of order against the slot before, maybe in the chunk
+                // before.
+                let mut bad = good.clone();
+                bad[at as usize].address = bad[at as usize - 1].address;
+                let expected_fault = EntryFault::Duplicate;
+                match encode(version, &bad) {
+                    Err(EncodeError::Entry { index, fault, .. }) => {
+                        assert_eq!((index, fault), (at, expected_fault), "{version:?} {at}");
+                    }
+                    other => panic!("{version:?} {at}: {other:?}"),
+                }
+                // The same slot damaged in the encoded bytes, CRC made right: decode names it.
+                let stride = usize::from(PciEntry::entry_size(version));
+                let mut bytes = buf.clone();
+                let slot = 64 + at as usize * stride;
+                let before = bytes[slot - stride..slot - stride + 8].to_vec();
+                bytes[slot..slot + 8].copy_from_slice(&before);
+                let err = PciTable::decode(&bytes).unwrap_err();
+                assert!(matches!(err, DecodeError::Checksum { .. }), "{err:?}");
+                crate::header::seal(RecordKind::PciTable, &mut bytes).unwrap();
+                match PciTable::decode(&bytes) {
+                    Err(DecodeError::Entry {
+                        index,
+                        fault,
+                        offset,
+                        ..
+                    }) => {
+                        assert_eq!((index, fault), (at, expected_fault), "{version:?} {at}");
+                        assert_eq!(offset, slot as u64);
+                    }
+                    other => panic!("{version:?} {at}: {other:?}"),
+                }
+                // A zero refcount (the slot's own check) at the same place.
+                let mut bytes = buf.clone();
+                bytes[slot + 6..slot + 8].fill(0);
+                crate::header::seal(RecordKind::PciTable, &mut bytes).unwrap();
+                match PciTable::decode(&bytes) {
+                    Err(DecodeError::Entry { index, fault, .. }) => {
+                        assert_eq!((index, fault), (at, EntryFault::ZeroRefcount));
+                    }
+                    other => panic!("{version:?} {at}: {other:?}"),
+                }
+            }
+        }
     }
 }

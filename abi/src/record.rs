@@ -11,7 +11,7 @@ use core::mem::size_of;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::checksum::record_crc;
+use crate::checksum::update;
 use crate::error::{ChainFault, DecodeError, EncodeError, EntryFault, Field};
 use crate::header::{
     self, Access, CRC_OFFSET, Capacity, Features, Generation, HEADER_LEN, Link, RecordHeader,
@@ -24,6 +24,20 @@ mod sealed {
     use crate::error::{EntryFault, Unfit};
     use crate::header::RoCompatFeatures;
     use crate::version::AbiVersion;
+
+    /// The state of the one-pass entry check, carried from one chunk of slots to the next: the
+    /// faults of every slot or-ed into two words, no branch per entry.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Scan {
+        /// The previous slot's key, or "minus one" (`u64::MAX`: below every key) before the first.
+        pub(crate) prev: u64,
+        /// A slot is bad when the sign bit is set.
+        pub(crate) neg: u64,
+        /// A slot is bad when non-zero.
+        pub(crate) nz: u64,
+        /// The read-only-compatible feature bits the slots imply.
+        pub(crate) implied: u32,
+    }
 
     /// What the generic record code needs of an entry type beyond its v1.0 fields: the fields
     /// later minors append to each slot (only PCI has any).
@@ -39,18 +53,17 @@ mod sealed {
             Ok(RoCompatFeatures::empty())
         }
 
-        /// The whole-table check: the `count` slots of `stride` bytes at the start of
-        /// `table`, checked as the exact walk checks them (with `check_ext` when `ext`), in
-        /// one pass without a branch per entry. `Some(implied)` when all are valid; `None`
-        /// when one is not, or the kind has no such pass (then the exact walk runs).
-        fn stream_check(
-            _table: &[u8],
-            _stride: usize,
-            _count: usize,
-            _ext: bool,
-            _newer: bool,
-        ) -> Option<RoCompatFeatures> {
-            None
+        /// The one-pass check, when the kind has one: checks the first `count` slots of
+        /// `stride` bytes of `table`, of a record whose minor the reader knows, as the exact
+        /// walk checks them, following those `state` has seen, without a branch per entry; a
+        /// fault is recorded in `state`. `stride` is the slot size of a minor the reader
+        /// knows (the decoder streams no other; the encoder writes no other). `None`
+        /// (the default): the exact walk runs.
+        const SCAN: Option<super::ScanFn> = None;
+
+        /// What [`Sealed::SCAN`] carries from one entry to the next (its key).
+        fn scan_key(&self) -> u64 {
+            u64::MAX
         }
 
         /// Writes the appended bytes of `item` for `version` into `ext` and returns its v1.0
@@ -70,7 +83,32 @@ mod sealed {
             Self: super::Entry;
     }
 }
-pub(crate) use sealed::Sealed;
+pub(crate) use sealed::{Scan, Sealed};
+
+/// A kind's one-pass check ([`Sealed::SCAN`]): `(state, table, count, stride)`.
+pub(crate) type ScanFn = fn(&mut Scan, &[u8], usize, usize);
+
+impl Scan {
+    /// Before the first slot, which follows `prev` (a key from [`Sealed::scan_key`]).
+    pub(crate) fn new(prev: u64) -> Scan {
+        Scan {
+            prev,
+            neg: 0,
+            nz: 0,
+            implied: 0,
+        }
+    }
+
+    /// `Some(features implied)` when every slot seen is valid.
+    pub(crate) fn result(&self) -> Option<RoCompatFeatures> {
+        ((self.neg >> 63) | self.nz == 0)
+            .then_some(RoCompatFeatures::from_bits_retain(self.implied))
+    }
+}
+
+/// Bytes of table the encoder writes, checksums and checks while they are in the L1 cache: a
+/// multiple of every slot size streamed (8 and 24).
+pub(crate) const CHUNK: usize = 24 * 512;
 
 /// An entry type of a record kind: the fields every minor stores first in each slot.
 /// Implemented by this crate's entry types only.
@@ -483,10 +521,18 @@ impl<'a, E: Entry> Record<'a, E> {
             len: layout.count,
             _entry: PhantomData,
         };
-        // A whole-table check first, without a branch per entry (PCI, any slot size); the
-        // exact walk then runs only to name the first bad entry.
-        let ext = E::ext_len(layout.version) > 0;
-        let vouched = E::stream_check(table, layout.stride, layout.count, ext, layout.newer);
+        // The entries: a one-pass check without a branch per entry, for a record whose minor
+        // the reader knows (a newer minor's takes the exact walk); the exact walk then runs
+        // only to name the first bad entry.
+        let vouched = match E::SCAN {
+            Some(check) if !layout.newer => {
+                let mut state = Scan::new(u64::MAX);
+                // `count` slots fit the record: `layout` checked its length.
+                check(&mut state, table, layout.count, layout.stride);
+                state.result()
+            }
+            _ => None,
+        };
         let implied = match vouched {
             Some(implied) => implied,
             None => check_each(&entries, &layout, kind)?,
@@ -684,47 +730,40 @@ impl Block {
             })?;
         let (head, table) = out.split_at_mut(HEADER_LEN);
         head.fill(0);
-        // Pass 1: every slot written, nothing checked but what only the item knows (whether
-        // the version can hold it). Pass 2: the table checked as the decoder checks it, in
-        // one pass without a branch per entry where the kind has one; the exact walk, which
-        // names the first bad entry, runs only when that pass finds one.
-        let mut slots = table.chunks_exact_mut(size);
-        let mut count: u32 = 0;
-        let mut last = prev;
-        let mut unfit = None;
-        while count < self.capacity {
-            let Some(item) = items.next() else { break };
-            let Some(slot) = slots.next() else {
-                unfit = Some(EncodeError::CapacityExceeded {
-                    kind,
-                    capacity: self.capacity,
-                });
-                break;
-            };
-            let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(size));
-            match E::split(&item, count, ext, version) {
-                Ok(entry) => {
-                    head_bytes.copy_from_slice(entry.as_bytes());
-                    last = Some(entry);
-                }
-                Err(what) => {
-                    unfit = Some(EncodeError::Unfit {
-                        kind,
-                        version,
-                        what,
-                    });
-                    break;
-                }
-            }
-            count = count.saturating_add(1);
+        // One pass: a chunk of slots written from the items, then, while it is in the cache,
+        // its CRC (of the table alone, from a zero register; the header's is combined with it
+        // at the end, when the header is known) and the kind's one-pass check of its entries.
+        // The exact walk, which names the first bad entry, runs only when that check finds one.
+        let mut scan = Scan::new(prev.as_ref().map_or(u64::MAX, Sealed::scan_key));
+        if E::SCAN.is_none() {
+            scan.nz = 1;
         }
+        let chunk_len = CHUNK
+            .checked_div(size)
+            .unwrap_or(1)
+            .max(1)
+            .saturating_mul(size);
+        let Filled {
+            crc_len,
+            state,
+            count,
+            last,
+            unfit,
+        } = self.fill::<E, I>(table, items, prev, chunk_len, &mut scan);
+        // The slots after the last chunk written: zero, and their CRC without reading them.
+        if let Some(rest) = table.get_mut(crc_len..) {
+            rest.fill(0);
+        }
+        // The zero slots after the last chunk written: their CRC without reading them.
+        let state = crc_zeros(state, table.len().saturating_sub(crc_len));
         let used_len = (count as usize).saturating_mul(size);
-        let (used, unused) = table.split_at_mut(used_len.min(table.len()));
-        unused.fill(0);
-        let used: &[u8] = used;
+        let used: &[u8] = table.get(..used_len).unwrap_or(&[]);
         // An entry's fault comes before a later item's refusal, as when each item was
         // checked as it was written.
-        let ro_compat = check_written::<E>(used, size, count, prev.as_ref(), version)?;
+        let ro_compat = match scan.result() {
+            Some(implied) => implied,
+            None => walk_written::<E>(used, size, prev.as_ref(), version)?,
+        };
         if let Some(error) = unfit {
             return Err(error);
         }
@@ -756,7 +795,10 @@ impl Block {
             link,
         };
         header::write(head, kind, &written);
-        let crc = record_crc(out);
+        // CRC(header ++ table) from the header's register and the table's: the header's
+        // advanced over as many zero bytes as the table has, xor the table's from zero.
+        // The header's CRC field is still zero here.
+        let crc = !(crc_zeros(update(!0, head), table.len()) ^ state);
         if let Some(field) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
             field.copy_from_slice(&crc.to_le_bytes());
         }
@@ -768,37 +810,108 @@ impl Block {
             more,
         })
     }
+    /// [`Block::write`]'s one pass over `table`: slots written from `items`, chunk by chunk,
+    /// each chunk then checksummed (the table's CRC register, from zero) and its entries
+    /// checked (`scan`) while in the cache. Stops at the first item `version` cannot express,
+    /// or when the items or the slots run out; the chunks not reached are left as they are.
+    fn fill<E: Entry, I: Iterator<Item = E::Item>>(
+        &self,
+        table: &mut [u8],
+        items: &mut Peekable<I>,
+        prev: Option<E>,
+        chunk_len: usize,
+        scan: &mut Scan,
+    ) -> Filled<E> {
+        let (kind, version) = (E::KIND, self.version);
+        let size = usize::from(E::entry_size(version));
+        let mut state = 0u32;
+        let mut crc_len = 0usize;
+        let mut count: u32 = 0;
+        let mut unfit = None;
+        while crc_len < table.len() {
+            let chunk_start = crc_len;
+            let chunk_end = chunk_start.saturating_add(chunk_len).min(table.len());
+            let Some(chunk) = table.get_mut(chunk_start..chunk_end) else {
+                break;
+            };
+            let from = count as usize;
+            let mut done = false;
+            for slot in chunk.chunks_exact_mut(size.max(1)) {
+                let Some(item) = items.next() else {
+                    done = true;
+                    break;
+                };
+                let (head_bytes, ext) = slot.split_at_mut(size_of::<E>().min(slot.len()));
+                match E::split(&item, count, ext, version) {
+                    Ok(entry) => head_bytes.copy_from_slice(entry.as_bytes()),
+                    Err(what) => {
+                        unfit = Some(EncodeError::Unfit {
+                            kind,
+                            version,
+                            what,
+                        });
+                        done = true;
+                        break;
+                    }
+                }
+                count = count.saturating_add(1);
+            }
+            let filled = (count as usize).saturating_sub(from).saturating_mul(size);
+            if let Some(unused) = chunk.get_mut(filled..) {
+                unused.fill(0);
+            }
+            state = update(state, chunk);
+            crc_len = crc_len.saturating_add(chunk.len());
+            if let Some(check) = E::SCAN {
+                let written = table.get(chunk_start..).unwrap_or(&[]);
+                check(scan, written, (count as usize).saturating_sub(from), size);
+            }
+            if done {
+                break;
+            }
+        }
+        // The last entry written, read back (or the previous block's when none was).
+        let last = (count as usize)
+            .checked_sub(1)
+            .and_then(|i| table.get(i.saturating_mul(size)..))
+            .and_then(|slot| E::read_from_prefix(slot).ok())
+            .map(|(entry, _)| entry)
+            .or(prev);
+        Filled {
+            crc_len,
+            state,
+            count,
+            last,
+            unfit,
+        }
+    }
 }
 
-/// The length of a record of `version` with `capacity` slots, or the error of a capacity
-/// whose record would not fit a `u32` length.
-/// The checks of [`Block::write`]'s second pass over the `count` slots of `size` bytes just
-/// written (`used`), the first of them after `prev` (the previous block's last entry): the
-/// kind's one-pass check, then, only when it finds a fault, the exact walk that names it.
-fn check_written<E: Entry>(
+/// What [`Block::fill`] wrote.
+struct Filled<E> {
+    /// Bytes of table written (whole chunks) and checksummed.
+    crc_len: usize,
+    /// The CRC register over them, from zero.
+    state: u32,
+    /// Entries written.
+    count: u32,
+    /// The last entry written (or the previous block's).
+    last: Option<E>,
+    /// The refusal of the item after them, if that is why it stopped.
+    unfit: Option<EncodeError>,
+}
+
+/// The exact walk over the slots of `size` bytes just written (`used`), the first of them
+/// after `prev` (the previous block's last entry): the first invalid entry, named, or the
+/// read-only-compatible features the entries use.
+fn walk_written<E: Entry>(
     used: &[u8],
     size: usize,
-    count: u32,
     prev: Option<&E>,
     version: AbiVersion,
 ) -> Result<RoCompatFeatures, EncodeError> {
     let kind = E::KIND;
     let ext_len = E::ext_len(version);
-    let first = used
-        .get(..size_of::<E>())
-        .and_then(|b| E::read_from_bytes(b).ok());
-    let first_ok = match (prev, first) {
-        (Some(p), Some(f)) => f.check(Some(p), false).is_ok(),
-        _ => true,
-    };
-    let vouched = if first_ok {
-        E::stream_check(used, size, count as usize, ext_len > 0, false)
-    } else {
-        None
-    };
-    if let Some(implied) = vouched {
-        return Ok(implied);
-    }
     let mut implied = RoCompatFeatures::empty();
     let mut prev = prev.copied();
     for (index, slot) in used.chunks_exact(size).enumerate() {
@@ -821,6 +934,8 @@ fn check_written<E: Entry>(
     Ok(implied)
 }
 
+/// The length of a record of `version` with `capacity` slots, or the error of a capacity
+/// whose record would not fit a `u32` length.
 pub(crate) fn record_len<E: Entry>(
     version: AbiVersion,
     capacity: u32,
@@ -833,11 +948,89 @@ pub(crate) fn record_len<E: Entry>(
     })
 }
 
+/// The reflected CRC-32C polynomial.
+const POLY: u32 = 0x82F6_3B78;
+
+/// `a * b` modulo the CRC polynomial, both in the reflected representation (bit 31 is the
+/// coefficient of x^0), without a branch on the data.
+const fn mul_mod(a: u32, b: u32) -> u32 {
+    let (mut product, mut b, mut i) = (0u32, b, 0u32);
+    while i < 32 {
+        product ^= b & 0u32.wrapping_sub((a >> (31 - i)) & 1);
+        b = (b >> 1) ^ (POLY & 0u32.wrapping_sub(b & 1));
+        i += 1;
+    }
+    product
+}
+
+/// `x^(2^k)` modulo the polynomial, for every `k` a byte count's bit needs (`k` = 3 + bit).
+// Evaluated at compile time: an index out of bounds would not compile.
+#[allow(clippy::indexing_slicing)]
+const X2N: [u32; 72] = {
+    let mut table = [0u32; 72];
+    // x^1.
+    table[0] = 1 << 30;
+    let mut k = 1;
+    while k < table.len() {
+        table[k] = mul_mod(table[k - 1], table[k - 1]);
+        k += 1;
+    }
+    table
+};
+
+/// The raw CRC register `state` advanced over `len` zero bytes, without reading them: the
+/// register times x^(8 len), O(log len). With it the CRC of `a ++ b` is
+/// `crc_zeros(update(s, a), b.len()) ^ update(0, b)`, the register being linear.
+fn crc_zeros(state: u32, len: usize) -> u32 {
+    let (mut state, mut len, mut k) = (state, len, 3usize);
+    while len != 0 {
+        if len & 1 != 0 {
+            state = mul_mod(X2N.get(k).copied().unwrap_or(0), state);
+        }
+        len >>= 1;
+        k = k.saturating_add(1);
+    }
+    state
+}
+
 fn entry_error(kind: RecordKind, index: usize, offset: usize, fault: EntryFault) -> DecodeError {
     DecodeError::Entry {
         kind,
         index: u32::try_from(index).unwrap_or(u32::MAX),
         offset: offset as u64,
         fault,
+    }
+}
+
+#[cfg(test)]
+mod crc_tests {
+    use super::*;
+
+    /// Advancing the register over zero bytes without reading them is the engine's update over
+    /// them, for every length up to a few KiB and a few larger ones, and the combination of a
+    /// header's register with a table's (from zero) is the CRC of both.
+    #[test]
+    fn crc_zeros_is_update_over_zeros() {
+        extern crate std;
+        let zeros = std::vec![0u8; 70_000];
+        for state in [!0u32, 0, 1, 0x1234_5678, 0x8000_0000] {
+            for len in (0..=4100).chain([8191, 12_288, 65_535, 70_000]) {
+                assert_eq!(
+                    crc_zeros(state, len),
+                    update(state, &zeros[..len]),
+                    "{state:#x} {len}"
+                );
+            }
+        }
+        let bytes: std::vec::Vec<u8> = (0..5000u32)
+            .map(|i| (i * 7 + i / 251).to_le_bytes()[0])
+            .collect();
+        for cut in [0, 1, 63, 64, 1000, 4999, 5000] {
+            let (a, b) = bytes.split_at(cut);
+            assert_eq!(
+                crc_zeros(update(!0, a), b.len()) ^ update(0, b),
+                update(!0, &bytes)
+            );
+        }
     }
 }
