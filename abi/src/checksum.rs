@@ -209,20 +209,64 @@ mod tests {
         assert_eq!(hardware().is_some(), expected);
     }
 
+    /// The flags line of `/proc/cpuinfo` (Linux), as a second opinion beside `std`'s
+    /// detection; `None` where it cannot be read.
+    fn cpuinfo_flags() -> Option<std::string::String> {
+        let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("flags") || l.starts_with("Features"))?;
+        Some(std::format!(" {} ", line.split(':').nth(1)?.trim()))
+    }
+
     #[test]
-    fn the_wide_engine_is_found_when_std_finds_it() {
+    fn the_vector_engines_are_found_when_std_finds_them() {
+        let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
+        // Say which engines these tests ran, so that a run without them is visible.
+        std::eprintln!(
+            "hardware CRC engines tested here: {names:?}; automatic: {:?}",
+            active()
+        );
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         {
-            let wide = std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512vl")
+            let ymm = std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("vpclmulqdq")
-                && std::is_x86_feature_detected!("avx2")
                 && hardware().is_some();
-            let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
-            assert_eq!(names.contains(&"avx512-vpclmulqdq"), wide, "{names:?}");
-            assert_eq!(super::wide().is_some(), wide);
-            // Say which engines these tests ran, so that a run without them is visible.
-            std::eprintln!("hardware CRC engines tested here: {names:?}");
+            let zmm = ymm
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl");
+            assert_eq!(names.contains(&"avx2-vpclmulqdq"), ymm, "{names:?}");
+            assert_eq!(names.contains(&"avx512-vpclmulqdq"), zmm, "{names:?}");
+            assert_eq!(super::wide().is_some(), ymm);
+            let expected = if zmm {
+                Engine::X86Avx512Vpclmul
+            } else if ymm {
+                Engine::X86Avx2Vpclmul
+            } else if hardware().is_some() {
+                Engine::X86Sse42
+            } else {
+                Engine::Table
+            };
+            assert_eq!(active(), expected);
+            // Linux's own word: a CPU it lists with AVX2 and VPCLMULQDQ runs the 256-bit
+            // engine here, whatever std says.
+            if let Some(flags) = cpuinfo_flags() {
+                if flags.contains(" avx2 ") && flags.contains(" vpclmulqdq ") {
+                    assert!(names.contains(&"avx2-vpclmulqdq"), "{names:?}");
+                } else {
+                    std::eprintln!("no AVX2 VPCLMULQDQ in /proc/cpuinfo: its engine NOT tested");
+                }
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            let pmull = cfg!(target_feature = "neon")
+                && std::arch::is_aarch64_feature_detected!("crc")
+                && std::arch::is_aarch64_feature_detected!("pmull");
+            assert_eq!(names.contains(&"pmull"), pmull, "{names:?}");
+            if !pmull {
+                std::eprintln!("no PMULL: its engine NOT tested");
+            }
         }
     }
 
