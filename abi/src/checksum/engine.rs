@@ -28,12 +28,10 @@ pub enum Engine {
     Table,
     /// `x86_64` SSE4.2: three interleaved `crc32` streams, combined with PCLMULQDQ.
     X86Sse42,
-    /// `x86_64` AVX2 VPCLMULQDQ: inputs of 256 bytes and more folded in eight 256-bit
-    /// registers, the rest through [`Engine::X86Sse42`].
+    /// `x86_64` AVX2 VPCLMULQDQ: rounds of four 256-bit registers folding beside three
+    /// `crc32` streams (inputs of 1864 bytes and more), the rest through
+    /// [`Engine::X86Sse42`].
     X86Avx2Vpclmul,
-    /// `x86_64` AVX-512 VPCLMULQDQ: inputs of 256 bytes and more folded in four 512-bit
-    /// registers, the rest through [`Engine::X86Sse42`].
-    X86Avx512Vpclmul,
     /// aarch64 CRC extension (`crc32cx`).
     Arm64Crc,
     /// aarch64 PMULL folding (NEON and the PMULL of the Crypto extension) of long inputs, the
@@ -132,21 +130,19 @@ pub fn hardware() -> Option<UpdateFn> {
     Detected::get().map(|_| hardware_update as UpdateFn)
 }
 
-/// The vector folding engine, if this CPU has one: the function [`update`](super::update)
-/// uses on its own (see [`active`]), whatever is installed.
+/// The widest vector folding engine, if this CPU has one, whatever is installed.
 ///
-/// On `x86_64`, VPCLMULQDQ folding, 256 bytes at a time: in four 512-bit registers where the
-/// CPU has AVX-512 ([`Engine::X86Avx512Vpclmul`]), else in eight 256-bit registers where it
-/// has AVX2 ([`Engine::X86Avx2Vpclmul`]); on aarch64 with NEON, PMULL folding
-/// ([`Engine::Arm64Pmull`]). Inputs shorter than a few hundred bytes go to the narrow engine
+/// On `x86_64`: where the CPU has AVX-512 and VPCLMULQDQ, the 512-bit engine (four ZMM
+/// registers, 256 bytes a step, inputs of 512 bytes and more); it is opt-in,
+/// `install(checksum::wide())`, for code that may use the 512-bit registers (some Intel CPUs
+/// lower their clock for them) and does not count every byte of code: the automatic path
+/// keeps the firmware decoders within their 8 KiB without it. Elsewhere, where the CPU has
+/// AVX2 and VPCLMULQDQ, the 256-bit engine ([`Engine::X86Avx2Vpclmul`]), which
+/// [`update`](super::update) already uses on its own. On aarch64 with NEON, the PMULL
+/// engine ([`Engine::Arm64Pmull`]), also automatic. Short inputs go to the narrow engine
 /// ([`hardware`]). `None` elsewhere.
-///
-/// Before 0.x (see the changelog) this engine was opt-in, AVX-512 only; it is now chosen
-/// automatically, so `install(checksum::wide())` changes nothing where it is `Some`.
 pub fn wide() -> Option<UpdateFn> {
-    Detected::get()
-        .filter(|&cpu| hw::has_wide(cpu))
-        .map(|_| automatic_update as UpdateFn)
+    Detected::get().and_then(hw::wide_engine)
 }
 
 /// The narrow hardware engine as a plain [`UpdateFn`]: it asks for the token on each call (a
@@ -188,6 +184,38 @@ pub(super) fn current() -> UpdateFn {
     }
 }
 
+/// `x^e mod P`, bit-reflected (bit 31 is `x^0`), where P is the CRC-32C polynomial: the
+/// folding keys of every hardware engine.
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    target_arch = "aarch64"
+))]
+const fn xpow(e: usize) -> u64 {
+    let mut r: u32 = 0x8000_0000;
+    let mut i = 0;
+    while i < e {
+        r = if r & 1 == 0 {
+            r >> 1
+        } else {
+            (r >> 1) ^ 0x82F6_3B78
+        };
+        i += 1;
+    }
+    r as u64
+}
+
+/// The two keys that move a 128-bit lane `bits` further on with carry-less multiplies
+/// (`pclmulqdq`, `vpclmulqdq`, `pmull`): its low (earlier) 64 bits are multiplied by
+/// `x^(bits + 64)`, its high 64 bits by `x^bits`, each less the 33 bits the reflected product
+/// and the final `crc32` add (as the `x86_64` narrow engine's `shift_key`).
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    target_arch = "aarch64"
+))]
+const fn lane_keys(bits: usize) -> [u64; 2] {
+    [xpow(bits + 64 - 33), xpow(bits - 33)]
+}
+
 /// `x86_64` with SSE2 as a target feature (so XMM registers may be used at all).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod hw {
@@ -209,15 +237,9 @@ mod hw {
     /// The engine a CPU at `cpu`'s level runs on long inputs.
     pub(super) fn engine(cpu: Detected) -> Engine {
         match cpu.level() {
-            ZMM => Engine::X86Avx512Vpclmul,
-            YMM => Engine::X86Avx2Vpclmul,
+            YMM | ZMM => Engine::X86Avx2Vpclmul,
             _ => Engine::X86Sse42,
         }
-    }
-
-    /// Whether `cpu` runs a vector engine.
-    pub(super) fn has_wide(cpu: Detected) -> bool {
-        Wide::get(cpu).is_some()
     }
 
     /// The level of this CPU (0: no hardware engine): SSE4.2 (`crc32`) and PCLMULQDQ, then
@@ -245,12 +267,38 @@ mod hw {
         unsafe { core::arch::x86_64::__cpuid(1) }.ecx
     }
 
-    /// The automatic engine, on a CPU that `cpu` proves has the narrow one: the vector
-    /// folding from [`wide::MIN_LEN`] bytes on where the CPU has it, else the narrow engine.
+    /// The automatic engine, on a CPU that `cpu` proves has the narrow one: the 256-bit
+    /// vector engine's rounds where the CPU has it (on AVX-512 CPUs too: the 512-bit engine is
+    /// opt-in, see [`wide_engine`]), the narrow engine for the rest.
     pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
         match Wide::get(cpu) {
-            Some(wide) if bytes.len() >= wide::MIN_LEN => update_wide(wide, state, bytes),
-            _ => update_narrow(cpu, state, bytes),
+            Some(wide) => update_wide(wide.ymm(), state, bytes),
+            None => update_narrow(cpu, state, bytes),
+        }
+    }
+
+    /// The widest vector engine of a CPU at `cpu`'s level: the opt-in 512-bit one, else the
+    /// automatic 256-bit one.
+    pub(super) fn wide_engine(cpu: Detected) -> Option<super::UpdateFn> {
+        match Wide::get(cpu) {
+            Some(wide) if wide.is_zmm() => Some(zmm_update),
+            Some(_) => Some(super::automatic_update),
+            None => None,
+        }
+    }
+
+    /// The 512-bit engine as a plain [`UpdateFn`](super::UpdateFn): it asks for its token on
+    /// each call (a cached load), so the function pointer [`wide_engine`] hands out is safe
+    /// wherever it is called. Inputs shorter than [`wide::MIN_LEN`] take the narrow engine.
+    fn zmm_update(state: u32, bytes: &[u8]) -> u32 {
+        match Detected::get() {
+            Some(cpu) => match Wide::get(cpu) {
+                Some(wide) if wide.is_zmm() && bytes.len() >= wide::MIN_LEN => {
+                    update_wide(wide, state, bytes)
+                }
+                _ => update_narrow(cpu, state, bytes),
+            },
+            None => super::table_update(state, bytes),
         }
     }
 
@@ -322,7 +370,8 @@ mod hw {
         use core::mem::offset_of;
 
         use super::super::Detected;
-        use super::{YMM, ZMM, xpow};
+        use super::super::lane_keys;
+        use super::{YMM, ZMM};
 
         use super::shift_key;
 
@@ -331,14 +380,17 @@ mod hw {
         /// round is longer still: below it, that engine is the narrow one).
         pub(crate) const MIN_LEN: usize = 512;
 
-        /// Words (8 bytes) of each `crc32` stream of the 256-bit engine per 256-byte vector
-        /// block: on Zen 3, `vpclmulqdq` on YMM registers folds about 8 bytes a cycle and
-        /// `crc32` runs 8 bytes a cycle on other ports, so a round feeds both, 256 bytes to
-        /// the vector registers for every 3 x 80 bytes to three `crc32` streams (one stream is
-        /// bound by `crc32`'s 3-cycle latency; three fill its throughput).
-        const STREAM_WORDS: usize = 10;
+        /// Bytes of the 256-bit engine's vector block: four YMM registers.
+        const BLOCK: usize = 128;
 
-        /// A round of the 256-bit engine: `blocks` 256-byte blocks folded in the vector
+        /// Words (8 bytes) of each `crc32` stream of the 256-bit engine per vector block: on
+        /// Zen 3, `vpclmulqdq` on YMM registers folds about 8 bytes a cycle and `crc32` runs 8
+        /// bytes a cycle on other ports, so a round feeds both, 128 bytes to the vector
+        /// registers for every 3 x 40 bytes to three `crc32` streams (one stream is bound by
+        /// `crc32`'s 3-cycle latency; three fill its throughput).
+        const STREAM_WORDS: usize = 5;
+
+        /// A round of the 256-bit engine: `blocks` vector blocks folded in the vector
         /// registers, then three `crc32` streams of `blocks - 1` times [`STREAM_WORDS`] words
         /// each (they run beside the folds after the first block), and the keys that join the
         /// four registers and the one before the round (see `join_round`).
@@ -353,7 +405,7 @@ mod hw {
                 Round {
                     blocks,
                     keys: [
-                        shift_key(blocks * 32 + 3 * stream),
+                        shift_key(blocks * BLOCK / 8 + 3 * stream),
                         shift_key(3 * stream),
                         shift_key(2 * stream),
                         shift_key(stream),
@@ -363,7 +415,7 @@ mod hw {
 
             /// Bytes of a round.
             const fn len(&self) -> usize {
-                self.blocks * 256 + 3 * (self.blocks - 1) * STREAM_WORDS * 8
+                self.blocks * BLOCK + 3 * (self.blocks - 1) * STREAM_WORDS * 8
             }
 
             /// Bytes of one stream.
@@ -372,10 +424,10 @@ mod hw {
             }
         }
 
-        /// The 256-bit engine's rounds, longest first (7696 and 1744 bytes): the join costs
-        /// about one block's folding, so long rounds amortise it, short ones serve records of
+        /// The 256-bit engine's rounds, longest first (7816 and 1864 bytes): the join costs
+        /// about two blocks' folding, so long rounds amortise it, short ones serve records of
         /// a few KiB. Inputs shorter than the last go to the narrow engine.
-        pub(crate) const ROUNDS: [Round; 2] = [Round::new(16), Round::new(4)];
+        pub(crate) const ROUNDS: [Round; 2] = [Round::new(32), Round::new(8)];
 
         /// Proof that the CPU runs the vector engine `zmm` names (and the narrow engine's
         /// SSE4.2 and PCLMULQDQ): only [`Wide::get`] makes one, from a [`Detected`] whose
@@ -399,13 +451,11 @@ mod hw {
             }
 
             /// The 256-bit engine's token: it runs wherever the 512-bit one does.
-            #[cfg(test)]
             pub(crate) fn ymm(self) -> Wide {
                 Wide { zmm: false, ..self }
             }
 
             /// Whether this is the 512-bit engine's token.
-            #[cfg(test)]
             pub(crate) fn is_zmm(self) -> bool {
                 self.zmm
             }
@@ -458,14 +508,6 @@ mod hw {
             } else {
                 YMM - super::NARROW
             }
-        }
-
-        /// The two keys that move a 128-bit lane `bits` further on: its low (earlier) 64 bits
-        /// are multiplied by `x^(bits + 64)`, its high 64 bits by `x^bits`, each less the 33
-        /// bits the reflected product and the final `crc32` add (as the narrow engine's
-        /// `shift_key`).
-        const fn lane_keys(bits: usize) -> [u64; 2] {
-            [xpow(bits + 64 - 33), xpow(bits - 33)]
         }
 
         /// The keys of both engines, 64-byte aligned, each pair moving a 128-bit lane the
@@ -713,34 +755,30 @@ mod hw {
         /// One round of the 256-bit engine at `at` (`round.len()` bytes there): the register
         /// of its vector part from zero, and of its three streams from zero.
         ///
-        /// Eight YMM registers fold the blocks (256 bytes a step, the 512-bit engine's loop
-        /// keys); after the first block, each step also runs [`STREAM_WORDS`] `crc32`s on
-        /// each of the three streams that follow the blocks.
-        #[inline]
+        /// Four YMM registers fold the blocks (128 bytes a step); after the first block, each
+        /// step also runs [`STREAM_WORDS`] `crc32`s on each of the three streams that follow
+        /// the blocks.
+        #[inline(never)]
         fn round_ymm(at: *const u8, round: &Round) -> (u64, [u64; 3]) {
             let (v, r1, r2, r3): (u64, u64, u64, u64);
             // SAFETY: `fold`'s token proves the CPU runs AVX2, VPCLMULQDQ and SSE4.2 and that
             // the OS saves the YMM state (`Wide::get` is its one constructor, from a
             // `Detected` at the `YMM` level or above; the `ZMM` level requires all of the
             // `YMM` level's features). `at` starts `round.len()` readable bytes (`fold` split
-            // them off its slice), of which the assembly reads `round.blocks` 256-byte blocks
+            // them off its slice), of which the assembly reads `round.blocks` 128-byte blocks
             // from `at`, then three streams of `round.stream_len()` bytes right after them
-            // (`blocks - 1` steps of 80 bytes each: exactly the round), and the `KEYS`
+            // (`blocks - 1` steps of 40 bytes each: exactly the round), and the `KEYS`
             // static. It writes no memory, uses no stack, and writes only the registers
-            // declared: ymm0-ymm10, the pointers and counter it is given, the stream
-            // registers, rax, rdx, rcx and the flags. It ends with `vzeroupper`.
+            // declared: ymm0-3, ymm5, ymm6, ymm8-10, the pointers and counter it is given,
+            // the stream registers, rax, rdx, rcx and the flags. It ends with `vzeroupper`.
             unsafe {
                 core::arch::asm!(
                     "vmovdqu ymm0, [{p}]",
                     "vmovdqu ymm1, [{p} + 32]",
                     "vmovdqu ymm2, [{p} + 64]",
                     "vmovdqu ymm3, [{p} + 96]",
-                    "vmovdqu ymm4, [{p} + 128]",
-                    "vmovdqu ymm5, [{p} + 160]",
-                    "vmovdqu ymm6, [{p} + 192]",
-                    "vmovdqu ymm7, [{p} + 224]",
-                    "add {p}, 256",
-                    "vbroadcasti128 ymm8, [{k} + {by_256}]",
+                    "add {p}, 128",
+                    "vbroadcasti128 ymm8, [{k} + {by_128}]",
                     "2:",
                     fold_ymm!("0", "9", "0"),
                     crc32_x3!("0"),
@@ -750,48 +788,33 @@ mod hw {
                     crc32_x3!("16"),
                     fold_ymm!("3", "10", "96"),
                     crc32_x3!("24"),
-                    fold_ymm!("4", "9", "128"),
                     crc32_x3!("32"),
-                    fold_ymm!("5", "10", "160"),
-                    crc32_x3!("40"),
-                    fold_ymm!("6", "9", "192"),
-                    crc32_x3!("48"),
-                    fold_ymm!("7", "10", "224"),
-                    crc32_x3!("56"),
-                    crc32_x3!("64"),
-                    crc32_x3!("72"),
-                    "add {p}, 256",
-                    "add {q}, 80",
+                    "add {p}, 128",
+                    "add {q}, 40",
                     "dec {n}",
                     "jnz 2b",
-                    // Registers 0-3 into 4-7 (128 bytes on), 4-5 into 6-7 (64), 6 into 7 (32).
-                    "vbroadcasti128 ymm8, [{k} + {by_128}]",
-                    join_ymm!("0", "4", "9"),
-                    join_ymm!("1", "5", "10"),
-                    join_ymm!("2", "6", "9"),
-                    join_ymm!("3", "7", "10"),
+                    // Registers 0-1 into 2-3 (64 bytes on), 2 into 3 (32).
                     "vbroadcasti128 ymm8, [{k} + {by_64}]",
-                    join_ymm!("4", "6", "9"),
-                    join_ymm!("5", "7", "10"),
+                    join_ymm!("0", "2", "9"),
+                    join_ymm!("1", "3", "10"),
                     "vbroadcasti128 ymm8, [{k} + {by_32}]",
-                    join_ymm!("6", "7", "9"),
-                    // Lane 0 of register 7 moved onto lane 1 (16 bytes on).
+                    join_ymm!("2", "3", "9"),
+                    // Lane 0 of register 3 moved onto lane 1 (16 bytes on).
                     "vmovdqa xmm8, [{k} + {lanes}]",
-                    "vpclmulqdq xmm5, xmm7, xmm8, 0x00",
-                    "vpclmulqdq xmm6, xmm7, xmm8, 0x11",
+                    "vpclmulqdq xmm5, xmm3, xmm8, 0x00",
+                    "vpclmulqdq xmm6, xmm3, xmm8, 0x11",
                     "vpxor xmm5, xmm5, xmm6",
-                    "vextracti128 xmm6, ymm7, 1",
+                    "vextracti128 xmm6, ymm3, 1",
                     "vpxor xmm5, xmm5, xmm6",
                     last_16_bytes!(),
                     p = inout(reg) at => _,
-                    q = inout(reg) at.wrapping_add(round.blocks * 256) => _,
+                    q = inout(reg) at.wrapping_add(round.blocks * BLOCK) => _,
                     s = in(reg) round.stream_len(),
                     n = inout(reg) round.blocks - 1 => _,
                     r1 = inout(reg) 0u64 => r1,
                     r2 = inout(reg) 0u64 => r2,
                     r3 = inout(reg) 0u64 => r3,
                     k = in(reg) &raw const KEYS,
-                    by_256 = const BY_256,
                     by_128 = const BY_128,
                     by_64 = const BY_64,
                     by_32 = const BY_32,
@@ -803,10 +826,8 @@ mod hw {
                     out("ymm1") _,
                     out("ymm2") _,
                     out("ymm3") _,
-                    out("ymm4") _,
                     out("ymm5") _,
                     out("ymm6") _,
-                    out("ymm7") _,
                     out("ymm8") _,
                     out("ymm9") _,
                     out("ymm10") _,
@@ -840,20 +861,7 @@ mod hw {
         }
     }
 
-    /// `x^e mod P`, bit-reflected (bit 31 is `x^0`), where P is the CRC-32C polynomial.
-    pub(super) const fn xpow(e: usize) -> u64 {
-        let mut r: u32 = 0x8000_0000;
-        let mut i = 0;
-        while i < e {
-            r = if r & 1 == 0 {
-                r >> 1
-            } else {
-                (r >> 1) ^ 0x82F6_3B78
-            };
-            i += 1;
-        }
-        r as u64
-    }
+    use super::xpow;
 
     /// The key that moves a register over `words` 8-byte words of zeros: `x^(64w - 33)`.
     /// The 33 accounts for the `crc32` that finishes the shift (32) and for the reflected
@@ -927,28 +935,35 @@ mod hw {
     }
 }
 
-/// aarch64: the CRC extension, mandatory from Armv8.1 and present on nearly every v8.0 core.
+/// aarch64: the CRC extension, mandatory from Armv8.1 and present on nearly every v8.0 core;
+/// with NEON and PMULL (the Crypto extension), PMULL folding of long inputs.
 #[cfg(target_arch = "aarch64")]
 mod hw {
     use core::arch::aarch64::{__crc32cb, __crc32cd};
 
     use super::{Detected, Engine};
 
+    /// Detection levels (a [`Detected`] holds one): the CRC extension; and PMULL with NEON.
+    const CRC: u8 = 1;
+    const PMULL: u8 = 2;
+
     pub(super) fn engine(cpu: Detected) -> Engine {
-        let _ = cpu;
-        Engine::Arm64Crc
+        if cpu.level() == PMULL {
+            Engine::Arm64Pmull
+        } else {
+            Engine::Arm64Crc
+        }
     }
 
-    /// Whether the CPU has the CRC extension: a compile-time target feature, or
-    /// `ID_AA64ISAR0_EL1.CRC32` read where that register is readable (at EL1, as in a kernel
-    /// or boot stub, and at EL0 under Linux, which emulates the read since 4.11).
-    pub(super) fn detect() -> bool {
+    /// The level of this CPU (0: no CRC extension): the CRC extension, a compile-time target
+    /// feature or `ID_AA64ISAR0_EL1.CRC32` (bits 19:16) read where that register is readable
+    /// (at EL1, as in a kernel or boot stub, and at EL0 under Linux, which emulates the read
+    /// since 4.11); then PMULL, `ID_AA64ISAR0_EL1.AES` (bits 7:4) at least 2, where NEON is a
+    /// target feature (not on `aarch64-unknown-none-softfloat`).
+    pub(super) fn detect() -> u8 {
         // As on x86_64: Miri runs no inline assembly, the table engine serves it.
         if cfg!(miri) {
-            return false;
-        }
-        if cfg!(target_feature = "crc") {
-            return true;
+            return 0;
         }
         #[cfg(any(target_os = "linux", target_os = "none"))]
         {
@@ -962,18 +977,58 @@ mod hw {
                     options(nomem, nostack, preserves_flags)
                 );
             }
-            (isar0 >> 16) & 0xf != 0
+            let crc = cfg!(target_feature = "crc") || (isar0 >> 16) & 0xf != 0;
+            let pmull = cfg!(target_feature = "neon") && (isar0 >> 4) & 0xf >= 2;
+            match (crc, pmull) {
+                (true, true) => PMULL,
+                (true, false) => CRC,
+                _ => 0,
+            }
         }
         #[cfg(not(any(target_os = "linux", target_os = "none")))]
-        false
+        if cfg!(target_feature = "crc") { CRC } else { 0 }
     }
 
-    /// The engine, on a CPU that `cpu` proves has it.
+    /// The automatic engine, on a CPU that `cpu` proves has the CRC extension: PMULL folding
+    /// from [`pmull::MIN_LEN`] bytes on where the CPU has it, else `crc32cx`.
     pub(super) fn update_detected(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
+        #[cfg(target_feature = "neon")]
+        if let Some(token) = pmull::Pmull::get(cpu).filter(|_| bytes.len() >= pmull::MIN_LEN) {
+            return pmull::update(token, state, bytes);
+        }
+        update_narrow(cpu, state, bytes)
+    }
+
+    /// The PMULL engine where the CPU has it: automatic, so the function `update` uses.
+    pub(super) fn wide_engine(cpu: Detected) -> Option<super::UpdateFn> {
+        (cpu.level() == PMULL).then_some(super::automatic_update as super::UpdateFn)
+    }
+
+    /// The `crc32cx` engine alone, on a CPU that `cpu` proves has it.
+    pub(super) fn update_narrow(cpu: Detected, state: u32, bytes: &[u8]) -> u32 {
         let _ = cpu;
         // SAFETY: a `Detected` exists only once `detect()` confirmed the CRC extension
         // (`Detected::get` is its one constructor), the feature `update` is compiled for.
         unsafe { update(state, bytes) }
+    }
+
+    /// The PMULL engine forced on every input length (for the tests), where the CPU has it.
+    #[cfg(test)]
+    pub(super) fn vector_engines() -> impl Iterator<Item = (&'static str, super::UpdateFn)> {
+        #[cfg(target_feature = "neon")]
+        {
+            fn forced(state: u32, bytes: &[u8]) -> u32 {
+                Detected::get()
+                    .and_then(pmull::Pmull::get)
+                    .map_or(0, |t| pmull::update(t, state, bytes))
+            }
+            Detected::get()
+                .and_then(pmull::Pmull::get)
+                .map(|_| ("pmull", forced as super::UpdateFn))
+                .into_iter()
+        }
+        #[cfg(not(target_feature = "neon"))]
+        core::iter::empty()
     }
 
     #[target_feature(enable = "crc")]
@@ -987,6 +1042,89 @@ mod hw {
             crc = __crc32cb(crc, b);
         }
         crc
+    }
+
+    /// PMULL folding: four 128-bit registers, 64 bytes a step, each lane moved 64 bytes on by
+    /// two carry-less multiplies (`pmull`, `pmull2`) and xored into the next step's bytes;
+    /// at the end the registers are folded into the last, whose 16 bytes go through `crc32cx`
+    /// from zero (the `x86_64` vector engines' method and keys).
+    #[cfg(target_feature = "neon")]
+    mod pmull {
+        use core::arch::aarch64::{__crc32cd, vmull_p64};
+
+        use super::super::lane_keys;
+        use super::{Detected, PMULL};
+
+        /// Inputs from this length on take the PMULL engine. Linux's arm64 CRC-32 does the
+        /// same from 1024 bytes on (`min_len` in arch/arm64/lib/crc32-glue.c): below that
+        /// the set-up and the reduction (and, in a kernel, saving the NEON registers) cost
+        /// more than `crc32cx` (8 bytes a cycle on most cores) saves. It is not measured
+        /// here: no aarch64 hardware, and qemu-user times nothing.
+        pub(super) const MIN_LEN: usize = 1024;
+
+        /// Proof that the CPU has the CRC extension, NEON and PMULL: only [`Pmull::get`]
+        /// makes one, from a [`Detected`] at the `PMULL` level.
+        #[derive(Clone, Copy, Debug)]
+        pub(super) struct Pmull(Detected);
+
+        impl Pmull {
+            pub(super) fn get(cpu: Detected) -> Option<Pmull> {
+                (cpu.level() == PMULL).then_some(Pmull(cpu))
+            }
+        }
+
+        /// Keys: 64 bytes on (the loop), 16 bytes on (the registers into the last).
+        const BY_64: [u64; 2] = lane_keys(512);
+        const BY_16: [u64; 2] = lane_keys(128);
+
+        /// The register after `state` and `bytes`.
+        pub(super) fn update(token: Pmull, state: u32, bytes: &[u8]) -> u32 {
+            let (steps, rest) = bytes.as_chunks::<64>();
+            let state = match steps.split_first() {
+                // SAFETY: `token` proves the CPU has NEON, PMULL (the `aes` target feature)
+                // and the CRC extension (`Pmull::get` is its one constructor, from a
+                // `Detected` whose detection read them), the features `fold` is compiled for.
+                Some((first, steps)) => unsafe { fold(state, first, steps) },
+                None => state,
+            };
+            super::update_narrow(token.0, state, rest)
+        }
+
+        /// `x` moved on by `keys` and xored into `next`.
+        #[inline]
+        #[target_feature(enable = "neon,aes")]
+        fn fold_into(x: u128, keys: [u64; 2], next: u128) -> u128 {
+            // The low and high halves of the lane, as the keys take them.
+            #[allow(clippy::cast_possible_truncation)]
+            let (lo, hi) = (x as u64, (x >> 64) as u64);
+            vmull_p64(lo, keys[0]) ^ vmull_p64(hi, keys[1]) ^ next
+        }
+
+        #[target_feature(enable = "neon,aes,crc")]
+        fn fold(state: u32, first: &[u8; 64], steps: &[[u8; 64]]) -> u32 {
+            let lanes = |step: &[u8; 64]| {
+                let (l, _) = step.as_chunks::<16>();
+                let mut out = [0u128; 4];
+                for (o, l) in out.iter_mut().zip(l) {
+                    *o = u128::from_le_bytes(*l);
+                }
+                out
+            };
+            let mut acc = lanes(first);
+            acc[0] ^= u128::from(state);
+            for step in steps {
+                let next = lanes(step);
+                for (a, n) in acc.iter_mut().zip(next) {
+                    *a = fold_into(*a, BY_64, n);
+                }
+            }
+            let [a0, a1, a2, a3] = acc;
+            let last = fold_into(fold_into(fold_into(a0, BY_16, a1), BY_16, a2), BY_16, a3);
+            // The 16 bytes left, through `crc32cx` from zero: the register.
+            #[allow(clippy::cast_possible_truncation)]
+            let crc = __crc32cd(__crc32cd(0, last as u64), (last >> 64) as u64);
+            crc
+        }
     }
 }
 
@@ -1003,9 +1141,9 @@ mod hw {
         Engine::Table
     }
 
-    pub(super) fn has_wide(cpu: Detected) -> bool {
+    pub(super) fn wide_engine(cpu: Detected) -> Option<super::UpdateFn> {
         let _ = cpu;
-        false
+        None
     }
 
     pub(super) fn detect() -> u8 {
