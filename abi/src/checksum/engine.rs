@@ -7,11 +7,13 @@
 //!   feature). The token is the only way in, so no safe function here relies on its caller;
 //! - reading the CPU's feature registers (`cpuid` and `xgetbv` on `x86_64`,
 //!   `mrs ID_AA64ISAR0_EL1` on aarch64);
-//! - on `x86_64`, one block of inline assembly: the AVX-512 VPCLMULQDQ folding loop, entered
-//!   only with a second token (`Wide`) proving that `cpuid` and `xgetbv` reported the
-//!   instructions and the operating system's support for their registers. It is assembly
-//!   rather than intrinsics because the AVX-512 intrinsics and target features need Rust 1.89
-//!   and this crate's MSRV is 1.88.
+//! - on `x86_64`, two blocks of inline assembly: the VPCLMULQDQ folding of the 256-bit (AVX2,
+//!   with three `crc32` streams beside it) and 512-bit (AVX-512) engines, entered only with a
+//!   second token (`Wide`) proving that `cpuid` and `xgetbv` reported the instructions and the
+//!   operating system's support for their registers. They are assembly rather than intrinsics
+//!   because the VPCLMULQDQ and AVX-512 intrinsics and target features need Rust 1.89 and this
+//!   crate's MSRV is 1.88. (aarch64's PMULL engine uses the stable NEON intrinsics, behind a
+//!   `Pmull` token.)
 //! - turning the pointer that [`install`] stored back into the [`UpdateFn`] it came from.
 #![allow(unsafe_code)]
 
