@@ -45,7 +45,7 @@ passed=()
 for t in "${targets[@]}"; do
   case "$t" in
   aarch64-unknown-linux-gnu)
-    qemu=qemu-aarch64 gnu=aarch64-linux-gnu deb=arm64 crc=Arm64Crc
+    qemu=qemu-aarch64 gnu=aarch64-linux-gnu deb=arm64 crc=Arm64Pmull
     ;;
   s390x-unknown-linux-gnu)
     qemu=qemu-s390x gnu=s390x-linux-gnu deb=s390x crc=Table
@@ -79,7 +79,7 @@ for t in "${targets[@]}"; do
   start=$SECONDS
   # The runner of the target: cargo uses it for the test binaries, the tests for what they
   # spawn. LIVEUPDATE_EXPECT_CRC_ENGINE makes abi/tests/arch.rs require that engine
-  # (on aarch64, the CRC extension must actually run: qemu's default CPU has it).
+  # (on aarch64, the CRC extension and PMULL must actually run: qemu's default CPU has them).
   set +e
   env "CARGO_TARGET_${T}_LINKER=$gnu-gcc" \
     "CARGO_TARGET_${T}_RUNNER=$qemu -L /usr/$gnu" \

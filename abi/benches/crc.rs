@@ -1,6 +1,8 @@
 //! CRC-32C throughput of each engine at 4 KiB, 64 KiB and 1 MiB, beside `copy_from_slice` of
-//! the same bytes: the hardware engine, the opt-in wide (AVX-512 VPCLMULQDQ) engine, this crate's table engine, and the bare `crc` crate
-//! (`Table<16>`, and `Table<1>`, its default).
+//! the same bytes: the narrow hardware engine (`hardware`), the vector folding engine this CPU
+//! has (`wide_<Engine>`: AVX2 or AVX-512 VPCLMULQDQ, aarch64 PMULL), the automatic choice
+//! (`update`), this crate's table engine, and the bare `crc` crate (`Table<16>`, and
+//! `Table<1>`, its default).
 #![allow(missing_docs, clippy::cast_possible_truncation)]
 
 mod common;
@@ -34,8 +36,12 @@ fn crc(c: &mut Criterion<ThreadCpu>) {
             g.bench_function("hardware", |b| b.iter(|| hardware(!0, black_box(bytes))));
         }
         if let Some(wide) = checksum::wide() {
-            g.bench_function("wide", |b| b.iter(|| wide(!0, black_box(bytes))));
+            let name = format!("wide_{:?}", checksum::active());
+            g.bench_function(name, |b| b.iter(|| wide(!0, black_box(bytes))));
         }
+        g.bench_function("update", |b| {
+            b.iter(|| checksum::update(!0, black_box(bytes)));
+        });
         g.bench_function("table16", |b| {
             b.iter(|| checksum::table_update(!0, black_box(bytes)));
         });

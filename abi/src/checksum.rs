@@ -13,17 +13,30 @@
 //! 1. the function an embedder gave to [`install`]: a kernel passes its own `crc32c()`, which
 //!    knows whether vector registers may be used in the current context;
 //! 2. the CPU's CRC-32C instructions, found by run-time detection that needs no `std` and is
-//!    cached after the first call: on `x86_64` SSE4.2 and PCLMULQDQ (three interleaved `crc32`
-//!    streams, combined with carry-less multiplies), on aarch64 the CRC extension (`crc32cx`);
+//!    cached after the first call ([`active`] names the engine):
+//!    - `x86_64` with AVX2 and VPCLMULQDQ (and the OS's support for YMM registers):
+//!      [`Engine::X86Avx2Vpclmul`], rounds in which four 256-bit registers fold 128 bytes a
+//!      step with carry-less multiplies while three `crc32` streams run beside them on other
+//!      execution ports (inputs of 1864 bytes and more; the rest as below);
+//!    - `x86_64` with SSE4.2 and PCLMULQDQ: [`Engine::X86Sse42`], three interleaved `crc32`
+//!      streams, combined with carry-less multiplies;
+//!    - aarch64 with NEON and PMULL: [`Engine::Arm64Pmull`], four 128-bit registers folding
+//!      64 bytes a step with `pmull`, reduced with `crc32cx` (inputs of 1024 bytes and more,
+//!      as Linux's arm64 CRC-32 does; the rest as below);
+//!    - aarch64 with the CRC extension: [`Engine::Arm64Crc`] (`crc32cx`);
 //! 3. [`table_update`], the `crc` crate's slicing-by-16 tables (16 KiB, about 4 GB/s).
 //!
-//! [`wide`] gives the `x86_64` AVX-512 VPCLMULQDQ engine where the CPU has it, about twice the
-//! SSE4.2 engine's throughput on long inputs; it is opt-in (`install(checksum::wide())`).
+//! [`hardware`] gives the narrow engine of the CPU alone (SSE4.2 or `crc32cx`). [`wide`]
+//! gives the widest vector engine: on `x86_64` CPUs with AVX-512 and VPCLMULQDQ, 512-bit
+//! registers folding 256 bytes a step, which is opt-in (`install(checksum::wide())`: it is
+//! kept off the automatic path so that the firmware decoders stay within 8 KiB of code, and
+//! some CPUs lower their clock for 512-bit registers); elsewhere the automatic vector engine.
 //!
 //! All of them compute the same function; the tests check each against the `crc` crate on every
-//! length and alignment. The `x86_64` engine uses XMM registers, so it is compiled only when SSE2
-//! is a target feature: not on `x86_64-unknown-none` or in kernel code built without SSE, where
-//! the embedder installs the kernel's own function instead.
+//! length and alignment. The `x86_64` engines use vector registers, so they are compiled only
+//! when SSE2 is a target feature: not on `x86_64-unknown-none` or in kernel code built without
+//! SSE, where the embedder installs the kernel's own function instead; likewise the PMULL
+//! engine only where NEON is a target feature (not on `aarch64-unknown-none-softfloat`).
 //!
 //! ```
 //! use liveupdate_abi::checksum::{self, Engine};
@@ -209,28 +222,81 @@ mod tests {
         assert_eq!(hardware().is_some(), expected);
     }
 
+    /// The flags line of `/proc/cpuinfo` (Linux), as a second opinion beside `std`'s
+    /// detection; `None` where it cannot be read.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn cpuinfo_flags() -> Option<std::string::String> {
+        if cfg!(miri) {
+            return None;
+        }
+        let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("flags") || l.starts_with("Features"))?;
+        Some(std::format!(" {} ", line.split(':').nth(1)?.trim()))
+    }
+
     #[test]
-    fn the_wide_engine_is_found_when_std_finds_it() {
+    fn the_vector_engines_are_found_when_std_finds_them() {
+        let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
+        // Say which engines these tests ran, so that a run without them is visible.
+        std::eprintln!(
+            "hardware CRC engines tested here: {names:?}; automatic: {:?}",
+            active()
+        );
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         {
-            let wide = std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512vl")
+            let ymm = std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("vpclmulqdq")
-                && std::is_x86_feature_detected!("avx2")
                 && hardware().is_some();
-            let names: std::vec::Vec<_> = engine::hardware_engines().map(|(n, _)| n).collect();
-            assert_eq!(names.contains(&"avx512-vpclmulqdq"), wide, "{names:?}");
-            assert_eq!(super::wide().is_some(), wide);
-            // Say which engines these tests ran, so that a run without them is visible.
-            std::eprintln!("hardware CRC engines tested here: {names:?}");
+            let zmm = ymm
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl");
+            assert_eq!(names.contains(&"avx2-vpclmulqdq"), ymm, "{names:?}");
+            assert_eq!(names.contains(&"avx512-vpclmulqdq"), zmm, "{names:?}");
+            assert_eq!(super::wide().is_some(), ymm);
+            // The 512-bit engine is opt-in: `update` runs the 256-bit one on AVX-512 CPUs too.
+            let expected = if ymm {
+                Engine::X86Avx2Vpclmul
+            } else if hardware().is_some() {
+                Engine::X86Sse42
+            } else {
+                Engine::Table
+            };
+            assert_eq!(active(), expected);
+            // Linux's own word: a CPU it lists with AVX2 and VPCLMULQDQ runs the 256-bit
+            // engine here, whatever std says. (Miri runs no hardware engine, and reads no
+            // file under isolation.)
+            if let Some(flags) = cpuinfo_flags() {
+                if flags.contains(" avx2 ") && flags.contains(" vpclmulqdq ") {
+                    assert!(names.contains(&"avx2-vpclmulqdq"), "{names:?}");
+                } else {
+                    std::eprintln!("no AVX2 VPCLMULQDQ in /proc/cpuinfo: its engine NOT tested");
+                }
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            let pmull = cfg!(target_feature = "neon")
+                && std::arch::is_aarch64_feature_detected!("crc")
+                && std::arch::is_aarch64_feature_detected!("pmull");
+            assert_eq!(names.contains(&"pmull"), pmull, "{names:?}");
+            if !pmull {
+                std::eprintln!("no PMULL: its engine NOT tested");
+            }
         }
     }
 
     #[test]
     fn every_engine_matches_crc_on_every_length_and_alignment() {
-        let data = noise(4096 + 300 + 64);
+        // Long ones: around the 256-bit engine's rounds (1864 and 7816 bytes) and their sums.
+        let long = [7815, 7816, 7817, 7816 + 1864 + 255, 2 * 7816 + 1863, 40_000];
+        let data = noise(40_000 + 64);
         for align in 0..64 {
-            for len in (0..=1300).chain((1301..=4096 + 300).step_by(37)) {
+            for len in (0..=1300)
+                .chain((1301..=4096 + 300).step_by(37))
+                .chain(long)
+            {
                 let bytes = &data[align..align + len];
                 let expected = REFERENCE.checksum(bytes);
                 for (name, f) in engines() {

@@ -61,24 +61,41 @@ const _: () = {
 
 /// Checks a name field: printable ASCII, non-empty, NUL-terminated, zero after the NUL.
 /// Returns the name's length.
+///
+/// One pass builds two bit masks (bit `i` for byte `i`): the NULs and the bytes that are not
+/// printable. The faults are read off the masks in the order a byte-by-byte walk finds them
+/// (unterminated, empty, not printable, padding). Compact, branch-free code: this sits in every
+/// FLB decoder's code-size budget, where three early-exit scans took three times the bytes.
 pub(crate) fn check_name(name: &[u8; NAME_LEN]) -> Result<usize, EntryFault> {
-    let len = name
-        .iter()
-        .position(|&b| b == 0)
-        .ok_or(EntryFault::NameUnterminated)?;
+    let (mut nul, mut unprintable) = (0u64, 0u64);
+    for (i, &b) in name.iter().enumerate() {
+        nul |= u64::from(b == 0) << i;
+        unprintable |= u64::from(!b.is_ascii_graphic()) << i;
+    }
+    // The first NUL; 64 when there is none (only the low 48 bits can be set).
+    let len = nul.trailing_zeros();
+    if len >= 64 {
+        return Err(EntryFault::NameUnterminated);
+    }
     if len == 0 {
         return Err(EntryFault::NameEmpty);
     }
-    let (text, pad) = name.split_at(len);
-    if let Some(at) = text.iter().position(|b| !b.is_ascii_graphic()) {
-        // at < NAME_LEN = 48.
+    // The bytes before the first NUL (len < 48: the shift does not overflow).
+    let text = (1u64 << len) - 1;
+    let bad = unprintable & text;
+    if bad != 0 {
+        // at < len < NAME_LEN = 48.
         #[allow(clippy::cast_possible_truncation)]
-        return Err(EntryFault::NameNotPrintable { at: at as u8 });
+        return Err(EntryFault::NameNotPrintable {
+            at: bad.trailing_zeros() as u8,
+        });
     }
-    if pad.iter().any(|&b| b != 0) {
+    // After the first NUL, every byte is a NUL.
+    let field = (1u64 << NAME_LEN) - 1;
+    if !nul & field & !text != 0 {
         return Err(EntryFault::NamePadding);
     }
-    Ok(len)
+    Ok(len as usize)
 }
 
 impl FlbEntry {
@@ -226,5 +243,69 @@ impl<'m> Table<'m, FlbEntry> {
         // Zero-padded fields in `memcmp` order sort as the names do.
         self.block_for(|e| e.name().as_bytes() < name.as_bytes())?
             .find(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `check_name` as a byte walk: the definition the bit-mask version must agree with.
+    fn walk(name: &[u8; NAME_LEN]) -> Result<usize, EntryFault> {
+        let len = name
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(EntryFault::NameUnterminated)?;
+        if len == 0 {
+            return Err(EntryFault::NameEmpty);
+        }
+        let (text, pad) = name.split_at(len);
+        if let Some(at) = text.iter().position(|b| !b.is_ascii_graphic()) {
+            return Err(EntryFault::NameNotPrintable {
+                at: u8::try_from(at).unwrap(),
+            });
+        }
+        if pad.iter().any(|&b| b != 0) {
+            return Err(EntryFault::NamePadding);
+        }
+        Ok(len)
+    }
+
+    /// Bytes on each side of every class boundary: NUL, controls, space, printable, DEL, high.
+    const EDGES: [u8; 10] = [0, 1, 0x1F, b' ', b'!', b'a', b'~', 0x7F, 0x80, 0xFF];
+
+    #[test]
+    fn check_name_agrees_with_the_byte_walk_on_every_edge() {
+        // A valid name of every length, then one edge byte at every position of it.
+        for len in 0..=NAME_LEN {
+            let mut name = [0u8; NAME_LEN];
+            name[..len].fill(b'n');
+            assert_eq!(check_name(&name), walk(&name), "len {len}");
+            for at in 0..NAME_LEN {
+                for b in EDGES {
+                    let mut bad = name;
+                    bad[at] = b;
+                    assert_eq!(check_name(&bad), walk(&bad), "len {len} byte {b} at {at}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn check_name_agrees_with_the_byte_walk(
+            picks in proptest::collection::vec(0..EDGES.len(), NAME_LEN),
+            nul in 0..=NAME_LEN,
+        ) {
+            let mut name = [0u8; NAME_LEN];
+            for (b, &i) in name.iter_mut().zip(&picks) {
+                *b = EDGES[i];
+            }
+            if let Some(b) = name.get_mut(nul) {
+                *b = 0;
+            }
+            prop_assert_eq!(check_name(&name), walk(&name));
+        }
     }
 }
