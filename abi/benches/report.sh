@@ -32,19 +32,22 @@ time_of() { awk -v m="$1" 'BEGIN { if (m == "") print "-"; else if (m >= 1e6) pr
 echo "Criterion results in $dir: medians of per-thread CPU time per iteration; GB/s = 1e9 B/s;"
 echo "\"x memcpy\" = memcpy time / this time for the same bytes in the same group (throughput ratio)."
 echo
-echo "| CRC-32C | memcpy GB/s | hardware (x memcpy) | wide, opt-in (x memcpy) | table16 (x memcpy) | crc Table<16> GB/s | table16 / crc Table<16> |"
-echo "|---|---|---|---|---|---|---|"
+echo "| CRC-32C | memcpy GB/s | automatic, update (x memcpy) | narrow hardware (x memcpy) | wide() engine (x memcpy) | table16 (x memcpy) | crc Table<16> GB/s | table16 / crc Table<16> |"
+echo "|---|---|---|---|---|---|---|---|"
 for g in $(groups '^crc32c_'); do
-    n=$(bytes "$g"); c=$(median "$g" memcpy); h=$(median "$g" hardware); w=$(median "$g" wide); t=$(median "$g" table16); k=$(median "$g" crc_table16)
-    awk -v g="${g#crc32c_}" -v n="$n" -v c="$c" -v h="$h" -v w="$w" -v t="$t" -v k="$k" '
+    n=$(bytes "$g"); c=$(median "$g" memcpy); u=$(median "$g" update); h=$(median "$g" hardware)
+    t=$(median "$g" table16); k=$(median "$g" crc_table16)
+    # The wide row is named after the engine wide() returns on this CPU (wide_<Engine>).
+    wn=$(ls "$dir/$g" | grep '^wide_' | head -1 || true); w=; [ -z "$wn" ] || w=$(median "$g" "$wn")
+    awk -v g="${g#crc32c_}" -v n="$n" -v c="$c" -v u="$u" -v h="$h" -v w="$w" -v wn="${wn#wide_}" -v t="$t" -v k="$k" '
         function gbs(x) { return x == "" ? "-" : sprintf("%.2f", n / x) }
         function x(v) { return v == "" ? "-" : sprintf("%.3f", c / v) }
-        BEGIN { printf "| %s | %s | %s (%s) | %s (%s) | %s (%s) | %s | %s |\n", g, gbs(c), gbs(h), x(h), gbs(w), x(w), gbs(t), x(t), gbs(k),
+        BEGIN { printf "| %s | %s | %s (%s) | %s (%s) | %s %s (%s) | %s (%s) | %s | %s |\n", g, gbs(c), gbs(u), x(u), gbs(h), x(h), wn, gbs(w), x(w), gbs(t), x(t), gbs(k),
             (t == "" || k == "") ? "-" : sprintf("%.2f", k / t) }'
 done
 
 echo
-echo "| validate + decode | bytes | memcpy | hardware CRC | x memcpy | wide CRC (opt-in) | x memcpy | table CRC | x memcpy | table CRC vs bare crc Table<16> |"
+echo "| validate + decode | bytes | memcpy | automatic CRC | x memcpy | wide() installed | x memcpy | table CRC | x memcpy | table CRC vs bare crc Table<16> |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for g in $(groups '^(pci|flb|root)_decode_') $(groups '^handover_load_'); do
     n=$(bytes "$g"); c=$(median "$g" memcpy)
